@@ -1,0 +1,65 @@
+/**
+ * Compensations: how to undo a fault, as serialisable data. The same compensator runs in the
+ * runner's rollback and in `shiftup recover` (from the ledger, in another process), so every
+ * compensator must be idempotent: running it twice leaves the world as running it once.
+ */
+import { rename, rm, writeFile } from "node:fs/promises"
+import { Effect } from "effect"
+import { send } from "./internal/http.ts"
+import { describeUnknown, fail, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
+
+export type Json = string | number | boolean | null | ReadonlyArray<Json> | { readonly [k: string]: Json }
+
+export interface Compensation {
+  /** Which compensator replays it, e.g. `http.request`, `file.restore`, `docker.unpause`. */
+  readonly kind: string
+  /** One line a person reads in `plan`, the journal and `recover`. */
+  readonly description: string
+  readonly [field: string]: Json
+}
+
+export type Compensator = (c: Compensation) => Effect.Effect<void, ShiftupError>
+export type Compensators = Readonly<Record<string, Compensator>>
+
+const rollbackError = (c: Compensation, detail: string) => fail(new RollbackFailed({ fault: c.kind, target: String(c["target"] ?? "?"), detail }))
+
+/** Sends the request that switches a fault off (e.g. a lab's fault switch). */
+export const httpRequest = (spec: { readonly target: string; readonly method: string; readonly url: string; readonly body?: string; readonly description: string }): Compensation => ({
+  kind: "http.request",
+  ...spec,
+})
+
+/** Restores a file's saved contents (base64), or removes it if it did not exist. */
+export const fileRestore = (spec: { readonly target: string; readonly path: string; readonly content: string | null; readonly description: string }): Compensation => ({
+  kind: "file.restore",
+  ...spec,
+})
+
+export const builtins: Compensators = {
+  "http.request": (c) =>
+    send(
+      { method: String(c["method"]), url: String(c["url"]), ...(typeof c["body"] === "string" ? { body: c["body"] } : {}), headers: { "content-type": "application/json" }, timeoutMs: 5000 },
+      { probe: "compensation", target: String(c["target"]) },
+    ).pipe(
+      Effect.mapError((e) => rollbackError(c, e.message)),
+      Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(rollbackError(c, `switch answered ${r.status}`)))),
+    ),
+  "file.restore": (c) =>
+    Effect.tryPromise({
+      try: async () => {
+        const path = String(c["path"])
+        if (c["content"] === null) return rm(path, { force: true })
+        // Write then rename: a crash mid-restore never leaves a half-written file.
+        const tmp = `${path}.shiftup-restore-${process.pid}`
+        await writeFile(tmp, Buffer.from(String(c["content"]), "base64"))
+        await rename(tmp, path)
+      },
+      catch: (e) => rollbackError(c, describeUnknown(e)),
+    }),
+}
+
+/** Replays one compensation through the known compensators. */
+export const apply = (compensators: Compensators, c: Compensation): Effect.Effect<void, ShiftupError> => {
+  const run = compensators[c.kind]
+  return run === undefined ? Effect.fail(fail(new UnknownCompensation({ kind: c.kind }))) : Effect.suspend(() => run(c))
+}

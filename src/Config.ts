@@ -1,0 +1,43 @@
+/**
+ * Configuration: a typed `shiftup.config.ts` written with `defineConfig`. It can tighten the
+ * policy and the budget and register compensators for `recover`; it can never lower the floor.
+ */
+import { Duration, Schema } from "effect"
+import { BudgetSchema, type Budget } from "./Budget.ts"
+import type { Compensators } from "./Compensation.ts"
+import { decodeAll } from "./internal/validate.ts"
+import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
+import { fail, InvalidConfig } from "./ShiftupError.ts"
+
+export interface Config {
+  readonly policy?: PolicySettings
+  /** Caps on every experiment's budget. */
+  readonly budget?: Budget
+  /** Extra compensators (kind → function) this process can replay. */
+  readonly compensators?: Compensators
+  /** Where ledgers and journals go; default `.shiftup` in the working directory. */
+  readonly stateDir?: string
+  /** Default timeout of each rollback; default 10 seconds. */
+  readonly rollbackTimeout?: Duration.Input
+}
+
+const ConfigSchema = Schema.Struct({
+  policy: Schema.optionalKey(PolicySettingsSchema),
+  budget: Schema.optionalKey(BudgetSchema),
+  compensators: Schema.optionalKey(Schema.Record(Schema.String, Schema.declare((u): u is (...a: never) => unknown => typeof u === "function", { expected: "a compensator function" }))),
+  stateDir: Schema.optionalKey(Schema.String),
+  rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
+})
+
+/**
+ * Validates a configuration, reporting every problem at once.
+ *
+ * @example
+ * // shiftup.config.ts
+ * export default defineConfig({ policy: { allow: { staging: ["observe"] } }, budget: { maxTargets: 3 } })
+ */
+export const defineConfig = (config: Config, source = "shiftup.config.ts"): Config => {
+  const issues = decodeAll(ConfigSchema, config)
+  if (issues.length > 0) throw fail(new InvalidConfig({ source, issues }))
+  return config
+}

@@ -1,0 +1,165 @@
+/**
+ * Assertions: tolerances over probe values. A matcher says what a value may be; a check applies
+ * it to a probe once, `during` the active faults, `eventually` within a window (time-to-recover),
+ * or since the last injection (time-to-detect). A guard is a stop condition.
+ */
+import { Duration } from "effect"
+import type { Probe } from "./Probe.ts"
+
+export const CheckTypeId: unique symbol = Symbol.for("shiftup/Check") as never
+
+export interface Matcher<A> {
+  readonly describe: string
+  readonly test: (value: A) => boolean
+}
+
+const show = (u: unknown): string => (typeof u === "string" ? JSON.stringify(u) : u instanceof RegExp ? String(u) : JSON.stringify(u) ?? String(u))
+
+/** Deep equality on JSON-like values. */
+const same = (a: unknown, b: unknown): boolean => a === b || (typeof a === "object" && typeof b === "object" && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b))
+
+export const equals = <A>(expected: A): Matcher<A> => ({ describe: `equals ${show(expected)}`, test: (v) => same(v, expected) })
+
+export const oneOf = <A>(...values: ReadonlyArray<A>): Matcher<A> => ({ describe: `one of ${values.map(show).join(", ")}`, test: (v) => values.some((x) => same(v, x)) })
+
+/** Inclusive range. */
+export const range = (min: number, max: number): Matcher<number> => ({ describe: `in [${min}, ${max}]`, test: (v) => v >= min && v <= max })
+
+export const regex = (re: RegExp): Matcher<string> => ({
+  describe: `matches ${String(re)}`,
+  test: (v) => {
+    re.lastIndex = 0
+    return re.test(v)
+  },
+})
+
+export const predicate = <A>(describe: string, test: (value: A) => boolean): Matcher<A> => ({ describe, test })
+
+export const not = <A>(m: Matcher<A>): Matcher<A> => ({ describe: `not (${m.describe})`, test: (v) => !m.test(v) })
+
+/** `never(200)`: the value must never be 200 (use with `during`). */
+export const never = <A>(m: Matcher<A> | A): Matcher<A> => {
+  const inner = toMatcher(m)
+  return { describe: `never ${inner.describe.replace(/^equals /, "")}`, test: (v) => !inner.test(v) }
+}
+
+export const isMatcher = (u: unknown): u is Matcher<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as Matcher<unknown>).test === "function" && typeof (u as Matcher<unknown>).describe === "string"
+
+export const toMatcher = <A>(m: Matcher<A> | A): Matcher<A> => (isMatcher(m) ? (m as Matcher<A>) : equals(m as A))
+
+export type Mode =
+  | { readonly _tag: "once" }
+  | { readonly _tag: "during"; readonly samples: number; readonly everyMs: number; readonly burst: number }
+  | { readonly _tag: "eventually"; readonly withinMs: number; readonly everyMs: number; readonly since: "check" | "last-fault"; readonly metric: string }
+
+export type Severity = "critical" | "high" | "medium" | "low"
+
+export interface Check<A> {
+  readonly [CheckTypeId]: typeof CheckTypeId
+  readonly _tag: "Check"
+  readonly id: string
+  readonly title: string
+  readonly probe: Probe<A>
+  readonly matcher: Matcher<A>
+  readonly mode: Mode
+  /** Severity of the finding when the check does not hold. */
+  readonly severity: Severity
+  /** What the team should do when it fails. */
+  readonly remediation?: string
+}
+
+export interface CheckOptions {
+  readonly id?: string
+  readonly title?: string
+  readonly severity?: Severity
+  readonly remediation?: string
+}
+
+const make = <A>(probe: Probe<A>, matcher: Matcher<A> | A, mode: Mode, options: CheckOptions, verb: string): Check<A> => {
+  const m = toMatcher(matcher)
+  return {
+    [CheckTypeId]: CheckTypeId,
+    _tag: "Check",
+    id: options.id ?? [probe.id, verb, m.describe].filter((s) => s !== "").join(" "),
+    title: options.title ?? [probe.title, verb, m.describe].filter((s) => s !== "").join(" "),
+    probe,
+    matcher: m,
+    mode,
+    severity: options.severity ?? "high",
+    ...(options.remediation === undefined ? {} : { remediation: options.remediation }),
+  }
+}
+
+export const isCheck = (u: unknown): u is Check<unknown> => typeof u === "object" && u !== null && CheckTypeId in u
+
+const ms = (d: Duration.Input): number => Duration.toMillis(d)
+
+/**
+ * One observation must match.
+ *
+ * @example
+ * Expect.that(Probe.status(api, "/admin"), Expect.oneOf(401, 403))
+ */
+export const that = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: CheckOptions = {}): Check<A> => make(probe, matcher, { _tag: "once" }, options, "")
+
+export interface DuringOptions extends CheckOptions {
+  /** How many rounds of observation; default 10. */
+  readonly samples?: number
+  /** Pause between rounds; default 100 ms. */
+  readonly every?: Duration.Input
+  /** Concurrent observations per round (an attack burst); default 1. */
+  readonly burst?: number
+}
+
+/**
+ * Every observation while the faults are active must match.
+ *
+ * @example
+ * Expect.during(Probe.status(api, "/admin"), Expect.never(200), { samples: 20, burst: 5 })
+ */
+export const during = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: DuringOptions = {}): Check<A> =>
+  make(probe, matcher, { _tag: "during", samples: options.samples ?? 10, everyMs: ms(options.every ?? 100), burst: options.burst ?? 1 }, options, "during faults:")
+
+export interface EventuallyOptions extends CheckOptions {
+  readonly within: Duration.Input
+  /** Poll interval; default 100 ms. */
+  readonly every?: Duration.Input
+}
+
+/** Polls until an observation matches, failing after `within`. Records the time it took. */
+export const eventually = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: EventuallyOptions): Check<A> =>
+  make(probe, matcher, { _tag: "eventually", withinMs: ms(options.within), everyMs: ms(options.every ?? 100), since: "check", metric: "time-to-recover" }, options, `eventually (within ${Duration.format(Duration.fromInputUnsafe(options.within))})`)
+
+/** Time-to-recover: `eventually`, named for what it measures. */
+export const recovers = eventually
+
+/**
+ * Time-to-detect: polls a detection probe (an alert sink, a log) until it matches; the time is
+ * measured from the last injection, and must be under `within`.
+ */
+export const detects = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: EventuallyOptions): Check<A> =>
+  make(probe, matcher, { _tag: "eventually", withinMs: ms(options.within), everyMs: ms(options.every ?? 100), since: "last-fault", metric: "time-to-detect" }, options, `detected within ${Duration.format(Duration.fromInputUnsafe(options.within))}:`)
+
+export const GuardTypeId: unique symbol = Symbol.for("shiftup/Guard") as never
+
+/** A stop condition: checked continuously during the method; when it fails, the run aborts and rolls back. */
+export interface Guard<A> {
+  readonly [GuardTypeId]: typeof GuardTypeId
+  readonly _tag: "Guard"
+  readonly id: string
+  readonly probe: Probe<A>
+  readonly matcher: Matcher<A>
+  readonly everyMs: number
+}
+
+/**
+ * @example
+ * stopWhen: [Expect.guard(Probe.status(shop, "/health"), 200, { every: "500 millis" })]
+ */
+export const guard = <A>(probe: Probe<A>, mustHold: Matcher<A> | A, options: { readonly id?: string; readonly every?: Duration.Input } = {}): Guard<A> => {
+  const matcher = toMatcher(mustHold)
+  return { [GuardTypeId]: GuardTypeId, _tag: "Guard", id: options.id ?? `guard: ${probe.id} ${matcher.describe}`, probe, matcher, everyMs: ms(options.every ?? 250) }
+}
+
+export const isGuard = (u: unknown): u is Guard<unknown> => typeof u === "object" && u !== null && GuardTypeId in u

@@ -1,0 +1,212 @@
+/**
+ * One error family for everything shiftup can refuse or fail at. A `ShiftupError` wraps a
+ * `reason`: a tagged value whose `_tag` is API (listed in docs/errors.md). Messages are derived
+ * from the fields and say what to change.
+ */
+import { Data } from "effect"
+
+/** A target or step was refused by the safety policy (floor or configuration). */
+export class TargetRefused extends Data.TaggedError("TargetRefused")<{
+  readonly target: string
+  readonly step: string
+  readonly rule: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `refused "${this.step}" on target "${this.target}" by rule ${this.rule}: ${this.detail}`
+  }
+}
+
+/** The blast-radius budget would be exceeded (at plan time or at an injection). */
+export class BudgetExceeded extends Data.TaggedError("BudgetExceeded")<{
+  readonly rule: string
+  readonly limit: number
+  readonly requested: number
+  readonly detail: string
+}> {
+  override get message() {
+    return `budget rule ${this.rule}: ${this.detail} (limit ${this.limit}, requested ${this.requested}); raise the experiment's budget or narrow the step`
+  }
+}
+
+/** A generator-form experiment tried to inject something its manifest does not declare. */
+export class OutsideManifest extends Data.TaggedError("OutsideManifest")<{
+  readonly step: string
+  readonly target: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `injection "${this.step}" on "${this.target}" is outside the experiment's manifest: ${this.detail}; declare it in \`mayInject\``
+  }
+}
+
+/** A destination is outside the egress allowlist (checked after DNS resolution). */
+export class EgressDenied extends Data.TaggedError("EgressDenied")<{
+  readonly host: string
+  readonly address: string
+  readonly allowed: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `egress to ${this.host} (${this.address}) is not allowed; allowed: ${this.allowed.join(", ")}. Add it to budget.egress if this destination is really part of the experiment`
+  }
+}
+
+/** A probe could not observe its target (unreachable, timed out, threw). */
+export class ProbeFailed extends Data.TaggedError("ProbeFailed")<{
+  readonly probe: string
+  readonly target: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `probe "${this.probe}" on "${this.target}" failed: ${this.detail}`
+  }
+}
+
+/** An injection could not be applied. Its compensation still runs. */
+export class InjectionFailed extends Data.TaggedError("InjectionFailed")<{
+  readonly fault: string
+  readonly target: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `fault "${this.fault}" on "${this.target}" could not be injected: ${this.detail} (its compensation was still run)`
+  }
+}
+
+/** A compensation failed or timed out: something may be left in place. */
+export class RollbackFailed extends Data.TaggedError("RollbackFailed")<{
+  readonly fault: string
+  readonly target: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `rollback of "${this.fault}" on "${this.target}" failed: ${this.detail}; run \`shiftup recover\` and check the target by hand`
+  }
+}
+
+/** An `eventually` check never saw the expected value within its window. */
+export class RecoveryNotObserved extends Data.TaggedError("RecoveryNotObserved")<{
+  readonly check: string
+  readonly withinMs: number
+  readonly last: string
+}> {
+  override get message() {
+    return `"${this.check}" did not hold within ${this.withinMs} ms; last observation: ${this.last}`
+  }
+}
+
+/** One problem in an experiment, a config file or CLI arguments, with its path. */
+export interface Issue {
+  readonly path: string
+  readonly message: string
+}
+
+/** The experiment definition is malformed. Every problem is listed, each with its path. */
+export class InvalidExperiment extends Data.TaggedError("InvalidExperiment")<{
+  readonly source: string
+  readonly issues: ReadonlyArray<Issue>
+}> {
+  override get message() {
+    return `invalid experiment ${this.source}:\n${formatIssues(this.issues)}`
+  }
+}
+
+/** The configuration (shiftup.config.ts or run options) is malformed. */
+export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
+  readonly source: string
+  readonly issues: ReadonlyArray<Issue>
+}> {
+  override get message() {
+    return `invalid config ${this.source}:\n${formatIssues(this.issues)}`
+  }
+}
+
+/** Command-line arguments are wrong. */
+export class InvalidArguments extends Data.TaggedError("InvalidArguments")<{
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.detail}; see \`shiftup --help\``
+  }
+}
+
+/** An experiment file could not be found or loaded. */
+export class LoadFailed extends Data.TaggedError("LoadFailed")<{
+  readonly file: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `cannot load ${this.file}: ${this.detail}`
+  }
+}
+
+/** A target could not be resolved at plan time (adapter unreachable, selector matched nothing). */
+export class TargetUnresolved extends Data.TaggedError("TargetUnresolved")<{
+  readonly target: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `target "${this.target}" could not be resolved: ${this.detail}`
+  }
+}
+
+/** The ledger could not be written or read. Nothing is injected without a durable ledger. */
+export class LedgerError extends Data.TaggedError("LedgerError")<{
+  readonly path: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `ledger ${this.path}: ${this.detail}`
+  }
+}
+
+/** A compensation kind is not known to this process, so it cannot be replayed. */
+export class UnknownCompensation extends Data.TaggedError("UnknownCompensation")<{
+  readonly kind: string
+}> {
+  override get message() {
+    return `no compensator registered for kind "${this.kind}"; load the adapter that defines it (config \`compensators\`)`
+  }
+}
+
+export type Reason =
+  | TargetRefused
+  | BudgetExceeded
+  | OutsideManifest
+  | EgressDenied
+  | ProbeFailed
+  | InjectionFailed
+  | RollbackFailed
+  | RecoveryNotObserved
+  | InvalidExperiment
+  | InvalidConfig
+  | InvalidArguments
+  | LoadFailed
+  | TargetUnresolved
+  | LedgerError
+  | UnknownCompensation
+
+/** Every `_tag` a `ShiftupError` reason can have. */
+export type ReasonTag = Reason["_tag"]
+
+/**
+ * The single error type of shiftup's API.
+ *
+ * @example
+ * Effect.catchTag("ShiftupError", (e) => e.reason._tag === "TargetRefused" ? ... : Effect.fail(e))
+ */
+export class ShiftupError extends Data.TaggedError("ShiftupError")<{ readonly reason: Reason }> {
+  override get message() {
+    return this.reason.message
+  }
+}
+
+/** Wraps a reason into a `ShiftupError`. */
+export const fail = (reason: Reason): ShiftupError => new ShiftupError({ reason })
+
+export const formatIssues = (issues: ReadonlyArray<Issue>): string =>
+  issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n")
+
+/** A readable one-line rendering of anything thrown. */
+export const describeUnknown = (u: unknown): string =>
+  u instanceof Error ? `${u.name === "Error" ? "" : `${u.name}: `}${u.message}` : typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
