@@ -1,0 +1,135 @@
+/**
+ * The journal: the run's record as a value and as a versioned JSON document
+ * (`shiftup.journal/v1`, documented in docs/journal.md). Reporters are functions of it.
+ */
+import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import type { EffectiveBudget } from "./Budget.ts"
+import type { Signal } from "./internal/classify.ts"
+import type { Decision } from "./Policy.ts"
+import type { Environment } from "./Target.ts"
+
+export const schema = "shiftup.journal/v1"
+
+export type Status = "passed" | "failed" | "refused" | "aborted" | "invalid" | "rollback-incomplete"
+
+/** The CLI's exit codes (DESIGN.md), a contract for CI users. */
+export const exitCodes: Readonly<Record<Status, number>> = { passed: 0, failed: 1, refused: 2, aborted: 3, invalid: 4, "rollback-incomplete": 5 }
+
+export type Phase = "before" | "method" | "after" | "recovery" | "guard"
+
+export interface PlannedTarget {
+  readonly key: string
+  readonly id: string
+  readonly kind: string
+  readonly environment: Environment
+  readonly effective: Exclude<Environment, "unknown">
+  readonly environmentSignals: ReadonlyArray<Signal>
+  readonly dataStore: { readonly is: boolean; readonly engine?: string; readonly signals: ReadonlyArray<Signal> }
+  readonly population: number
+  readonly members: ReadonlyArray<string>
+  readonly owner?: string
+}
+
+export interface PlannedFault {
+  readonly id: string
+  readonly target: string
+  readonly safety: "disrupt" | "destroy"
+  /** The compensation when it is known before the run; `computed at injection` otherwise. */
+  readonly compensation: string
+}
+
+export interface Plan {
+  readonly targets: ReadonlyArray<PlannedTarget>
+  readonly decisions: ReadonlyArray<Decision>
+  readonly faults: ReadonlyArray<PlannedFault>
+  readonly budget: EffectiveBudget
+  readonly use: { readonly targets: number; readonly faults: number; readonly destroySteps: number; readonly maxPercent: number }
+}
+
+export interface StepRecord {
+  readonly id: string
+  readonly phase: Phase
+  readonly kind: "fault" | "check" | "probe" | "wait"
+  readonly target?: string
+  readonly startedAt: string
+  readonly endedAt: string
+  readonly durationMs: number
+  readonly outcome: "ok" | "held" | "violated" | "error"
+  readonly expected?: string
+  readonly observed?: unknown
+  readonly samples?: number
+  readonly metric?: { readonly name: string; readonly ms: number }
+  readonly message?: string
+}
+
+export interface Finding {
+  readonly id: string
+  readonly severity: "critical" | "high" | "medium" | "low"
+  readonly title: string
+  readonly phase: Phase
+  readonly target: string
+  readonly expected: string
+  readonly observed: unknown
+  readonly remediation?: string
+}
+
+export interface RollbackRecord {
+  readonly seq: number
+  readonly fault: string
+  readonly target: string
+  readonly compensation: string
+  readonly startedAt: string
+  readonly endedAt: string
+  readonly durationMs: number
+  readonly outcome: "restored" | "failed" | "timeout"
+  readonly error?: string
+}
+
+export interface ErrorRecord {
+  readonly tag: string
+  readonly message: string
+}
+
+export interface Journal {
+  readonly schema: typeof schema
+  readonly runId: string
+  readonly experiment: { readonly id: string; readonly title: string; readonly description: string; readonly tags: ReadonlyArray<string> }
+  readonly startedAt: string
+  readonly endedAt: string
+  readonly durationMs: number
+  readonly status: Status
+  readonly exitCode: number
+  /** One sentence a person acts on. */
+  readonly summary: string
+  readonly dryRun: boolean
+  readonly plan?: Plan
+  /** Set when `status` is `refused`: the first refusal; all decisions are in `plan.decisions`. */
+  readonly refusal?: { readonly rule: string; readonly target: string; readonly step: string; readonly reason: string }
+  /** Set when `status` is `aborted`. */
+  readonly abort?: { readonly cause: "signal" | "guard" | "timeout" | "budget" | "error"; readonly detail: string }
+  readonly steps: ReadonlyArray<StepRecord>
+  readonly findings: ReadonlyArray<Finding>
+  readonly rollbacks: ReadonlyArray<RollbackRecord>
+  readonly errors: ReadonlyArray<ErrorRecord>
+  readonly ledger?: string
+}
+
+/** Writes the journal atomically (write, then rename), creating directories. */
+export const write = (journal: Journal, path: string): void => {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, `${JSON.stringify(journal, null, 2)}\n`)
+  renameSync(tmp, path)
+}
+
+export const defaultPath = (stateDir: string, runId: string) => join(stateDir, "journals", `${runId}.json`)
+
+/** Bounded, JSON-safe copy of an observed value for the journal. */
+export const snapshot = (value: unknown): unknown => {
+  try {
+    return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "string" && v.length > 2048 ? `${v.slice(0, 2048)}… (${v.length} chars)` : typeof v === "bigint" ? String(v) : v)) ?? "null")
+  } catch {
+    return String(value)
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Planning (invariant 1): resolve every target, classify it, decide every step against the
+ * policy and check the whole run against the budget — before anything touches a target.
+ */
+import { Effect, Option } from "effect"
+import * as Budget from "../Budget.ts"
+import type { Config } from "../Config.ts"
+import type { Experiment } from "../Experiment.ts"
+import type { Fault, Safety } from "../Fault.ts"
+import type { Plan, PlannedTarget } from "../Journal.ts"
+import { decide, type Decision } from "../Policy.ts"
+import { BudgetExceeded, describeUnknown, fail, InvalidConfig, type ShiftupError, TargetRefused, TargetUnresolved } from "../ShiftupError.ts"
+import { safetyOf, targetOf, type Step } from "../Step.ts"
+import type { Target } from "../Target.ts"
+import { classify, type Classification } from "./classify.ts"
+import { isEgressEntry } from "./egress.ts"
+
+export interface Planned {
+  readonly plan: Plan
+  readonly classifications: ReadonlyMap<string, Classification>
+  readonly populations: ReadonlyMap<string, { readonly members: number; readonly population: number }>
+  /** The first refusal (policy or budget), if any. */
+  readonly refusal?: TargetRefused | BudgetExceeded
+}
+
+const resolveTimeoutMs = 15_000
+
+/** Every (step, target, safety) the run may perform, from the declared body or the manifest. */
+const touches = (e: Experiment): ReadonlyArray<{ readonly step: string; readonly target: Target; readonly safety: Safety }> => {
+  const fromSteps = (steps: ReadonlyArray<Step>) =>
+    steps.flatMap((s) => {
+      const t = targetOf(s)
+      return t === undefined ? [] : [{ step: s.id, target: t, safety: safetyOf(s) as Safety }]
+    })
+  const checks = [...e.hypothesis, ...e.recovery].map((c) => ({ step: c.id, target: c.probe.target, safety: "observe" as Safety }))
+  const guards = e.stopWhen.map((g) => ({ step: g.id, target: g.probe.target, safety: "observe" as Safety }))
+  const body =
+    e.body._tag === "Steps"
+      ? fromSteps(e.body.steps)
+      : [
+          ...Object.entries(e.targets).map(([key, target]) => ({ step: `observe ${key}`, target, safety: "observe" as Safety })),
+          ...Object.entries(e.body.mayInject).flatMap(([key, safety]) => {
+            const target = e.targets[key]
+            return target === undefined ? [] : [{ step: `may inject ${safety} into ${key}`, target, safety }]
+          }),
+        ]
+  return [...checks, ...guards, ...body]
+}
+
+export const faultsOf = (e: Experiment): ReadonlyArray<Fault> => (e.body._tag === "Steps" ? e.body.steps.filter((s): s is Fault => s._tag === "Fault") : [])
+
+export const keyOf = (e: Experiment, target: Target): string | undefined => Object.entries(e.targets).find(([, t]) => t === target || t.id === target.id)?.[0]
+
+export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, ShiftupError> =>
+  Effect.gen(function* () {
+    const budget = Budget.effective(e.budget, config.budget)
+    const badEgress = budget.egress.filter((x) => !isEgressEntry(x))
+    if (badEgress.length > 0)
+      return yield* Effect.fail(fail(new InvalidConfig({ source: `experiment "${e.id}"`, issues: badEgress.map((x) => ({ path: "budget.egress", message: `"${x}" is not an IP address or CIDR` })) })))
+
+    const pairs = touches(e)
+    const used = [...new Set(pairs.map((p) => p.target.id))]
+    const targets = Object.entries(e.targets).filter(([, t]) => used.includes(t.id))
+
+    // Discovery is read-only and happens for every target before any decision is made.
+    const resolved = yield* Effect.forEach(
+      targets,
+      ([key, target]) =>
+        target.resolve.pipe(
+          Effect.timeoutOption(resolveTimeoutMs),
+          Effect.flatMap(Option.match({ onNone: () => Effect.fail(fail(new TargetUnresolved({ target: target.id, detail: `discovery did not answer within ${resolveTimeoutMs / 1000} s` }))), onSome: Effect.succeed })),
+          Effect.catchDefect((d) => Effect.fail(fail(new TargetUnresolved({ target: target.id, detail: describeUnknown(d) })))),
+          Effect.flatMap((r) =>
+            r.members.length === 0 ? Effect.fail(fail(new TargetUnresolved({ target: target.id, detail: "the selector matched nothing; check its name or labels" }))) : Effect.succeed(r),
+          ),
+          Effect.map((r) => ({ key, target, resolution: r, classification: classify(target, r.members) })),
+        ),
+      { concurrency: 8 },
+    )
+
+    const classifications = new Map(resolved.map((r) => [r.target.id, r.classification]))
+    const populations = new Map(resolved.map((r) => [r.target.id, { members: r.resolution.members.length, population: Math.max(r.resolution.population, r.resolution.members.length) }]))
+    const plannedTargets: ReadonlyArray<PlannedTarget> = resolved.map((r) => ({
+      key: r.key,
+      id: r.target.id,
+      kind: r.target.kind,
+      environment: r.classification.environment,
+      effective: r.classification.effective,
+      environmentSignals: r.classification.environmentSignals,
+      dataStore: r.classification.dataStore,
+      population: r.resolution.population,
+      members: r.resolution.members.map((m) => m.id),
+      ...(r.target.owner === undefined ? {} : { owner: r.target.owner }),
+    }))
+
+    const experimentPolicy = { ...e.policy, observeProduction: e.observeProduction }
+    const decisions: ReadonlyArray<Decision> = pairs.map((p) => {
+      const classification = classifications.get(p.target.id)
+      return classification === undefined
+        ? { step: p.step, target: p.target.id, safety: p.safety, allowed: false, rule: "manifest.undeclared-target", reason: "target not resolved" }
+        : decide({ step: p.step, target: p.target.id, safety: p.safety, classification, experiment: experimentPolicy, config: config.policy ?? {} })
+    })
+
+    const faults = faultsOf(e)
+    const destroySteps = e.body._tag === "Steps" ? faults.filter((f) => f.safety === "destroy").length : Object.values(e.body.mayInject).includes("destroy") ? 1 : 0
+    const percents = faults.map((f) => {
+      const p = populations.get(f.target.id)
+      return p === undefined ? 0 : (100 * p.members) / p.population
+    })
+    const use = { targets: resolved.length, faults: faults.length, destroySteps, maxPercent: Math.max(0, ...percents) }
+
+    const refusedDecision = decisions.find((d) => !d.allowed)
+    const budgetRefusal =
+      use.targets > budget.maxTargets
+        ? new BudgetExceeded({ rule: "budget.max-targets", limit: budget.maxTargets, requested: use.targets, detail: "the run touches more targets than the budget allows" })
+        : faults.length > budget.maxConcurrentFaults
+          ? new BudgetExceeded({ rule: "budget.max-concurrent-faults", limit: budget.maxConcurrentFaults, requested: faults.length, detail: "faults stay active until rollback, so all of them would be active at once" })
+          : destroySteps > budget.maxDestroySteps
+            ? new BudgetExceeded({ rule: "budget.max-destroy-steps", limit: budget.maxDestroySteps, requested: destroySteps, detail: "destroy steps must be budgeted explicitly (budget.maxDestroySteps)" })
+            : use.maxPercent > budget.maxPercent
+              ? new BudgetExceeded({ rule: "budget.max-percent", limit: budget.maxPercent, requested: Math.ceil(use.maxPercent), detail: "a fault hits a larger share of its target's population than allowed" })
+              : undefined
+    const refusal =
+      refusedDecision !== undefined ? new TargetRefused({ target: refusedDecision.target, step: refusedDecision.step, rule: refusedDecision.rule, detail: refusedDecision.reason }) : budgetRefusal
+
+    const plan: Plan = {
+      targets: plannedTargets,
+      decisions,
+      faults: faults.map((f) => ({ id: f.id, target: f.target.id, safety: f.safety, compensation: Effect.isEffect(f.compensation) ? "computed at injection (captures the current state first)" : f.compensation.description })),
+      budget,
+      use,
+    }
+    return { plan, classifications, populations, ...(refusal === undefined ? {} : { refusal }) }
+  })
