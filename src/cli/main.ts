@@ -1,0 +1,197 @@
+/**
+ * The `shiftup` command: run, plan, recover. Exit codes are the contract of DESIGN.md:
+ * 0 passed · 1 finding · 2 refused · 3 aborted · 4 invalid input · 5 rollback incomplete.
+ */
+import { parseArgs } from "node:util"
+import { Effect } from "effect"
+import type { Config } from "../Config.ts"
+import type { Experiment } from "../Experiment.ts"
+import * as Journal from "../Journal.ts"
+import { recover } from "../Recover.ts"
+import { consoleReporter } from "../report/console.ts"
+import { version } from "../RunContext.ts"
+import { run as runEngine, newRunId } from "../internal/runner.ts"
+import { fail, InvalidArguments, type ShiftupError } from "../ShiftupError.ts"
+import { expand, loadConfig, loadFile } from "./load.ts"
+
+export const help = `shiftup ${version} — security chaos experiments
+
+Usage:
+  shiftup run <files or folders…> [options]   run experiments: inject, probe, assert, roll back
+  shiftup plan <files or folders…> [options]  dry run: targets, environments, decisions, faults,
+                                              compensations and budget use; touches nothing
+  shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
+
+Options:
+  --journal <path>    where to write the journal (one experiment) or the prefix (several);
+                      default .shiftup/journals/<run id>.json
+  --config <path>     configuration file; default ./shiftup.config.ts if present
+  --tag <tag>         only experiments with this tag (repeatable: any of them)
+  --state-dir <dir>   where ledgers and journals live; default .shiftup
+  --force             recover: also replay ledgers whose runner still seems alive
+  -h, --help          this help
+  -v, --version       print the version
+
+Exit codes:
+  0 every check held, rollback complete     3 aborted (stop condition, timeout, signal), rolled back
+  1 a defence failed: a finding              4 invalid input (experiment, config, arguments)
+  2 refused by the safety policy, untouched  5 ROLLBACK INCOMPLETE: run \`shiftup recover\`
+`
+
+export interface CliIo {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+  readonly tty: boolean
+}
+
+const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stdout.isTTY === true }
+
+const isShiftupError = (u: unknown): u is ShiftupError => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ShiftupError"
+
+const parse = (argv: ReadonlyArray<string>) => {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        journal: { type: "string" },
+        config: { type: "string" },
+        tag: { type: "string", multiple: true },
+        "state-dir": { type: "string" },
+        force: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    })
+  } catch (e) {
+    throw fail(new InvalidArguments({ detail: (e as Error).message.replace(/\. To specify.*$/s, "") }))
+  }
+}
+
+/** Runs the CLI; resolves with the exit code. `signal` aborts the current run (with rollback). */
+export const main = async (argv: ReadonlyArray<string>, options: { readonly io?: CliIo; readonly signal?: AbortSignal } = {}): Promise<number> => {
+  const io = options.io ?? defaultIo
+  try {
+    const args = parse(argv)
+    if (args.values.version === true) {
+      io.out(`${version}\n`)
+      return 0
+    }
+    const [command, ...rest] = args.positionals
+    if (args.values.help === true || command === undefined || command === "help") {
+      io.out(help)
+      return command === undefined && args.values.help !== true ? 4 : 0
+    }
+    const stateDir = args.values["state-dir"]
+    if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
+    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan or recover` }))
+    if (rest.length === 0) throw fail(new InvalidArguments({ detail: `\`shiftup ${command}\` needs experiment files or folders` }))
+    const config = await loadConfig(args.values.config)
+    const files = expand(rest)
+    const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
+    for (const file of files) for (const experiment of (await loadFile(file)).experiments) experiments.push({ file, experiment })
+    const tags = args.values.tag ?? []
+    const selected = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
+    if (selected.length === 0) throw fail(new InvalidArguments({ detail: `no experiment has tag ${tags.map((t) => `"${t}"`).join(" or ")}` }))
+    return await runAll(selected, { command, config, journal: args.values.journal, stateDir, signal: options.signal }, io)
+  } catch (e) {
+    if (isShiftupError(e)) {
+      io.err(`shiftup: ${e.message}\n`)
+      return Journal.exitCodes.invalid
+    }
+    io.err(`shiftup: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    return Journal.exitCodes.invalid
+  }
+}
+
+const runAll = async (
+  selected: ReadonlyArray<{ readonly file: string; readonly experiment: Experiment }>,
+  opts: { readonly command: "run" | "plan"; readonly config: Config; readonly journal: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined },
+  io: CliIo,
+): Promise<number> => {
+  const reporter = consoleReporter({ write: io.out, tty: io.tty })
+  const results: Array<Journal.Journal> = []
+  try {
+    for (const [i, { experiment }] of selected.entries()) {
+      if (opts.signal?.aborted === true) break
+      const runId = newRunId()
+      const journal =
+        opts.journal === undefined ? undefined : selected.length === 1 ? opts.journal : `${opts.journal.replace(/\.json$/, "")}-${experiment.id}.json`
+      const j = await Effect.runPromise(
+        runEngine(experiment, {
+          runId,
+          config: opts.config,
+          dryRun: opts.command === "plan",
+          onEvent: (e) => {
+            if (opts.command === "plan" && e._tag === "Planned") printPlan(e.plan, io)
+            reporter.onEvent(e)
+          },
+          ...(journal === undefined ? {} : { journal }),
+          ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
+          ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        }),
+      )
+      results.push(j)
+      if (i < selected.length - 1) io.out("\n")
+    }
+  } finally {
+    reporter.stop()
+  }
+  if (results.length > 1) {
+    io.out(`\n${results.length} experiments: ${(["passed", "failed", "refused", "aborted", "invalid", "rollback-incomplete"] as const).map((s) => [s, results.filter((r) => r.status === s).length] as const).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ")}\n`)
+  }
+  return Math.max(0, ...results.map((r) => r.exitCode))
+}
+
+const printPlan = (plan: Journal.Plan, io: CliIo) => {
+  const lines = ["  plan (dry run — nothing will be touched)"]
+  for (const t of plan.targets) {
+    lines.push(`    target ${t.key} = ${t.id} [${t.kind}] environment ${t.environment}${t.environment === "unknown" ? " (treated as production)" : ""}; ${t.members.length} of ${t.population} member(s)`)
+    for (const s of t.environmentSignals) lines.push(`      environment signal: ${s.source} ${s.key}=${s.value} → ${s.means}`)
+    lines.push(`      data store: ${t.dataStore.is ? `yes${t.dataStore.engine === undefined ? "" : ` (${t.dataStore.engine})`}` : "no"}`)
+    for (const s of t.dataStore.signals) lines.push(`      data store signal: ${s.source} ${s.key}=${s.value} → ${s.means}`)
+  }
+  for (const f of plan.faults) lines.push(`    fault ${f.id} on ${f.target} [${f.safety}] — compensation: ${f.compensation}`)
+  for (const d of plan.decisions) lines.push(`    decision ${d.allowed ? "allow" : "REFUSE"} ${d.safety} "${d.step}" on ${d.target}: ${d.rule} — ${d.reason}`)
+  const b = plan.budget
+  lines.push(
+    `    budget use: targets ${plan.use.targets}/${b.maxTargets}, concurrent faults ${plan.use.faults}/${b.maxConcurrentFaults}, destroy steps ${plan.use.destroySteps}/${b.maxDestroySteps}, population ${plan.use.maxPercent.toFixed(0)}%/${b.maxPercent}%, fault time ≤ ${b.maxFaultTimeMs} ms, method ≤ ${b.maxDurationMs} ms, probes ≤ ${b.maxProbeRate}/s per target`,
+  )
+  io.out(`${lines.join("\n")}\n`)
+}
+
+const recoverCommand = async (ledgers: ReadonlyArray<string>, opts: { readonly stateDir?: string; readonly force: boolean; readonly config: string | undefined }, io: CliIo): Promise<number> => {
+  const config = await loadConfig(opts.config)
+  const stateDir = opts.stateDir ?? config.stateDir
+  const report = await Effect.runPromise(
+    recover({
+      ...(ledgers.length === 0 ? {} : { ledgers }),
+      ...(stateDir === undefined ? {} : { stateDir }),
+      ...(config.compensators === undefined ? {} : { compensators: config.compensators }),
+      force: opts.force,
+    }),
+  )
+  for (const s of report.skipped) io.out(`skipped ${s.ledger}: run ${s.runId} is still running (pid ${s.pid}); stop it (it rolls back itself) or pass --force\n`)
+  for (const u of report.unreadable) io.err(`cannot read ${u.ledger}: ${u.error}\n`)
+  for (const i of report.items)
+    io.out(`${i.outcome === "restored" ? "restored" : "FAILED  "} ${i.fault} on ${i.target} (run ${i.runId}): ${i.compensation}${i.error === undefined ? "" : ` — ${i.error}`}\n`)
+  const failed = report.items.filter((i) => i.outcome === "failed").length
+  if (report.items.length === 0 && report.skipped.length === 0) io.out("nothing to recover: no compensation is pending\n")
+  else io.out(`recover: ${report.items.length - failed} restored, ${failed} failed, ${report.skipped.length} ledger(s) skipped\n`)
+  return failed > 0 || report.unreadable.length > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
+}
+
+/** Process entry: signals abort the run (rolling back); a second signal does not skip rollback. */
+export const cli = async (argv: ReadonlyArray<string>): Promise<never> => {
+  const controller = new AbortController()
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!controller.signal.aborted) {
+      process.stderr.write(`\nshiftup: ${sig} received — aborting and rolling back every fault (a second signal will not skip the rollback)\n`)
+      controller.abort(sig)
+    } else process.stderr.write(`\nshiftup: ${sig} received again — still rolling back; each rollback has its own timeout\n`)
+  }
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal)
+  const code = await main(argv, { signal: controller.signal })
+  process.exit(controller.signal.aborted && code < 3 ? 3 : code)
+}

@@ -1,0 +1,215 @@
+/**
+ * The embedded demo lab: a small "staging" system on loopback — a gateway, an auth service, an
+ * alert sink and a control port with a fault switch for the auth service. It has one planted
+ * weakness: when the auth service is *slow*, the gateway's auth call times out and it fails
+ * OPEN (serves the admin page). When auth is down or erroring, it fails closed and alerts.
+ */
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+
+export type AuthMode = "ok" | "down" | "slow" | "error"
+
+export interface Alert {
+  readonly at: string
+  readonly source: string
+  readonly kind: string
+  readonly detail: string
+  /** The run id of the request that caused it (from `x-shiftup-run-id`). */
+  readonly runId?: string
+}
+
+export interface LabPorts {
+  readonly gateway: number
+  readonly auth: number
+  readonly alerts: number
+  readonly control: number
+}
+
+export interface Lab {
+  readonly ports: LabPorts
+  readonly urls: { readonly gateway: string; readonly auth: string; readonly alerts: string; readonly control: string }
+  readonly authMode: () => AuthMode
+  readonly alerts: () => ReadonlyArray<Alert>
+  /** Requests seen by each service, for tests. */
+  readonly hits: { gateway: number; auth: number; alerts: number; control: number }
+  readonly close: () => Promise<void>
+}
+
+/** The token the lab's auth service accepts. */
+export const adminToken = "demo-admin-token"
+
+/** How long the gateway waits for auth; "slow" mode answers after 1.5 s, beyond it. */
+export const gatewayAuthTimeoutMs = 300
+const slowAuthMs = 1500
+
+/** Base port of the lab: `SHIFTUP_LAB_PORT` or 47180; the four services use base … base+3. */
+export const basePort = (): number => Number(process.env["SHIFTUP_LAB_PORT"] ?? 47180)
+
+export const portsFrom = (base: number): LabPorts => ({ gateway: base, auth: base + 1, alerts: base + 2, control: base + 3 })
+
+const readBody = (req: http.IncomingMessage) =>
+  new Promise<string>((resolve) => {
+    let body = ""
+    req.on("data", (c: Buffer) => (body += c.toString("utf8")))
+    req.on("end", () => resolve(body))
+    req.on("error", () => resolve(body))
+  })
+
+const json = (res: http.ServerResponse, status: number, value: unknown) => {
+  res.writeHead(status, { "content-type": "application/json" })
+  res.end(JSON.stringify(value))
+}
+
+const listen = (server: http.Server, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port))
+  })
+
+/**
+ * Starts the lab on `127.0.0.1`. With `base: 0` every service picks a free port.
+ *
+ * @example
+ * const lab = await startLab()
+ * // … run experiments …
+ * await lab.close()
+ */
+export const startLab = async (options: { readonly base?: number } = {}): Promise<Lab> => {
+  const base = options.base ?? basePort()
+  let mode: AuthMode = "ok"
+  const alerts: Array<Alert> = []
+  const hits = { gateway: 0, auth: 0, alerts: 0, control: 0 }
+  const pending = new Set<NodeJS.Timeout>()
+  const ports = { gateway: 0, auth: 0, alerts: 0, control: 0 }
+
+  const auth = http.createServer(async (req, res) => {
+    hits.auth++
+    await readBody(req)
+    if (mode === "down") return req.socket.destroy()
+    if (mode === "error") return json(res, 500, { error: "auth backend unavailable" })
+    const answer = () => {
+      const ok = req.headers.authorization === `Bearer ${adminToken}`
+      json(res, ok ? 200 : 401, ok ? { user: "admin" } : { error: "invalid token" })
+    }
+    if (mode === "slow") {
+      const t = setTimeout(() => {
+        pending.delete(t)
+        if (!res.destroyed) answer()
+      }, slowAuthMs)
+      pending.add(t)
+    } else answer()
+  })
+
+  const raiseAlert = (kind: string, detail: string, req: http.IncomingMessage) => {
+    const runId = req.headers["x-shiftup-run-id"]
+    const body = JSON.stringify({ source: "gateway", kind, detail, ...(typeof runId === "string" ? { runId } : {}) })
+    const r = http.request({ host: "127.0.0.1", port: ports.alerts, method: "POST", path: "/alerts", headers: { "content-type": "application/json" } })
+    r.on("error", () => undefined)
+    r.end(body)
+  }
+
+  /** Asks the auth service; resolves to its status, "timeout" or "unreachable". */
+  const verify = (authorization: string | undefined) =>
+    new Promise<number | "timeout" | "unreachable">((resolve) => {
+      const r = http.request(
+        { host: "127.0.0.1", port: ports.auth, method: "POST", path: "/verify", headers: authorization === undefined ? {} : { authorization }, timeout: gatewayAuthTimeoutMs },
+        (res) => {
+          res.resume()
+          res.on("end", () => resolve(res.statusCode ?? 0))
+        },
+      )
+      r.on("timeout", () => {
+        r.destroy()
+        resolve("timeout")
+      })
+      r.on("error", () => resolve("unreachable"))
+      r.end()
+    })
+
+  const gateway = http.createServer(async (req, res) => {
+    hits.gateway++
+    await readBody(req)
+    const path = new URL(req.url ?? "/", "http://lab").pathname
+    if (path === "/health") return json(res, 200, { status: "ok" })
+    if (path === "/admin") {
+      const verdict = await verify(req.headers.authorization)
+      if (verdict === 200) return json(res, 200, { page: "admin console" })
+      if (verdict === 401 || verdict === 403) return json(res, 401, { error: "unauthorised" })
+      if (verdict === "timeout") {
+        // PLANTED WEAKNESS: "don't lock admins out when auth is slow" — fails open, silently.
+        return json(res, 200, { page: "admin console", degraded: true })
+      }
+      raiseAlert("auth-unavailable", `auth answered ${verdict}`, req)
+      return json(res, 503, { error: "authentication unavailable" })
+    }
+    json(res, 404, { error: "not found" })
+  })
+
+  const sink = http.createServer(async (req, res) => {
+    hits.alerts++
+    const body = await readBody(req)
+    const url = new URL(req.url ?? "/", "http://lab")
+    if (req.method === "POST" && url.pathname === "/alerts") {
+      try {
+        const a = JSON.parse(body) as Omit<Alert, "at">
+        alerts.push({ at: new Date().toISOString(), source: String(a.source), kind: String(a.kind), detail: String(a.detail), ...(a.runId === undefined ? {} : { runId: String(a.runId) }) })
+        return json(res, 202, { accepted: true })
+      } catch {
+        return json(res, 400, { error: "alert must be JSON" })
+      }
+    }
+    if (req.method === "GET" && url.pathname === "/alerts") {
+      const run = url.searchParams.get("run")
+      return json(res, 200, run === null ? alerts : alerts.filter((a) => a.runId === run))
+    }
+    json(res, 404, { error: "not found" })
+  })
+
+  const control = http.createServer(async (req, res) => {
+    hits.control++
+    const body = await readBody(req)
+    const url = new URL(req.url ?? "/", "http://lab")
+    if (url.pathname !== "/faults") return json(res, 404, { error: "not found" })
+    if (req.method === "GET") return json(res, 200, { auth: mode })
+    try {
+      const wanted = (JSON.parse(body) as { auth?: unknown }).auth
+      if (wanted !== "ok" && wanted !== "down" && wanted !== "slow" && wanted !== "error") return json(res, 400, { error: 'auth must be one of "ok", "down", "slow", "error"' })
+      mode = wanted
+      return json(res, 200, { auth: mode })
+    } catch {
+      return json(res, 400, { error: "body must be JSON" })
+    }
+  })
+
+  const servers = { gateway, auth, alerts: sink, control }
+  const wanted = base === 0 ? portsFrom(0) : portsFrom(base)
+  try {
+    for (const name of ["alerts", "auth", "gateway", "control"] as const) ports[name] = await listen(servers[name], wanted[name])
+  } catch (e) {
+    for (const s of Object.values(servers)) s.close()
+    const err = e as NodeJS.ErrnoException
+    throw new Error(
+      err.code === "EADDRINUSE" ? `demo lab: port ${String((err as { port?: number }).port ?? "")} is in use; set SHIFTUP_LAB_PORT to a free base port (the lab uses four ports from it)` : `demo lab: ${err.message}`,
+    )
+  }
+  const url = (p: number) => `http://127.0.0.1:${p}`
+  return {
+    ports,
+    urls: { gateway: url(ports.gateway), auth: url(ports.auth), alerts: url(ports.alerts), control: url(ports.control) },
+    authMode: () => mode,
+    alerts: () => alerts,
+    hits,
+    close: async () => {
+      for (const t of pending) clearTimeout(t)
+      await Promise.all(
+        Object.values(servers).map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.closeAllConnections()
+              s.close(() => resolve())
+            }),
+        ),
+      )
+    },
+  }
+}
