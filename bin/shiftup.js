@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-// The shiftup command. Registers tsx so experiment files can be TypeScript, then runs the CLI
-// from the build (dist/) when present, else from source (a checkout).
+// The shiftup command. Registers tsx so experiment files can be TypeScript, maps the `shiftup`
+// specifiers to this very installation (so an experiment anywhere on disk uses the CLI's own
+// copy), then runs the CLI from the build (dist/) when present, else from source (a checkout).
 import { existsSync } from "node:fs"
+import module from "node:module"
 import { fileURLToPath } from "node:url"
 import { register } from "tsx/esm/api"
 
 const root = new URL("../", import.meta.url)
-const built = new URL("dist/cli/main.js", root)
-const fromSource = !existsSync(fileURLToPath(built))
-register(fromSource ? { tsconfig: fileURLToPath(new URL("tsconfig.json", root)) } : {})
-const { cli } = await import(fromSource ? new URL("src/cli/main.ts", root).href : built.href)
+const fromSource = !existsSync(fileURLToPath(new URL("dist/cli/main.js", root)))
+const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/${name}.js`, root).href
+const entries = { shiftup: file("index"), "shiftup/testing": file("testing/index") }
+module.registerHooks?.({
+  resolve: (specifier, context, next) => (specifier in entries ? { url: entries[specifier], shortCircuit: true } : next(specifier, context)),
+})
+register()
+const { cli } = await import(file("cli/main"))
 await cli(process.argv.slice(2))

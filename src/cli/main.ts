@@ -124,8 +124,8 @@ const runAll = async (
           config: opts.config,
           dryRun: opts.command === "plan",
           onEvent: (e) => {
-            if (opts.command === "plan" && e._tag === "Planned") printPlan(e.plan, io)
             reporter.onEvent(e)
+            if (opts.command === "plan" && e._tag === "Planned") printPlan(e.plan, io)
           },
           ...(journal === undefined ? {} : { journal }),
           ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),

@@ -1,0 +1,20 @@
+import { fileURLToPath } from "node:url"
+import { defineConfig } from "vitest/config"
+
+const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    // The catalogue and the examples import "shiftup" as users do; in this checkout that is src/.
+    alias: [
+      { find: /^shiftup\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^shiftup$/, replacement: src("index.ts") },
+    ],
+  },
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+})
