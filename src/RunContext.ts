@@ -11,7 +11,7 @@ export interface RunContext {
   /** Headers every request of the run carries (invariant 6). */
   readonly headers: Readonly<Record<string, string>>
   readonly egress: Egress
-  /** Waits until `target` may be probed again under the budget's probe rate. */
+  /** Waits until `target` may be probed again under the budget's probe rate (the runner calls it before every observation). */
   readonly throttle: (target: string) => Effect.Effect<void>
 }
 

@@ -1,7 +1,7 @@
 /**
  * The minimal HTTP client of the core: enough for the demo lab's probes and switch faults. It
  * checks the egress allowlist after resolution, connects to the checked address, carries the
- * correlation headers and honours a precise deadline. The full probe library is `shiftup/http`.
+ * correlation headers and honours a precise deadline. (The probe rate is the runner's job.) The full probe library is `shiftup/http`.
  */
 import * as http from "node:http"
 import * as https from "node:https"
@@ -36,7 +36,6 @@ export const send = (req: HttpRequest, label: { readonly probe: string; readonly
       catch: () => fail(new ProbeFailed({ ...label, detail: `"${req.url}" is not a valid URL` })),
     })
     const { address, family } = yield* checkEgress(ctx.egress, url.hostname)
-    yield* ctx.throttle(label.target)
     const timeoutMs = req.timeoutMs ?? 5000
     return yield* Effect.callback<HttpResponse, ShiftupError>((resume, signal) => {
       const started = performance.now()

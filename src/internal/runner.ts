@@ -186,7 +186,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         return { exit, t0, t1: Date.now() }
       })
 
-    const observe = <A>(probe: Probe<A>) => probe.observe
+    // Every observation goes through the per-target probe rate of the budget.
+    const observe = <A>(probe: Probe<A>) => Effect.andThen(ctx.throttle(probe.target.id), probe.observe)
 
     let lastInjection: number | undefined
     const runCheck = <A>(check: Check<A>, phase: Journal.Phase): Effect.Effect<boolean, ShiftupError> =>
@@ -405,7 +406,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       Effect.gen(function* () {
         for (;;) {
           yield* Effect.sleep(g.everyMs)
-          const r = yield* Effect.exit(g.probe.observe)
+          const r = yield* Effect.exit(observe(g.probe))
           if (Exit.isFailure(r)) return { cause: "guard" as const, detail: `${g.id}: probe failed: ${describeUnknown(Cause.squash(r.cause))}` }
           if (!g.matcher.test(r.value)) return { cause: "guard" as const, detail: `${g.id}: observed ${JSON.stringify(Journal.snapshot(r.value))}` }
         }
@@ -464,6 +465,15 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const outcome = yield* program.pipe(
       Effect.onExit(() => Effect.sync(() => options.signal?.removeEventListener("abort", onSignal))),
       Effect.ensuring(Effect.ignore(writer.append({ type: "end", status: "finished", at: iso(Date.now()) }))),
+      // Interrupted from outside (a test timeout, a parent fiber): the scope has already rolled
+      // back by now; leave a journal that says so.
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          abort ??= { cause: "signal", detail: "the run's fiber was interrupted" }
+          const failed = rollbacks.filter((r) => r.outcome !== "restored")
+          finish(failed.length > 0 ? "rollback-incomplete" : "aborted", `interrupted; ${rollbacks.length - failed.length}/${rollbacks.length} rollback(s) complete`)
+        }),
+      ),
     )
 
     const failedRollbacks = rollbacks.filter((r) => r.outcome !== "restored")
