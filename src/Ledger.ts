@@ -37,6 +37,18 @@ export const open = (stateDir: string, runId: string, experiment: string): Effec
       catch: (e) => fail(new LedgerError({ path, detail: describeUnknown(e) })),
     })
     yield* append({ type: "run", runId, experiment, pid: process.pid, at: now() })
+    // The new file's directory entry must be durable too, or a crash could lose the whole ledger.
+    yield* Effect.try({
+      try: () => {
+        const fd = openSync(ledgerDir(stateDir), "r")
+        try {
+          fsyncSync(fd)
+        } finally {
+          closeSync(fd)
+        }
+      },
+      catch: (e) => fail(new LedgerError({ path, detail: `cannot fsync its folder: ${describeUnknown(e)}` })),
+    })
     return { path, append }
   })
 
