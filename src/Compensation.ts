@@ -3,7 +3,8 @@
  * runner's rollback and in `shiftup recover` (from the ledger, in another process), so every
  * compensator must be idempotent: running it twice leaves the world as running it once.
  */
-import { rename, rm, writeFile } from "node:fs/promises"
+import { readdir, rename, rm, writeFile } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
 import { Effect } from "effect"
 import { send } from "./internal/http.ts"
 import { describeUnknown, fail, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
@@ -53,6 +54,11 @@ export const builtins: Compensators = {
         const tmp = `${path}.shiftup-restore-${process.pid}`
         await writeFile(tmp, Buffer.from(String(c["content"]), "base64"))
         await rename(tmp, path)
+        // A process killed between its write and its rename left its temp file: this replay
+        // (typically `recover`) restored the file, so remove those leftovers too (invariant 5).
+        const prefix = `${basename(path)}.shiftup-restore-`
+        const stale = (await readdir(dirname(path)).catch(() => [] as Array<string>)).filter((f) => f.startsWith(prefix))
+        await Promise.all(stale.map((f) => rm(join(dirname(path), f), { force: true })))
       },
       catch: (e) => rollbackError(c, describeUnknown(e)),
     }),

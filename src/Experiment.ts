@@ -77,7 +77,8 @@ export interface Experiment {
   readonly hypothesis: ReadonlyArray<Check<any>>
   readonly stopWhen: ReadonlyArray<Guard<any>>
   readonly recovery: ReadonlyArray<Check<any>>
-  readonly rollbackTimeoutMs: number
+  /** Timeout of each rollback, when the experiment sets one (else the config's, else 10 s). */
+  readonly rollbackTimeoutMs: number | undefined
   readonly body: Body
 }
 
@@ -160,7 +161,7 @@ const build = (def: Common, body: Body): Experiment => ({
   hypothesis: def.hypothesis ?? [],
   stopWhen: def.stopWhen ?? [],
   recovery: def.recovery ?? [],
-  rollbackTimeoutMs: def.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(def.rollbackTimeout),
+  rollbackTimeoutMs: def.rollbackTimeout === undefined ? undefined : Duration.toMillis(def.rollbackTimeout),
   body,
 })
 

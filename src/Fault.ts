@@ -92,6 +92,7 @@ export const httpSwitch = (target: HttpTarget, options: SwitchOptions): Fault =>
     safety: "disrupt",
     compensation,
     inject: send({ method, url: options.url, body: options.on, headers: { "content-type": "application/json" } }, { probe: options.id, target: target.id }).pipe(
+      Effect.mapError((e) => fail(new InjectionFailed({ fault: options.id, target: target.id, detail: e.message }))),
       Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(fail(new InjectionFailed({ fault: options.id, target: target.id, detail: `switch answered ${r.status}` }))))),
     ),
   })

@@ -10,7 +10,7 @@ import type { Compensation } from "./Compensation.ts"
 import { describeUnknown, fail, LedgerError, type ShiftupError } from "./ShiftupError.ts"
 
 export type Record =
-  | { readonly type: "run"; readonly runId: string; readonly experiment: string; readonly pid: number; readonly at: string }
+  | { readonly type: "run"; readonly runId: string; readonly experiment: string; readonly pid: number; readonly egress?: ReadonlyArray<string>; readonly at: string }
   | { readonly type: "intent"; readonly seq: number; readonly fault: string; readonly target: string; readonly compensation: Compensation; readonly at: string }
   | { readonly type: "applied"; readonly seq: number; readonly at: string }
   | { readonly type: "rolled-back"; readonly seq: number; readonly by: "runner" | "recover"; readonly at: string }
@@ -28,7 +28,7 @@ const now = () => new Date().toISOString()
 export const stamp = now
 
 /** Opens (creating) the ledger of a run and writes its header record, durably. */
-export const open = (stateDir: string, runId: string, experiment: string): Effect.Effect<Writer, ShiftupError> =>
+export const open = (stateDir: string, runId: string, experiment: string, egress?: ReadonlyArray<string>): Effect.Effect<Writer, ShiftupError> =>
   Effect.gen(function* () {
     const path = join(ledgerDir(stateDir), `${runId}.jsonl`)
     const append = (record: Record) => appendRecord(path, record)
@@ -36,7 +36,7 @@ export const open = (stateDir: string, runId: string, experiment: string): Effec
       try: () => mkdirSync(ledgerDir(stateDir), { recursive: true }),
       catch: (e) => fail(new LedgerError({ path, detail: describeUnknown(e) })),
     })
-    yield* append({ type: "run", runId, experiment, pid: process.pid, at: now() })
+    yield* append({ type: "run", runId, experiment, pid: process.pid, ...(egress === undefined ? {} : { egress }), at: now() })
     // The new file's directory entry must be durable too, or a crash could lose the whole ledger.
     yield* Effect.try({
       try: () => {
@@ -113,7 +113,9 @@ export const list = (stateDir: string): ReadonlyArray<string> => {
 }
 
 /** The run header and whether its process is still alive (then `recover` must not touch it). */
-export const owner = (records: ReadonlyArray<Record>): { readonly runId: string; readonly pid: number; readonly alive: boolean; readonly ended: boolean } | undefined => {
+export const owner = (
+  records: ReadonlyArray<Record>,
+): { readonly runId: string; readonly pid: number; readonly alive: boolean; readonly ended: boolean; readonly egress: ReadonlyArray<string> | undefined } | undefined => {
   const head = records.find((r) => r.type === "run")
   if (head === undefined || head.type !== "run") return undefined
   const ended = records.some((r) => r.type === "end")
@@ -126,5 +128,5 @@ export const owner = (records: ReadonlyArray<Record>): { readonly runId: string;
       alive = (e as NodeJS.ErrnoException).code === "EPERM"
     }
   }
-  return { runId: head.runId, pid: head.pid, alive, ended }
+  return { runId: head.runId, pid: head.pid, alive, ended, egress: head.egress }
 }

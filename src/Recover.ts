@@ -5,7 +5,9 @@
  */
 import { Cause, Effect, Exit } from "effect"
 import * as Compensation from "./Compensation.ts"
+import { defaultEgress, makeEgress } from "./internal/egress.ts"
 import * as Ledger from "./Ledger.ts"
+import { correlationHeaders, RunContext } from "./RunContext.ts"
 import { describeUnknown } from "./ShiftupError.ts"
 
 export interface RecoverOptions {
@@ -35,6 +37,13 @@ export interface RecoverReport {
   readonly unreadable: ReadonlyArray<{ readonly ledger: string; readonly error: string }>
 }
 
+const runContext = (runId: string, egress: ReadonlyArray<string> | undefined): RunContext => ({
+  runId,
+  headers: correlationHeaders(runId),
+  egress: makeEgress(egress ?? defaultEgress),
+  throttle: () => Effect.void,
+})
+
 export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverReport> =>
   Effect.gen(function* () {
     const compensators = { ...Compensation.builtins, ...options.compensators }
@@ -58,7 +67,12 @@ export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverRepo
         continue
       }
       for (const item of todo) {
-        const exit = yield* Compensation.apply(compensators, item.compensation).pipe(Effect.timeoutOption(options.timeoutMs ?? 30_000), Effect.exit)
+        const exit = yield* Compensation.apply(compensators, item.compensation).pipe(
+          Effect.timeoutOption(options.timeoutMs ?? 30_000),
+          // The compensation may reach what its run was allowed to, and carries its run id.
+          Effect.provideService(RunContext, runContext(owner?.runId ?? "recover", owner?.egress)),
+          Effect.exit,
+        )
         const error = Exit.isFailure(exit) ? describeUnknown(Cause.squash(exit.cause)) : exit.value._tag === "None" ? "timed out" : undefined
         const at = Ledger.stamp()
         yield* Effect.ignore(Ledger.appendRecord(path, error === undefined ? { type: "rolled-back", seq: item.seq, by: "recover", at } : { type: "rollback-failed", seq: item.seq, by: "recover", error, at }))

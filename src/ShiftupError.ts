@@ -207,6 +207,14 @@ export const fail = (reason: Reason): ShiftupError => new ShiftupError({ reason 
 export const formatIssues = (issues: ReadonlyArray<Issue>): string =>
   issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n")
 
+export const isShiftupError = (u: unknown): u is ShiftupError => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ShiftupError"
+
 /** A readable one-line rendering of anything thrown. */
 export const describeUnknown = (u: unknown): string =>
-  u instanceof Error ? `${u.name === "Error" ? "" : `${u.name}: `}${u.message}` : typeof u === "string" ? u : JSON.stringify(u) ?? String(u)
+  isShiftupError(u)
+    ? u.message
+    : u instanceof Error
+      ? `${u.name === "Error" ? "" : `${u.name}: `}${u.message}`
+      : typeof u === "string"
+        ? u
+        : (JSON.stringify(u) ?? String(u))

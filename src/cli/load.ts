@@ -8,7 +8,7 @@ import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { defineConfig, type Config } from "../Config.ts"
 import { isExperiment, type Experiment } from "../Experiment.ts"
-import { describeUnknown, fail, InvalidArguments, LoadFailed, type ShiftupError } from "../ShiftupError.ts"
+import { describeUnknown, fail, InvalidArguments, isShiftupError, LoadFailed } from "../ShiftupError.ts"
 
 const extensions = new Set([".ts", ".mts", ".js", ".mjs"])
 const isSource = (f: string) => extensions.has(extname(f)) && !f.endsWith(".d.ts") && !/\.(test|spec)\.[mc]?[jt]s$/.test(f)
@@ -32,8 +32,6 @@ export interface Loaded {
   readonly file: string
   readonly experiments: ReadonlyArray<Experiment>
 }
-
-const isShiftupError = (u: unknown): u is ShiftupError => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ShiftupError"
 
 /** Imports one file and returns its experiments (default export first). */
 export const loadFile = async (file: string): Promise<Loaded> => {

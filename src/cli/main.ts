@@ -11,7 +11,7 @@ import { recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
 import { version } from "../RunContext.ts"
 import { run as runEngine, newRunId } from "../internal/runner.ts"
-import { fail, InvalidArguments, type ShiftupError } from "../ShiftupError.ts"
+import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
 
 export const help = `shiftup ${version} — security chaos experiments
@@ -45,8 +45,6 @@ export interface CliIo {
 }
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stdout.isTTY === true }
-
-const isShiftupError = (u: unknown): u is ShiftupError => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ShiftupError"
 
 const parse = (argv: ReadonlyArray<string>) => {
   try {

@@ -132,7 +132,9 @@ export const classifyMember = (target: Target, facts: Facts): Classification => 
       environmentSignals = tier
     }
   }
-  const dsSignals = target.dataStore === false ? [] : dataStoreSignals(target, facts)
+  // "Any match counts" (DESIGN.md): `dataStore: false` adds no signal but cannot hide evidence,
+  // or it would be a flag that lowers the floor for a production database.
+  const dsSignals = dataStoreSignals(target, facts)
   const engine = dsSignals.find((s) => s.means !== "data store")?.means
   return {
     environment,

@@ -4,7 +4,7 @@
  * typed error, so no exception can escape the runner untyped.
  */
 import { Cause, Effect } from "effect"
-import { describeUnknown, type ShiftupError } from "../ShiftupError.ts"
+import { describeUnknown, isShiftupError, type ShiftupError } from "../ShiftupError.ts"
 
 export type Thunk<A> = Effect.Effect<A, ShiftupError> | (() => A | Promise<A> | Effect.Effect<A, ShiftupError>)
 
@@ -14,14 +14,15 @@ export const lift = <A>(thunk: Thunk<A>, onError: (detail: string) => ShiftupErr
     : Effect.suspend(() => {
         const out = thunk()
         if (Effect.isEffect(out)) return out
-        if (out instanceof Promise) return Effect.tryPromise({ try: () => out, catch: (e) => onError(describeUnknown(e)) })
+        // A rejected ShiftupError keeps its reason, as a thrown one does below.
+        if (out instanceof Promise) return Effect.tryPromise({ try: () => out, catch: (e) => (isShiftupError(e) ? e : onError(describeUnknown(e))) })
         return Effect.succeed(out)
       })
   return effect.pipe(
     Effect.catchCause((cause) => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
       const error = Cause.squash(cause)
-      if (typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "ShiftupError") return Effect.fail(error as ShiftupError)
+      if (isShiftupError(error)) return Effect.fail(error)
       return Effect.fail(onError(describeUnknown(error)))
     }),
   )

@@ -15,7 +15,7 @@ import * as Ledger from "../Ledger.ts"
 import { decide } from "../Policy.ts"
 import type { Probe } from "../Probe.ts"
 import { correlationHeaders, RunContext } from "../RunContext.ts"
-import { BudgetExceeded, describeUnknown, fail, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
+import { BudgetExceeded, describeUnknown, fail, isShiftupError, OutsideManifest, RecoveryNotObserved, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
 import type { Step } from "../Step.ts"
 import { defaultEgress, makeEgress } from "./egress.ts"
 import { keyOf, plan as planRun, type Planned } from "./plan.ts"
@@ -163,7 +163,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (options.signal?.aborted === true) onSignal()
     options.signal?.addEventListener("abort", onSignal, { once: true })
 
-    const ledger = yield* Effect.exit(Ledger.open(stateDir, runId, experiment.id))
+    const ledger = yield* Effect.exit(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed))
     if (Exit.isFailure(ledger)) {
       const e = Cause.squash(ledger.cause) as ShiftupError
       recordError(e)
@@ -193,6 +193,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const runCheck = <A>(check: Check<A>, phase: Journal.Phase): Effect.Effect<boolean, ShiftupError> =>
       Effect.gen(function* () {
         const target = check.probe.target.id
+        if (keyOf(experiment, check.probe.target) === undefined || !p.classifications.has(target))
+          return yield* Effect.fail(fail(new OutsideManifest({ step: check.id, target, detail: "the target is not declared (or not planned) in `targets`" })))
         const mode = check.mode
         let samples = 0
         let violating: unknown = undefined
@@ -234,7 +236,6 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
               if (Date.now() + mode.everyMs > deadline) {
                 violated = true
                 violating = last
-                metric = { name: mode.metric, ms: Date.now() - since }
                 return
               }
               yield* Effect.sleep(mode.everyMs)
@@ -249,7 +250,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
           return yield* Effect.failCause(exit.cause)
         }
         const observed = Journal.snapshot(violated ? violating : last)
-        record({ ...base, outcome: violated ? "violated" : "held", observed, ...(metric === undefined ? {} : { metric }), ...(violated && mode._tag === "eventually" ? { message: `not observed within ${mode.withinMs} ms` } : {}) })
+        record({ ...base, outcome: violated ? "violated" : "held", observed, ...(metric === undefined ? {} : { metric }), ...(violated && mode._tag === "eventually" ? { message: new RecoveryNotObserved({ check: check.id, withinMs: mode.withinMs, last: JSON.stringify(observed) ?? "nothing" }).message } : {}) })
         if (violated)
           findings.push({
             id: check.id,
@@ -275,7 +276,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const active = new Map<number, Fault>()
     let seq = 0
     let destroys = 0
-    const rollbackTimeoutMs = experiment.rollbackTimeoutMs
+    const rollbackTimeoutMs = experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout))
 
     let rollbackStarted = false
     const rollback = (n: number, fault: Fault, compensation: Compensation.Compensation) =>
@@ -336,6 +337,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
           emit({ _tag: "StepStarted", id: fault.id, phase, kind: "fault" })
           const t0 = Date.now()
           const compensation = Effect.isEffect(fault.compensation) ? yield* restore(fault.compensation) : fault.compensation
+          // A fault nobody could undo is never injected.
+          if (compensators[compensation.kind] === undefined) return yield* Effect.fail(fail(new UnknownCompensation({ kind: compensation.kind })))
           const n = ++seq
           // Invariant 2: the compensation is durable before the fault exists.
           yield* writer.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, compensation, at: iso(Date.now()) })
@@ -445,12 +448,12 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       }
       if (abort !== undefined) return
 
-      // ── steady state after rollback, then recovery checks ──
-      emit({ _tag: "Phase", phase: "after" })
-      const after = yield* guarded(runChecks(experiment.hypothesis, "after"), false)
-      if (isAbort(after)) return
+      // ── recovery checks (they may wait for it), then the steady state after rollback ──
       emit({ _tag: "Phase", phase: "recovery" })
-      yield* guarded(runChecks(experiment.recovery, "recovery"), false)
+      const recovered = yield* guarded(runChecks(experiment.recovery, "recovery"), false)
+      if (isAbort(recovered)) return
+      emit({ _tag: "Phase", phase: "after" })
+      yield* guarded(runChecks(experiment.hypothesis, "after"), false)
       return
     }).pipe(
       Effect.catch((e: ShiftupError) =>
@@ -464,7 +467,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     const outcome = yield* program.pipe(
       Effect.onExit(() => Effect.sync(() => options.signal?.removeEventListener("abort", onSignal))),
-      Effect.ensuring(Effect.ignore(writer.append({ type: "end", status: "finished", at: iso(Date.now()) }))),
+      Effect.ensuring(Effect.ignore(Effect.suspend(() => writer.append({ type: "end", status: "finished", at: iso(Date.now()) })))),
       // Interrupted from outside (a test timeout, a parent fiber): the scope has already rolled
       // back by now; leave a journal that says so.
       Effect.onInterrupt(() =>
@@ -486,5 +489,3 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (findings.length > 0) return finish("failed", `${findings.length} finding(s): ${findings.map((f) => f.title).join("; ")}; ${rb}`)
     return finish("passed", `every check held; ${rb}`)
   })
-
-const isShiftupError = (u: unknown): u is ShiftupError => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ShiftupError"

@@ -35,7 +35,7 @@ const statusWord: Record<Journal["status"], string> = {
 export const nextStep: Record<Journal["status"], string> = {
   passed: "nothing to do",
   failed: "a defence did not hold: read the findings above and fix the system (not the experiment)",
-  refused: "nothing was touched; retarget the experiment or declare the target's real environment",
+  refused: "nothing was touched; read the rule above — retarget, declare the target's real environment, or change the budget",
   aborted: "the run stopped early and rolled back; read the abort reason",
   invalid: "fix the input named above and run again",
   "rollback-incomplete": "SOMETHING MAY STILL BE INJECTED: run `shiftup recover` now, then check the targets named above",
