@@ -8,9 +8,9 @@
 //
 //   npm run demo                                   # starts a lab, runs experiments/, stops it
 //   # or, to run this file yourself, start a lab in one terminal…
-//   SHIFTUP_LAB_PORT=47180 npx tsx -e 'import("shiftup/testing").then(t => t.startLab())'
+//   SHIFTUP_LAB_PORT=47180 npm run lab
 //   # …and run the experiment in another:
-//   npx shiftup run examples/01-first-experiment.ts
+//   npm run shiftup -- run examples/01-first-experiment.ts
 //
 // An experiment has four parts, in the order the runner uses them:
 //   1. hypothesis — the steady state: checks that must hold before anything is touched

@@ -6,7 +6,7 @@
 // when it takes longer than `within`. The result lands in the journal as `time-to-detect`.
 //
 // Run it (with a demo lab on SHIFTUP_LAB_PORT, see examples/01-first-experiment.ts):
-//   npx shiftup run examples/02-time-to-detect.ts
+//   npm run shiftup -- run examples/02-time-to-detect.ts
 import { Expect, Experiment } from "shiftup"
 import { DemoLab } from "shiftup/testing"
 

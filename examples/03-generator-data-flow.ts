@@ -9,7 +9,7 @@
 // while auth is down, it must not be the admin page.
 //
 // Run it (with a demo lab on SHIFTUP_LAB_PORT, see examples/01-first-experiment.ts):
-//   npx shiftup run examples/03-generator-data-flow.ts
+//   npm run shiftup -- run examples/03-generator-data-flow.ts
 import { Expect, Experiment, Probe } from "shiftup"
 import { adminToken, DemoLab } from "shiftup/testing"
 

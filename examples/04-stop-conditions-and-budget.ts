@@ -9,8 +9,8 @@
 //   is refused, exit code 2 — and again at every injection.
 //
 // Run it (with a demo lab on SHIFTUP_LAB_PORT, see examples/01-first-experiment.ts):
-//   npx shiftup plan examples/04-stop-conditions-and-budget.ts   # shows the budget use; touches nothing
-//   npx shiftup run  examples/04-stop-conditions-and-budget.ts
+//   npm run shiftup -- plan examples/04-stop-conditions-and-budget.ts   # shows the budget use; touches nothing
+//   npm run shiftup -- run examples/04-stop-conditions-and-budget.ts
 import { Expect, Experiment, Probe, Step } from "shiftup"
 import { DemoLab } from "shiftup/testing"
 

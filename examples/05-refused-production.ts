@@ -5,8 +5,8 @@
 // policy and the budget, and only then — if nothing is refused — starts. Here two steps are
 // refused, so nothing starts. The refusal is written to the journal with the rule that decided.
 //
-//   npx shiftup plan examples/05-refused-production.ts   # every decision, with its rule and signals
-//   npx shiftup run  examples/05-refused-production.ts   # REFUSED, exit 2
+//   npm run shiftup -- plan examples/05-refused-production.ts   # every decision, with its rule and signals
+//   npm run shiftup -- run examples/05-refused-production.ts   # REFUSED, exit 2
 //
 // No flag, configuration or environment variable lowers this floor:
 //   * an environment nobody can work out (`unknown`) counts as production;

@@ -10,7 +10,7 @@
 // left behind — also after a crash, through `shiftup recover`, because compensations are data in
 // the ledger. It needs no lab server:
 //
-//   npx shiftup run examples/06-custom-probe-and-fault.ts
+//   npm run shiftup -- run examples/06-custom-probe-and-fault.ts
 import { readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"

@@ -5,7 +5,7 @@
 // is the journal (a plain value), whose `status` and `exitCode` say what happened.
 //
 // This file is still an ordinary experiment file — the CLI runs its exported experiment:
-//   npx shiftup run examples/07-promise-and-effect-api.ts
+//   npm run shiftup -- run examples/07-promise-and-effect-api.ts
 // Executed directly, it runs the experiment twice more, through each API (lab on SHIFTUP_LAB_PORT):
 //   npx tsx examples/07-promise-and-effect-api.ts
 import { pathToFileURL } from "node:url"

@@ -36,7 +36,7 @@ export class OutsideManifest extends Data.TaggedError("OutsideManifest")<{
   readonly detail: string
 }> {
   override get message() {
-    return `injection "${this.step}" on "${this.target}" is outside the experiment's manifest: ${this.detail}; declare it in \`mayInject\``
+    return `"${this.step}" on "${this.target}" is outside the experiment's manifest: ${this.detail}`
   }
 }
 

@@ -48,7 +48,11 @@ export const send = (req: HttpRequest, label: { readonly probe: string; readonly
           port: url.port,
           path: `${url.pathname}${url.search}`,
           headers: { ...req.headers, ...ctx.headers },
-          lookup: (_host, _opts, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, family),
+          // Node's connect asks with `all: true` (happy eyeballs) and then wants a list.
+          lookup: (_host, opts, cb) =>
+            (opts as { readonly all?: boolean }).all === true
+              ? (cb as (e: null, a: ReadonlyArray<{ readonly address: string; readonly family: number }>) => void)(null, [{ address, family }])
+              : (cb as (e: null, a: string, f: number) => void)(null, address, family),
           signal,
           agent: false,
         },

@@ -321,7 +321,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
           if (experiment.body._tag === "Gen") {
             const allowed = experiment.body.mayInject[key]
             if (allowed === undefined || safetyRank[fault.safety] > safetyRank[allowed])
-              return yield* Effect.fail(fail(new OutsideManifest({ step: fault.id, target: fault.target.id, detail: `the manifest allows ${allowed ?? "nothing"} on "${key}", not ${fault.safety}` })))
+              return yield* Effect.fail(fail(new OutsideManifest({ step: fault.id, target: fault.target.id, detail: `the manifest allows ${allowed ?? "nothing"} on "${key}", not ${fault.safety}; declare it in \`mayInject\`` })))
           }
           const decision = decide({ step: fault.id, target: fault.target.id, safety: fault.safety, classification, experiment: { ...experiment.policy, observeProduction: experiment.observeProduction }, config: config.policy ?? {} })
           if (!decision.allowed) return yield* Effect.fail(fail(new TargetRefused({ target: fault.target.id, step: fault.id, rule: decision.rule, detail: decision.reason })))
