@@ -120,7 +120,8 @@ export const owner = (
   if (head === undefined || head.type !== "run") return undefined
   const ended = records.some((r) => r.type === "end")
   let alive = false
-  if (!ended && head.pid !== process.pid) {
+  if (!ended && head.pid === process.pid) alive = true
+  else if (!ended) {
     try {
       process.kill(head.pid, 0)
       alive = true

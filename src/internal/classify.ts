@@ -57,7 +57,7 @@ const environmentTiers = (target: Target, facts: Facts): ReadonlyArray<ReadonlyA
   const labels = { ...target.labels, ...facts.labels }
   const fromLabels = environmentLabelKeys.flatMap((key) => {
     const value = labels[key]
-    const env = value === undefined ? undefined : environmentOf(value, false)
+    const env = value === undefined ? undefined : environmentOf(value, true)
     return env === undefined || value === undefined ? [] : [signal("label", key, value, env)]
   })
   const names = [
