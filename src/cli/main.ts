@@ -77,9 +77,13 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       return 0
     }
     const [command, ...rest] = args.positionals
-    if (args.values.help === true || command === undefined || command === "help") {
+    if (args.values.help === true || command === "help") {
       io.out(help)
-      return command === undefined && args.values.help !== true ? 4 : 0
+      return 0
+    }
+    if (command === undefined) {
+      io.err(`shiftup: no command given; use run, plan or recover\n\n${help}`)
+      return Journal.exitCodes.invalid
     }
     const stateDir = args.values["state-dir"]
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)

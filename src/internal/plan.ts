@@ -6,7 +6,7 @@ import { Effect, Option } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
-import type { Fault, Safety } from "../Fault.ts"
+import { safetyRank, type Fault, type Safety } from "../Fault.ts"
 import type { Plan, PlannedTarget } from "../Journal.ts"
 import { decide, type Decision } from "../Policy.ts"
 import { BudgetExceeded, describeUnknown, fail, InvalidConfig, type ShiftupError, TargetRefused, TargetUnresolved } from "../ShiftupError.ts"
@@ -109,7 +109,9 @@ export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, Shif
     })
     const use = { targets: resolved.length, faults: faults.length, destroySteps, maxPercent: Math.max(0, ...percents) }
 
-    const refusedDecision = decisions.find((d) => !d.allowed)
+    // The headline refusal is the most dangerous step refused (a fault before a probe); every
+    // decision stays in the plan.
+    const refusedDecision = decisions.filter((d) => !d.allowed).sort((a, b) => safetyRank[b.safety] - safetyRank[a.safety])[0]
     const budgetRefusal =
       use.targets > budget.maxTargets
         ? new BudgetExceeded({ rule: "budget.max-targets", limit: budget.maxTargets, requested: use.targets, detail: "the run touches more targets than the budget allows" })

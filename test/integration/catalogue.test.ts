@@ -1,0 +1,116 @@
+/**
+ * Docs are executed: every file in `examples/` and `experiments/` is run through the real CLI
+ * against a demo lab this test starts, and each experiment must end as expected. Files are found
+ * with readdir, so a new file is covered without touching this test.
+ *
+ * What an experiment is expected to do comes from the experiment itself:
+ *   - tag `refused`        → refused by the policy: `plan` and `run` both exit 2, nothing touched;
+ *   - tag `plan`/`dry-run` → only planned (`shiftup plan`), the plan must be accepted (exit 0);
+ *   - tag `finding`        → runs and finds a weakness (exit 1);
+ *   - otherwise            → runs and every check holds (exit 0);
+ * plus the table `known` below for catalogue entries whose finding is the lab's planted weakness.
+ * Every run must also leave the lab as it found it and no compensation pending.
+ */
+import { type Dirent, readdirSync } from "node:fs"
+import { extname, join, relative } from "node:path"
+import { pathToFileURL } from "node:url"
+import { Experiment, Journal } from "shiftup"
+import type { Lab } from "shiftup/testing"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import { startLabOnFreePorts } from "../support/proc-lab.ts"
+
+useProcessCleanup()
+
+/** Catalogue experiments whose expected outcome is not in their tags. */
+const known: Readonly<Record<string, Journal.Status>> = {
+  // The demo lab's planted weakness: the gateway fails OPEN when auth is slow.
+  "gateway.fails-closed.auth-slow": "failed",
+}
+
+const sources = (folder: string): ReadonlyArray<string> => {
+  const walk = (dir: string): ReadonlyArray<string> => {
+    let entries: Array<Dirent>
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch {
+      return []
+    }
+    return entries
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .flatMap((d) =>
+        d.isDirectory() ? walk(join(dir, d.name)) : [".ts", ".mts", ".js", ".mjs"].includes(extname(d.name)) && !/\.d\.ts$|\.(test|spec)\.[mc]?[jt]s$/.test(d.name) ? [join(dir, d.name)] : [],
+      )
+  }
+  return walk(join(repoRoot, folder))
+}
+
+const catalogue = sources("experiments")
+const examples = sources("examples")
+
+let lab: Lab & { readonly base: number }
+beforeAll(async () => {
+  lab = await startLabOnFreePorts()
+  // Experiment files read the lab's address when imported: here (to read their tags) and in the CLI child.
+  process.env["SHIFTUP_LAB_PORT"] = String(lab.base)
+})
+afterAll(async () => {
+  await lab?.close()
+})
+
+interface Expectation {
+  readonly id: string
+  readonly status: Journal.Status
+  readonly planOnly: boolean
+}
+
+/** Loads a file here (as the CLI does) to read its experiments' ids and tags. */
+const expectationsOf = async (file: string): Promise<ReadonlyArray<Expectation>> => {
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+  const experiments = [...new Set(Object.values(mod).filter(Experiment.isExperiment))]
+  return experiments.map((e) => ({
+    id: e.id,
+    status: e.tags.includes("refused") ? "refused" : (known[e.id] ?? (e.tags.includes("finding") ? "failed" : "passed")),
+    planOnly: e.tags.includes("plan") || e.tags.includes("dry-run"),
+  }))
+}
+
+const check = async (file: string) => {
+  const expected = await expectationsOf(file)
+  expect(expected.length, `${relative(repoRoot, file)} exports no experiment`).toBeGreaterThan(0)
+  const refusedOnly = expected.every((x) => x.status === "refused")
+  const planOnly = !refusedOnly && expected.every((x) => x.planOnly || x.status === "refused")
+  const commands: ReadonlyArray<"plan" | "run"> = refusedOnly ? ["plan", "run"] : planOnly ? ["plan"] : ["run"]
+  for (const command of commands) {
+    const state = tempDir("shiftup-state-")
+    const hits = { ...lab.hits }
+    const r = await runCli([command, file, "--state-dir", state], { env: { SHIFTUP_LAB_PORT: String(lab.base) }, timeoutMs: 60_000 })
+    const context = `shiftup ${command} ${relative(repoRoot, file)}\n${r.output}`
+    const byId = new Map(journals(state).map((j) => [j.experiment.id, j]))
+    for (const x of expected) {
+      const status = command === "plan" && x.status !== "refused" ? "passed" : x.status
+      const j = byId.get(x.id)
+      expect(j, `${context}\nno journal for ${x.id}`).toBeDefined()
+      expect(j?.status, `${x.id}: ${j?.summary}\n${context}`).toBe(status)
+      expect(j?.dryRun).toBe(command === "plan")
+      if (status === "failed") expect(j?.findings.length, context).toBeGreaterThan(0)
+      if (status === "refused") expect(j?.refusal?.rule, context).toMatch(/^(floor|config|experiment|budget|manifest)\./)
+    }
+    const worst = Math.max(...expected.map((x) => Journal.exitCodes[command === "plan" && x.status !== "refused" ? "passed" : x.status]))
+    expect(r.code, context).toBe(worst)
+    expect(lab.authMode(), `${context}\nthe lab's auth fault was left on`).toBe("ok")
+    expect(pendingIntents(state), context).toEqual([])
+    if (command === "plan" || refusedOnly) expect(lab.hits, `${context}\na plan or a refused run contacted the lab`).toEqual(hits)
+  }
+}
+
+describe("the catalogue (experiments/) runs against the demo lab", () => {
+  it("has experiments", () => {
+    expect(catalogue.length).toBeGreaterThan(0)
+  })
+  for (const file of catalogue) it(relative(repoRoot, file), () => check(file), 120_000)
+})
+
+describe("the tutorials (examples/) run against the demo lab", () => {
+  for (const file of examples) it(relative(repoRoot, file), () => check(file), 120_000)
+})

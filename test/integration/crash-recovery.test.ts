@@ -1,0 +1,224 @@
+/**
+ * Invariants 2 and 5 through real processes: a runner applying ledgered `destroy` faults to
+ * files (Fault.fileWrite on a lab target) is SIGKILLed at points spread over its whole life —
+ * chosen from its own ledger (before the ledger exists, after each intent and each `applied`,
+ * while faults are held, mid-rollback, after the end) and from the files themselves (a file just
+ * overwritten, its fault not yet reported applied). Before recovery every damaged file must have
+ * a compensation pending in the ledger; `shiftup recover` must then restore every file byte for
+ * byte, leave nothing behind, and be idempotent. A live runner's ledger is left alone unless
+ * `--force`.
+ */
+import { randomBytes } from "node:crypto"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { finish, fixture, ledgerFiles, ledgerRecords, pendingIntents, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
+
+useProcessCleanup()
+
+const experiment = fixture("files-destroy.ts")
+// The built-in file.restore, slowed by 30 ms per replay so a runner's rollback phase lasts long
+// enough to be hit; `recover` gets the same config, as a team would use one config for both.
+const config = fixture("slow-file-restore.config.ts")
+
+/** The lab's state: three files with random contents (one empty) and one that does not exist yet. */
+const makeWorld = () => {
+  const dir = tempDir("shiftup-world-")
+  const originals = new Map<string, Buffer | null>([
+    ["state.json", Buffer.from(JSON.stringify({ users: randomBytes(8).toString("hex"), version: Math.random() }))],
+    ["blob.bin", randomBytes(1 + Math.floor(Math.random() * 4096))],
+    ["empty.cfg", Buffer.alloc(0)],
+    ["absent.txt", null],
+  ])
+  for (const [name, content] of originals) if (content !== null) writeFileSync(join(dir, name), content)
+  return { dir, originals, names: [...originals.keys()] }
+}
+
+type World = ReturnType<typeof makeWorld>
+
+/** Names of files that differ from the original (content, or existence). */
+const damaged = (w: World): ReadonlyArray<string> =>
+  w.names.filter((name) => {
+    const path = join(w.dir, name)
+    const original = w.originals.get(name) ?? null
+    if (original === null) return existsSync(path)
+    return !existsSync(path) || !readFileSync(path).equals(original)
+  })
+
+const expectRestored = (w: World, context: string) => {
+  for (const name of w.names) {
+    const path = join(w.dir, name)
+    const original = w.originals.get(name) ?? null
+    if (original === null) expect(existsSync(path), `${context}: ${name} must not exist`).toBe(false)
+    else expect(readFileSync(path).equals(original), `${context}: ${name} must be byte-identical`).toBe(true)
+  }
+  // Nothing left behind: no temp files of a half-done restore, no strays.
+  expect(readdirSync(w.dir).sort(), `${context}: directory listing`).toEqual(w.names.filter((n) => w.originals.get(n) !== null).sort())
+}
+
+const envFor = (w: World, hold = 40) => ({
+  SHIFTUP_FIXTURE_DIR: w.dir,
+  SHIFTUP_FIXTURE_FILES: w.names.join(","),
+  SHIFTUP_FIXTURE_WAIT: "40",
+  SHIFTUP_FIXTURE_HOLD: String(hold),
+  // Each injection lingers after its write: a kill there finds a damaged file whose fault is
+  // not yet `applied` — its intent must already be on disk.
+  SHIFTUP_FIXTURE_INJECT_MS: "60",
+})
+
+/** run + 4 × (intent, applied) + 4 × rolled-back + end: the ledger of a complete run. */
+const recordsOfCompleteRun = 1 + 4 * 2 + 4 + 1
+
+interface Trial {
+  readonly index: number
+  /**
+   * When to kill: once the runner's ledger holds `records` records (0: a random instant after
+   * spawn), or once this test sees file number `damaged` altered (the middle of an injection).
+   */
+  readonly when: { readonly records: number } | { readonly damaged: number }
+  readonly extraDelayMs: number
+  world?: World
+  runId?: string | undefined
+  recordsAtKill?: number
+  lastRecordAtKill?: string
+  damagedBeforeRecover?: number
+  restoredByRecover?: number
+  exitedByItself?: boolean
+}
+
+/** The ledger file written by the runner with this pid, once its header is on disk. */
+const ledgerOfPid = (state: string, pid: number): string | undefined => ledgerFiles(state).find((f) => readLedger(f)[0]?.pid === pid)
+
+/** Starts a runner in `state` and SIGKILLs it at the trial's point; records what the kill left. */
+const killTrial = async (t: Trial, state: string): Promise<void> => {
+  const w = makeWorld()
+  t.world = w
+  const child = spawnCli(["run", experiment, "--state-dir", state, "--config", config], { env: envFor(w) })
+  let ledger: string | undefined
+  const records = () => {
+    ledger ??= ledgerOfPid(state, child.pid)
+    return ledger === undefined ? [] : readLedger(ledger)
+  }
+  const when = t.when
+  if ("damaged" in when) {
+    const name = w.names[when.damaged] ?? ""
+    await waitFor(`${name} damaged`, () => damaged(w).includes(name) || !child.running(), { everyMs: 2, timeoutMs: 30_000 })
+    await new Promise((r) => setTimeout(r, t.extraDelayMs / 3))
+  } else if (when.records === 0) await new Promise((r) => setTimeout(r, t.extraDelayMs * 10))
+  else {
+    await waitFor(`${when.records} ledger records`, () => records().length >= when.records || !child.running(), { everyMs: 2, timeoutMs: 30_000 })
+    await new Promise((r) => setTimeout(r, t.extraDelayMs))
+  }
+  t.exitedByItself = !child.running()
+  child.child.kill("SIGKILL")
+  // Awaited so the pid is reaped: `recover` must see a dead runner, not a zombie.
+  const exited = await child.exited
+  t.exitedByItself = t.exitedByItself || exited.signal !== "SIGKILL"
+  const left = records()
+  t.runId = left[0]?.["runId"] as string | undefined
+  t.recordsAtKill = left.length
+  t.lastRecordAtKill = left.at(-1)?.type ?? "(no ledger)"
+  const broken = damaged(w)
+  t.damagedBeforeRecover = broken.length
+  // Write-ahead compensation: every damaged file has a compensation pending in the ledger.
+  const done = new Set(left.filter((r) => r.type === "rolled-back").map((r) => r.seq))
+  const owed = new Set(left.filter((r) => r.type === "intent" && !done.has(r.seq)).map((r) => String(r["fault"]).replace(/^overwrite-/, "")))
+  for (const name of broken) expect(owed.has(name), `trial ${t.index}: ${name} is damaged but no compensation is pending in its ledger`).toBe(true)
+}
+
+const describeTrial = (t: Trial) =>
+  `#${t.index} kill ${"damaged" in t.when ? `when file ${t.when.damaged} is damaged + ${Math.floor(t.extraDelayMs / 3)}` : `after ${t.when.records} records + ${t.extraDelayMs}`} ms → ${t.recordsAtKill} records (last "${t.lastRecordAtKill}"), ${t.damagedBeforeRecover} damaged, ${t.restoredByRecover} restored by recover${t.exitedByItself === true ? ", had exited by itself" : ""}`
+
+/** Several crashed runs share a state dir, as after a bad night; one `recover` must restore them all. */
+const runBatch = async (batch: ReadonlyArray<Trial>, checkIdempotence: boolean): Promise<void> => {
+  const state = tempDir("shiftup-state-")
+  await Promise.all(batch.map((t) => killTrial(t, state)))
+  const rec = await runCli(["recover", "--state-dir", state, "--config", config])
+  const context = `${batch.map(describeTrial).join("\n")}\nrecover output:\n${rec.output}`
+  expect(rec.code, context).toBe(0)
+  for (const t of batch) {
+    if (t.world !== undefined) expectRestored(t.world, `trial ${t.index}\n${context}`)
+    t.restoredByRecover = t.runId === undefined ? 0 : rec.stdout.split("\n").filter((l) => l.startsWith("restored ") && l.includes(`(run ${t.runId})`)).length
+  }
+  expect(pendingIntents(state), context).toEqual([])
+  if (batch.every((t) => t.restoredByRecover === 0)) expect(rec.stdout, context).toMatch(/nothing to recover/)
+  if (checkIdempotence) {
+    const again = await runCli(["recover", "--state-dir", state, "--config", config])
+    expect(again.code, again.output).toBe(0)
+    expect(again.stdout, again.output).toMatch(/nothing to recover: no compensation is pending/)
+    for (const t of batch) if (t.world !== undefined) expectRestored(t.world, `trial ${t.index}, second recover`)
+  }
+}
+
+describe("crash recovery: SIGKILL at any point, then `shiftup recover`", () => {
+  it("restores every file byte for byte after a SIGKILL before, during and after the injections", async () => {
+    const trials: Array<Trial> = Array.from({ length: 22 }, (_, index) => ({
+      index,
+      // Every ledger position once (0 = before the ledger exists: startup), then in the middle
+      // of each injection, seen from the files themselves.
+      when: index <= recordsOfCompleteRun ? { records: index } : { damaged: (index - recordsOfCompleteRun - 1) % 4 },
+      extraDelayMs: Math.floor(Math.random() * 30),
+    }))
+    // Batches of 7–8 runners at once: positions spread over the batches so each mixes phases.
+    const batches = [0, 1, 2].map((b) => trials.filter((t) => t.index % 3 === b))
+    for (const [i, batch] of batches.entries()) await runBatch(batch, i === 0)
+    const summary = trials.map(describeTrial).join("\n")
+    // The trials really covered the phases: some killed before any intent, many with faults in
+    // place (so recover had work to do), some during or after the runner's own rollback.
+    expect(trials.filter((t) => (t.recordsAtKill ?? 0) <= 1).length, summary).toBeGreaterThanOrEqual(1)
+    expect(trials.filter((t) => (t.damagedBeforeRecover ?? 0) > 0).length, summary).toBeGreaterThanOrEqual(6)
+    expect(trials.filter((t) => (t.restoredByRecover ?? 0) > 0).length, summary).toBeGreaterThanOrEqual(6)
+    expect(trials.filter((t) => t.lastRecordAtKill === "rolled-back").length, summary).toBeGreaterThanOrEqual(1)
+    expect(trials.filter((t) => t.lastRecordAtKill === "intent" && (t.damagedBeforeRecover ?? 0) > 0).length, summary).toBeGreaterThanOrEqual(1)
+    // About 20–40 s on an idle two-core machine; the margin is for CI boxes under load.
+  }, 180_000)
+
+  it("removes the temp file of a restore the SIGKILL cut between its write and its rename", async () => {
+    // The window is a few microseconds wide, so random kills rarely land in it: kill the runner
+    // mid-rollback, then leave exactly what a kill inside that window leaves — the runner's
+    // `<file>.shiftup-restore-<pid>` holding part of the original — next to a still-damaged file.
+    const w = makeWorld()
+    const state = tempDir("shiftup-state-")
+    const child = spawnCli(["run", experiment, "--state-dir", state, "--config", config], { env: envFor(w) })
+    await waitFor("the rollback under way", () => ledgerRecords(state).some((r) => r.type === "rolled-back"), { everyMs: 2, proc: child })
+    child.child.kill("SIGKILL")
+    await child.exited
+    // The rollback goes newest first (absent.txt, empty.cfg, blob.bin, state.json), 30 ms each.
+    const next = damaged(w).find((name) => w.originals.get(name) !== null)
+    expect(next, "a file with contents was still to be restored when the runner died").toBeDefined()
+    const original = w.originals.get(next ?? "") ?? Buffer.alloc(0)
+    writeFileSync(join(w.dir, `${next}.shiftup-restore-${child.pid}`), original.subarray(0, Math.floor(original.length / 2)))
+
+    const rec = await runCli(["recover", "--state-dir", state, "--config", config])
+    expect(rec.code, rec.output).toBe(0)
+    expectRestored(w, rec.output)
+  })
+
+  it("leaves a ledger whose runner is alive alone, unless --force", async () => {
+    const w = makeWorld()
+    const state = tempDir("shiftup-state-")
+    const runner = spawnCli(["run", experiment, "--state-dir", state], { env: envFor(w, 30_000) })
+    await waitFor("every fault applied", () => ledgerRecords(state).filter((r) => r.type === "applied").length === 4, { proc: runner })
+    expect(damaged(w).length).toBe(4)
+
+    const polite = await runCli(["recover", "--state-dir", state])
+    expect(polite.code, polite.output).toBe(0)
+    expect(polite.stdout).toMatch(new RegExp(`skipped .*still running \\(pid ${runner.pid}\\).*--force`))
+    expect(damaged(w).length, "recover without --force must not touch a live run's faults").toBe(4)
+    expect(pendingIntents(state).length).toBe(4)
+
+    const forced = await runCli(["recover", "--state-dir", state, "--force"])
+    expect(forced.code, forced.output).toBe(0)
+    expect((forced.stdout.match(/^restored /gm) ?? []).length, forced.output).toBe(4)
+    expectRestored(w, forced.output)
+    expect(pendingIntents(state)).toEqual([])
+
+    // The runner is still holding its faults; stop it the hard way and check nothing is owed.
+    runner.child.kill("SIGKILL")
+    await finish(runner, 10_000)
+    const after = await runCli(["recover", "--state-dir", state])
+    expect(after.code, after.output).toBe(0)
+    expect(after.stdout).toMatch(/nothing to recover/)
+    expectRestored(w, after.output)
+  }, 120_000)
+})

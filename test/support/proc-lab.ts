@@ -1,0 +1,80 @@
+/**
+ * Servers for process-level tests, on 127.0.0.1 only: the demo lab on a free base port (each
+ * test file its own, so files can run in parallel), and a plain HTTP listener that counts every
+ * connection — the witness that a refused target was never contacted.
+ */
+import * as http from "node:http"
+import * as net from "node:net"
+import type { AddressInfo } from "node:net"
+import { startLab, type Lab } from "shiftup/testing"
+
+/** Starts the demo lab on four consecutive free ports (retrying other bases if one is taken). */
+export const startLabOnFreePorts = async (): Promise<Lab & { readonly base: number }> => {
+  let last: unknown
+  for (let attempt = 0; attempt < 20; attempt++) {
+    // 20000–25999: below the ephemeral range (32768+) and clear of every data store port the
+    // classifier knows (26257, 27017…), so the lab stays a plain staging system.
+    const base = 20_000 + 4 * Math.floor(Math.random() * 1500)
+    try {
+      const lab = await startLab({ base })
+      return Object.assign(lab, { base })
+    } catch (e) {
+      last = e
+    }
+  }
+  throw new Error(`no free base port for the demo lab: ${String(last)}`)
+}
+
+export interface CountingServer {
+  readonly port: number
+  readonly url: string
+  /** TCP connections accepted so far. */
+  readonly connections: () => number
+  readonly requests: () => number
+  readonly close: () => Promise<void>
+}
+
+/** An HTTP server on 127.0.0.1 (a free port) that answers 200 and counts connections and requests. */
+export const countingServer = async (): Promise<CountingServer> => {
+  let connections = 0
+  let requests = 0
+  const server = http.createServer((_req, res) => {
+    requests++
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end('{"ok":true}')
+  })
+  server.on("connection", () => connections++)
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer()
+    s.once("error", () => resolve(false))
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)))
+  })
+
+/** A base port whose four ports are free now, for a child process that starts its own lab. */
+export const freeBasePort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 4 * Math.floor(Math.random() * 1500)
+    const free = await Promise.all([0, 1, 2, 3].map((i) => portFree(base + i)))
+    if (free.every(Boolean)) return base
+  }
+  throw new Error("no four consecutive free ports found")
+}
