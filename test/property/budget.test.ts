@@ -156,7 +156,11 @@ describe("the budget is never exceeded (invariant 4)", () => {
             return "ok"
           })
           expect(outcomes).toEqual(want)
-          for (const o of outcomes) o === "ok" ? ok++ : o === "OutsideManifest" ? outside++ : overBudget++
+          for (const o of outcomes) {
+            if (o === "ok") ok++
+            else if (o === "OutsideManifest") outside++
+            else overBudget++
+          }
 
           // Refused injections never reach the target; accepted ones are all rolled back, newest first.
           const accepted = s.attempts.flatMap((_, i) => (want[i] === "ok" ? [`f${i}`] : []))
