@@ -34,7 +34,11 @@ export class World {
   /** For each inject call: was the fault's intent already durable in the ledger? */
   readonly ledgeredBeforeInject: Array<{ readonly fault: string; readonly ok: boolean }> = []
 
-  constructor(readonly stateDir: string) {}
+  readonly stateDir: string
+
+  constructor(stateDir: string) {
+    this.stateDir = stateDir
+  }
 
   /** Run options that wire this world into a run. */
   options(): { readonly compensators: Compensation.Compensators; readonly journal: false; readonly stateDir: string } {

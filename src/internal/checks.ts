@@ -1,0 +1,97 @@
+/**
+ * Running a check: one observation, rounds of observations `during` the faults (bursts run
+ * concurrently), or polling until it holds (`eventually`, measuring time-to-recover or, from the
+ * last injection, time-to-detect). A violation is a finding; a probe error fails the step.
+ */
+import { Cause, Effect, Exit } from "effect"
+import type { Check } from "../Expect.ts"
+import * as Journal from "../Journal.ts"
+import type { Probe } from "../Probe.ts"
+import { describeUnknown, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
+import { iso, type Recorder } from "./record.ts"
+
+export interface CheckEnv {
+  readonly recorder: Recorder
+  /** Observes through the budget's probe rate. */
+  readonly observe: <A>(probe: Probe<A>) => Effect.Effect<A, ShiftupError>
+  /** When the last fault was injected, for time-to-detect. */
+  readonly lastInjection: () => number | undefined
+}
+
+interface Outcome {
+  samples: number
+  violated: boolean
+  violating: unknown
+  last: unknown
+  metric: Journal.StepRecord["metric"] | undefined
+}
+
+const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effect<void, ShiftupError> =>
+  Effect.gen(function* () {
+    const mode = check.mode
+    const see = (v: A) => {
+      o.samples++
+      o.last = v
+      if (!o.violated && !check.matcher.test(v)) {
+        o.violated = true
+        o.violating = v
+      }
+    }
+    if (mode._tag === "once") return see(yield* env.observe(check.probe))
+    if (mode._tag === "during") {
+      for (let round = 0; round < mode.samples; round++) {
+        if (round > 0) yield* Effect.sleep(mode.everyMs)
+        const values = yield* Effect.forEach(Array.from({ length: mode.burst }), () => env.observe(check.probe), { concurrency: mode.burst })
+        values.forEach(see)
+      }
+      return
+    }
+    const since = mode.since === "last-fault" ? (env.lastInjection() ?? Date.now()) : Date.now()
+    const deadline = since + mode.withinMs
+    for (;;) {
+      const r = yield* Effect.exit(env.observe(check.probe))
+      o.samples++
+      if (Exit.isSuccess(r)) {
+        o.last = r.value
+        if (check.matcher.test(r.value)) {
+          o.metric = { name: mode.metric, ms: Date.now() - since }
+          return
+        }
+      } else o.last = `error: ${describeUnknown(Cause.squash(r.cause))}`
+      if (Date.now() + mode.everyMs > deadline) {
+        o.violated = true
+        o.violating = o.last
+        return
+      }
+      yield* Effect.sleep(mode.everyMs)
+    }
+  })
+
+/** Runs one check and records it; succeeds with whether it held. */
+export const runCheck = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effect.Effect<boolean, ShiftupError> =>
+  Effect.gen(function* () {
+    const target = check.probe.target.id
+    const mode = check.mode
+    const o: Outcome = { samples: 0, violated: false, violating: undefined, last: undefined, metric: undefined }
+    const { exit, t0, t1 } = yield* env.recorder.timed(check.id, phase, "check", observeAll(check, env, o))
+    const base = { id: check.id, phase, kind: "check" as const, target, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, expected: check.matcher.describe, samples: o.samples }
+    if (Exit.isFailure(exit)) {
+      env.recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(exit.cause)) })
+      return yield* Effect.failCause(exit.cause)
+    }
+    const observed = Journal.snapshot(o.violated ? o.violating : o.last)
+    const late = o.violated && mode._tag === "eventually" ? new RecoveryNotObserved({ check: check.id, withinMs: mode.withinMs, last: JSON.stringify(observed) ?? "nothing" }).message : undefined
+    env.recorder.step({ ...base, outcome: o.violated ? "violated" : "held", observed, ...(o.metric === undefined ? {} : { metric: o.metric }), ...(late === undefined ? {} : { message: late }) })
+    if (o.violated)
+      env.recorder.findings.push({
+        id: check.id,
+        severity: check.severity,
+        title: check.title,
+        phase,
+        target,
+        expected: check.matcher.describe + (mode._tag === "eventually" ? ` within ${mode.withinMs} ms` : ""),
+        observed,
+        ...(check.remediation === undefined ? {} : { remediation: check.remediation }),
+      })
+    return !o.violated
+  })

@@ -1,0 +1,135 @@
+/**
+ * Injecting faults as acquire/release. Before each injection the manifest, the policy and the
+ * budget are checked again (invariant 4); the compensation is ledgered and fsynced, and its
+ * release registered in the method's scope, before the fault exists (invariant 2). Releases
+ * run in reverse order, each with its own timeout, and record their outcome; they never throw.
+ */
+import { Cause, Effect, Exit, Scope } from "effect"
+import type { EffectiveBudget } from "../Budget.ts"
+import * as Compensation from "../Compensation.ts"
+import type { Config } from "../Config.ts"
+import type { Experiment } from "../Experiment.ts"
+import { safetyRank, type Fault } from "../Fault.ts"
+import type * as Journal from "../Journal.ts"
+import type * as Ledger from "../Ledger.ts"
+import { decide } from "../Policy.ts"
+import { BudgetExceeded, describeUnknown, fail, OutsideManifest, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
+import { keyOf, type Planned } from "./plan.ts"
+import { iso, type Recorder } from "./record.ts"
+
+export interface FaultEnv {
+  readonly experiment: Experiment
+  readonly planned: Planned
+  readonly config: Config
+  readonly budget: EffectiveBudget
+  readonly compensators: Compensation.Compensators
+  readonly ledger: Ledger.Writer
+  readonly recorder: Recorder
+  readonly rollbackTimeoutMs: number
+  /** Asks the run to abort (e.g. a fault outlived budget.maxFaultTime). */
+  readonly requestAbort: (cause: "budget", detail: string) => Effect.Effect<void>
+}
+
+export interface Faults {
+  readonly inject: (fault: Fault, scope: Scope.Scope, phase: Journal.Phase) => Effect.Effect<void, ShiftupError>
+  readonly lastInjection: () => number | undefined
+}
+
+export const makeFaults = (env: FaultEnv): Faults => {
+  const { experiment, planned, budget, recorder } = env
+  const active = new Set<number>()
+  let seq = 0
+  let destroys = 0
+  let lastInjection: number | undefined
+  let rollbackStarted = false
+
+  /** The runtime checks; fails with the typed refusal, touching nothing. */
+  const admit = (fault: Fault): Effect.Effect<void, ShiftupError> => {
+    const refuse = (reason: OutsideManifest | TargetRefused | BudgetExceeded) => Effect.fail(fail(reason))
+    const key = keyOf(experiment, fault.target)
+    const classification = planned.classifications.get(fault.target.id)
+    if (key === undefined || classification === undefined)
+      return refuse(new OutsideManifest({ step: fault.id, target: fault.target.id, detail: "the target is not declared (or not planned) in `targets`" }))
+    if (experiment.body._tag === "Gen") {
+      const allowed = experiment.body.mayInject[key]
+      if (allowed === undefined || safetyRank[fault.safety] > safetyRank[allowed])
+        return refuse(new OutsideManifest({ step: fault.id, target: fault.target.id, detail: `the manifest allows ${allowed ?? "nothing"} on "${key}", not ${fault.safety}; declare it in \`mayInject\`` }))
+    }
+    const decision = decide({ step: fault.id, target: fault.target.id, safety: fault.safety, classification, experiment: { ...experiment.policy, observeProduction: experiment.observeProduction }, config: env.config.policy ?? {} })
+    if (!decision.allowed) return refuse(new TargetRefused({ target: fault.target.id, step: fault.id, rule: decision.rule, detail: decision.reason }))
+    if (active.size + 1 > budget.maxConcurrentFaults)
+      return refuse(new BudgetExceeded({ rule: "budget.max-concurrent-faults", limit: budget.maxConcurrentFaults, requested: active.size + 1, detail: `"${fault.id}" would be one fault too many` }))
+    if (fault.safety === "destroy" && destroys + 1 > budget.maxDestroySteps)
+      return refuse(new BudgetExceeded({ rule: "budget.max-destroy-steps", limit: budget.maxDestroySteps, requested: destroys + 1, detail: `"${fault.id}" would exceed the destroy budget` }))
+    const pop = planned.populations.get(fault.target.id)
+    const percent = pop === undefined ? 100 : (100 * pop.members) / pop.population
+    if (percent > budget.maxPercent)
+      return refuse(new BudgetExceeded({ rule: "budget.max-percent", limit: budget.maxPercent, requested: Math.ceil(percent), detail: `"${fault.id}" hits ${percent.toFixed(0)}% of "${fault.target.id}"` }))
+    return Effect.void
+  }
+
+  const release = (n: number, fault: Fault, compensation: Compensation.Compensation) =>
+    Effect.gen(function* () {
+      if (!rollbackStarted) {
+        rollbackStarted = true
+        recorder.emit({ _tag: "Phase", phase: "rollback" })
+      }
+      const t0 = Date.now()
+      const exit = yield* Compensation.apply(env.compensators, compensation).pipe(Effect.interruptible, Effect.timeoutOption(env.rollbackTimeoutMs), Effect.exit)
+      const t1 = Date.now()
+      const outcome: Journal.RollbackRecord["outcome"] = Exit.isFailure(exit) ? "failed" : exit.value._tag === "None" ? "timeout" : "restored"
+      const error = Exit.isFailure(exit) ? describeUnknown(Cause.squash(exit.cause)) : outcome === "timeout" ? `no answer within ${env.rollbackTimeoutMs} ms` : undefined
+      const appended = yield* Effect.exit(
+        env.ledger.append(outcome === "restored" ? { type: "rolled-back", seq: n, by: "runner", at: iso(t1) } : { type: "rollback-failed", seq: n, by: "runner", error: error ?? outcome, at: iso(t1) }),
+      )
+      if (Exit.isFailure(appended)) recorder.errors.push({ tag: "LedgerError", message: describeUnknown(Cause.squash(appended.cause)) })
+      active.delete(n)
+      recorder.rollback({
+        seq: n,
+        fault: fault.id,
+        target: fault.target.id,
+        compensation: compensation.description,
+        startedAt: iso(t0),
+        endedAt: iso(t1),
+        durationMs: t1 - t0,
+        outcome,
+        ...(error === undefined ? {} : { error }),
+      })
+    })
+
+  const inject = (fault: Fault, scope: Scope.Scope, phase: Journal.Phase): Effect.Effect<void, ShiftupError> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        yield* admit(fault)
+        recorder.emit({ _tag: "StepStarted", id: fault.id, phase, kind: "fault" })
+        const t0 = Date.now()
+        const compensation = Effect.isEffect(fault.compensation) ? yield* restore(fault.compensation) : fault.compensation
+        // A fault nobody could undo is never injected.
+        if (env.compensators[compensation.kind] === undefined) return yield* Effect.fail(fail(new UnknownCompensation({ kind: compensation.kind })))
+        const n = ++seq
+        // Invariant 2: the compensation is durable before the fault exists…
+        yield* env.ledger.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, compensation, at: iso(Date.now()) })
+        // …and its release is registered before the injection, so a half-applied fault is undone.
+        yield* Scope.addFinalizer(scope, release(n, fault, compensation))
+        active.add(n)
+        if (fault.safety === "destroy") destroys++
+        yield* Effect.forkIn(
+          Effect.sleep(budget.maxFaultTimeMs).pipe(Effect.andThen(env.requestAbort("budget", `fault "${fault.id}" reached budget.maxFaultTime (${budget.maxFaultTimeMs} ms)`))),
+          scope,
+        )
+        const injected = yield* Effect.exit(restore(fault.inject))
+        const t1 = Date.now()
+        const base = { id: fault.id, phase, kind: "fault" as const, target: fault.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0 }
+        if (Exit.isFailure(injected)) {
+          recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(injected.cause)) })
+          return yield* Effect.failCause(injected.cause)
+        }
+        lastInjection = t1
+        yield* env.ledger.append({ type: "applied", seq: n, at: iso(t1) })
+        recorder.emit({ _tag: "FaultActive", seq: n, fault: fault.id, target: fault.target.id })
+        recorder.step({ ...base, outcome: "ok", message: compensation.description })
+      }),
+    )
+
+  return { inject, lastInjection: () => lastInjection }
+}
