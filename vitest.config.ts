@@ -15,6 +15,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     pool: "forks",
     testTimeout: 60_000,
+    // In CI a JSON report is written too, so .ci/run can print a plain "N passed, N failed" line.
+    reporters: process.env["CI"] === "true" ? ["default", ["json", { outputFile: ".shiftup/test-report.json" }]] : ["default"],
     hookTimeout: 60_000,
   },
 })
