@@ -127,6 +127,7 @@ export const defaultPath = (stateDir: string, runId: string) => join(stateDir, "
 
 /** Bounded, JSON-safe copy of an observed value for the journal. */
 export const snapshot = (value: unknown): unknown => {
+  if (value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)) || (typeof value === "string" && value.length <= 2048)) return value
   try {
     return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "string" && v.length > 2048 ? `${v.slice(0, 2048)}… (${v.length} chars)` : typeof v === "bigint" ? String(v) : v)) ?? "null")
   } catch {

@@ -7,7 +7,7 @@ import { Cause, Effect, Exit } from "effect"
 import type { Check } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import type { Probe } from "../Probe.ts"
-import { describeUnknown, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
+import { describeUnknown, fail, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
 import { iso, type Recorder } from "./record.ts"
 
 export interface CheckEnv {
@@ -67,8 +67,51 @@ const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effec
     }
   })
 
+/**
+ * A single observation, without generators: the common case and the runner's hot path. A
+ * matcher that throws fails the step like a probe error.
+ */
+const runOnce = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effect.Effect<boolean, ShiftupError> =>
+  Effect.suspend(() => {
+    env.recorder.emit({ _tag: "StepStarted", id: check.id, phase, kind: "check" })
+    const t0 = Date.now()
+    return Effect.flatMap(
+      Effect.exit(
+        Effect.flatMap(env.observe(check.probe), (value) =>
+          Effect.try({ try: () => ({ value, held: check.matcher.test(value) }), catch: (e) => fail(new ProbeFailed({ probe: check.probe.id, target: check.probe.target.id, detail: `matcher "${check.matcher.describe}" threw: ${describeUnknown(e)}` })) }),
+        ),
+      ),
+      (exit) => {
+        const t1 = Date.now()
+        const base = { id: check.id, phase, kind: "check" as const, target: check.probe.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, expected: check.matcher.describe, samples: 1 }
+        if (Exit.isFailure(exit)) {
+          env.recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(exit.cause)) })
+          return Effect.failCause(exit.cause)
+        }
+        const observed = Journal.snapshot(exit.value.value)
+        env.recorder.step({ ...base, outcome: exit.value.held ? "held" : "violated", observed })
+        if (!exit.value.held) env.recorder.findings.push(finding(check, phase, observed))
+        return Effect.succeed(exit.value.held)
+      },
+    )
+  })
+
+const finding = <A>(check: Check<A>, phase: Journal.Phase, observed: unknown): Journal.Finding => ({
+  id: check.id,
+  severity: check.severity,
+  title: check.title,
+  phase,
+  target: check.probe.target.id,
+  expected: check.matcher.describe + (check.mode._tag === "eventually" ? ` within ${check.mode.withinMs} ms` : ""),
+  observed,
+  ...(check.remediation === undefined ? {} : { remediation: check.remediation }),
+})
+
 /** Runs one check and records it; succeeds with whether it held. */
 export const runCheck = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effect.Effect<boolean, ShiftupError> =>
+  check.mode._tag === "once" ? runOnce(check, phase, env) : runRepeated(check, phase, env)
+
+const runRepeated = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effect.Effect<boolean, ShiftupError> =>
   Effect.gen(function* () {
     const target = check.probe.target.id
     const mode = check.mode
@@ -82,16 +125,6 @@ export const runCheck = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv
     const observed = Journal.snapshot(o.violated ? o.violating : o.last)
     const late = o.violated && mode._tag === "eventually" ? new RecoveryNotObserved({ check: check.id, withinMs: mode.withinMs, last: JSON.stringify(observed) ?? "nothing" }).message : undefined
     env.recorder.step({ ...base, outcome: o.violated ? "violated" : "held", observed, ...(o.metric === undefined ? {} : { metric: o.metric }), ...(late === undefined ? {} : { message: late }) })
-    if (o.violated)
-      env.recorder.findings.push({
-        id: check.id,
-        severity: check.severity,
-        title: check.title,
-        phase,
-        target,
-        expected: check.matcher.describe + (mode._tag === "eventually" ? ` within ${mode.withinMs} ms` : ""),
-        observed,
-        ...(check.remediation === undefined ? {} : { remediation: check.remediation }),
-      })
+    if (o.violated) env.recorder.findings.push(finding(check, phase, observed))
     return !o.violated
   })

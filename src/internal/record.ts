@@ -17,7 +17,16 @@ export type RunEvent =
   | { readonly _tag: "Aborting"; readonly cause: string; readonly detail: string }
   | { readonly _tag: "Finished"; readonly journal: Journal.Journal; readonly path?: string }
 
-export const iso = (ms: number) => new Date(ms).toISOString()
+let lastMs = Number.NaN
+let lastIso = ""
+/** ISO time of an epoch millisecond; cached, as steps of one run mostly share their millisecond. */
+export const iso = (ms: number): string => {
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
+}
 
 export class Recorder {
   readonly steps: Array<Journal.StepRecord> = []

@@ -19,7 +19,7 @@ import type { Step } from "../Step.ts"
 import { runCheck } from "./checks.ts"
 import { defaultEgress, makeEgress } from "./egress.ts"
 import { makeFaults } from "./faults.ts"
-import { keyOf, plan as planRun, type Planned } from "./plan.ts"
+import { plan as planRun, type Planned } from "./plan.ts"
 import { iso, Recorder, type RunEvent } from "./record.ts"
 
 export type { RunEvent } from "./record.ts"
@@ -165,8 +165,9 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     // ── steps ──
     // Every observation goes through the per-target probe rate of the budget.
     const observe = <A>(probe: Probe<A>) => Effect.andThen(ctx.throttle(probe.target.id), probe.observe)
+    // Planned targets are exactly the declared ones the run may touch.
     const declared = (step: string, probe: Probe<unknown>) =>
-      keyOf(experiment, probe.target) !== undefined && p.classifications.has(probe.target.id)
+      p.classifications.has(probe.target.id)
         ? Effect.void
         : Effect.fail(fail(new OutsideManifest({ step, target: probe.target.id, detail: "the target is not declared (or not planned) in `targets`" })))
 
