@@ -12,7 +12,8 @@ import { register } from "tsx/esm/api"
 const root = new URL("../", import.meta.url)
 const fromSource = existsSync(fileURLToPath(new URL("src/cli/main.ts", root)))
 const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/${name}.js`, root).href
-const entries = { shiftup: file("index"), "shiftup/testing": file("testing/index") }
+const entries = { shiftup: file("index") }
+for (const sub of ["testing", "http", "net", "vitest", "report"]) entries[`shiftup/${sub}`] = file(`${sub}/index`)
 module.registerHooks?.({
   resolve: (specifier, context, next) => (specifier in entries ? { url: entries[specifier], shortCircuit: true } : next(specifier, context)),
 })
