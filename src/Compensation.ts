@@ -36,7 +36,27 @@ export const fileRestore = (spec: { readonly target: string; readonly path: stri
   ...spec,
 })
 
+/**
+ * A fault that lives only inside this process (an in-process proxy, an interceptor on a
+ * dispatcher): the fault's own `release` undoes it during the run, and it dies with the process,
+ * so `recover` has nothing to replay once that process is gone.
+ */
+export const ephemeral = (spec: { readonly target: string; readonly description: string }): Compensation => ({ kind: "ephemeral", pid: process.pid, ...spec })
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
 export const builtins: Compensators = {
+  ephemeral: (c) =>
+    typeof c["pid"] === "number" && c["pid"] !== process.pid && !alive(c["pid"])
+      ? Effect.void
+      : Effect.fail(rollbackError(c, `it lives in process ${String(c["pid"])}, which is still running: only that process can release it`)),
   "http.request": (c) =>
     send(
       { method: String(c["method"]), url: String(c["url"]), ...(typeof c["body"] === "string" ? { body: c["body"] } : {}), headers: { "content-type": "application/json" }, timeoutMs: 5000 },

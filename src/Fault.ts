@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import * as Compensation from "./Compensation.ts"
 import { send } from "./internal/http.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
-import { fail, InjectionFailed, type ShiftupError } from "./ShiftupError.ts"
+import { fail, InjectionFailed, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
 import type { HttpTarget } from "./Http.ts"
 import type { Target } from "./Target.ts"
 
@@ -33,6 +33,11 @@ export interface Fault {
    */
   readonly compensation: Compensation.Compensation | Effect.Effect<Compensation.Compensation, ShiftupError>
   readonly inject: Effect.Effect<void, ShiftupError>
+  /**
+   * For `ephemeral` compensations only (faults living inside this process): how the runner
+   * releases the fault. Other kinds are replayed through their compensator.
+   */
+  readonly release?: Effect.Effect<void, ShiftupError>
 }
 
 export interface FaultOptions {
@@ -43,6 +48,8 @@ export interface FaultOptions {
   readonly compensation: Compensation.Compensation | Thunk<Compensation.Compensation>
   /** An Effect, or a function returning nothing or a Promise. A throw becomes `InjectionFailed`. */
   readonly inject: Thunk<void>
+  /** Releases an in-process fault whose compensation is `Compensation.ephemeral(…)`. */
+  readonly release?: Thunk<void>
 }
 
 /**
@@ -61,6 +68,7 @@ export const make = (options: FaultOptions): Fault => {
     safety: options.safety ?? "disrupt",
     compensation: typeof c === "object" && !Effect.isEffect(c) ? c : lift(c, error),
     inject: lift(options.inject, error),
+    ...(options.release === undefined ? {} : { release: lift(options.release, (detail) => fail(new RollbackFailed({ fault: options.id, target: options.target.id, detail }))) }),
   }
 }
 

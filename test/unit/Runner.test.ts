@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Expect, Experiment, Fault, Journal, Ledger, Runner, Step, Target, TargetUnresolved, fail, plan, run, type Compensation } from "shiftup"
+import { Compensation, Expect, Experiment, Fault, Journal, Ledger, Runner, Step, Target, TargetUnresolved, fail, plan, run } from "shiftup"
 import { compensationKind, labTarget, withWorld, type World } from "../support/prop-world.ts"
 
 const t = labTarget("lab")
@@ -123,6 +123,36 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       expect(j.errors[0]?.message).toContain('no compensator registered for kind "test.nobody"')
       expect(w.compensated).toEqual(["a"])
     }))
+
+  it("an ephemeral (in-process) fault is released by its own `release`, in reverse order; without one it is never injected", async () =>
+    withWorld(async (w) => {
+      const log: Array<string> = []
+      const local = (id: string, withRelease: boolean) =>
+        Fault.make({
+          id,
+          target: t,
+          compensation: Compensation.ephemeral({ target: t.id, description: `release ${id}` }),
+          inject: () => void log.push(`inject ${id}`),
+          ...(withRelease ? { release: () => void log.push(`release ${id}`) } : {}),
+        })
+      const ok = await run(Experiment.make({ id: "u.ephemeral", title: "t", targets: { t }, method: [local("a", true), w.fault("b", t), local("c", true)] }), w.options())
+      expect(ok).toMatchObject({ status: "passed", exitCode: 0 })
+      expect(log).toEqual(["inject a", "inject c", "release c", "release a"])
+      expect(ok.rollbacks.map((r) => `${r.fault}:${r.outcome}`)).toEqual(["c:restored", "b:restored", "a:restored"])
+      log.length = 0
+      const bad = await run(Experiment.make({ id: "u.ephemeral-bad", title: "t", targets: { t }, method: [local("x", false)] }), w.options())
+      expect(bad).toMatchObject({ status: "aborted", exitCode: 3 })
+      expect(log).toEqual([])
+      expect(bad.errors.map((e) => e.tag)).toEqual(["UnknownCompensation"])
+    }))
+
+  it("recover: an ephemeral fault of a dead process died with it; one of a live process is not recoverable from outside", async () => {
+    const dead = { ...Compensation.ephemeral({ target: "t", description: "d" }), pid: 2 ** 22 + 12345 }
+    await Effect.runPromise(Compensation.apply(Compensation.builtins, dead))
+    const live = Compensation.ephemeral({ target: "t", description: "d" })
+    const e = await Effect.runPromise(Effect.flip(Compensation.apply(Compensation.builtins, live)))
+    expect(e.reason._tag).toBe("RollbackFailed")
+  })
 
   it("the rollback timeout comes from the experiment, else the config, else 10 s", async () =>
     withWorld(async (w) => {
