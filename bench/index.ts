@@ -6,9 +6,12 @@
  * whose `run` returns its lines, and add it to `sections` below.
  */
 import { format, type Section } from "./lib.ts"
+import { netSection } from "./net.ts"
+import { report } from "./report.ts"
+import { http } from "./http.ts"
 import { runner } from "./runner.ts"
 
-const sections: ReadonlyArray<Section> = [runner]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

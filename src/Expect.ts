@@ -67,6 +67,8 @@ export interface Check<A> {
   readonly severity: Severity
   /** What the team should do when it fails. */
   readonly remediation?: string
+  /** The weakness class of the finding, e.g. `CWE-306`. */
+  readonly cwe?: string
 }
 
 export interface CheckOptions {
@@ -74,6 +76,8 @@ export interface CheckOptions {
   readonly title?: string
   readonly severity?: Severity
   readonly remediation?: string
+  /** The weakness class the finding belongs to, e.g. `CWE-306`; recorded in the journal. */
+  readonly cwe?: string
 }
 
 const make = <A>(probe: Probe<A>, matcher: Matcher<A> | A, mode: Mode, options: CheckOptions, verb: string): Check<A> => {
@@ -88,6 +92,7 @@ const make = <A>(probe: Probe<A>, matcher: Matcher<A> | A, mode: Mode, options: 
     mode,
     severity: options.severity ?? "high",
     ...(options.remediation === undefined ? {} : { remediation: options.remediation }),
+    ...(options.cwe === undefined ? {} : { cwe: options.cwe }),
   }
 }
 

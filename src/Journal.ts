@@ -72,6 +72,8 @@ export interface Finding {
   readonly expected: string
   readonly observed: unknown
   readonly remediation?: string
+  /** The weakness class, e.g. `CWE-306`, when the check names one (shiftup/http's checks do). */
+  readonly cwe?: string
 }
 
 export interface RollbackRecord {

@@ -169,6 +169,16 @@ export class UnknownCompensation extends Data.TaggedError("UnknownCompensation")
   }
 }
 
+/** A game-day approval gate was declined (or nobody could be asked): the run aborts and rolls back. */
+export class ApprovalDeclined extends Data.TaggedError("ApprovalDeclined")<{
+  readonly step: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `approval for "${this.step}" declined: ${this.detail}; everything injected so far is rolled back`
+  }
+}
+
 export type Reason =
   | TargetRefused
   | BudgetExceeded
@@ -185,6 +195,7 @@ export type Reason =
   | TargetUnresolved
   | LedgerError
   | UnknownCompensation
+  | ApprovalDeclined
 
 /** Every `_tag` a `ShiftupError` reason can have. */
 export type ReasonTag = Reason["_tag"]

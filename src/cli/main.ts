@@ -9,8 +9,10 @@ import type { Experiment } from "../Experiment.ts"
 import * as Journal from "../Journal.ts"
 import { recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
+import { reportCommand, reportTarget, writeRunReports } from "../report/cli.ts"
+import { asking, controlCommand, selectSteps, withGameDay } from "./gameday.ts"
 import { version } from "../RunContext.ts"
-import { run as runEngine, newRunId } from "../internal/runner.ts"
+import { run as runEngine, newRunId, type RunOptions } from "../internal/runner.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
 
@@ -21,6 +23,11 @@ Usage:
   shiftup plan <files or folders…> [options]  dry run: targets, environments, decisions, faults,
                                               compensations and budget use; touches nothing
   shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
+  shiftup report <journal files or folders…> --format <formats> [--out <dir>]
+                                              render journals: html, junit, sarif, md
+  shiftup halt [reason…] [--clear]            emergency stop: every run on this machine aborts
+                                              and rolls back; --clear lets runs start again
+  shiftup pause | shiftup resume              hold every run before its next step / continue
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -29,6 +36,15 @@ Options:
   --tag <tag>         only experiments with this tag (repeatable: any of them)
   --state-dir <dir>   where ledgers and journals live; default .shiftup
   --force             recover: also replay ledgers whose runner still seems alive
+  --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
+  --out <dir>         where reports go; default <state dir>/reports (report: stdout
+                      when a single format is given)
+  --format <formats>  report: the formats to render (html,junit,sarif,md)
+  --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
+                      for every fault, \`all\` for every step); declined → abort, rollback
+  -y, --yes           run: approve every approval gate (CI)
+  --step <id>         run/plan: only this method step (repeatable); hypothesis and
+                      recovery still run
   -h, --help          this help
   -v, --version       print the version
 
@@ -58,6 +74,13 @@ const parse = (argv: ReadonlyArray<string>) => {
         tag: { type: "string", multiple: true },
         "state-dir": { type: "string" },
         force: { type: "boolean" },
+        report: { type: "string", multiple: true },
+        out: { type: "string" },
+        format: { type: "string", multiple: true },
+        approve: { type: "string", multiple: true },
+        yes: { type: "boolean", short: "y" },
+        clear: { type: "boolean" },
+        step: { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -87,16 +110,23 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     }
     const stateDir = args.values["state-dir"]
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
-    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan or recover` }))
+    if (command === "report") return reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
+    if (command === "halt" || command === "pause" || command === "resume") return controlCommand(command, rest, args.values.clear === true, io)
+    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan, recover, report, halt, pause or resume` }))
+    const reports = reportTarget(args.values.report, args.values.out)
     if (rest.length === 0) throw fail(new InvalidArguments({ detail: `\`shiftup ${command}\` needs experiment files or folders` }))
     const config = await loadConfig(args.values.config)
     const files = expand(rest)
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
     for (const file of files) for (const experiment of (await loadFile(file)).experiments) experiments.push({ file, experiment })
     const tags = args.values.tag ?? []
-    const selected = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
+    const tagged = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
+    const selected = args.values.step === undefined ? tagged : selectSteps(tagged, args.values.step)
     if (selected.length === 0) throw fail(new InvalidArguments({ detail: `no experiment has tag ${tags.map((t) => `"${t}"`).join(" or ")}` }))
-    return await runAll(selected, { command, config, journal: args.values.journal, stateDir, signal: options.signal }, io)
+    const controls = { signal: options.signal, io, tty: io.tty, approve: args.values.approve ?? [], yes: args.values.yes === true, watch: command === "run" }
+    return await withGameDay(controls, (signal, beforeStep) =>
+      runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
+    )
   } catch (e) {
     if (isShiftupError(e)) {
       io.err(`shiftup: ${e.message}\n`)
@@ -109,10 +139,10 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
 
 const runAll = async (
   selected: ReadonlyArray<{ readonly file: string; readonly experiment: Experiment }>,
-  opts: { readonly command: "run" | "plan"; readonly config: Config; readonly journal: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined },
+  opts: { readonly command: "run" | "plan"; readonly config: Config; readonly journal: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined; readonly beforeStep?: RunOptions["beforeStep"]; readonly reports?: (journals: ReadonlyArray<Journal.Journal>) => void },
   io: CliIo,
 ): Promise<number> => {
-  const reporter = consoleReporter({ write: io.out, tty: io.tty })
+  const reporter = consoleReporter({ write: io.out, tty: io.tty, hold: asking })
   const results: Array<Journal.Journal> = []
   try {
     for (const [i, { experiment }] of selected.entries()) {
@@ -132,6 +162,7 @@ const runAll = async (
           ...(journal === undefined ? {} : { journal }),
           ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
           ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+          ...(opts.beforeStep === undefined ? {} : { beforeStep: opts.beforeStep }),
         }),
       )
       results.push(j)
@@ -143,6 +174,7 @@ const runAll = async (
   if (results.length > 1) {
     io.out(`\n${results.length} experiments: ${(["passed", "failed", "refused", "aborted", "invalid", "rollback-incomplete"] as const).map((s) => [s, results.filter((r) => r.status === s).length] as const).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ")}\n`)
   }
+  opts.reports?.(results)
   return Math.max(0, ...results.map((r) => r.exitCode))
 }
 

@@ -105,6 +105,7 @@ const finding = <A>(check: Check<A>, phase: Journal.Phase, observed: unknown): J
   expected: check.matcher.describe + (check.mode._tag === "eventually" ? ` within ${check.mode.withinMs} ms` : ""),
   observed,
   ...(check.remediation === undefined ? {} : { remediation: check.remediation }),
+  ...(check.cwe === undefined ? {} : { cwe: check.cwe }),
 })
 
 /** Runs one check and records it; succeeds with whether it held. */

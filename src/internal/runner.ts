@@ -14,7 +14,7 @@ import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import type { Probe } from "../Probe.ts"
 import { correlationHeaders, RunContext } from "../RunContext.ts"
-import { describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError } from "../ShiftupError.ts"
+import { ApprovalDeclined, describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError } from "../ShiftupError.ts"
 import type { Step } from "../Step.ts"
 import { runCheck } from "./checks.ts"
 import { defaultEgress, makeEgress } from "./egress.ts"
@@ -40,6 +40,13 @@ export interface RunOptions {
   readonly onEvent?: (event: RunEvent) => void
   /** Compensators beyond the built-ins (and the config's). */
   readonly compensators?: Compensation.Compensators
+  /**
+   * Called before each step of the method (declarative steps; a generator's `inject` and
+   * `check`) and may wait: game-day controls use it for approval gates and pause/resume. A
+   * rejection aborts the run (with rollback); reject with a `ShiftupError` to keep its reason.
+   * Guards, deadlines and the signal keep running while it waits.
+   */
+  readonly beforeStep?: (step: { readonly runId: string; readonly id: string; readonly phase: Journal.Phase; readonly kind: Journal.StepRecord["kind"] }) => Promise<void>
 }
 
 export const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(3).toString("hex")}`
@@ -195,7 +202,14 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         recorder.step({ id, phase, kind: "wait", startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, outcome: "ok" })
       })
 
-    const runStep = (step: Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> => {
+    const beforeStep = options.beforeStep
+    const gate = (id: string, kind: Journal.StepRecord["kind"]): Effect.Effect<void, ShiftupError> =>
+      beforeStep === undefined
+        ? Effect.void
+        : Effect.tryPromise({ try: () => beforeStep({ runId, id, phase: "method", kind }), catch: (e) => (isShiftupError(e) ? e : fail(new ApprovalDeclined({ step: id, detail: describeUnknown(e) }))) })
+    const runStep = (step: Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> =>
+      beforeStep === undefined ? runStepNow(step, scope) : Effect.andThen(gate(step.id, step._tag === "Fault" ? "fault" : step._tag === "Check" ? "check" : step._tag === "Probe" ? "probe" : "wait"), runStepNow(step, scope))
+    const runStepNow = (step: Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> => {
       switch (step._tag) {
         case "Fault":
           return faults.inject(step, scope, "method")
@@ -213,8 +227,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       const genCtx: Context = {
         runId,
         observe: (probe) => observeStep(probe, "method"),
-        inject: (fault) => faults.inject(fault, scope, "method"),
-        check: (c) => check(c, "method"),
+        inject: (fault) => Effect.andThen(gate(fault.id, "fault"), faults.inject(fault, scope, "method")),
+        check: (c) => Effect.andThen(gate(c.id, "check"), check(c, "method")),
         wait: (d) => waitStep(`wait ${Duration.format(Duration.fromInputUnsafe(d))}`, Duration.toMillis(d), "method"),
       }
       const gen = experiment.body.run

@@ -10,6 +10,8 @@ export interface ConsoleOptions {
   readonly write?: (text: string) => void
   readonly tty?: boolean
   readonly color?: boolean
+  /** While this returns true the live line is not redrawn (e.g. a question is open on the terminal). */
+  readonly hold?: () => boolean
 }
 
 const paint = (on: boolean) => {
@@ -60,7 +62,7 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
     write(`${s}\n`)
   }
   const redraw = () => {
-    if (!tty || phase === "") return
+    if (!tty || phase === "" || options.hold?.() === true) return
     const now = Date.now()
     const faults = [...active.values()].map((a) => `${a.fault} ${((now - a.since) / 1000).toFixed(1)}s`).join(", ")
     const text = `  ${p.cyan("…")} ${phase}${step === "" ? "" : ` · ${step} ${((now - stepSince) / 1000).toFixed(1)}s`}${faults === "" ? "" : ` · active: ${p.yellow(faults)}`}`

@@ -3,7 +3,10 @@
  * come from `SHIFTUP_LAB_PORT` (default 47180), so a test can run the lab on other ports.
  */
 import { Effect } from "effect"
+import * as Compensation from "../Compensation.ts"
 import * as Fault from "../Fault.ts"
+import { send } from "../internal/http.ts"
+import { fail, InjectionFailed } from "../ShiftupError.ts"
 import * as Http from "../Http.ts"
 import * as Probe from "../Probe.ts"
 import { RunContext } from "../RunContext.ts"
@@ -31,6 +34,27 @@ export const authFault = (mode: Exclude<AuthMode, "ok">) => {
     url: `${url(portsFrom(basePort()).control)}/faults`,
     on: JSON.stringify({ auth: mode }),
     off: JSON.stringify({ auth: "ok" }),
+  })
+}
+
+/**
+ * Routes the gateway's calls to auth through another port on 127.0.0.1 — a `shiftup/net` fault
+ * proxy in front of auth, say — through the lab's control port; rollback routes them straight
+ * again. `port` is asked at injection time (a proxy on port 0 knows its port once listening).
+ */
+export const routeAuthThrough = (port: () => Promise<number>) => {
+  const { gateway } = targets()
+  const faults = `${url(portsFrom(basePort()).control)}/faults`
+  return Fault.make({
+    id: "route-auth-through-proxy",
+    title: "route the gateway's auth calls through a proxy",
+    target: gateway,
+    compensation: Compensation.httpRequest({ target: gateway.id, method: "POST", url: faults, body: JSON.stringify({ authPort: null }), description: `POST ${faults} {"authPort":null}` }),
+    inject: Effect.gen(function* () {
+      const p = yield* Effect.tryPromise({ try: port, catch: (e) => fail(new InjectionFailed({ fault: "route-auth-through-proxy", target: gateway.id, detail: String(e) })) })
+      const r = yield* send({ method: "POST", url: faults, body: JSON.stringify({ authPort: p }), headers: { "content-type": "application/json" } }, { probe: "route-auth-through-proxy", target: gateway.id })
+      if (r.status !== 200) return yield* Effect.fail(fail(new InjectionFailed({ fault: "route-auth-through-proxy", target: gateway.id, detail: `switch answered ${r.status}` })))
+    }),
   })
 }
 

@@ -81,6 +81,8 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
   const hits = { gateway: 0, auth: 0, alerts: 0, control: 0 }
   const pending = new Set<NodeJS.Timeout>()
   const ports = { gateway: 0, auth: 0, alerts: 0, control: 0 }
+  /** Where the gateway calls auth: its own port, or another loopback port (a fault proxy) set through the control port. */
+  let authRoute: number | null = null
 
   const auth = http.createServer(async (req, res) => {
     hits.auth++
@@ -112,7 +114,7 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
   const verify = (authorization: string | undefined) =>
     new Promise<number | "timeout" | "unreachable">((resolve) => {
       const r = http.request(
-        { host: "127.0.0.1", port: ports.auth, method: "POST", path: "/verify", headers: authorization === undefined ? {} : { authorization }, timeout: gatewayAuthTimeoutMs },
+        { host: "127.0.0.1", port: authRoute ?? ports.auth, method: "POST", path: "/verify", headers: authorization === undefined ? {} : { authorization }, timeout: gatewayAuthTimeoutMs },
         (res) => {
           res.resume()
           res.on("end", () => resolve(res.statusCode ?? 0))
@@ -172,7 +174,15 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
     if (url.pathname !== "/faults") return json(res, 404, { error: "not found" })
     if (req.method === "GET") return json(res, 200, { auth: mode })
     try {
-      const wanted = (JSON.parse(body) as { auth?: unknown }).auth
+      const parsed = JSON.parse(body) as { auth?: unknown; authPort?: unknown }
+      if ("authPort" in parsed && !("auth" in parsed)) {
+        // {"authPort": 41234} routes the gateway's auth calls to 127.0.0.1:41234; null routes them straight again.
+        const p = parsed.authPort
+        if (p !== null && !(Number.isInteger(p) && (p as number) > 0 && (p as number) < 65536)) return json(res, 400, { error: "authPort must be a port number or null" })
+        authRoute = p as number | null
+        return json(res, 200, { auth: mode, authPort: authRoute ?? ports.auth })
+      }
+      const wanted = parsed.auth
       if (wanted !== "ok" && wanted !== "down" && wanted !== "slow" && wanted !== "error") return json(res, 400, { error: 'auth must be one of "ok", "down", "slow", "error"' })
       mode = wanted
       return json(res, 200, { auth: mode })

@@ -1,0 +1,252 @@
+/**
+ * Game-day controls for CLI runs. Machine-wide state lives in a control directory shared by every
+ * run on this machine, whatever its working or state directory: `$SHIFTUP_CONTROL_DIR`, else
+ * `<tmpdir>/shiftup-control`.
+ *
+ * - `shiftup halt` writes `HALT` there: every running `shiftup run` sees it within ~100 ms, aborts
+ *   and rolls back (exit 3); runs started while it is there abort at once. `shiftup halt --clear`
+ *   removes it.
+ * - `shiftup pause` writes `PAUSE`: runs hold before their next method step (faults stay active;
+ *   guards, budget deadlines and halt still apply) until `shiftup resume` removes it.
+ * - Partial runs: `--step <id>` (repeatable) keeps only those method steps of a declarative
+ *   experiment (the hypothesis and recovery checks always run; the plan and budget cover only
+ *   what runs); the experiment gets the tag `partial`.
+ * - Approval gates: `--approve <step id>` (repeatable), `--approve faults` or `--approve all`
+ *   make the run ask a person on the terminal before those steps; `--yes` approves them (CI).
+ *   Declined — or nobody to ask (no TTY, no `--yes`) — aborts the run and rolls back (exit 3).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir, userInfo } from "node:os"
+import { join } from "node:path"
+import { createInterface } from "node:readline/promises"
+import type { Experiment } from "../Experiment.ts"
+import type { Phase, StepRecord } from "../Journal.ts"
+import { ApprovalDeclined, fail, InvalidArguments } from "../ShiftupError.ts"
+
+export const controlDir = (): string => process.env["SHIFTUP_CONTROL_DIR"] ?? join(tmpdir(), "shiftup-control")
+const haltFile = () => join(controlDir(), "HALT")
+const pauseFile = () => join(controlDir(), "PAUSE")
+
+export interface Halt {
+  readonly at: string
+  readonly reason: string
+  readonly by: string
+}
+
+const user = () => {
+  try {
+    return userInfo().username
+  } catch {
+    return "unknown"
+  }
+}
+
+const writeAtomically = (path: string, text: string) => {
+  mkdirSync(controlDir(), { recursive: true })
+  const tmp = `${path}.${process.pid}.tmp`
+  writeFileSync(tmp, text)
+  renameSync(tmp, path)
+}
+
+export const requestHalt = (reason: string): Halt => {
+  const halt = { at: new Date().toISOString(), reason, by: `${user()} (pid ${process.pid})` }
+  writeAtomically(haltFile(), `${JSON.stringify(halt)}\n`)
+  return halt
+}
+
+export const readHalt = (): Halt | undefined => {
+  try {
+    const h = JSON.parse(readFileSync(haltFile(), "utf8")) as Partial<Halt>
+    return { at: String(h.at ?? ""), reason: String(h.reason ?? "halt"), by: String(h.by ?? "") }
+  } catch (e) {
+    // A halt file that cannot be parsed still halts.
+    return existsSync(haltFile()) ? { at: "", reason: `halt (${String(e)})`, by: "" } : undefined
+  }
+}
+
+export const clearHalt = (): boolean => {
+  const was = existsSync(haltFile())
+  rmSync(haltFile(), { force: true })
+  return was
+}
+
+export const requestPause = (): void => writeAtomically(pauseFile(), `${JSON.stringify({ at: new Date().toISOString(), by: user() })}\n`)
+export const isPaused = (): boolean => existsSync(pauseFile())
+export const resume = (): boolean => {
+  const was = isPaused()
+  rmSync(pauseFile(), { force: true })
+  return was
+}
+
+/** Polls the halt file every `everyMs` (and once now); calls `onHalt` once. Returns a stop function. */
+export const watchHalt = (onHalt: (halt: Halt) => void, everyMs = 100): (() => void) => {
+  let fired = false
+  const check = () => {
+    if (fired) return
+    const h = readHalt()
+    if (h !== undefined) {
+      fired = true
+      onHalt(h)
+    }
+  }
+  check()
+  const timer = setInterval(check, everyMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+interface Io {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+
+export interface GateOptions {
+  /** Step ids, `faults` or `all`. */
+  readonly approve: ReadonlyArray<string>
+  readonly yes: boolean
+  /** Asks a person; resolves true when they approve. Absent: nobody can be asked (no TTY). */
+  readonly ask?: (question: string, signal: AbortSignal) => Promise<boolean>
+  readonly signal: AbortSignal
+  readonly io: Io
+}
+
+type StepInfo = { readonly runId: string; readonly id: string; readonly phase: Phase; readonly kind: StepRecord["kind"] }
+
+/** The runner's `beforeStep`: pause while `PAUSE` exists, then the approval gate. */
+export const makeGate = (options: GateOptions) => {
+  const wanted = new Set(options.approve)
+  const needs = (s: StepInfo) => wanted.has("all") || wanted.has(s.id) || (wanted.has("faults") && s.kind === "fault")
+  return async (s: StepInfo): Promise<void> => {
+    if (isPaused()) {
+      options.io.err(`shiftup: PAUSED before "${s.id}" (run ${s.runId}); active faults stay in place — \`shiftup resume\` to continue, \`shiftup halt\` to stop\n`)
+      while (isPaused() && !options.signal.aborted) await new Promise((r) => setTimeout(r, 100))
+      if (!options.signal.aborted) options.io.err(`shiftup: resumed (run ${s.runId})\n`)
+    }
+    if (!needs(s)) return
+    const what = `${s.kind === "fault" ? "inject" : "run"} "${s.id}"`
+    if (options.yes) {
+      options.io.out(`  approval ✓ ${what}: approved by --yes\n`)
+      return
+    }
+    if (options.ask === undefined) throw fail(new ApprovalDeclined({ step: s.id, detail: "nobody to ask (no terminal); pass --yes to approve gates in CI" }))
+    const ok = await options.ask(`  approval ? ${what} (run ${s.runId}) — proceed? [y/N] `, options.signal)
+    if (!ok) throw fail(new ApprovalDeclined({ step: s.id, detail: "declined at the terminal" }))
+    options.io.out(`  approval ✓ ${what}: approved at the terminal\n`)
+  }
+}
+
+let openQuestions = 0
+/** Whether a question is open on the terminal (the live progress line waits meanwhile). */
+export const asking = (): boolean => openQuestions > 0
+
+/** Asks on a terminal (or any pair of streams); only "y" or "yes" approves. */
+export const askOn =
+  (input: NodeJS.ReadableStream, output: NodeJS.WritableStream) =>
+  async (question: string, signal: AbortSignal): Promise<boolean> => {
+    const rl = createInterface({ input, output, terminal: false })
+    openQuestions++
+    try {
+      // On a terminal, first clear the live progress line the question would otherwise follow.
+      const clear = (output as { readonly isTTY?: boolean }).isTTY === true ? "\r\u001b[2K" : ""
+      const answer = await rl.question(`${clear}${question}`, { signal })
+      return /^\s*y(es)?\s*$/i.test(answer)
+    } catch {
+      return false
+    } finally {
+      openQuestions--
+      rl.close()
+    }
+  }
+
+/**
+ * Runs `body` under the game-day controls: its signal also fires on a halt; its `beforeStep`
+ * pauses and asks for approvals. A halt makes the exit code at least 3 (aborted); with a halt
+ * already in effect, nothing starts.
+ */
+export const withGameDay = async (
+  options: { readonly signal: AbortSignal | undefined; readonly io: Io; readonly tty: boolean; readonly approve: ReadonlyArray<string>; readonly yes: boolean; readonly watch: boolean },
+  body: (signal: AbortSignal, beforeStep: (s: StepInfo) => Promise<void>) => Promise<number>,
+): Promise<number> => {
+  if (options.watch) {
+    const h = readHalt()
+    if (h !== undefined) {
+      options.io.err(`shiftup: HALT in effect since ${h.at}${h.by === "" ? "" : ` (by ${h.by})`}: ${h.reason} — not starting; \`shiftup halt --clear\` allows runs again\n`)
+      return 3
+    }
+  }
+  let halted = false
+  const control = new AbortController()
+  const follow = () => control.abort(options.signal?.reason)
+  if (options.signal?.aborted === true) follow()
+  options.signal?.addEventListener("abort", follow, { once: true })
+  const stop = options.watch
+    ? watchHalt((h) => {
+        if (control.signal.aborted) return
+        options.io.err(`\nshiftup: HALT requested${h.by === "" ? "" : ` by ${h.by}`}: ${h.reason} — aborting and rolling back every fault\n`)
+        halted = true
+        control.abort(`halt: ${h.reason}`)
+      })
+    : () => undefined
+  const gate = makeGate({
+    approve: options.approve,
+    yes: options.yes,
+    signal: control.signal,
+    io: options.io,
+    ...(options.tty && process.stdin.isTTY === true ? { ask: askOn(process.stdin, process.stderr) } : {}),
+  })
+  try {
+    const code = await body(control.signal, gate)
+    return halted && code < 3 ? 3 : code
+  } finally {
+    stop()
+    options.signal?.removeEventListener("abort", follow)
+  }
+}
+
+/** `shiftup halt [reason…] [--clear]`, `shiftup pause`, `shiftup resume`. */
+export const controlCommand = (command: "halt" | "pause" | "resume", rest: ReadonlyArray<string>, clear: boolean, io: Io): number => {
+  if (command === "halt" && clear) {
+    io.out(clearHalt() ? `halt cleared (${controlDir()}): runs may start again\n` : `no halt in effect (${controlDir()})\n`)
+    return 0
+  }
+  if (command === "halt") {
+    const h = requestHalt(rest.length === 0 ? "emergency stop" : rest.join(" "))
+    io.out(`HALT requested at ${h.at}: every shiftup run on this machine aborts and rolls back now (${controlDir()}).\nNew runs abort at once until \`shiftup halt --clear\`.\n`)
+    return 0
+  }
+  if (command === "pause") {
+    requestPause()
+    io.out(`pause requested: runs hold before their next step, faults stay active (${controlDir()}); \`shiftup resume\` to continue\n`)
+    return 0
+  }
+  io.out(resume() ? "resumed: paused runs continue\n" : "nothing was paused\n")
+  return 0
+}
+
+/**
+ * Partial runs by step id: keeps the experiments that have any of `ids` among their method
+ * steps, each with only those steps. Unknown ids, and generator experiments (whose steps exist
+ * only at run time), are invalid input.
+ */
+export const selectSteps = <X extends { readonly experiment: Experiment }>(selected: ReadonlyArray<X>, ids: ReadonlyArray<string>): ReadonlyArray<X> => {
+  const wanted = new Set(ids)
+  const out: Array<X> = []
+  const found = new Set<string>()
+  for (const x of selected) {
+    const body = x.experiment.body
+    if (body._tag !== "Steps") {
+      throw fail(new InvalidArguments({ detail: `--step cannot select steps of generator experiment "${x.experiment.id}" (its steps exist only at run time); use --tag to pick experiments` }))
+    }
+    const steps = body.steps.filter((s) => wanted.has(s.id))
+    for (const s of steps) found.add(s.id)
+    if (steps.length === 0) continue
+    const tags = x.experiment.tags.includes("partial") ? x.experiment.tags : [...x.experiment.tags, "partial"]
+    out.push({ ...x, experiment: { ...x.experiment, tags, body: { _tag: "Steps", steps } } })
+  }
+  const missing = ids.filter((i) => !found.has(i))
+  if (missing.length > 0) {
+    const known = selected.flatMap((x) => (x.experiment.body._tag === "Steps" ? x.experiment.body.steps.map((s) => s.id) : []))
+    throw fail(new InvalidArguments({ detail: `no method step ${missing.map((m) => `"${m}"`).join(", ")}; steps: ${known.map((k) => `"${k}"`).join(", ")}` }))
+  }
+  return out
+}

@@ -1,0 +1,237 @@
+/**
+ * The HTTP client of `shiftup/http`: undici agents owned by the run. Every request carries the
+ * run's correlation headers (invariant 6); the connector checks the egress allowlist after DNS
+ * resolution and connects to the address it checked (invariant 7), so a name resolving outside
+ * the allowlist is refused before any connection; deadlines are AbortSignals; the secrets a
+ * request was given are redacted from what it returns.
+ *
+ * The dispatcher is a service (`HttpClient`): by default one `Agent` per run and TLS setting,
+ * created on first use and closed when idle; provide your own with `Effect.provideService`.
+ */
+import { isIP } from "node:net"
+import { Context, Effect } from "effect"
+import { Agent, buildConnector, type Dispatcher } from "undici"
+import type { HttpTarget } from "../Http.ts"
+import { checkEgress, type Egress } from "../internal/egress.ts"
+import { RunContext } from "../RunContext.ts"
+import { describeUnknown, fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
+import * as Http from "../Http.ts"
+import { redact, redactText, reveal, secretsOf, type Value } from "./Secret.ts"
+
+/** TLS settings of a target: a private CA for a lab's certificates, or no verification at all. */
+export interface TlsSettings {
+  /** PEM of the CA(s) to trust instead of the system store. */
+  readonly ca?: string
+  /** Default true. `false` still records what the certificate says (see `Tls`). */
+  readonly rejectUnauthorized?: boolean
+}
+
+export interface SecurityTarget extends HttpTarget {
+  readonly tls?: TlsSettings
+}
+
+export interface TargetOptions extends Http.HttpTargetOptions {
+  readonly tls?: TlsSettings
+}
+
+/**
+ * An HTTP(S) target for the probes of `shiftup/http`: the core's `Http.target` plus TLS settings.
+ *
+ * @example
+ * const api = Http.target("api", { url: "https://127.0.0.1:8443", environment: "staging", tls: { ca: labCa } })
+ */
+export const target = (id: string, options: TargetOptions): SecurityTarget => {
+  const { tls, ...rest } = options
+  return { ...Http.target(id, rest), ...(tls === undefined ? {} : { tls }) }
+}
+
+export interface Request {
+  readonly method?: string
+  /** A path resolved against the target's URL (or an absolute URL on the same target). */
+  readonly path: string
+  readonly headers?: Readonly<Record<string, Value>>
+  readonly body?: string
+  /** Deadline for the whole exchange, body included; default 5 seconds. */
+  readonly timeoutMs?: number
+  /** Bytes of body kept; default 64 KiB. */
+  readonly maxBody?: number
+}
+
+/** One exchange, with the secrets the request carried redacted everywhere. */
+export interface Exchange {
+  readonly url: string
+  readonly method: string
+  readonly status: number
+  /** Lower-case names; repeated headers joined with ", " (except `set-cookie`, see `cookies`). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly cookies: ReadonlyArray<string>
+  readonly body: string
+  readonly ms: number
+}
+
+/** Makes the dispatcher a request goes through. */
+export interface HttpClientService {
+  readonly dispatcher: (run: RunContext, tls: TlsSettings | undefined) => Dispatcher
+}
+
+/** An undici connector that refuses destinations outside `egress` before connecting. */
+export const egressConnector = (egress: Egress, tls: TlsSettings | undefined): buildConnector.connector => {
+  const base = buildConnector({
+    ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls?.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  })
+  return (options, callback) => {
+    Effect.runPromise(checkEgress(egress, options.hostname)).then(
+      ({ address }) => {
+        // The checked address is the one connected to; the name still goes out as SNI and in
+        // the Host header, and the certificate is verified against it.
+        const name = options.hostname.replace(/^\[|\]$/g, "")
+        base({ ...options, hostname: address, ...(isIP(name) === 0 && options.servername === undefined ? { servername: name } : {}) }, callback)
+      },
+      (e: unknown) => callback(e instanceof Error ? e : new Error(describeUnknown(e)), null),
+    )
+  }
+}
+
+const owned = new WeakMap<RunContext, Map<string, Agent>>()
+
+/** The default: one agent per run (and TLS setting), its connector bound to the run's egress. */
+export const runOwned: HttpClientService = {
+  dispatcher: (run, tls) => {
+    let agents = owned.get(run)
+    if (agents === undefined) owned.set(run, (agents = new Map()))
+    const key = JSON.stringify(tls ?? {})
+    let agent = agents.get(key)
+    if (agent === undefined) {
+      agent = new Agent({ connect: egressConnector(run.egress, tls), keepAliveTimeout: 1000, connections: 64 })
+      agents.set(key, agent)
+    }
+    return agent
+  },
+}
+
+export const HttpClient = Context.Reference<HttpClientService>("shiftup/http/HttpClient", { defaultValue: () => runOwned })
+
+/** Closes the agents a run owned (idle sockets are unreferenced anyway and close after 1 s). */
+export const closeRun = (run: RunContext): Promise<void> => {
+  const agents = owned.get(run)
+  owned.delete(run)
+  return Promise.all([...(agents?.values() ?? [])].map((a) => a.close())).then(() => undefined)
+}
+
+const maxBodyDefault = 64 * 1024
+
+/** Reads at most `max` bytes of a body (the rest is drained), without an async iterator. */
+const readBody = (body: Dispatcher.ResponseData["body"], max: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    body.on("data", (chunk: Buffer) => {
+      if (size < max) chunks.push(chunk)
+      size += chunk.length
+    })
+    body.once("end", () => resolve((chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString("utf8", 0, Math.min(size, max))))
+    body.once("error", reject)
+  })
+
+class Deadline extends Error {}
+
+const origins = new WeakMap<SecurityTarget, URL>()
+/** Origin and path of a request: plain concatenation for the common absolute path. */
+const locate = (target: SecurityTarget, path: string): { readonly origin: string; readonly path: string } => {
+  let base = origins.get(target)
+  if (base === undefined) origins.set(target, (base = new URL(target.url)))
+  if (path.startsWith("/") && !path.startsWith("//")) return { origin: base.origin, path }
+  const url = new URL(path, base)
+  return { origin: url.origin, path: `${url.pathname}${url.search}` }
+}
+
+/**
+ * Sends one request to `target` and reads the answer. `label` names the probe in errors.
+ * Fails with `EgressDenied` (before any connection) or `ProbeFailed` (timeout, reset, TLS).
+ */
+export const request = (target: SecurityTarget, req: Request, label?: string): Effect.Effect<Exchange, ShiftupError> =>
+  Effect.flatMap(RunContext, (run) =>
+    Effect.flatMap(HttpClient, (client) =>
+      Effect.callback<Exchange, ShiftupError>((resume) => {
+        const method = req.method ?? "GET"
+        const url = locate(target, req.path)
+        const href = `${url.origin}${url.path}`
+        const given = req.headers
+        const secrets = given === undefined ? [] : secretsOf(Object.values(given))
+        const headers: Record<string, string> = {}
+        if (given !== undefined) for (const k in given) headers[k.toLowerCase()] = reveal(given[k] as Value)
+        Object.assign(headers, run.headers)
+        const timeoutMs = req.timeoutMs ?? 5000
+        const started = performance.now()
+        // One controller for the deadline and for interruption (AbortSignal.any is costly per request).
+        const controller = new AbortController()
+        const timer = setTimeout(() => controller.abort(new Deadline(`no complete answer within ${timeoutMs} ms`)), timeoutMs)
+        client
+          .dispatcher(run, target.tls)
+          .request({ origin: url.origin, path: url.path, method: method as Dispatcher.HttpMethod, headers, ...(req.body === undefined ? {} : { body: req.body }), signal: controller.signal })
+          .then(async (res) => {
+            const max = req.maxBody ?? maxBodyDefault
+            const length = Number(res.headers["content-length"] ?? Number.NaN)
+            // A body known to fit is read by undici's own (faster) consumer.
+            const body = length <= max ? await res.body.text() : await readBody(res.body, max)
+            const flat: Record<string, string> = {}
+            let cookies: ReadonlyArray<string> = []
+            for (const k in res.headers) {
+              const v = res.headers[k]
+              if (v === undefined) continue
+              if (k === "set-cookie") cookies = Array.isArray(v) ? v : [v]
+              flat[k] = Array.isArray(v) ? v.join(", ") : v
+            }
+            const exchange: Exchange = { url: href, method, status: res.statusCode, headers: flat, cookies, body, ms: performance.now() - started }
+            return secrets.length === 0 ? exchange : redact(exchange, secrets)
+          })
+          .then(
+            (exchange) => {
+              clearTimeout(timer)
+              resume(Effect.succeed(exchange))
+            },
+            (e: unknown) => {
+              clearTimeout(timer)
+              if (isShiftupError(e)) return resume(Effect.fail(e))
+              const reason = controller.signal.reason
+              const err = e as { readonly cause?: unknown } | null
+              const why = reason instanceof Deadline ? reason.message : describeUnknown(e)
+              const cause = reason instanceof Deadline || err?.cause === undefined ? "" : ` (${describeUnknown(err.cause)})`
+              resume(Effect.fail(fail(new ProbeFailed({ probe: label ?? `${method} ${url.path}`, target: target.id, detail: redactText(`${method} ${href}: ${why}${cause}`, secrets) }))))
+            },
+          )
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          controller.abort(new Error("interrupted"))
+        })
+      }),
+    ),
+  )
+
+/**
+ * `n` requests, at most `concurrency` in flight, each waiting for its slot under the budget's
+ * probe rate (`maxProbeRate`, per target) — except the first, whose slot the runner already took
+ * for the observation. Results keep the order of `make(i)`.
+ */
+export const burst = <A>(target: SecurityTarget, n: number, concurrency: number, make: (i: number) => Effect.Effect<A, ShiftupError>): Effect.Effect<ReadonlyArray<A>, ShiftupError> =>
+  Effect.flatMap(RunContext, (run) => {
+    // A pool of `concurrency` workers taking the next index, rather than a fiber per request.
+    const results: Array<A> = []
+    let next = 0
+    const worker = Effect.suspend(function loop(): Effect.Effect<void, ShiftupError> {
+      if (next >= n) return Effect.void
+      const i = next++
+      const one = i === 0 ? make(i) : Effect.andThen(run.throttle(target.id), make(i))
+      return Effect.flatMap(one, (a) => {
+        results[i] = a
+        return Effect.suspend(loop)
+      })
+    })
+    const workers = Math.max(1, Math.min(concurrency, n))
+    return Effect.as(Effect.all(Array.from({ length: workers }, () => worker), { concurrency: workers, discard: true }), results as ReadonlyArray<A>)
+  })
+
+/** Paces a further request of the same observation under the probe rate. */
+export const paced = <A>(target: SecurityTarget, effect: Effect.Effect<A, ShiftupError>): Effect.Effect<A, ShiftupError> =>
+  Effect.flatMap(RunContext, (run) => Effect.andThen(run.throttle(target.id), effect))

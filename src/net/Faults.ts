@@ -1,0 +1,133 @@
+/**
+ * Toxics as core faults. Each one is an acquire/release: the injection checks the proxy's
+ * upstream against the run's egress allowlist, starts the proxy if needed and adds the toxic;
+ * the release removes it. The proxy lives in this process, so the compensation is
+ * `Compensation.ephemeral`: it is ledgered like any other, and dies with the process.
+ */
+import { Effect } from "effect"
+import { type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
+import * as Compensation from "../Compensation.ts"
+import * as Fault from "../Fault.ts"
+import type { Target } from "../Target.ts"
+import type * as Interceptor from "./Interceptor.ts"
+import { ensureStarted, type Proxy } from "./Proxy.ts"
+import * as Toxic from "./Toxic.ts"
+
+/** Makes a fault that adds `toxic` to `proxy` while it is active. */
+export const toxic = (proxy: Proxy, t: Toxic.Toxic, title?: string): Fault.Fault => {
+  const what = Toxic.describe(t)
+  return Fault.make({
+    id: `${proxy.id}: ${t.name}`,
+    title: title ?? `${what} on proxy ${proxy.id}`,
+    target: proxy,
+    safety: "disrupt",
+    compensation: Compensation.ephemeral({ target: proxy.id, description: `remove toxic "${t.name}" (${what}) from proxy ${proxy.id}` }),
+    inject: Effect.gen(function* () {
+      yield* ensureStarted(proxy)
+      proxy.add(t)
+    }),
+    release: Effect.sync(() => {
+      proxy.remove(t.name)
+    }),
+  })
+}
+
+/**
+ * Delays every chunk by `ms` (± `jitter`, uniform). Order is kept; throughput is not limited.
+ *
+ * @example
+ * Net.latency(authProxy, { ms: 1000, jitter: 50 })
+ */
+export const latency = (proxy: Proxy, options: Toxic.Common & { readonly ms: number; readonly jitter?: number }): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "latency", ms: options.ms, jitter: options.jitter ?? 0 }, options))
+
+/** Limits the rate of the stream to `bytesPerSecond`. */
+export const bandwidth = (proxy: Proxy, options: Toxic.Common & { readonly bytesPerSecond: number }): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "bandwidth", bytesPerSecond: options.bytesPerSecond }, options))
+
+/** Delays the close of each connection (its FIN) by `ms`. */
+export const slowClose = (proxy: Proxy, options: Toxic.Common & { readonly ms: number }): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "slow-close", ms: options.ms }, options))
+
+/** Drops all data and closes each connection after `ms`; with `ms: 0` (the default) never closes: a blackhole. */
+export const timeout = (proxy: Proxy, options: Toxic.Common & { readonly ms?: number } = {}): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "timeout", ms: options.ms ?? 0 }, options))
+
+/** Drops all data and keeps connections open: clients time out. */
+export const blackhole = (proxy: Proxy, options: Toxic.Common = {}): Fault.Fault => toxic(proxy, Toxic.make({ kind: "timeout", ms: 0 }, { name: "blackhole", ...options }))
+
+/** Resets every affected connection (TCP RST: the client sees `ECONNRESET`) `after` ms; default at once. */
+export const resetPeer = (proxy: Proxy, options: Toxic.Common & { readonly after?: number } = {}): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "reset-peer", ms: options.after ?? 0 }, options))
+
+/** Splits data into chunks of `averageSize` ± `sizeVariation` bytes sent `delayUs` microseconds apart. */
+export const slicer = (proxy: Proxy, options: Toxic.Common & { readonly averageSize: number; readonly sizeVariation?: number; readonly delayUs?: number }): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "slicer", averageSize: options.averageSize, sizeVariation: options.sizeVariation ?? 0, delayUs: options.delayUs ?? 0 }, options))
+
+/** Lets exactly `bytes` through (per connection, in this direction), then closes the connection. */
+export const limitData = (proxy: Proxy, options: Toxic.Common & { readonly bytes: number }): Fault.Fault =>
+  toxic(proxy, Toxic.make({ kind: "limit-data", bytes: options.bytes }, options))
+
+/** Where an HTTP fault is installed: a fault switch composed into the user's client, a plain dispatcher, or undici's global dispatcher. */
+export type HttpInstall = Interceptor.FaultSwitch | Dispatcher | "global"
+
+export interface HttpFaultOptions {
+  readonly id: string
+  readonly title?: string
+  /** The service whose answers the client sees altered (what the policy classifies). */
+  readonly target: Target
+  readonly interceptor: Interceptor.Interceptor
+  /**
+   * A `FaultSwitch` already composed into the client (recommended: you choose its place among
+   * your interceptors); a plain (not composed) dispatcher, whose `dispatch` is wrapped; or
+   * `"global"`, which composes the fault onto the global dispatcher. Rollback restores the
+   * previous state in each case.
+   */
+  readonly on: HttpInstall
+}
+
+const isSwitch = (u: HttpInstall): u is Interceptor.FaultSwitch => typeof u === "object" && "add" in u && "interceptor" in u
+
+/**
+ * An undici interceptor as a core fault (compensation `ephemeral`: it lives in this process).
+ *
+ * @example
+ * const faults = Net.http.faultSwitch()
+ * const client = new Agent().compose(faults.interceptor)
+ * Net.httpFault({ id: "no-auth-header", target: api, on: faults, interceptor: Net.http.stripHeaders() })
+ */
+export const httpFault = (options: HttpFaultOptions): Fault.Fault => {
+  const where = options.on === "global" ? "the global dispatcher" : isSwitch(options.on) ? "its fault switch" : "the given dispatcher"
+  let undo: (() => void) | undefined
+  return Fault.make({
+    id: options.id,
+    title: options.title ?? options.id,
+    target: options.target,
+    safety: "disrupt",
+    compensation: Compensation.ephemeral({ target: options.target.id, description: `remove HTTP fault "${options.id}" from ${where}` }),
+    inject: () => {
+      const on = options.on
+      if (on === "global") {
+        const previous = getGlobalDispatcher()
+        setGlobalDispatcher(previous.compose(options.interceptor))
+        undo = () => setGlobalDispatcher(previous)
+      } else if (isSwitch(on)) undo = on.add(options.interceptor)
+      else {
+        const own = Object.getOwnPropertyDescriptor(on, "dispatch")
+        const original = on.dispatch.bind(on)
+        const wrapped = options.interceptor(original)
+        ;(on as { dispatch: Dispatcher["dispatch"] }).dispatch = wrapped
+        undo = () => {
+          if (own === undefined) delete (on as { dispatch?: unknown }).dispatch
+          else Object.defineProperty(on, "dispatch", own)
+        }
+        // A composed dispatcher is a Proxy that always answers its own `dispatch`.
+        if (on.dispatch !== wrapped) throw new Error("this dispatcher is composed (dispatcher.compose(...)), so its dispatch cannot be wrapped: compose a Net.http.faultSwitch() into it and install the fault on the switch")
+      }
+    },
+    release: () => {
+      undo?.()
+      undo = undefined
+    },
+  })
+}

@@ -1,0 +1,423 @@
+/**
+ * The TCP fault proxy's engine: plain `node:net`, no Effect on the data path. Each connection
+ * has two links (downstream: server → client, upstream: client → server). A link with no toxic
+ * forwards each chunk straight from its `data` event to the other socket's `write` (no stream
+ * pipeline, no per-chunk allocation); a link with toxics queues chunks with their arrival time
+ * and a single pump per link applies the toxics in a fixed order, so bytes never reorder, even
+ * while toxics are added or removed. A change of toxics wakes a sleeping pump, which re-plans
+ * the chunk it holds: removing a 10 s latency releases held bytes at once.
+ */
+import * as net from "node:net"
+import type { AddressInfo } from "node:net"
+import type { Direction, Toxic } from "../Toxic.ts"
+
+export interface Upstream {
+  readonly host: string
+  readonly port: number
+}
+
+export interface EngineOptions {
+  readonly host: string
+  readonly port: number
+  /** The egress-checked address to connect to, asked at each connection. */
+  readonly upstream: () => Upstream
+  /** Source of randomness for toxicity and jitter; default `Math.random`. */
+  readonly random?: () => number
+}
+
+export interface EngineStats {
+  readonly accepted: number
+  readonly open: number
+  /** Connections that failed (upstream unreachable, socket errors other than resets we caused). */
+  readonly errors: number
+}
+
+export interface Engine {
+  readonly listen: () => Promise<AddressInfo>
+  readonly address: () => AddressInfo | undefined
+  /** Stops accepting and destroys every open connection. Idempotent. */
+  readonly close: () => Promise<void>
+  /** Adds a toxic to every open and future connection (each drawn against its toxicity). */
+  readonly add: (toxic: Toxic) => void
+  /** Removes a toxic; bytes it held are released in order. Returns whether it existed. */
+  readonly remove: (name: string) => boolean
+  readonly toxics: () => ReadonlyArray<Toxic>
+  readonly stats: () => EngineStats
+}
+
+interface Item {
+  readonly chunk: Buffer
+  readonly at: number
+  /** Jitter sample in [-1, 1], drawn once per chunk. */
+  readonly r: number
+}
+
+interface Link {
+  readonly dir: Direction
+  readonly src: net.Socket
+  readonly dst: net.Socket
+  toxics: Array<Toxic>
+  readonly queue: Array<Item>
+  queued: number
+  pumping: boolean
+  sent: number
+  srcEnded: boolean
+  dstEnded: boolean
+  /** Paused because the queue is over its high-water mark. */
+  held: boolean
+  bwNext: number
+  wake: (() => void) | undefined
+}
+
+interface Conn {
+  readonly client: net.Socket
+  readonly server: net.Socket
+  readonly down: Link
+  readonly up: Link
+  /** Toxic name → whether this connection drew it (toxicity). */
+  readonly drawn: Map<string, boolean>
+  readonly timers: Map<string, NodeJS.Timeout>
+  closed: boolean
+}
+
+const highWaterMark = 1 << 20
+/** Size of the upstream socket's read buffer (libuv reads at most 64 KiB per call otherwise). */
+const readSize = 64 * 1024
+/** Bytes a socket may hold in user space before its source is paused. */
+const writeBacklog = 1 << 20
+
+const now = () => performance.now()
+
+export const makeEngine = (options: EngineOptions): Engine => {
+  const random = options.random ?? Math.random
+  const toxics: Array<Toxic> = []
+  const conns = new Set<Conn>()
+  let accepted = 0
+  let errors = 0
+  let listening: Promise<AddressInfo> | undefined
+  let closed = false
+
+  const sleep = (link: Link, ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms))
+      function done() {
+        clearTimeout(timer)
+        link.wake = undefined
+        resolve()
+      }
+      link.wake = done
+    })
+
+  const whenDrained = (link: Link) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        link.dst.off("drain", done)
+        link.dst.off("close", done)
+        resolve()
+      }
+      link.dst.on("drain", done)
+      link.dst.on("close", done)
+    })
+
+  const stopConn = (conn: Conn) => {
+    conn.closed = true
+    for (const t of conn.timers.values()) clearTimeout(t)
+    conn.timers.clear()
+    conn.down.wake?.()
+    conn.up.wake?.()
+  }
+
+  const destroyConn = (conn: Conn, reset: boolean) => {
+    stopConn(conn)
+    for (const s of [conn.client, conn.server]) {
+      if (s.destroyed) continue
+      // resetAndDestroy needs a connected handle; a connecting socket is simply destroyed.
+      if (reset && !s.connecting) s.resetAndDestroy()
+      else s.destroy()
+    }
+    conns.delete(conn)
+  }
+
+  const endDst = (conn: Conn, link: Link) => {
+    if (link.dstEnded) return
+    link.dstEnded = true
+    const slow = link.toxics.find((t) => t.spec.kind === "slow-close")
+    const end = () => {
+      if (!link.dst.destroyed) link.dst.end()
+    }
+    if (slow !== undefined && slow.spec.kind === "slow-close" && slow.spec.ms > 0) {
+      const t = setTimeout(() => {
+        conn.timers.delete(`slow-close:${link.dir}`)
+        end()
+      }, slow.spec.ms)
+      conn.timers.set(`slow-close:${link.dir}`, t)
+    } else end()
+  }
+
+  const write = async (link: Link, data: Buffer) => {
+    link.sent += data.length
+    if (!link.dst.write(data)) await whenDrained(link)
+  }
+
+  /** Writes one chunk through the slicer and bandwidth toxics active now. */
+  const deliver = async (conn: Conn, link: Link, data: Buffer) => {
+    let offset = 0
+    while (offset < data.length && !conn.closed) {
+      const slicer = link.toxics.find((t) => t.spec.kind === "slicer")?.spec
+      const bandwidth = link.toxics.find((t) => t.spec.kind === "bandwidth")?.spec
+      if (slicer === undefined && bandwidth === undefined) return write(link, offset === 0 ? data : data.subarray(offset))
+      let size = data.length - offset
+      if (slicer?.kind === "slicer") size = Math.min(size, Math.max(1, slicer.averageSize + Math.round((2 * random() - 1) * slicer.sizeVariation)))
+      if (bandwidth?.kind === "bandwidth") {
+        // Pieces of at most 1/20 s worth of data keep the rate smooth at every scale.
+        size = Math.min(size, Math.max(1, Math.floor(bandwidth.bytesPerSecond / 20)))
+        const start = Math.max(now(), link.bwNext)
+        if (start > now()) {
+          await sleep(link, start - now())
+          continue
+        }
+        link.bwNext = start + (size * 1000) / bandwidth.bytesPerSecond
+      }
+      await write(link, data.subarray(offset, offset + size))
+      offset += size
+      if (slicer?.kind === "slicer" && offset < data.length && slicer.delayUs > 0) await sleep(link, slicer.delayUs / 1000)
+    }
+  }
+
+  const pump = async (conn: Conn, link: Link) => {
+    link.pumping = true
+    try {
+      while (link.queue.length > 0 && !conn.closed) {
+        const item = link.queue[0] as Item
+        // Latency: re-planned after every wake, so a removed toxic releases the chunk at once.
+        for (;;) {
+          let delay = 0
+          for (const t of link.toxics) if (t.spec.kind === "latency") delay += Math.max(0, t.spec.ms + item.r * t.spec.jitter)
+          const wait = item.at + delay - now()
+          if (wait <= 0.5 || conn.closed) break
+          await sleep(link, wait)
+        }
+        if (conn.closed) break
+        link.queue.shift()
+        link.queued -= item.chunk.length
+        if (link.held && link.queued < highWaterMark / 2) {
+          link.held = false
+          link.src.resume()
+        }
+        // A timeout or blackhole drops the bytes while it is active.
+        if (link.toxics.some((t) => t.spec.kind === "timeout")) continue
+        let data = item.chunk
+        const limit = link.toxics.find((t) => t.spec.kind === "limit-data")?.spec
+        let last = false
+        if (limit?.kind === "limit-data" && link.sent + data.length >= limit.bytes) {
+          data = data.subarray(0, Math.max(0, limit.bytes - link.sent))
+          last = true
+        }
+        await deliver(conn, link, data)
+        if (last) {
+          limitReached(conn, link)
+          break
+        }
+      }
+    } finally {
+      link.pumping = false
+    }
+    if (link.srcEnded && link.queue.length === 0 && !conn.closed) endDst(conn, link)
+  }
+
+  /** limit-data: the bytes allowed went out; the connection is closed (FIN both ways) after them. */
+  const limitReached = (conn: Conn, link: Link) => {
+    stopConn(conn)
+    link.queue.length = 0
+    link.queued = 0
+    link.dst.end(() => link.dst.destroy())
+    link.src.destroy()
+  }
+
+  const onData = (conn: Conn, link: Link, chunk: Buffer) => {
+    if (conn.closed) return
+    if (link.toxics.length === 0 && !link.pumping) {
+      // The fast path: straight through, back-pressure by pause/drain.
+      link.sent += chunk.length
+      // `write` returns false for any chunk at least as big as the high-water mark, even when the
+      // kernel took it at once; pausing on that would stop and restart reading (two syscalls) per
+      // chunk. Pause only when bytes really pile up; `drain` still comes once they are written.
+      if (!link.dst.write(chunk) && link.dst.writableLength > writeBacklog) link.src.pause()
+      return
+    }
+    link.queue.push({ chunk, at: now(), r: 2 * random() - 1 })
+    link.queued += chunk.length
+    if (link.queued > highWaterMark && !link.held) {
+      link.held = true
+      link.src.pause()
+    }
+    if (!link.pumping) void pump(conn, link)
+  }
+
+  /** A read from the upstream socket into `reads.buffer`; returns false to pause reading. */
+  const onRead = (conn: Conn, reads: { buffer: Buffer }, view: Buffer): boolean => {
+    const link = conn.down
+    if (conn.closed) return true
+    if (link.toxics.length === 0 && !link.pumping) {
+      link.sent += view.length
+      const ok = link.dst.write(view)
+      // Bytes still waiting in user space reference our buffer: read into a fresh one from now on.
+      if (link.dst.writableLength > 0) reads.buffer = Buffer.allocUnsafe(readSize)
+      if (!ok && link.dst.writableLength > writeBacklog) {
+        link.src.pause()
+        return false
+      }
+      return true
+    }
+    // Toxics hold bytes for a while: they get a copy.
+    onData(conn, link, Buffer.from(view))
+    return !link.held
+  }
+
+  const makeLink = (dir: Direction, src: net.Socket, dst: net.Socket): Link => ({
+    dir,
+    src,
+    dst,
+    toxics: [],
+    queue: [],
+    queued: 0,
+    pumping: false,
+    sent: 0,
+    srcEnded: false,
+    dstEnded: false,
+    held: false,
+    bwNext: 0,
+    wake: undefined,
+  })
+
+  /** Draws a toxic for a connection and starts its connection-level timers. */
+  const activate = (conn: Conn, toxic: Toxic) => {
+    const hit = toxic.toxicity >= 1 || random() < toxic.toxicity
+    conn.drawn.set(toxic.name, hit)
+    if (!hit) return
+    const link = toxic.direction === "downstream" ? conn.down : conn.up
+    link.toxics = [...link.toxics, toxic]
+    const s = toxic.spec
+    if (s.kind === "reset-peer") conn.timers.set(toxic.name, setTimeout(() => destroyConn(conn, true), s.ms))
+    if (s.kind === "timeout" && s.ms > 0) conn.timers.set(toxic.name, setTimeout(() => destroyConn(conn, false), s.ms))
+    link.wake?.()
+  }
+
+  const deactivate = (conn: Conn, name: string) => {
+    conn.drawn.delete(name)
+    const timer = conn.timers.get(name)
+    if (timer !== undefined) {
+      clearTimeout(timer)
+      conn.timers.delete(name)
+    }
+    for (const link of [conn.down, conn.up]) {
+      if (!link.toxics.some((t) => t.name === name)) continue
+      link.toxics = link.toxics.filter((t) => t.name !== name)
+      link.wake?.()
+      // Nothing queued and no pump: the fast path takes over again with the next chunk.
+      if (link.queue.length === 0 && !link.pumping && link.srcEnded && !conn.closed) endDst(conn, link)
+    }
+  }
+
+  const onConnection = (client: net.Socket) => {
+    accepted++
+    let target: Upstream
+    try {
+      target = options.upstream()
+    } catch {
+      errors++
+      client.destroy()
+      return
+    }
+    client.setNoDelay(true)
+    // The upstream socket reads into a buffer of ours (`onread`): no allocation per read while
+    // the client's socket takes the bytes at once. Accepted sockets cannot do this in Node, so
+    // the client → server direction uses `data` events.
+    const reads = { buffer: Buffer.allocUnsafe(readSize) }
+    const server = net.connect({
+      host: target.host,
+      port: target.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: () => reads.buffer, callback: (n: number, b: Uint8Array) => onRead(conn, reads, Buffer.from(b.buffer, b.byteOffset, n)) },
+    })
+    const conn: Conn = {
+      client,
+      server,
+      down: makeLink("downstream", server, client),
+      up: makeLink("upstream", client, server),
+      drawn: new Map(),
+      timers: new Map(),
+      closed: false,
+    }
+    conns.add(conn)
+    for (const t of toxics) activate(conn, t)
+    client.on("data", (chunk: Buffer) => onData(conn, conn.up, chunk))
+    for (const link of [conn.down, conn.up]) {
+      link.src.on("end", () => {
+        link.srcEnded = true
+        if (link.dst.destroyed) return
+        if (link.queue.length === 0 && !link.pumping && !conn.closed) endDst(conn, link)
+      })
+      link.dst.on("drain", () => {
+        if (!link.held && link.src.isPaused()) link.src.resume()
+      })
+    }
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (conn.closed) return destroyConn(conn, false)
+      // A reset on one side is passed on as a reset; anything else closes both sides.
+      if (e.code !== "ECONNRESET" && e.code !== "EPIPE") errors++
+      destroyConn(conn, e.code === "ECONNRESET")
+    }
+    client.on("error", onError)
+    server.on("error", onError)
+    const onClose = () => {
+      if (client.destroyed && server.destroyed) {
+        stopConn(conn)
+        conns.delete(conn)
+      }
+    }
+    client.on("close", onClose)
+    server.on("close", onClose)
+  }
+
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onConnection)
+
+  return {
+    listen: () =>
+      (listening ??= new Promise<AddressInfo>((resolve, reject) => {
+        if (closed) return reject(new Error("the proxy is closed"))
+        server.once("error", reject)
+        server.listen(options.port, options.host, () => {
+          server.off("error", reject)
+          resolve(server.address() as AddressInfo)
+        })
+      })),
+    address: () => {
+      const a = server.address()
+      return a === null || typeof a === "string" ? undefined : a
+    },
+    close: () => {
+      closed = true
+      for (const c of conns) destroyConn(c, false)
+      return new Promise<void>((resolve) => {
+        if (!server.listening) return resolve()
+        server.close(() => resolve())
+      })
+    },
+    add: (toxic) => {
+      if (toxics.some((t) => t.name === toxic.name)) throw new Error(`a toxic named "${toxic.name}" is already on this proxy`)
+      toxics.push(toxic)
+      for (const c of conns) activate(c, toxic)
+    },
+    remove: (name) => {
+      const i = toxics.findIndex((t) => t.name === name)
+      if (i < 0) return false
+      toxics.splice(i, 1)
+      for (const c of conns) deactivate(c, name)
+      return true
+    },
+    toxics: () => [...toxics],
+    stats: () => ({ accepted, open: conns.size, errors }),
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The report side of the CLI: `shiftup report <journals…> --format …` and the `--report`/`--out`
+ * options of `shiftup run` and `shiftup plan`. Unknown formats and unreadable journals are
+ * invalid input (exit 4).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { join, relative } from "node:path"
+import type { Journal } from "../Journal.ts"
+import { schema } from "../Journal.ts"
+import { describeUnknown, fail, InvalidArguments, LoadFailed } from "../ShiftupError.ts"
+import { parseFormats, render, writeReports, type Format } from "./index.ts"
+
+interface Io {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+
+export interface ReportTarget {
+  readonly formats: ReadonlyArray<Format>
+  readonly out: string | undefined
+}
+
+/** `--report` and `--out` of run/plan, validated before anything runs. */
+export const reportTarget = (report: ReadonlyArray<string> | undefined, out: string | undefined): ReportTarget | undefined => {
+  if (report === undefined) {
+    if (out !== undefined) throw fail(new InvalidArguments({ detail: "--out needs --report <formats>" }))
+    return undefined
+  }
+  return { formats: parseFormats(report), out }
+}
+
+/** After a run: writes the reports of its journals and says where. */
+export const writeRunReports = (
+  journals: ReadonlyArray<Journal>,
+  selected: ReadonlyArray<{ readonly file: string; readonly experiment: { readonly id: string } }>,
+  target: ReportTarget | undefined,
+  stateDir: string | undefined,
+  io: Io,
+): void => {
+  if (target === undefined || journals.length === 0) return
+  const out = target.out ?? join(stateDir ?? ".shiftup", "reports")
+  const files: Record<string, string> = {}
+  for (const s of selected) files[s.experiment.id] = relative(process.cwd(), s.file)
+  try {
+    const paths = writeReports(journals, { formats: target.formats, out, sarif: { files } })
+    io.out(`reports: ${paths.join(", ")}\n`)
+  } catch (e) {
+    io.err(`shiftup: could not write reports to ${out}: ${describeUnknown(e)}\n`)
+  }
+}
+
+const journalFiles = (paths: ReadonlyArray<string>): ReadonlyArray<string> =>
+  paths.flatMap((p) => {
+    if (!existsSync(p)) throw fail(new LoadFailed({ file: p, detail: "no such file or directory" }))
+    if (!statSync(p).isDirectory()) return [p]
+    return journalFiles(
+      readdirSync(p)
+        .sort()
+        .filter((f) => f.endsWith(".json") || statSync(join(p, f)).isDirectory())
+        .map((f) => join(p, f)),
+    )
+  })
+
+/** Reads a journal file; anything that is not a `shiftup.journal/v1` document is a `LoadFailed`. */
+export const readJournalFile = (file: string): Journal => {
+  let value: unknown
+  try {
+    value = JSON.parse(readFileSync(file, "utf8"))
+  } catch (e) {
+    throw fail(new LoadFailed({ file, detail: `not a JSON journal: ${describeUnknown(e)}` }))
+  }
+  const v = value as Partial<Journal> | null
+  if (typeof v !== "object" || v === null || v.schema !== schema || !Array.isArray(v.steps) || !Array.isArray(v.findings) || !Array.isArray(v.rollbacks))
+    throw fail(new LoadFailed({ file, detail: `not a ${schema} journal (schema: ${JSON.stringify((v as { schema?: unknown } | null)?.schema)})` }))
+  return v as Journal
+}
+
+/** `shiftup report <journal files or folders…> --format <formats> [--out <dir>]`; resolves with the exit code. */
+export const reportCommand = (paths: ReadonlyArray<string>, options: { readonly formats: ReadonlyArray<string>; readonly out: string | undefined }, io: Io): number => {
+  if (paths.length === 0) throw fail(new InvalidArguments({ detail: "`shiftup report` needs journal files or folders" }))
+  const formats = parseFormats(options.formats)
+  const files = journalFiles(paths)
+  if (files.length === 0) throw fail(new InvalidArguments({ detail: `no journal (*.json) found in ${paths.join(", ")}` }))
+  const journals = files.map(readJournalFile)
+  if (options.out === undefined) {
+    const [only] = formats
+    if (formats.length !== 1 || only === undefined) throw fail(new InvalidArguments({ detail: "several formats need --out <dir>" }))
+    io.out(render(only, journals))
+    return 0
+  }
+  const written = writeReports(journals, { formats, out: options.out })
+  io.out(`reports: ${written.join(", ")}\n`)
+  return 0
+}

@@ -1,0 +1,175 @@
+/**
+ * The HTML report: one self-contained file (inline CSS and SVG, no script, no external
+ * resource; a Content-Security-Policy forbids any network access) that people look at instead
+ * of reading logs. Per run: the verdict, an SVG timeline (phases, steps per target, fault
+ * windows, rollbacks, the abort), probe values over time as small plots, the findings with their
+ * evidence, the policy decisions with their reasons, rollbacks, errors and the steps. A pure
+ * function of the journals.
+ */
+import type { Journal } from "../Journal.ts"
+import { version } from "../RunContext.ts"
+import { escapeXml as e, runProblem, show, statusWord } from "./shared.ts"
+import { faultWindows, plotsOf, timelineSvg } from "./timeline.ts"
+
+export interface HtmlOptions {
+  /** Page title; default from the experiments. */
+  readonly title?: string
+  /** Most step rows listed per run (violations and errors are always listed); default 500. */
+  readonly maxStepRows?: number
+}
+
+const css = `
+:root{--ok:#2e7d32;--bad:#c62828;--warn:#ef6c00;--info:#1565c0;--muted:#666;--line:#e3e3e3}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:20px}h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0}h3{font-size:15px;margin:22px 0 8px;color:#333}
+.run{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin:18px 0;box-shadow:0 1px 2px rgba(0,0,0,.04)}
+.badge{display:inline-block;padding:2px 9px;border-radius:99px;font-weight:700;font-size:12px;color:#fff;vertical-align:middle;margin-right:8px}
+.badge.passed{background:var(--ok)}.badge.failed,.badge.refused{background:var(--bad)}.badge.aborted,.badge.invalid{background:var(--warn)}.badge.rollback-incomplete{background:#6a1b9a}
+.meta{color:var(--muted);font-size:12.5px;margin-top:4px}.summary{margin:10px 0 0;font-size:14.5px}.problem{margin-top:8px;padding:8px 12px;border-left:4px solid var(--warn);background:#fff8ee}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{background:#fafafa;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+.yes{color:var(--ok);font-weight:600}.no{color:var(--bad);font-weight:700}
+.finding{border:1px solid #f3c4c4;border-left:5px solid var(--bad);border-radius:6px;padding:10px 14px;margin:8px 0;background:#fffafa}
+.finding.medium{border-left-color:var(--warn)}.finding.low{border-left-color:#999}.sev{font-weight:700;text-transform:uppercase;font-size:11px;letter-spacing:.04em;color:var(--bad)}
+.finding dl{display:grid;grid-template-columns:110px 1fr;gap:2px 10px;margin:6px 0 0}.finding dt{color:var(--muted)}.finding dd{margin:0}
+.plots{display:flex;flex-wrap:wrap;gap:10px}.plotbox{border:1px solid var(--line);border-radius:6px;padding:6px 8px;background:#fff}.plotbox .cap{font-size:12px;max-width:310px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:var(--muted);margin:4px 0}.sw{display:inline-block;width:12px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}
+svg text{font:11px system-ui,sans-serif;fill:#444}svg .lane.b{font-weight:600}svg .tick{fill:#888;font-size:10px}svg .grid{stroke:#eee}
+svg .s.h,.sw.h{fill:var(--ok);background:var(--ok)}svg .s.v,.sw.v{fill:var(--bad);background:var(--bad)}svg .s.x,.sw.x{fill:var(--warn);background:var(--warn)}svg .s.o,.sw.o{fill:var(--info);background:var(--info)}svg .s.f{fill:#f0ad4e}svg .s.w,.sw.w{fill:#bbb;background:#bbb}
+svg .ph{fill:#e8eef7}svg .ph.method{fill:#fde7c8}svg .ph.rollback{fill:#e6d9f2}svg .ph.recovery{fill:#dcefdc}svg .ph.after{fill:#e3f0e3}svg .phl{font-size:10.5px;fill:#555}
+svg .fw{stroke:#f0ad4e;stroke-width:1}.sw.fw{background:repeating-linear-gradient(45deg,#f0ad4e 0 3px,#fff3cd 3px 6px)}svg .rb.ok,.sw.rb{fill:#7b1fa2;background:#7b1fa2}svg .rb.bad{fill:#000}
+svg .mk{stroke-width:1.5;stroke-dasharray:4 3}svg .mk.rbk{stroke:#7b1fa2}svg .mk.abt{stroke:var(--warn);stroke-width:2}svg .mkl{font-size:11px;fill:#7b1fa2}svg .mkl.abt{fill:var(--warn);font-weight:600}
+svg .pf{fill:#fbfbfb;stroke:#eee}svg .pl{fill:none;stroke:#90a4ae;stroke-width:1}svg .pt{stroke-width:5;stroke-linecap:round;fill:none}svg .pt.h{stroke:var(--ok)}svg .pt.v{stroke:var(--bad)}svg .pt.x{stroke:var(--warn)}svg .pt.o,svg .pt.f{stroke:var(--info)}
+details summary{cursor:pointer;color:#333;margin:6px 0}.muted{color:var(--muted)}nav ul{margin:6px 0 0;padding-left:18px}footer{color:var(--muted);font-size:12px;text-align:center;margin:24px 0}
+`
+
+const when = (iso: string) => iso.replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC")
+const dur = (msv: number) => (msv >= 1000 ? `${(msv / 1000).toFixed(msv >= 10_000 ? 0 : 1)} s` : `${msv} ms`)
+const pre = (u: unknown) => `<code>${e(show(u, 2000))}</code>`
+
+const legend = `<div class="legend"><span><i class="sw h"></i>check held</span><span><i class="sw v"></i>check violated</span><span><i class="sw x"></i>error</span><span><i class="sw o"></i>probe</span><span><i class="sw w"></i>wait</span><span><i class="sw fw"></i>fault active</span><span><i class="sw rb"></i>rollback</span></div>`
+
+const section = (j: Journal, i: number, options: HtmlOptions): string => {
+  const out: Array<string> = []
+  const problem = runProblem(j)
+  out.push(`<section class="run" id="run-${i}" data-status="${e(j.status)}">`)
+  out.push(`<h2><span class="badge ${e(j.status)}">${e(statusWord[j.status])}</span>${e(j.experiment.id)}</h2>`)
+  out.push(`<div>${e(j.experiment.title)}</div>`)
+  if (j.experiment.description !== "") out.push(`<div class="muted">${e(j.experiment.description)}</div>`)
+  out.push(
+    `<div class="meta">run <code>${e(j.runId)}</code> · ${e(when(j.startedAt))} · ${dur(j.durationMs)} · exit code ${j.exitCode}${j.dryRun ? " · dry run" : ""}${j.experiment.tags.length === 0 ? "" : ` · tags ${j.experiment.tags.map((t) => `<code>${e(t)}</code>`).join(" ")}`}</div>`,
+  )
+  out.push(`<p class="summary">${e(j.summary)}</p>`)
+  if (problem !== undefined) out.push(`<div class="problem">${e(problem)}</div>`)
+
+  // timeline
+  out.push(`<h3>Timeline</h3>`, legend, timelineSvg(j, String(i)))
+
+  // plots
+  const plots = plotsOf(j)
+  out.push(`<h3>Probe values over time</h3>`)
+  if (plots.length === 0) out.push(`<p class="muted">Nothing was observed in this run.</p>`)
+  else out.push(`<div class="plots">${plots.map((p) => `<div class="plotbox"><div class="cap" title="${e(p.id)}">${e(p.id)} <span class="muted">(${p.points})</span></div>${p.svg}</div>`).join("")}</div>`)
+
+  // findings
+  out.push(`<h3>Findings (${j.findings.length})</h3>`)
+  if (j.findings.length === 0) out.push(`<p class="muted">${j.status === "passed" ? "Every check held." : "No check was violated."}</p>`)
+  for (const f of j.findings) {
+    const step = j.steps.find((s) => s.id === f.id && s.phase === f.phase && s.outcome === "violated")
+    out.push(
+      `<div class="finding ${e(f.severity)}"><span class="sev">${e(f.severity)}</span> <strong>${e(f.title)}</strong><dl>` +
+        `<dt>phase</dt><dd>${e(f.phase)}</dd>${f.cwe === undefined ? "" : `<dt>weakness</dt><dd>${e(f.cwe)}</dd>`}<dt>target</dt><dd><code>${e(f.target)}</code></dd><dt>expected</dt><dd><code>${e(f.expected)}</code></dd><dt>observed</dt><dd>${pre(f.observed)}</dd>` +
+        (step === undefined ? "" : `<dt>evidence</dt><dd>${step.samples ?? 1} sample(s) over ${dur(step.durationMs)}, ${e(when(step.startedAt))} → ${e(when(step.endedAt))}${step.message === undefined ? "" : `<br>${e(step.message)}`}</dd>`) +
+        (f.remediation === undefined ? "" : `<dt>fix</dt><dd>${e(f.remediation)}</dd>`) +
+        `</dl></div>`,
+    )
+  }
+
+  // metrics
+  const metrics = j.steps.filter((s) => s.metric !== undefined)
+  if (metrics.length > 0) {
+    out.push(`<h3>Detection and recovery times</h3><table><tr><th>check</th><th>phase</th><th>metric</th><th class="num">ms</th></tr>`)
+    for (const s of metrics.slice(0, 200)) out.push(`<tr><td>${e(s.id)}</td><td>${e(s.phase)}</td><td>${e(s.metric?.name ?? "")}</td><td class="num">${s.metric?.ms ?? ""}</td></tr>`)
+    out.push(`</table>`)
+  }
+
+  // policy
+  out.push(`<h3>Policy decisions</h3>`)
+  if (j.refusal !== undefined) out.push(`<div class="problem"><strong>Refused</strong> by rule <code>${e(j.refusal.rule)}</code>: step “${e(j.refusal.step)}” on <code>${e(j.refusal.target)}</code> — ${e(j.refusal.reason)}</div>`)
+  if (j.plan === undefined) out.push(`<p class="muted">No plan: planning itself failed.</p>`)
+  else {
+    const p = j.plan
+    out.push(`<table><tr><th>decision</th><th>step</th><th>target</th><th>safety</th><th>rule</th><th>reason</th></tr>`)
+    for (const d of p.decisions.slice(0, 1000))
+      out.push(`<tr><td class="${d.allowed ? "yes" : "no"}">${d.allowed ? "allow" : "REFUSE"}</td><td>${e(d.step)}</td><td><code>${e(d.target)}</code></td><td>${e(d.safety)}</td><td><code>${e(d.rule)}</code></td><td>${e(d.reason)}</td></tr>`)
+    out.push(`</table>`)
+    if (p.decisions.length > 1000) out.push(`<p class="muted">… ${p.decisions.length - 1000} more decisions in the journal.</p>`)
+    out.push(`<h3>Targets</h3><table><tr><th>target</th><th>kind</th><th>environment</th><th>signals</th><th>data store</th><th class="num">members</th></tr>`)
+    for (const t of p.targets)
+      out.push(
+        `<tr><td><code>${e(t.id)}</code>${t.owner === undefined ? "" : ` <span class="muted">(${e(t.owner)})</span>`}</td><td>${e(t.kind)}</td><td>${e(t.environment)}${t.environment === t.effective ? "" : ` → <strong>${e(t.effective)}</strong>`}</td><td>${t.environmentSignals.map((s) => `${e(s.source)} ${e(s.key)}=${e(s.value)} → ${e(s.means)}`).join("<br>") || "—"}</td><td>${t.dataStore.is ? `<span class="no">yes</span>${t.dataStore.engine === undefined ? "" : ` (${e(t.dataStore.engine)})`}` : "no"}</td><td class="num">${t.members.length}/${t.population}</td></tr>`,
+      )
+    out.push(`</table>`)
+    const b = p.budget
+    out.push(
+      `<p class="meta">Budget use: targets ${p.use.targets}/${b.maxTargets} · concurrent faults ${p.use.faults}/${b.maxConcurrentFaults} · destroy steps ${p.use.destroySteps}/${b.maxDestroySteps} · population ${p.use.maxPercent.toFixed(0)}%/${b.maxPercent}% · fault time ≤ ${dur(b.maxFaultTimeMs)} · method ≤ ${dur(b.maxDurationMs)} · probes ≤ ${b.maxProbeRate}/s per target</p>`,
+    )
+  }
+
+  // rollbacks
+  out.push(`<h3>Rollbacks (${j.rollbacks.length})</h3>`)
+  const windows = faultWindows(j)
+  if (j.rollbacks.length === 0) out.push(`<p class="muted">Nothing was injected, so nothing was rolled back.</p>`)
+  else {
+    out.push(`<table><tr><th>#</th><th>fault</th><th>target</th><th>outcome</th><th class="num">active</th><th class="num">took</th><th>compensation</th></tr>`)
+    for (const r of j.rollbacks.slice(0, 500)) {
+      const w = windows.find((x) => x.rollback === r)
+      const active = w === undefined ? "" : dur(Date.parse(r.endedAt) - Date.parse(w.step.startedAt))
+      out.push(
+        `<tr><td class="num">${r.seq}</td><td>${e(r.fault)}</td><td><code>${e(r.target)}</code></td><td class="${r.outcome === "restored" ? "yes" : "no"}">${e(r.outcome)}${r.error === undefined ? "" : `: ${e(r.error)}`}</td><td class="num">${active}</td><td class="num">${dur(r.durationMs)}</td><td><code>${e(r.compensation)}</code></td></tr>`,
+      )
+    }
+    out.push(`</table>`)
+  }
+
+  if (j.errors.length > 0) {
+    out.push(`<h3>Errors (${j.errors.length})</h3><table><tr><th>tag</th><th>message</th></tr>`)
+    for (const x of j.errors.slice(0, 200)) out.push(`<tr><td><code>${e(x.tag)}</code></td><td>${e(x.message)}</td></tr>`)
+    out.push(`</table>`)
+  }
+
+  // steps
+  const max = options.maxStepRows ?? 500
+  const rows = j.steps.filter((s, k) => k < max || s.outcome === "violated" || s.outcome === "error")
+  out.push(`<details${j.steps.length <= 60 ? " open" : ""}><summary>Steps (${j.steps.length})</summary><table><tr><th>phase</th><th>kind</th><th>step</th><th>target</th><th>outcome</th><th>expected</th><th>observed</th><th class="num">ms</th></tr>`)
+  for (const s of rows)
+    out.push(
+      `<tr><td>${e(s.phase)}</td><td>${e(s.kind)}</td><td>${e(s.id)}</td><td>${s.target === undefined ? "" : `<code>${e(s.target)}</code>`}</td><td class="${s.outcome === "violated" || s.outcome === "error" ? "no" : "yes"}">${e(s.outcome)}</td><td>${e(s.expected ?? "")}</td><td>${s.observed === undefined ? "" : `<code>${e(show(s.observed, 160))}</code>`}</td><td class="num">${s.durationMs}</td></tr>`,
+    )
+  out.push(`</table>${rows.length < j.steps.length ? `<p class="muted">… ${j.steps.length - rows.length} more steps that held are in the journal.</p>` : ""}</details>`)
+  out.push(`</section>`)
+  return out.join("\n")
+}
+
+/**
+ * Renders journals as one self-contained HTML page.
+ *
+ * @example
+ * writeFileSync("shiftup.html", html([journal]))
+ */
+export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}): string => {
+  const title = options.title ?? (journals.length === 1 && journals[0] !== undefined ? `shiftup: ${journals[0].experiment.id} — ${statusWord[journals[0].status]}` : `shiftup: ${journals.length} experiments`)
+  const nav =
+    journals.length > 1
+      ? `<nav><strong>Runs</strong><ul>${journals.map((j, i) => `<li><a href="#run-${i}"><span class="badge ${e(j.status)}">${e(statusWord[j.status])}</span></a>${e(j.experiment.id)} — ${e(j.summary.length > 140 ? `${j.summary.slice(0, 139)}…` : j.summary)}</li>`).join("")}</ul></nav>`
+      : ""
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(title)}</title><style>${css}</style></head>
+<body><main><h1>${e(title)}</h1>${nav}
+${journals.map((j, i) => section(j, i, options)).join("\n")}
+<footer>shiftup ${e(version)} · generated from the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)</footer></main></body></html>
+`
+}

@@ -1,0 +1,30 @@
+/**
+ * `shiftup/vitest`: experiments inside vitest suites.
+ *
+ * - `describeExperiment(experiment)` registers an experiment as a suite, one test per assertion;
+ * - `runExperiment(experiment, { context })` runs one inside a test, rolling back even when the
+ *   test times out;
+ * - matchers on journals — `toHoldHypothesis`, `toFailClosed`, `toDetectWithin` — registered
+ *   on `expect` when this module is imported in a test file;
+ * - `ShiftupReporter` prints every finding at the end of the test run.
+ *
+ * @example
+ * import { describeExperiment, runExperiment } from "shiftup/vitest"
+ * describeExperiment(experiment)
+ * it("fails closed", async (ctx) => expect(await runExperiment(experiment, { context: ctx })).toFailClosed())
+ */
+import { expect } from "vitest"
+import { matchers, type ShiftupMatchers } from "./matchers.ts"
+
+export { describeExperiment, FindingError, type DescribeOptions } from "./describe.ts"
+export { matchers, toDetectWithin, toFailClosed, toHoldHypothesis, type ShiftupMatchers } from "./matchers.ts"
+export { findingsBlock, ShiftupReporter, type ReporterOptions } from "./reporter.ts"
+export { runExperiment, type TestRunOptions } from "./run.ts"
+export type { RunSummary } from "./summary.ts"
+
+// In a test worker, the matchers are available as soon as this module is imported.
+if (process.env["VITEST_WORKER_ID"] !== undefined) expect.extend(matchers)
+
+declare module "vitest" {
+  interface Matchers<R, T> extends ShiftupMatchers<R> {}
+}

@@ -1,0 +1,148 @@
+/**
+ * The client of `shiftup/http` through the real runner and real servers: correlation headers,
+ * the egress allowlist enforced in the connector after DNS resolution (the listener must see no
+ * connection), precise deadlines, secrets kept out of the journal file, and a violated rule
+ * becoming a journal finding with its CWE.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit } from "effect"
+import { Experiment, Expect, Probe, RunContext, Runner } from "shiftup"
+import * as Http from "shiftup/http"
+import { consoleReporter, html, junit, markdown, sarif } from "shiftup/report"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { correlationHeaders } from "../../src/RunContext.ts"
+import { makeEgress } from "../../src/internal/egress.ts"
+
+interface Seen {
+  connections: number
+  requests: Array<http.IncomingHttpHeaders & { path: string }>
+}
+
+let server: http.Server
+let port = 0
+const seen: Seen = { connections: 0, requests: [] }
+const dirs: Array<string> = []
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "shiftup-http-client-"))
+  dirs.push(d)
+  return d
+}
+
+const token = "tok-3f9a1c77e2b54d0a9c1e-SECRET"
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    seen.requests.push({ ...req.headers, path: req.url ?? "" })
+    if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000).unref()
+    // Echoes the credential back, as a careless server might: it must not reach the journal.
+    res.writeHead(200, { "content-type": "text/plain", "x-echo": String(req.headers.authorization ?? "") })
+    res.end(`hello ${String(req.headers.authorization ?? "")} ${Buffer.from(String(req.headers.authorization ?? "")).toString("base64")}`)
+  })
+  server.on("connection", () => seen.connections++)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  port = (server.address() as AddressInfo).port
+})
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+const api = () => Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "lab" })
+
+describe("egress allowlist in the connector", () => {
+  it("a name resolving outside the allowlist is refused before any connection", async () => {
+    // An allowlist without 127.0.0.1: `localhost` resolves to 127.0.0.1 (and ::1), both outside it.
+    const ctx: RunContext = { runId: "20261127T000000-abcdef", headers: correlationHeaders("20261127T000000-abcdef"), egress: makeEgress(["10.99.0.0/16"]), throttle: () => Effect.void }
+    const before = seen.connections
+    const target = Http.target("named", { url: `http://localhost:${port}`, environment: "lab" })
+    const exit = await Effect.runPromise(Effect.exit(Http.request(target, { path: "/" }).pipe(Effect.provideService(RunContext, ctx))))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toContain("EgressDenied")
+    // The TLS probe and the port scan check egress the same way.
+    const tlsExit = await Effect.runPromise(Effect.exit(Http.Tls.probe(target).observe.pipe(Effect.provideService(RunContext, ctx))))
+    const portsExit = await Effect.runPromise(Effect.exit(Http.Ports.probe(target, { host: "localhost", ports: [port], inventory: [] }).observe.pipe(Effect.provideService(RunContext, ctx))))
+    expect([Exit.isFailure(tlsExit), Exit.isFailure(portsExit)]).toEqual([true, true])
+    await new Promise((r) => setTimeout(r, 50))
+    expect(seen.connections).toBe(before)
+  })
+  it("the same name inside the allowlist connects to the address that was checked", async () => {
+    const before = seen.connections
+    const r = await Effect.runPromise(Http.request(Http.target("named", { url: `http://localhost:${port}`, environment: "lab" }), { path: "/named" }))
+    expect(r.status).toBe(200)
+    expect(seen.connections).toBeGreaterThan(before)
+    expect(seen.requests.at(-1)?.host).toBe(`localhost:${port}`)
+  })
+})
+
+describe("deadlines", () => {
+  it("an answer later than the deadline fails the probe at the deadline, not at undici's 1 s resolution", async () => {
+    const t0 = performance.now()
+    const exit = await Effect.runPromise(Effect.exit(Http.request(api(), { path: "/slow", timeoutMs: 150 })))
+    const ms = performance.now() - t0
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toContain("no complete answer within 150 ms")
+    expect(ms).toBeGreaterThanOrEqual(140)
+    expect(ms).toBeLessThan(600)
+  })
+})
+
+describe("through the runner", () => {
+  it("every request carries the run id; a token given to a probe never reaches the journal file; a failed rule is a finding with its CWE", async () => {
+    const dir = tempDir()
+    const journalPath = join(dir, "journal.json")
+    const target = api()
+    const secret = Http.secret(token)
+    const echo = Probe.make({
+      id: "echo with credentials",
+      target,
+      observe: Http.request(target, { path: "/echo", headers: { authorization: Http.secret(`Bearer ${secret.reveal()}`) } }),
+    })
+    const experiment = Experiment.make({
+      id: "test.http.client",
+      title: "client invariants",
+      targets: { api: target },
+      method: [
+        echo,
+        Expect.that(Probe.map(echo, (r) => r.body), Expect.regex(/never matches/)),
+        ...Http.Findings.expectNoneOf(Http.Auth.probe(target, { path: "/admin", token: secret }), ["auth.anonymous-allowed"]),
+      ],
+    })
+    let live = ""
+    const reporter = consoleReporter({ write: (t) => void (live += t), tty: false, color: false })
+    const journal = await Effect.runPromise(Runner.run(experiment, { stateDir: dir, journal: journalPath, runId: "20261127T000001-c0ffee", onEvent: reporter.onEvent }))
+    reporter.stop()
+    expect(journal.status).toBe("failed")
+    const text = readFileSync(journalPath, "utf8")
+    // Neither the journal file nor any report shows the token.
+    for (const report of [live, html([journal]), junit([journal]), markdown([journal]), JSON.stringify(sarif([journal]))]) {
+      expect(report.length).toBeGreaterThan(0)
+      expect(report).not.toContain(token)
+    }
+    expect(live).toContain("auth.anonymous-allowed")
+    expect(text).not.toContain(token)
+    expect(text).not.toContain(Buffer.from(`Bearer ${token}`).toString("base64"))
+    expect(text).toContain("[redacted]")
+    const anonymous = journal.findings.find((f) => f.id.endsWith("auth.anonymous-allowed"))
+    expect(anonymous).toMatchObject({ severity: "critical", cwe: "CWE-306" })
+    const mine = seen.requests.filter((r) => r["x-shiftup-run-id"] === "20261127T000001-c0ffee")
+    expect(mine.length).toBeGreaterThanOrEqual(5)
+    expect(mine.every((r) => r["user-agent"] === "shiftup/0.1.0 (run 20261127T000001-c0ffee)")).toBe(true)
+    // The probe's own user agent cannot override the correlation headers.
+    expect(seen.requests.some((r) => r["x-shiftup-run-id"] === "20261127T000001-c0ffee" && r.authorization === `Bearer ${token}`)).toBe(true)
+  })
+  it("a burst is paced by the budget's probe rate", async () => {
+    const target = api()
+    const probe = Http.RateLimit.probe(target, { path: "/", burst: 21, limit: 20, concurrency: 21 })
+    const experiment = Experiment.make({ id: "test.http.rate", title: "paced", targets: { api: target }, budget: { maxProbeRate: 100 }, method: [probe] })
+    const journal = await Effect.runPromise(Runner.run(experiment, { stateDir: tempDir(), journal: false }))
+    const step = journal.steps.find((s) => s.kind === "probe")
+    // 21 requests at 100/s: the first at once, the next 20 spaced by 10 ms.
+    expect(step?.durationMs).toBeGreaterThanOrEqual(190)
+    expect(step?.durationMs).toBeLessThan(1000)
+  })
+})

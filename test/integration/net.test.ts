@@ -1,0 +1,144 @@
+/**
+ * The TCP fault proxy inside real runs: toxics are faults (ledgered as ephemeral compensations,
+ * released on rollback), a proxy is classified as the upstream it fronts (a production data
+ * store behind a proxy is refused and never contacted), and TLS passes through as opaque bytes.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as tls from "node:tls"
+import { Expect, Experiment, Probe, run, Target } from "shiftup"
+import * as Net from "shiftup/net"
+import { afterEach, describe, expect, it } from "vitest"
+import { connect, echoServer, roundTrip } from "../unit/net/servers.ts"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+const stateDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "shiftup-net-"))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A probe: one 4-byte round trip through the proxy, in ms (opens its own connection). */
+const rttThrough = (proxy: Net.Proxy) =>
+  Probe.make({
+    id: `round trip through ${proxy.id}`,
+    target: proxy,
+    observe: async () => {
+      const { port } = await proxy.listen()
+      const s = await connect(port)
+      try {
+        return await roundTrip(s, Buffer.from("ping"))
+      } finally {
+        s.destroy()
+      }
+    },
+  })
+
+describe("Net toxics as faults in a run", () => {
+  it("injects a latency toxic, observes it through the proxy, and removes it on rollback", async () => {
+    const echo = await echoServer()
+    cleanups.push(echo.close)
+    const upstream = Target.make("echo", { environment: "lab", facts: { hostnames: ["127.0.0.1"] } })
+    const proxy = Net.proxy({ upstream, port: echo.port })
+    cleanups.push(proxy.close)
+    const e = Experiment.make({
+      id: "net.latency.observed",
+      title: "a latency toxic is seen by clients and rolled back",
+      targets: { proxy },
+      hypothesis: [Expect.that(rttThrough(proxy), Expect.range(0, 40))],
+      method: [Net.latency(proxy, { ms: 150, jitter: 10 }), Expect.during(rttThrough(proxy), Expect.range(135, 250), { samples: 2 })],
+    })
+    const j = await run(e, { journal: false, stateDir: stateDir() })
+    expect(j.status, j.summary).toBe("passed")
+    expect(j.rollbacks).toMatchObject([{ fault: "echo-proxy: latency-downstream", outcome: "restored" }])
+    expect(j.rollbacks[0]?.compensation).toContain('remove toxic "latency-downstream" (latency 150±10 ms downstream)')
+    expect(proxy.toxics()).toEqual([])
+    const ledger = readFileSync(j.ledger as string, "utf8")
+    expect(ledger).toContain('"kind":"ephemeral"')
+  })
+
+  it("a proxy in front of a production data store is refused like the store, and nothing is contacted", async () => {
+    let contacted = 0
+    const store = net.createServer((s) => {
+      contacted++
+      s.destroy()
+    })
+    await new Promise<void>((r) => store.listen(0, "127.0.0.1", r))
+    cleanups.push(() => new Promise<void>((r) => store.close(() => r())))
+    const port = (store.address() as net.AddressInfo).port
+    const orders = Target.make("orders-db", { environment: "production", dataStore: "postgres" })
+    const proxy = Net.proxy({ upstream: orders, port })
+    cleanups.push(proxy.close)
+    const e = Experiment.make({ id: "net.refused.prod-store", title: "t", targets: { proxy }, method: [Net.resetPeer(proxy)] })
+    const j = await run(e, { journal: false, stateDir: stateDir() })
+    expect(j.status).toBe("refused")
+    expect(j.refusal?.rule).toMatch(/^floor\./)
+    expect(j.plan?.targets.find((t) => t.id === "orders-db-proxy")?.effective).toBe("production")
+    expect(proxy.address()).toBeUndefined()
+    expect(contacted).toBe(0)
+  })
+
+  it("a proxy fronting a data store port is classified a data store, even under an innocent name", async () => {
+    const proxy = Net.proxy({ upstream: "127.0.0.1:6379", id: "cache", target: { environment: "unknown" } })
+    const j = await run(Experiment.make({ id: "net.refused.redis", title: "t", targets: { proxy }, method: [Net.latency(proxy, { ms: 5 })] }), { journal: false, stateDir: stateDir() })
+    expect(j.status).toBe("refused")
+    expect(j.plan?.targets.find((t) => t.id === "cache")).toMatchObject({ effective: "production" })
+    expect(JSON.stringify(j.plan)).toContain("redis")
+    expect(proxy.address()).toBeUndefined()
+  })
+})
+
+describe("Net toxics check the run's egress allowlist", () => {
+  it("an upstream outside the allowlist fails the injection with EgressDenied; the proxy never listens", async () => {
+    const proxy = Net.proxy({ upstream: "192.0.2.10:8080", id: "far", target: { environment: "lab" } })
+    cleanups.push(proxy.close)
+    const j = await run(Experiment.make({ id: "net.egress", title: "t", targets: { proxy }, method: [Net.latency(proxy, { ms: 5 })] }), { journal: false, stateDir: stateDir() })
+    expect(j.status).toBe("aborted")
+    expect(j.steps.find((s) => s.kind === "fault")?.message).toContain("egress to 192.0.2.10")
+    expect(j.rollbacks.map((r) => r.outcome)).toEqual(["restored"])
+    expect(proxy.address()).toBeUndefined()
+  })
+})
+
+describe("Net.proxy carries TLS as opaque bytes", () => {
+  it("a TLS handshake and an exchange work through the proxy, and a latency toxic slows them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "shiftup-net-tls-"))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { stdio: "ignore" })
+    const cert = readFileSync(join(dir, "cert.pem"))
+    const server = tls.createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (s) => {
+      s.on("error", () => undefined)
+      s.on("data", (c: Buffer) => s.write(Buffer.concat([Buffer.from("tls:"), c])))
+    })
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())))
+    const proxy = Net.proxy({ upstream: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, target: { environment: "lab" } })
+    const { port } = await proxy.listen()
+    cleanups.push(proxy.close)
+    const exchange = () =>
+      new Promise<{ readonly answer: string; readonly ms: number; readonly authorized: boolean }>((resolve, reject) => {
+        const t0 = performance.now()
+        const s = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca: cert }, () => s.write("hello"))
+        s.on("data", (c: Buffer) => {
+          resolve({ answer: c.toString(), ms: performance.now() - t0, authorized: s.authorized })
+          s.destroy()
+        })
+        s.on("error", reject)
+      })
+    const fast = await exchange()
+    expect(fast).toMatchObject({ answer: "tls:hello", authorized: true })
+    proxy.add(Net.Toxic.make({ kind: "latency", ms: 100, jitter: 0 }))
+    const slow = await exchange()
+    expect(slow.answer).toBe("tls:hello")
+    // TLS 1.3: server hello, then the answer — at least two delayed flights downstream.
+    expect(slow.ms).toBeGreaterThanOrEqual(200)
+    expect(fast.ms).toBeLessThan(150)
+  })
+})

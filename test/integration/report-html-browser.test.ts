@@ -1,0 +1,101 @@
+/**
+ * The HTML report opened in headless Chromium (Debian's `chromium`, driven by playwright-core):
+ * it renders with no console error and no network request, the timeline and the plots are
+ * drawn at a readable size, and a screenshot is taken.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { chromium } from "playwright-core"
+import { afterAll, describe, expect, it } from "vitest"
+import { html } from "shiftup/report"
+import { synthetic } from "../fixtures/report/synthetic.ts"
+import { aborted, byStatus } from "../unit/report/journals.ts"
+import { tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+
+useProcessCleanup()
+
+const executablePath = "/usr/bin/chromium"
+const args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+// Every browser is closed by the test that opened it; this catches one a failed assertion left.
+const open_: Set<() => Promise<void>> = new Set()
+afterAll(async () => {
+  for (const close of open_) await close()
+})
+
+/** Opens a file in a fresh browser profile; returns what the page logged and requested. */
+const open = async (file: string, viewport = { width: 1280, height: 900 }) => {
+  const context = await chromium.launchPersistentContext(tempDir("shiftup-chromium-"), { executablePath, headless: true, args, viewport, offline: true })
+  const close = async () => {
+    open_.delete(close)
+    await context.close()
+  }
+  open_.add(close)
+  const page = await context.newPage()
+  const problems: Array<string> = []
+  const requests: Array<string> = []
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`)
+  })
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`))
+  page.on("request", (r) => requests.push(r.url()))
+  page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()}`))
+  await page.goto(pathToFileURL(file).href, { waitUntil: "load" })
+  return { page, problems, requests, close }
+}
+
+describe.skipIf(!existsSync(executablePath))("the HTML report in headless Chromium", () => {
+  it("renders with no console errors and no network requests; timeline, plots and findings are drawn; screenshot", async () => {
+    const dir = tempDir("shiftup-html-")
+    const file = join(dir, "report.html")
+    writeFileSync(file, html([byStatus("failed"), aborted, byStatus("refused")]))
+    const { page, problems, requests, close } = await open(file)
+    try {
+    expect(problems).toEqual([])
+    expect(requests).toEqual([pathToFileURL(file).href])
+
+    const timelines = page.locator("svg.timeline")
+    expect(await timelines.count()).toBe(3)
+    const box = await timelines.first().boundingBox()
+    expect(box?.width ?? 0).toBeGreaterThan(800)
+    expect(box?.height ?? 0).toBeGreaterThan(60)
+    // fault window, violated check and rollback of the real failing run are visible shapes
+    for (const sel of ["rect.fw", "rect.s.v", "rect.rb"]) {
+      const b = await page.locator(`#run-0 svg.timeline ${sel}`).first().boundingBox()
+      expect(b?.width ?? 0, sel).toBeGreaterThan(1)
+    }
+    expect(await page.locator("#run-1 text.mkl.abt").textContent()).toBe("■ stop condition")
+
+    const plots = page.locator("svg.plot")
+    expect(await plots.count()).toBeGreaterThan(3)
+    expect((await plots.first().boundingBox())?.width ?? 0).toBeGreaterThan(200)
+
+    await expect.poll(() => page.locator("#run-0 .finding").first().innerText()).toContain("GET /admin as anonymous during faults: never 200")
+    expect(await page.locator("#run-2 td.no").first().innerText()).toBe("REFUSE")
+
+    const shot = join(dir, "report.png")
+    await page.screenshot({ path: shot, fullPage: true })
+    const png = readFileSync(shot)
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG")
+    expect(png.length).toBeGreaterThan(20_000)
+    } finally {
+      await close()
+    }
+  })
+
+  it("a 10,000-step report renders, offline, with no errors", async () => {
+    const dir = tempDir("shiftup-html-")
+    const file = join(dir, "big.html")
+    writeFileSync(file, html([synthetic({ steps: 10_000, seed: 11, faults: 5 })]))
+    const { page, problems, requests, close } = await open(file)
+    try {
+      expect(problems).toEqual([])
+      expect(requests.length).toBe(1)
+      expect(await page.locator("svg.timeline rect.fw").count()).toBe(5)
+      expect(await page.locator("svg.plot").count()).toBeGreaterThan(0)
+    } finally {
+      await close()
+    }
+  })
+})
