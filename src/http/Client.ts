@@ -16,7 +16,7 @@ import { checkEgress, type Egress } from "../internal/egress.ts"
 import { RunContext } from "../RunContext.ts"
 import { describeUnknown, fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
 import * as Http from "../Http.ts"
-import { redact, redactText, reveal, secretsOf, type Value } from "./Secret.ts"
+import { isSecret, redact, redactText, reveal, secretsOf, type Secret, type Value } from "./Secret.ts"
 
 /** TLS settings of a target: a private CA for a lab's certificates, or no verification at all. */
 export interface TlsSettings {
@@ -50,7 +50,10 @@ export interface Request {
   /** A path resolved against the target's URL (or an absolute URL on the same target). */
   readonly path: string
   readonly headers?: Readonly<Record<string, Value>>
-  readonly body?: string
+  /** A string, or a secret (a login form with a password, say). */
+  readonly body?: Value
+  /** Further secrets to redact from the answer (e.g. a password inside a JSON body you built). */
+  readonly secrets?: ReadonlyArray<Secret>
   /** Deadline for the whole exchange, body included; default 5 seconds. */
   readonly timeoutMs?: number
   /** Bytes of body kept; default 64 KiB. */
@@ -93,18 +96,25 @@ export const egressConnector = (egress: Egress, tls: TlsSettings | undefined): b
   }
 }
 
-const owned = new WeakMap<RunContext, Map<string, Agent>>()
+interface Owned {
+  plain: Agent | undefined
+  readonly byTls: WeakMap<TlsSettings, Agent>
+  readonly all: Array<Agent>
+}
+
+const owned = new WeakMap<RunContext, Owned>()
 
 /** The default: one agent per run (and TLS setting), its connector bound to the run's egress. */
 export const runOwned: HttpClientService = {
   dispatcher: (run, tls) => {
     let agents = owned.get(run)
-    if (agents === undefined) owned.set(run, (agents = new Map()))
-    const key = JSON.stringify(tls ?? {})
-    let agent = agents.get(key)
+    if (agents === undefined) owned.set(run, (agents = { plain: undefined, byTls: new WeakMap(), all: [] }))
+    let agent = tls === undefined ? agents.plain : agents.byTls.get(tls)
     if (agent === undefined) {
       agent = new Agent({ connect: egressConnector(run.egress, tls), keepAliveTimeout: 1000, connections: 64 })
-      agents.set(key, agent)
+      agents.all.push(agent)
+      if (tls === undefined) agents.plain = agent
+      else agents.byTls.set(tls, agent)
     }
     return agent
   },
@@ -116,7 +126,7 @@ export const HttpClient = Context.Reference<HttpClientService>("shiftup/http/Htt
 export const closeRun = (run: RunContext): Promise<void> => {
   const agents = owned.get(run)
   owned.delete(run)
-  return Promise.all([...(agents?.values() ?? [])].map((a) => a.close())).then(() => undefined)
+  return Promise.all((agents?.all ?? []).map((a) => a.close())).then(() => undefined)
 }
 
 const maxBodyDefault = 64 * 1024
@@ -158,7 +168,7 @@ export const request = (target: SecurityTarget, req: Request, label?: string): E
         const url = locate(target, req.path)
         const href = `${url.origin}${url.path}`
         const given = req.headers
-        const secrets = given === undefined ? [] : secretsOf(Object.values(given))
+        const secrets = given === undefined && req.secrets === undefined && !isSecret(req.body) ? [] : secretsOf([...Object.values(given ?? {}), ...(req.secrets ?? []), req.body])
         const headers: Record<string, string> = {}
         if (given !== undefined) for (const k in given) headers[k.toLowerCase()] = reveal(given[k] as Value)
         Object.assign(headers, run.headers)
@@ -169,7 +179,7 @@ export const request = (target: SecurityTarget, req: Request, label?: string): E
         const timer = setTimeout(() => controller.abort(new Deadline(`no complete answer within ${timeoutMs} ms`)), timeoutMs)
         client
           .dispatcher(run, target.tls)
-          .request({ origin: url.origin, path: url.path, method: method as Dispatcher.HttpMethod, headers, ...(req.body === undefined ? {} : { body: req.body }), signal: controller.signal })
+          .request({ origin: url.origin, path: url.path, method: method as Dispatcher.HttpMethod, headers, ...(req.body === undefined ? {} : { body: reveal(req.body) }), signal: controller.signal })
           .then(async (res) => {
             const max = req.maxBody ?? maxBodyDefault
             const length = Number(res.headers["content-length"] ?? Number.NaN)

@@ -288,7 +288,7 @@ export const abortResponse = (options: Match & { readonly afterBytes?: number } 
  */
 export interface FaultSwitch {
   readonly interceptor: Interceptor
-  /** Activates an interceptor (innermost of the active ones, in activation order); returns its removal. */
+  /** Activates an interceptor — outermost of the active ones, as if composed last — and returns its removal. */
   readonly add: (interceptor: Interceptor) => () => void
   readonly active: () => number
 }

@@ -15,12 +15,15 @@ const attrs = (a: Record<string, string | number>) =>
     .map(([k, v]) => ` ${k}="${e(xmlSafe(String(v)).replace(/\r\n|[\r\n\t]/g, " "))}"`)
     .join("")
 
+/** Element text: XML parsers turn CR LF and lone CR into LF, so do it here and keep text stable. */
+const text = (s: string) => e(xmlSafe(s).replace(/\r\n?/g, "\n"))
+
 const caseOf = (j: Journal, s: StepRecord): { readonly xml: string; readonly failure: boolean; readonly error: boolean } => {
   const head = `    <testcase${attrs({ classname: `${j.experiment.id}.${s.phase}`, name: `${s.phase}: ${s.id}`, time: seconds(s.durationMs) })}`
   if (s.outcome === "held") return { xml: `${head}/>`, failure: false, error: false }
   if (s.outcome === "violated") {
     const finding = j.findings.find((f) => f.id === s.id && f.phase === s.phase)
-    const text = [
+    const body = [
       `expected: ${s.expected ?? "?"}`,
       `observed: ${show(s.observed, 4000)}`,
       ...(s.samples === undefined ? [] : [`samples: ${s.samples}`]),
@@ -29,9 +32,9 @@ const caseOf = (j: Journal, s: StepRecord): { readonly xml: string; readonly fai
       ...(finding?.remediation === undefined ? [] : [`remediation: ${finding.remediation}`]),
     ].join("\n")
     const message = `${finding === undefined ? "" : `[${finding.severity}] `}expected ${s.expected ?? "?"}, observed ${show(s.observed, 200)}`
-    return { xml: `${head}>\n      <failure${attrs({ message, type: `finding.${finding?.severity ?? "high"}` })}>${e(xmlSafe(text))}</failure>\n    </testcase>`, failure: true, error: false }
+    return { xml: `${head}>\n      <failure${attrs({ message, type: `finding.${finding?.severity ?? "high"}` })}>${text(body)}</failure>\n    </testcase>`, failure: true, error: false }
   }
-  return { xml: `${head}>\n      <error${attrs({ message: s.message ?? "error", type: "step.error" })}>${e(xmlSafe(s.message ?? ""))}</error>\n    </testcase>`, failure: false, error: true }
+  return { xml: `${head}>\n      <error${attrs({ message: s.message ?? "error", type: "step.error" })}>${text(s.message ?? "")}</error>\n    </testcase>`, failure: false, error: true }
 }
 
 const suiteOf = (j: Journal, id: number) => {
@@ -42,13 +45,13 @@ const suiteOf = (j: Journal, id: number) => {
     cases.push(
       r.outcome === "restored"
         ? { xml: `${head}/>`, failure: false, error: false }
-        : { xml: `${head}>\n      <error${attrs({ message: `${r.outcome}: ${r.error ?? ""}`, type: `rollback.${r.outcome}` })}>${e(xmlSafe(`compensation: ${r.compensation}\n${r.error ?? ""}\nrun \`shiftup recover\``))}</error>\n    </testcase>`, failure: false, error: true },
+        : { xml: `${head}>\n      <error${attrs({ message: `${r.outcome}: ${r.error ?? ""}`, type: `rollback.${r.outcome}` })}>${text(`compensation: ${r.compensation}\n${r.error ?? ""}\nrun \`shiftup recover\``)}</error>\n    </testcase>`, failure: false, error: true },
     )
   }
   const problem = runProblem(j)
   if (problem !== undefined && j.status !== "rollback-incomplete") {
     const head = `    <testcase${attrs({ classname: `${j.experiment.id}.run`, name: `run: ${j.status}`, time: seconds(j.durationMs) })}`
-    cases.push({ xml: `${head}>\n      <error${attrs({ message: problem, type: `run.${j.status}` })}>${e(xmlSafe(`${j.summary}${j.errors.map((x) => `\n${x.tag}: ${x.message}`).join("")}`))}</error>\n    </testcase>`, failure: false, error: true })
+    cases.push({ xml: `${head}>\n      <error${attrs({ message: problem, type: `run.${j.status}` })}>${text(`${j.summary}${j.errors.map((x) => `\n${x.tag}: ${x.message}`).join("")}`)}</error>\n    </testcase>`, failure: false, error: true })
   }
   const failures = cases.filter((c) => c.failure).length
   const errors = cases.filter((c) => c.error).length
@@ -70,7 +73,7 @@ const suiteOf = (j: Journal, id: number) => {
       ...props.map(([name, value]) => `      <property${attrs({ name: name ?? "", value: value ?? "" })}/>`),
       `    </properties>`,
       ...cases.map((c) => c.xml),
-      `    <system-out>${e(xmlSafe(`${j.experiment.title}\n${j.summary}`))}</system-out>`,
+      `    <system-out>${text(`${j.experiment.title}\n${j.summary}`)}</system-out>`,
       `  </testsuite>`,
     ].join("\n"),
   }

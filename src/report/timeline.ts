@@ -133,7 +133,7 @@ export const timelineSvg = (j: Journal, uid: string): string => {
     const a = d.x(p.span.a)
     const w = Math.max(2, d.x(p.span.b) - a)
     rows.push(`<rect class="ph ${p.name}" x="${f1(a)}" y="${y + 2}" width="${f1(w)}" height="${ROW - 4}"><title>${e(`${p.name}: ${label(p.span.b - p.span.a)}`)}</title></rect>`)
-    if (w > 40) rows.push(`<text class="phl" x="${f1(a + 4)}" y="${y + ROW / 2 + 4}">${e(p.name)}</text>`)
+    if (w > p.name.length * 6.2 + 8) rows.push(`<text class="phl" x="${f1(a + 4)}" y="${y + ROW / 2 + 4}">${e(p.name)}</text>`)
   }
   y += ROW
 

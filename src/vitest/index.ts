@@ -6,6 +6,8 @@
  *   test times out;
  * - matchers on journals — `toHoldHypothesis`, `toFailClosed`, `toDetectWithin` — registered
  *   on `expect` when this module is imported in a test file;
+ * - `test`, with fixtures: `lab` (the demo lab for one test, closed however the test ends) and
+ *   `run` (`runExperiment` bound to the test);
  * - `ShiftupReporter` prints every finding at the end of the test run.
  *
  * @example
@@ -18,6 +20,7 @@ import { matchers, type ShiftupMatchers } from "./matchers.ts"
 
 export { describeExperiment, FindingError, type DescribeOptions } from "./describe.ts"
 export { matchers, toDetectWithin, toFailClosed, toHoldHypothesis, type ShiftupMatchers } from "./matchers.ts"
+export { shiftupFixtures, test, type ShiftupFixtures } from "./fixtures.ts"
 export { findingsBlock, ShiftupReporter, type ReporterOptions } from "./reporter.ts"
 export { runExperiment, type TestRunOptions } from "./run.ts"
 export type { RunSummary } from "./summary.ts"

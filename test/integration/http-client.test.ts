@@ -38,9 +38,13 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.requests.push({ ...req.headers, path: req.url ?? "" })
     if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000).unref()
-    // Echoes the credential back, as a careless server might: it must not reach the journal.
-    res.writeHead(200, { "content-type": "text/plain", "x-echo": String(req.headers.authorization ?? "") })
-    res.end(`hello ${String(req.headers.authorization ?? "")} ${Buffer.from(String(req.headers.authorization ?? "")).toString("base64")}`)
+    // Echoes the credential and the body back, as a careless server might: they must not reach the journal.
+    let body = ""
+    req.on("data", (c: Buffer) => (body += c.toString("utf8")))
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/plain", "x-echo": String(req.headers.authorization ?? "") })
+      res.end(`hello ${String(req.headers.authorization ?? "")} ${Buffer.from(String(req.headers.authorization ?? "")).toString("base64")} ${body}`)
+    })
   })
   server.on("connection", () => seen.connections++)
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
@@ -102,12 +106,20 @@ describe("through the runner", () => {
       target,
       observe: Http.request(target, { path: "/echo", headers: { authorization: Http.secret(`Bearer ${secret.reveal()}`) } }),
     })
+    // A password inside a form body the probe built: declared in `secrets`, redacted from the echo.
+    const password = Http.secret("correct-horse-battery-staple")
+    const login = Probe.make({
+      id: "login form",
+      target,
+      observe: Http.request(target, { method: "POST", path: "/login", body: `user=alice&password=${password.reveal()}`, secrets: [password] }),
+    })
     const experiment = Experiment.make({
       id: "test.http.client",
       title: "client invariants",
       targets: { api: target },
       method: [
         echo,
+        login,
         Expect.that(Probe.map(echo, (r) => r.body), Expect.regex(/never matches/)),
         ...Http.Findings.expectNoneOf(Http.Auth.probe(target, { path: "/admin", token: secret }), ["auth.anonymous-allowed"]),
       ],
@@ -125,6 +137,7 @@ describe("through the runner", () => {
     }
     expect(live).toContain("auth.anonymous-allowed")
     expect(text).not.toContain(token)
+    expect(text).not.toContain("correct-horse-battery-staple")
     expect(text).not.toContain(Buffer.from(`Bearer ${token}`).toString("base64"))
     expect(text).toContain("[redacted]")
     const anonymous = journal.findings.find((f) => f.id.endsWith("auth.anonymous-allowed"))

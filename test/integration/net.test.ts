@@ -11,6 +11,7 @@ import { join } from "node:path"
 import * as tls from "node:tls"
 import { Expect, Experiment, Probe, run, Target } from "shiftup"
 import * as Net from "shiftup/net"
+import { startLab } from "shiftup/testing"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect, echoServer, roundTrip } from "../unit/net/servers.ts"
 
@@ -92,6 +93,27 @@ describe("Net toxics as faults in a run", () => {
     expect(j.plan?.targets.find((t) => t.id === "cache")).toMatchObject({ effective: "production" })
     expect(JSON.stringify(j.plan)).toContain("redis")
     expect(proxy.address()).toBeUndefined()
+  })
+})
+
+describe("the demo lab routes the gateway's auth calls through a proxy, and back", () => {
+  it("authPort on the control port: through a latency proxy the gateway times out (and fails open); null routes straight again", async () => {
+    const lab = await startLab({ base: 0 })
+    cleanups.push(lab.close)
+    const proxy = Net.proxy({ upstream: lab.urls.auth.replace("http://", ""), target: { environment: "staging" } })
+    const { port } = await proxy.listen()
+    cleanups.push(proxy.close)
+    const post = (body: unknown) => fetch(`${lab.urls.control}/faults`, { method: "POST", body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as unknown }))
+    const admin = () => fetch(`${lab.urls.gateway}/admin`).then((r) => r.status)
+    expect(await post({ authPort: port })).toEqual({ status: 200, body: { auth: "ok", authPort: port } })
+    const before = proxy.stats().accepted
+    expect(await admin()).toBe(401)
+    expect(proxy.stats().accepted).toBeGreaterThan(before)
+    proxy.add(Net.Toxic.make({ kind: "latency", ms: 600, jitter: 0 }))
+    expect(await admin()).toBe(200)
+    expect(await post({ authPort: null })).toEqual({ status: 200, body: { auth: "ok", authPort: lab.ports.auth } })
+    expect(await admin()).toBe(401)
+    expect((await post({ authPort: "x" })).status).toBe(400)
   })
 })
 

@@ -332,7 +332,9 @@ export const makeEngine = (options: EngineOptions): Engine => {
     client.setNoDelay(true)
     // The upstream socket reads into a buffer of ours (`onread`): no allocation per read while
     // the client's socket takes the bytes at once. Accepted sockets cannot do this in Node, so
-    // the client → server direction uses `data` events.
+    // the client → server direction uses `data` events. The buffer is per connection: Node takes
+    // a socket's next buffer right after each read, so one shared buffer could already be
+    // promised to a second socket when a pending write of the first one still references it.
     const reads = { buffer: Buffer.allocUnsafe(readSize) }
     const server = net.connect({
       host: target.host,

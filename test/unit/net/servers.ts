@@ -11,7 +11,8 @@ export interface TestServer {
   readonly close: () => Promise<void>
 }
 
-const serve = async (onConnection: (s: net.Socket) => void): Promise<TestServer> => {
+/** A TCP server on 127.0.0.1 (a free port) running `onConnection` for each client. */
+export const serve = async (onConnection: (s: net.Socket) => void): Promise<TestServer> => {
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ allowHalfOpen: false }, (s) => {
     sockets.add(s)

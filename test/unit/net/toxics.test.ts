@@ -4,10 +4,11 @@
  * limit data after exactly N bytes; plus adding and removing toxics on open connections.
  */
 import { randomBytes } from "node:crypto"
+import * as net from "node:net"
 import type * as nodeNet from "node:net"
 import * as Net from "shiftup/net"
 import { afterEach, describe, expect, it } from "vitest"
-import { collect, connect, echoServer, payloadServer, roundTrip, type TestServer } from "./servers.ts"
+import { collect, connect, echoServer, payloadServer, roundTrip, serve, type TestServer } from "./servers.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -53,6 +54,47 @@ describe("Net.proxy: pass-through", () => {
     expect(got.how).toBe("end")
     expect(got.data.equals(payload)).toBe(true)
     expect(p.stats()).toMatchObject({ accepted: 1, errors: 0 })
+  })
+
+  it("concurrent downloads of distinct payloads through one proxy, read by slow clients, arrive intact (a read buffer is never reused while a pending write holds it)", async () => {
+    const payloads = Array.from({ length: 6 }, () => randomBytes(12 << 20))
+    // The client sends one byte, its index; the server answers with that payload.
+    const server = await withServer(serve((s) => s.once("data", (d: Buffer) => s.end(payloads[d[0] as number] as Buffer))))
+    const { port } = await startProxy(server.port)
+    const results = await Promise.all(
+      payloads.map(async (payload, i) => {
+        const socket = await openSocket(port)
+        const parts: Array<Buffer> = []
+        await new Promise<void>((resolve) => {
+          socket.on("data", (c: Buffer) => {
+            parts.push(c)
+            // A slow reader: the proxy's writes back up and keep referencing what they were given.
+            if (parts.length % 16 === 0) {
+              socket.pause()
+              setTimeout(() => socket.resume(), 5)
+            }
+          })
+          socket.on("end", () => resolve())
+          socket.write(Buffer.from([i]))
+        })
+        return Buffer.concat(parts).equals(payload)
+      }),
+    )
+    expect(results).toEqual(payloads.map(() => true))
+  })
+
+  it("listens on ::1 too; endpoint() brackets the address", async () => {
+    const echo = await withServer(echoServer())
+    const p = Net.proxy({ upstream: `127.0.0.1:${echo.port}`, host: "::1", target: { environment: "lab" } })
+    const { port } = await p.listen()
+    cleanups.push(p.close)
+    expect(p.endpoint()).toBe(`[::1]:${port}`)
+    const s = await new Promise<nodeNet.Socket>((resolve, reject) => {
+      const c = net.connect({ host: "::1", port }, () => resolve(c))
+      c.once("error", reject)
+    })
+    cleanups.push(() => void s.destroy())
+    expect(await roundTrip(s, Buffer.from("v6"))).toBeLessThan(1000)
   })
 
   it("is a target classified as its upstream, without the upstream's url", () => {

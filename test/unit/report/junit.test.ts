@@ -43,6 +43,7 @@ const parse = (xml: string) => {
 
 // oxlint-disable-next-line no-control-regex -- XML 1.0 forbids these; the reporter replaces them
 const xmlSafe = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "\ufffd")
+const body = (s: string) => xmlSafe(s).replace(/\r\n?/g, "\n")
 const attr = (s: string) => xmlSafe(s).replace(/\r\n|[\r\n\t]/g, " ")
 
 const checkAgainst = (j: Journal.Journal, suite: Suite) => {
@@ -57,11 +58,11 @@ const checkAgainst = (j: Journal.Journal, suite: Suite) => {
     expect(c.failure !== undefined, `${s.id} failure`).toBe(s.outcome === "violated")
     expect(c.error !== undefined, `${s.id} error`).toBe(s.outcome === "error")
     if (s.outcome === "violated") {
-      expect(c.failure?.["#text"]).toContain(`expected: ${xmlSafe(s.expected ?? "?")}`)
+      expect(c.failure?.["#text"]).toContain(`expected: ${body(s.expected ?? "?")}`)
       const f = j.findings.find((x) => x.id === s.id && x.phase === s.phase)
       if (f !== undefined) {
         expect(c.failure?.type).toBe(`finding.${f.severity}`)
-        if (f.remediation !== undefined) expect(c.failure?.["#text"]).toContain(xmlSafe(f.remediation))
+        if (f.remediation !== undefined) expect(c.failure?.["#text"]).toContain(body(f.remediation))
       }
     }
   }
@@ -118,7 +119,7 @@ describe("junit", () => {
         const j = synthetic({ steps, seed, violations: 0.5, text })
         checkAgainst(j, parse(junit([j])).testsuite[0] as Suite)
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     )
   })
 })

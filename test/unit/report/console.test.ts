@@ -1,0 +1,37 @@
+/** The console reporter's live line: drawn on a terminal, held while a question is open, never on plain output. */
+import { describe, expect, it } from "vitest"
+import { consoleReporter } from "shiftup/report"
+import { byStatus } from "./journals.ts"
+
+const collect = (tty: boolean, hold?: () => boolean) => {
+  const out: Array<string> = []
+  const r = consoleReporter({ write: (t) => out.push(t), tty, color: false, ...(hold === undefined ? {} : { hold }) })
+  return { out, r }
+}
+
+describe("consoleReporter", () => {
+  it("redraws the live line on a terminal, but not while `hold` says a question is open", () => {
+    let held = true
+    const { out, r } = collect(true, () => held)
+    try {
+      r.onEvent({ _tag: "Phase", phase: "method" })
+      expect(out).toEqual([])
+      held = false
+      r.onEvent({ _tag: "StepStarted", id: "auth-down", phase: "method", kind: "fault" })
+      expect(out.join("")).toContain("method · auth-down")
+    } finally {
+      r.stop()
+    }
+  })
+
+  it("plain output: no live line, and the finished run prints its findings and fix", () => {
+    const { out, r } = collect(false)
+    r.onEvent({ _tag: "Phase", phase: "method" })
+    expect(out).toEqual([])
+    r.onEvent({ _tag: "Finished", journal: byStatus("failed") })
+    r.stop()
+    const text = out.join("")
+    expect(text).toContain("FAILED 1 finding(s): GET /admin as anonymous during faults: never 200")
+    expect(text).toContain("fix: Treat an auth timeout as a denial (fail closed), and alert on it.")
+  })
+})
