@@ -5,6 +5,7 @@
  */
 import type { RunEvent } from "../internal/runner.ts"
 import type { Journal, StepRecord } from "../Journal.ts"
+import { statusWord } from "./shared.ts"
 
 export interface ConsoleOptions {
   readonly write?: (text: string) => void
@@ -22,15 +23,6 @@ const paint = (on: boolean) => {
 const value = (u: unknown) => {
   const s = typeof u === "string" ? u : JSON.stringify(u)
   return s === undefined ? "" : s.length > 120 ? `${s.slice(0, 117)}…` : s
-}
-
-const statusWord: Record<Journal["status"], string> = {
-  passed: "PASSED",
-  failed: "FAILED",
-  refused: "REFUSED",
-  aborted: "ABORTED",
-  invalid: "INVALID",
-  "rollback-incomplete": "ROLLBACK INCOMPLETE",
 }
 
 /** What to do next, per status. */
@@ -52,6 +44,8 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
   let phase = ""
   let step = ""
   let stepSince = 0
+  // `eventually`/`recovers`/`detects` windows by check id, for the countdown on the live line.
+  let windows = new Map<string, number>()
   let live = false
   const clear = () => {
     if (live) write("\r\u001b[2K")
@@ -65,7 +59,9 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
     if (!tty || phase === "" || options.hold?.() === true) return
     const now = Date.now()
     const faults = [...active.values()].map((a) => `${a.fault} ${((now - a.since) / 1000).toFixed(1)}s`).join(", ")
-    const text = `  ${p.cyan("…")} ${phase}${step === "" ? "" : ` · ${step} ${((now - stepSince) / 1000).toFixed(1)}s`}${faults === "" ? "" : ` · active: ${p.yellow(faults)}`}`
+    const within = step === "" ? undefined : windows.get(step)
+    const left = within === undefined ? "" : p.yellow(` (${Math.max(0, (within - (now - stepSince)) / 1000).toFixed(1)}s left)`)
+    const text = `  ${p.cyan("…")} ${phase}${step === "" ? "" : ` · ${step} ${((now - stepSince) / 1000).toFixed(1)}s${left}`}${faults === "" ? "" : ` · active: ${p.yellow(faults)}`}`
     write(`\r\u001b[2K${text.slice(0, (process.stdout.columns ?? 120) + 20)}`)
     live = true
   }
@@ -88,6 +84,9 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
   const onEvent = (e: RunEvent): void => {
     switch (e._tag) {
       case "Planned": {
+        const x = e.experiment
+        const checks = [...x.hypothesis, ...x.recovery, ...(x.body._tag === "Steps" ? x.body.steps.filter((st) => st._tag === "Check") : [])]
+        windows = new Map(checks.flatMap((c) => (c.mode._tag === "eventually" ? [[c.id, c.mode.withinMs] as const] : [])))
         line(`${p.bold(`▶ ${e.experiment.id}`)} — ${e.experiment.title} ${p.dim(`run ${e.runId}`)}`)
         for (const t of e.plan.targets)
           line(

@@ -133,10 +133,14 @@ const build = (w: World, faults: number, waits: boolean, s: Scenario): Built => 
       break
     }
     case "signal":
+      // The method holds after `afterFaults` faults, so the abort (which waits for them, plus a
+      // random delay) lands there even on a loaded machine; it may also land mid-injection.
+      place(Math.min(s.afterFaults, faults), Step.wait(forever))
       after.push(Step.wait(forever))
       built = { status: "aborted", cause: "signal", atLeast: s.delayMs < 0 ? 0 : Math.min(s.afterFaults, faults) }
       break
     case "interrupt":
+      place(Math.min(s.afterFaults, faults), Step.wait(forever))
       after.push(Step.wait(forever))
       built = { atLeast: Math.min(s.afterFaults, faults) }
       break

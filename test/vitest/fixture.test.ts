@@ -40,7 +40,7 @@ test.fails(
       },
     })
   },
-  1500,
+  3000,
 )
 
 test("…rolled its fault back through its own lab before that lab was closed", () => {

@@ -35,3 +35,22 @@ describe("consoleReporter", () => {
     expect(text).toContain("fix: Treat an auth timeout as a denial (fail closed), and alert on it.")
   })
 })
+
+describe("consoleReporter countdown", () => {
+  it("shows how long an `eventually` window has left on the live line", async () => {
+    const { Experiment, Expect, Probe, Target } = await import("shiftup")
+    const t = Target.make("svc", { environment: "lab" })
+    const probe = Probe.make({ id: "svc health", target: t, observe: () => 200 })
+    const check = Expect.eventually(probe, 200, { within: "5 seconds" })
+    const experiment = Experiment.make({ id: "unit.countdown", title: "countdown", targets: { t }, method: [], recovery: [check] })
+    const { out, r } = collect(true)
+    try {
+      r.onEvent({ _tag: "Planned", runId: "r", experiment, plan: { targets: [], decisions: [], faults: [], budget: {} as never, use: { targets: 0, faults: 0, destroySteps: 0, maxPercent: 0 } } })
+      r.onEvent({ _tag: "Phase", phase: "recovery" })
+      r.onEvent({ _tag: "StepStarted", id: check.id, phase: "recovery", kind: "check" })
+      expect(out.join("")).toMatch(/recovery · svc health eventually \(within 5s\) equals 200 0\.0s \((5\.0|4\.9)s left\)/)
+    } finally {
+      r.stop()
+    }
+  })
+})
