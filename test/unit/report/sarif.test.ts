@@ -45,6 +45,16 @@ describe("sarif", () => {
     expect(log.runs.length).toBe(all.length)
   })
 
+  it("validates against the official OASIS SARIF 2.1.0 (rtm.5) schema too, which rejects a broken log", () => {
+    // The schema as published by OASIS/SchemaStore (shipped by Microsoft's sarif-js-sdk, MIT).
+    // It is draft-04 and one of its patterns is not valid with the `u` flag, hence the options.
+    const { $schema: _draft, id: _id, ...official } = JSON.parse(readFileSync(join(fixtureDir, "sarif-2.1.0-rtm.5.oasis.schema.json"), "utf8")) as Record<string, unknown>
+    const check = new Ajv({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false }).compile(official)
+    for (const j of [...all, synthetic({ steps: 200, seed: 3, violations: 5 })]) expect(check(JSON.parse(JSON.stringify(sarif([j])))), JSON.stringify(check.errors)).toBe(true)
+    const log = JSON.parse(JSON.stringify(sarif(all))) as { runs: Array<Record<string, unknown>> }
+    expect(check({ ...log, runs: [{ ...log.runs[0], results: [{ level: "catastrophic", message: { text: "x" } }] }] })).toBe(false)
+  })
+
   it("one result per finding, each pointing at a rule with CWE ids", () => {
     for (const [i, j] of all.entries()) {
       const run = sarif([j]).runs[0] as unknown as { results: ReadonlyArray<Result>; tool: { driver: { rules: ReadonlyArray<Rule> } }; invocations: ReadonlyArray<{ exitCode: number }> }
