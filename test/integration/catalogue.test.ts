@@ -15,10 +15,9 @@ import { type Dirent, readdirSync } from "node:fs"
 import { extname, join, relative } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Experiment, Journal } from "shiftup"
-import type { Lab } from "shiftup/testing"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
-import { startLabOnFreePorts } from "../support/proc-lab.ts"
+import { labForThisFile } from "../support/proc-lab.ts"
 
 useProcessCleanup()
 
@@ -48,15 +47,7 @@ const sources = (folder: string): ReadonlyArray<string> => {
 const catalogue = sources("experiments")
 const examples = sources("examples")
 
-let lab: Lab & { readonly base: number }
-beforeAll(async () => {
-  lab = await startLabOnFreePorts()
-  // Experiment files read the lab's address when imported: here (to read their tags) and in the CLI child.
-  process.env["SHIFTUP_LAB_PORT"] = String(lab.base)
-})
-afterAll(async () => {
-  await lab?.close()
-})
+const lab = labForThisFile()
 
 interface Expectation {
   readonly id: string
@@ -83,8 +74,8 @@ const check = async (file: string) => {
   const commands: ReadonlyArray<"plan" | "run"> = refusedOnly ? ["plan", "run"] : planOnly ? ["plan"] : ["run"]
   for (const command of commands) {
     const state = tempDir("shiftup-state-")
-    const hits = { ...lab.hits }
-    const r = await runCli([command, file, "--state-dir", state], { env: { SHIFTUP_LAB_PORT: String(lab.base) }, timeoutMs: 60_000 })
+    const hits = { ...lab().hits }
+    const r = await runCli([command, file, "--state-dir", state], { env: { SHIFTUP_LAB_PORT: String(lab().base) }, timeoutMs: 60_000 })
     const context = `shiftup ${command} ${relative(repoRoot, file)}\n${r.output}`
     const byId = new Map(journals(state).map((j) => [j.experiment.id, j]))
     for (const x of expected) {
@@ -98,9 +89,9 @@ const check = async (file: string) => {
     }
     const worst = Math.max(...expected.map((x) => Journal.exitCodes[command === "plan" && x.status !== "refused" ? "passed" : x.status]))
     expect(r.code, context).toBe(worst)
-    expect(lab.authMode(), `${context}\nthe lab's auth fault was left on`).toBe("ok")
+    expect(lab().authMode(), `${context}\nthe lab's auth fault was left on`).toBe("ok")
     expect(pendingIntents(state), context).toEqual([])
-    if (command === "plan" || refusedOnly) expect(lab.hits, `${context}\na plan or a refused run contacted the lab`).toEqual(hits)
+    if (command === "plan" || refusedOnly) expect(lab().hits, `${context}\na plan or a refused run contacted the lab`).toEqual(hits)
   }
 }
 

@@ -39,7 +39,12 @@ const atTerminal = async (answer: "n" | "y") => {
   return { code, out, files, journal: journals(state)[0], state }
 }
 
-describe.skipIf(!existsSync("/usr/bin/script"))("approval gates at a terminal", () => {
+// Not skipped: `script` (util-linux) gives the test a real terminal and is on every Debian.
+describe("approval gates at a terminal", () => {
+  it("needs /usr/bin/script for a pseudo-terminal", () => {
+    expect(existsSync("/usr/bin/script"), "/usr/bin/script is missing (util-linux)").toBe(true)
+  })
+
   it("declined at the terminal: abort, the first fault rolled back, the second never injected", async () => {
     const r = await atTerminal("n")
     expect(r.code, r.out).toBe(3)

@@ -8,23 +8,13 @@ import { Effect } from "effect"
 import { Experiment, Runner } from "shiftup"
 import * as Http from "shiftup/http"
 import { DemoLab, type Lab } from "shiftup/testing"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { tempDir, useProcessCleanup } from "../support/proc-cli.ts"
-import { startLabOnFreePorts } from "../support/proc-lab.ts"
+import { labForThisFile } from "../support/proc-lab.ts"
 
 useProcessCleanup()
 
-let lab: Lab & { readonly base: number }
-const previous = process.env["SHIFTUP_LAB_PORT"]
-beforeAll(async () => {
-  lab = await startLabOnFreePorts()
-  process.env["SHIFTUP_LAB_PORT"] = String(lab.base)
-})
-afterAll(async () => {
-  if (previous === undefined) delete process.env["SHIFTUP_LAB_PORT"]
-  else process.env["SHIFTUP_LAB_PORT"] = previous
-  await lab?.close()
-})
+const lab = labForThisFile()
 
 const experiment = (mode: "error" | "slow") => {
   const { gateway, auth } = DemoLab.targets()
@@ -41,13 +31,13 @@ describe("Auth.failsClosed", () => {
     const j = await Effect.runPromise(Runner.run(experiment("error"), { stateDir: tempDir(), journal: false }))
     expect(j.status, j.summary).toBe("passed")
     expect(j.steps.find((s) => s.kind === "check")?.samples).toBe(6)
-    expect(lab.authMode()).toBe("ok")
+    expect(lab().authMode()).toBe("ok")
   })
   it("finds the gateway failing open while auth is slow: a critical finding with CWE-636", async () => {
     const j = await Effect.runPromise(Runner.run(experiment("slow"), { stateDir: tempDir(), journal: false }))
     expect(j.status).toBe("failed")
     expect(j.findings).toHaveLength(1)
     expect(j.findings[0]).toMatchObject({ severity: "critical", cwe: "CWE-636", expected: "never 2xx", observed: 200, phase: "method" })
-    expect(lab.authMode()).toBe("ok")
+    expect(lab().authMode()).toBe("ok")
   })
 })

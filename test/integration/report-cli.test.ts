@@ -6,21 +6,14 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { XMLParser } from "fast-xml-parser"
-import { afterAll, beforeAll, describe, test } from "vitest"
-import type { Lab } from "shiftup/testing"
+import { describe, test } from "vitest"
 import { repoRoot, testScope, useProcessCleanup } from "../support/proc-cli.ts"
-import { startLabOnFreePorts } from "../support/proc-lab.ts"
+import { labForThisFile } from "../support/proc-lab.ts"
 import { journalDir } from "../unit/report/journals.ts"
 
 useProcessCleanup()
 
-let lab: Lab & { readonly base: number }
-beforeAll(async () => {
-  lab = await startLabOnFreePorts()
-})
-afterAll(async () => {
-  await lab?.close()
-})
+const lab = labForThisFile()
 
 const slow = join(repoRoot, "experiments", "gateway.fails-closed.auth-slow.ts")
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "", isArray: (n) => n === "testcase" || n === "testsuite" })
@@ -32,7 +25,7 @@ describe.concurrent("reports from the CLI", () => {
     const state = scope.tempDir("shiftup-state-")
     const out = join(state, "reports")
     const journal = join(state, "run.json")
-    const r = await scope.runCli(["run", slow, "--report", "html,junit", "--report", "sarif,md", "--out", out, "--state-dir", state, "--journal", journal], { env: { SHIFTUP_LAB_PORT: String(lab.base) } })
+    const r = await scope.runCli(["run", slow, "--report", "html,junit", "--report", "sarif,md", "--out", out, "--state-dir", state, "--journal", journal], { env: { SHIFTUP_LAB_PORT: String(lab().base) } })
     expect(r.code, r.output).toBe(1)
     expect(readdirSync(out).sort()).toEqual(["shiftup-junit.xml", "shiftup-report.html", "shiftup-summary.md", "shiftup.sarif"])
     expect(r.stdout).toContain(`reports: ${join(out, "shiftup-report.html")}`)
@@ -81,7 +74,7 @@ describe.concurrent("reports from the CLI", () => {
     const { expect } = context
     const scope = testScope(context)
     const state = scope.tempDir("shiftup-state-")
-    const run = await scope.runCli(["run", slow, "--report", "html,pdf", "--state-dir", state], { env: { SHIFTUP_LAB_PORT: String(lab.base) } })
+    const run = await scope.runCli(["run", slow, "--report", "html,pdf", "--state-dir", state], { env: { SHIFTUP_LAB_PORT: String(lab().base) } })
     expect(run.code, run.output).toBe(4)
     expect(run.stderr).toContain('unknown report format "pdf"; known: html, junit, sarif, md')
     expect(existsSync(join(state, "journals")), "nothing ran").toBe(false)

@@ -7,20 +7,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Lab } from "shiftup/testing"
+import { describe, expect, it } from "vitest"
 import { finish, fixture, ledgerRecords, pendingIntents, readJournal, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
-import { startLabOnFreePorts } from "../support/proc-lab.ts"
+import { labForThisFile } from "../support/proc-lab.ts"
 
 useProcessCleanup()
 
-let lab: Lab & { readonly base: number }
-beforeAll(async () => {
-  lab = await startLabOnFreePorts()
-})
-afterAll(async () => {
-  await lab?.close()
-})
+const lab = labForThisFile()
 
 const applied = (state: string) => ledgerRecords(state).filter((r) => r.type === "applied").length
 
@@ -33,10 +26,10 @@ describe("signals abort the run and roll everything back", () => {
       writeFileSync(join(dir, "state.json"), original)
       const journal = join(state, "run.json")
       const child = spawnCli(["run", fixture("signal-lab.ts"), "--state-dir", state, "--journal", journal], {
-        env: { SHIFTUP_LAB_PORT: String(lab.base), SHIFTUP_FIXTURE_DIR: dir },
+        env: { SHIFTUP_LAB_PORT: String(lab().base), SHIFTUP_FIXTURE_DIR: dir },
       })
       await waitFor("both faults applied", () => applied(state) === 2, { proc: child })
-      expect(lab.authMode()).toBe("down")
+      expect(lab().authMode()).toBe("down")
       expect(readFileSync(join(dir, "state.json"), "utf8")).not.toBe(original)
 
       child.child.kill(sig)
@@ -44,7 +37,7 @@ describe("signals abort the run and roll everything back", () => {
       expect(r.code, r.output).toBe(3)
       expect(r.signal).toBeNull()
       expect(r.stderr).toContain(`${sig} received`)
-      expect(lab.authMode(), "the auth fault is rolled back").toBe("ok")
+      expect(lab().authMode(), "the auth fault is rolled back").toBe("ok")
       expect(readFileSync(join(dir, "state.json"), "utf8"), "the state file is restored").toBe(original)
       const j = readJournal(journal)
       expect(j.status).toBe("aborted")

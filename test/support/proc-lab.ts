@@ -6,7 +6,30 @@
 import * as http from "node:http"
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
+import { afterAll, beforeAll } from "vitest"
 import { startLab, type Lab } from "shiftup/testing"
+
+/**
+ * One demo lab for the whole test file: started before its tests, closed after them. Experiment
+ * files read the lab's address (`SHIFTUP_LAB_PORT`) when imported, so it is set for the file too.
+ */
+export const labForThisFile = (): (() => Lab & { readonly base: number }) => {
+  let lab: (Lab & { readonly base: number }) | undefined
+  const previous = process.env["SHIFTUP_LAB_PORT"]
+  beforeAll(async () => {
+    lab = await startLabOnFreePorts()
+    process.env["SHIFTUP_LAB_PORT"] = String(lab.base)
+  })
+  afterAll(async () => {
+    if (previous === undefined) delete process.env["SHIFTUP_LAB_PORT"]
+    else process.env["SHIFTUP_LAB_PORT"] = previous
+    await lab?.close()
+  })
+  return () => {
+    if (lab === undefined) throw new Error("the lab starts in beforeAll: use it inside a test")
+    return lab
+  }
+}
 
 /** Starts the demo lab on four consecutive free ports (retrying other bases if one is taken). */
 export const startLabOnFreePorts = async (): Promise<Lab & { readonly base: number }> => {
