@@ -11,8 +11,7 @@ import { RunContext } from "../RunContext.ts"
 import { checkEgress, defaultEgress, makeEgress, type Egress } from "../internal/egress.ts"
 import { describeUnknown, fail, InjectionFailed, type ShiftupError } from "../ShiftupError.ts"
 import * as Target from "../Target.ts"
-import { makeEngine, type Engine, type EngineStats, type Upstream } from "./internal/engine.ts"
-import type { Toxic } from "./Toxic.ts"
+import { makeEngine, type Engine, type Upstream } from "./internal/engine.ts"
 
 export interface ProxyOptions {
   /** Target id of the proxy; default `<upstream id>-proxy`. */
@@ -39,7 +38,7 @@ export interface ProxyOptions {
   readonly random?: () => number
 }
 
-export interface Proxy extends Target.Target {
+export interface Proxy extends Target.Target, Omit<Engine, "listen"> {
   readonly kind: "tcp-proxy"
   readonly upstream: Upstream
   /**
@@ -49,18 +48,8 @@ export interface Proxy extends Target.Target {
   readonly start: Effect.Effect<AddressInfo, ShiftupError>
   /** `start` as a Promise. */
   readonly listen: () => Promise<AddressInfo>
-  /** The listening address, once started. */
-  readonly address: () => AddressInfo | undefined
   /** `host:port` clients connect to; throws before `listen`. */
   readonly endpoint: () => string
-  /** Stops the proxy and destroys its connections. Idempotent. */
-  readonly close: () => Promise<void>
-  /** Adds a toxic now, to open and future connections (also what the faults do). */
-  readonly add: (toxic: Toxic) => void
-  /** Removes a toxic; returns whether it was there. */
-  readonly remove: (name: string) => boolean
-  readonly toxics: () => ReadonlyArray<Toxic>
-  readonly stats: () => EngineStats
   /** Checks the upstream against an allowlist and pins the address connections go to. */
   readonly admit: (egress: Egress) => Effect.Effect<void, ShiftupError>
 }
