@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { Experiment, Runner } from "shiftup"
 import * as Http from "shiftup/http"
-import { DemoLab, type Lab } from "shiftup/testing"
+import { DemoLab } from "shiftup/testing"
 import { describe, expect, it } from "vitest"
 import { tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 import { labForThisFile } from "../support/proc-lab.ts"
