@@ -48,7 +48,7 @@ export interface Engine {
 interface Item {
   readonly chunk: Buffer
   readonly at: number
-  /** Jitter sample in [-1, 1], drawn once per chunk. */
+  /** Jitter sample in [-1, 1], drawn once per chunk while a jittered latency is active (else 0). */
   readonly r: number
 }
 
@@ -245,7 +245,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
       if (!link.dst.write(chunk) && link.dst.writableLength > writeBacklog) link.src.pause()
       return
     }
-    link.queue.push({ chunk, at: now(), r: 2 * random() - 1 })
+    const jittered = link.toxics.some((t) => t.spec.kind === "latency" && t.spec.jitter > 0)
+    link.queue.push({ chunk, at: now(), r: jittered ? 2 * random() - 1 : 0 })
     link.queued += chunk.length
     if (link.queued > highWaterMark && !link.held) {
       link.held = true
@@ -298,7 +299,10 @@ export const makeEngine = (options: EngineOptions): Engine => {
     const link = toxic.direction === "downstream" ? conn.down : conn.up
     link.toxics = [...link.toxics, toxic]
     const s = toxic.spec
-    if (s.kind === "reset-peer") conn.timers.set(toxic.name, setTimeout(() => destroyConn(conn, true), s.ms))
+    // A zero delay resets before any I/O callback runs: a 1 ms timer could lose the race with a
+    // whole loopback exchange and let the connection end cleanly.
+    if (s.kind === "reset-peer" && s.ms <= 0) process.nextTick(() => destroyConn(conn, true))
+    else if (s.kind === "reset-peer") conn.timers.set(toxic.name, setTimeout(() => destroyConn(conn, true), s.ms))
     if (s.kind === "timeout" && s.ms > 0) conn.timers.set(toxic.name, setTimeout(() => destroyConn(conn, false), s.ms))
     link.wake?.()
   }
