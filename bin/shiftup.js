@@ -13,7 +13,7 @@ const root = new URL("../", import.meta.url)
 const fromSource = existsSync(fileURLToPath(new URL("src/cli/main.ts", root)))
 const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/${name}.js`, root).href
 const entries = { shiftup: file("index") }
-for (const sub of ["testing", "http", "net", "vitest", "report"]) entries[`shiftup/${sub}`] = file(`${sub}/index`)
+for (const sub of ["testing", "http", "net", "vitest", "report", "docker"]) entries[`shiftup/${sub}`] = file(`${sub}/index`)
 module.registerHooks?.({
   resolve: (specifier, context, next) => (specifier in entries ? { url: entries[specifier], shortCircuit: true } : next(specifier, context)),
 })

@@ -38,6 +38,11 @@ export interface Fault {
    * releases the fault. Other kinds are replayed through their compensator.
    */
   readonly release?: Effect.Effect<void, ShiftupError>
+  /**
+   * Compensators an adapter ships for its own compensation kinds (`docker.*`), so the runner can
+   * replay them without configuration; `recover` loads the same ones from the adapter.
+   */
+  readonly compensators?: Compensation.Compensators
 }
 
 export interface FaultOptions {
@@ -50,6 +55,8 @@ export interface FaultOptions {
   readonly inject: Thunk<void>
   /** Releases an in-process fault whose compensation is `Compensation.ephemeral(…)`. */
   readonly release?: Thunk<void>
+  /** The compensators of the adapter that built this fault (see `Fault.compensators`). */
+  readonly compensators?: Compensation.Compensators
 }
 
 /**
@@ -68,6 +75,7 @@ export const make = (options: FaultOptions): Fault => {
     safety: options.safety ?? "disrupt",
     compensation: typeof c === "object" && !Effect.isEffect(c) ? c : lift(c, error),
     inject: lift(options.inject, error),
+    ...(options.compensators === undefined ? {} : { compensators: options.compensators }),
     ...(options.release === undefined ? {} : { release: lift(options.release, (detail) => fail(new RollbackFailed({ fault: options.id, target: options.target.id, detail }))) }),
   }
 }

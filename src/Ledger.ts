@@ -13,8 +13,8 @@ export type Record =
   | { readonly type: "run"; readonly runId: string; readonly experiment: string; readonly pid: number; readonly egress?: ReadonlyArray<string>; readonly at: string }
   | { readonly type: "intent"; readonly seq: number; readonly fault: string; readonly target: string; readonly compensation: Compensation; readonly at: string }
   | { readonly type: "applied"; readonly seq: number; readonly at: string }
-  | { readonly type: "rolled-back"; readonly seq: number; readonly by: "runner" | "recover"; readonly at: string }
-  | { readonly type: "rollback-failed"; readonly seq: number; readonly by: "runner" | "recover"; readonly error: string; readonly at: string }
+  | { readonly type: "rolled-back"; readonly seq: number; readonly by: "runner" | "recover" | "watchdog"; readonly at: string }
+  | { readonly type: "rollback-failed"; readonly seq: number; readonly by: "runner" | "recover" | "watchdog"; readonly error: string; readonly at: string }
   | { readonly type: "end"; readonly status: string; readonly at: string }
 
 export interface Writer {

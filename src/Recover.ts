@@ -18,6 +18,10 @@ export interface RecoverOptions {
   /** Also recover runs whose process is still alive. */
   readonly force?: boolean
   readonly timeoutMs?: number
+  /** Who replays, as recorded in the ledger; default `recover`. */
+  readonly by?: "recover" | "watchdog"
+  /** Only ledgers whose runner had this pid (the dead-man switch's own runner). */
+  readonly pid?: number
 }
 
 export interface RecoveredItem {
@@ -47,6 +51,7 @@ const runContext = (runId: string, egress: ReadonlyArray<string> | undefined): R
 export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverReport> =>
   Effect.gen(function* () {
     const compensators = { ...Compensation.builtins, ...options.compensators }
+    const by = options.by ?? "recover"
     const ledgers = options.ledgers ?? Ledger.list(options.stateDir ?? ".shiftup")
     const items: Array<RecoveredItem> = []
     const skipped: Array<RecoverReport["skipped"][number]> = []
@@ -62,6 +67,7 @@ export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverRepo
       const todo = Ledger.pending(records)
       if (todo.length === 0) continue
       const owner = Ledger.owner(records)
+      if (options.pid !== undefined && owner?.pid !== options.pid) continue
       if (owner?.alive === true && options.force !== true) {
         skipped.push({ ledger: path, runId: owner.runId, pid: owner.pid })
         continue
@@ -75,7 +81,7 @@ export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverRepo
         )
         const error = Exit.isFailure(exit) ? describeUnknown(Cause.squash(exit.cause)) : exit.value._tag === "None" ? "timed out" : undefined
         const at = Ledger.stamp()
-        yield* Effect.ignore(Ledger.appendRecord(path, error === undefined ? { type: "rolled-back", seq: item.seq, by: "recover", at } : { type: "rollback-failed", seq: item.seq, by: "recover", error, at }))
+        yield* Effect.ignore(Ledger.appendRecord(path, error === undefined ? { type: "rolled-back", seq: item.seq, by, at } : { type: "rollback-failed", seq: item.seq, by, error, at }))
         items.push({
           ledger: path,
           runId: owner?.runId ?? "?",

@@ -150,6 +150,17 @@ export class TargetUnresolved extends Data.TaggedError("TargetUnresolved")<{
   }
 }
 
+/** An adapter's engine (the Docker engine) is down or unreachable. Nothing was injected through it. */
+export class EngineUnavailable extends Data.TaggedError("EngineUnavailable")<{
+  readonly engine: string
+  readonly address: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `cannot reach the ${this.engine} engine at ${this.address}: ${this.detail}. Start it (e.g. dockerd) or point DOCKER_HOST at a running one; nothing was injected`
+  }
+}
+
 /** The ledger could not be written or read. Nothing is injected without a durable ledger. */
 export class LedgerError extends Data.TaggedError("LedgerError")<{
   readonly path: string
@@ -193,6 +204,7 @@ export type Reason =
   | InvalidArguments
   | LoadFailed
   | TargetUnresolved
+  | EngineUnavailable
   | LedgerError
   | UnknownCompensation
   | ApprovalDeclined

@@ -7,6 +7,9 @@ import { Effect } from "effect"
 import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import * as Journal from "../Journal.ts"
+import * as Ledger from "../Ledger.ts"
+import { adapterCompensators, pendingKinds } from "./adapters.ts"
+import { startWatchdog, watch } from "./watchdog.ts"
 import { recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
 import { reportCommand, reportTarget, writeRunReports } from "../report/cli.ts"
@@ -28,6 +31,8 @@ Usage:
   shiftup halt [reason…] [--clear]            emergency stop: every run on this machine aborts
                                               and rolls back; --clear lets runs start again
   shiftup pause | shiftup resume              hold every run before its next step / continue
+  shiftup reap [--run <id>] [--force]         remove containers, networks and images labelled
+                                              shiftup.run whose run is over (Docker)
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -35,7 +40,11 @@ Options:
   --config <path>     configuration file; default ./shiftup.config.ts if present
   --tag <tag>         only experiments with this tag (repeatable: any of them)
   --state-dir <dir>   where ledgers and journals live; default .shiftup
-  --force             recover: also replay ledgers whose runner still seems alive
+  --force             recover: also replay ledgers whose runner still seems alive;
+                      reap: also remove objects of runs that still seem alive
+  --watchdog          run: start a detached dead-man switch first; if this process dies
+                      (even by SIGKILL) it rolls back from the ledger within a second
+  --run <id>          reap: only this run's objects
   --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
   --out <dir>         where reports go; default <state dir>/reports (report: stdout
                       when a single format is given)
@@ -81,6 +90,9 @@ const parse = (argv: ReadonlyArray<string>) => {
         yes: { type: "boolean", short: "y" },
         clear: { type: "boolean" },
         step: { type: "string", multiple: true },
+        watchdog: { type: "boolean" },
+        run: { type: "string" },
+        pid: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -112,7 +124,14 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "report") return reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume") return controlCommand(command, rest, args.values.clear === true, io)
-    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan, recover, report, halt, pause or resume` }))
+    if (command === "reap") return await reapCommand({ runId: args.values.run, force: args.values.force === true, stateDir, config: args.values.config }, io)
+    if (command === "watchdog") {
+      const pid = Number(args.values.pid)
+      if (!Number.isInteger(pid) || pid <= 0) throw fail(new InvalidArguments({ detail: "`shiftup watchdog` needs --pid <runner pid> (it is started by `shiftup run --watchdog`)" }))
+      const report = await watch(pid, stateDir ?? ".shiftup", (line) => io.out(`${line}\n`))
+      return report.items.some((i) => i.outcome === "failed") ? Journal.exitCodes["rollback-incomplete"] : 0
+    }
+    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan, recover, report, halt, pause, resume or reap` }))
     const reports = reportTarget(args.values.report, args.values.out)
     if (rest.length === 0) throw fail(new InvalidArguments({ detail: `\`shiftup ${command}\` needs experiment files or folders` }))
     const config = await loadConfig(args.values.config)
@@ -123,6 +142,10 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const tagged = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
     const selected = args.values.step === undefined ? tagged : selectSteps(tagged, args.values.step)
     if (selected.length === 0) throw fail(new InvalidArguments({ detail: `no experiment has tag ${tags.map((t) => `"${t}"`).join(" or ")}` }))
+    if (args.values.watchdog === true && command === "run") {
+      const w = await startWatchdog(stateDir ?? config.stateDir ?? ".shiftup")
+      io.out(`watchdog ${w.pid} is watching this run (pid ${process.pid}); its log: ${w.log}\n`)
+    }
     const controls = { signal: options.signal, io, tty: io.tty, approve: args.values.approve ?? [], yes: args.values.yes === true, watch: command === "run" }
     return await withGameDay(controls, (signal, beforeStep) =>
       runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
@@ -198,11 +221,12 @@ const printPlan = (plan: Journal.Plan, io: CliIo) => {
 const recoverCommand = async (ledgers: ReadonlyArray<string>, opts: { readonly stateDir?: string; readonly force: boolean; readonly config: string | undefined }, io: CliIo): Promise<number> => {
   const config = await loadConfig(opts.config)
   const stateDir = opts.stateDir ?? config.stateDir
+  const adapters = await adapterCompensators(pendingKinds(ledgers.length === 0 ? Ledger.list(stateDir ?? ".shiftup") : ledgers))
   const report = await Effect.runPromise(
     recover({
       ...(ledgers.length === 0 ? {} : { ledgers }),
       ...(stateDir === undefined ? {} : { stateDir }),
-      ...(config.compensators === undefined ? {} : { compensators: config.compensators }),
+      compensators: { ...adapters, ...config.compensators },
       force: opts.force,
     }),
   )
@@ -214,6 +238,26 @@ const recoverCommand = async (ledgers: ReadonlyArray<string>, opts: { readonly s
   if (report.items.length === 0 && report.skipped.length === 0) io.out("nothing to recover: no compensation is pending\n")
   else io.out(`recover: ${report.items.length - failed} restored, ${failed} failed, ${report.skipped.length} ledger(s) skipped\n`)
   return failed > 0 || report.unreadable.length > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
+}
+
+const reapCommand = async (opts: { readonly runId: string | undefined; readonly force: boolean; readonly stateDir: string | undefined; readonly config: string | undefined }, io: CliIo): Promise<number> => {
+  const config = await loadConfig(opts.config)
+  const stateDir = opts.stateDir ?? config.stateDir ?? ".shiftup"
+  const liveRuns = Ledger.list(stateDir).flatMap((path) => {
+    try {
+      const o = Ledger.owner(Ledger.read(path))
+      return o?.alive === true ? [o.runId] : []
+    } catch {
+      return []
+    }
+  })
+  const Docker = await import("../docker/index.ts")
+  const reaped = await Effect.runPromise(Docker.reap({ ...(opts.runId === undefined ? {} : { runId: opts.runId }), liveRuns, force: opts.force }))
+  for (const r of reaped) io.out(`${r.outcome === "failed" ? "FAILED " : r.outcome.padEnd(7)} ${r.kind} ${r.name} (${r.id.replace(/^sha256:/, "").slice(0, 12)}) of run ${r.runId}${r.error === undefined ? "" : ` — ${r.error}`}\n`)
+  const failed = reaped.filter((r) => r.outcome === "failed").length
+  const removed = reaped.filter((r) => r.outcome === "removed").length
+  io.out(reaped.length === 0 ? `nothing to reap: no object labelled shiftup.run${opts.runId === undefined ? "" : `=${opts.runId}`}\n` : `reap: ${removed} removed, ${reaped.length - removed - failed} kept, ${failed} failed\n`)
+  return failed > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
 }
 
 /** Process entry: signals abort the run (rolling back); a second signal does not skip rollback. */

@@ -75,7 +75,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
         recorder.emit({ _tag: "Phase", phase: "rollback" })
       }
       const t0 = Date.now()
-      const undo = compensation.kind === "ephemeral" && fault.release !== undefined ? fault.release : Compensation.apply(env.compensators, compensation)
+      const undo = compensation.kind === "ephemeral" && fault.release !== undefined ? fault.release : Compensation.apply({ ...fault.compensators, ...env.compensators }, compensation)
       const exit = yield* undo.pipe(Effect.interruptible, Effect.timeoutOption(env.rollbackTimeoutMs), Effect.exit)
       const t1 = Date.now()
       const outcome: Journal.RollbackRecord["outcome"] = Exit.isFailure(exit) ? "failed" : exit.value._tag === "None" ? "timeout" : "restored"
@@ -106,7 +106,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
         const t0 = Date.now()
         const compensation = Effect.isEffect(fault.compensation) ? yield* restore(fault.compensation) : fault.compensation
         // A fault nobody could undo is never injected.
-        const undoable = compensation.kind === "ephemeral" ? fault.release !== undefined : env.compensators[compensation.kind] !== undefined
+        const undoable = compensation.kind === "ephemeral" ? fault.release !== undefined : (env.compensators[compensation.kind] ?? fault.compensators?.[compensation.kind]) !== undefined
         if (!undoable) return yield* Effect.fail(fail(new UnknownCompensation({ kind: compensation.kind === "ephemeral" ? "ephemeral (the fault has no `release`)" : compensation.kind })))
         const n = ++seq
         // Invariant 2: the compensation is durable before the fault exists…

@@ -116,7 +116,9 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     }
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
-    const planExit = yield* Effect.exit(planRun(experiment, config))
+    // Discovery sees the run id, so an adapter can keep the members it planned for this run.
+    const planCtx: RunContext = { runId, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), throttle: () => Effect.void }
+    const planExit = yield* Effect.exit(planRun(experiment, config).pipe(Effect.provideService(RunContext, planCtx)))
     if (Exit.isFailure(planExit)) {
       const e = Cause.squash(planExit.cause)
       if (isShiftupError(e)) recorder.error(e)

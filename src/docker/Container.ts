@@ -1,0 +1,185 @@
+/**
+ * Container targets: a selector (name, id, labels, image, compose project/service) resolved at
+ * plan time into the concrete containers and the population they were drawn from, each with the
+ * facts the classifier needs — labels, name, hostnames and aliases, environment variables,
+ * image, process, exposed ports, and optionally a protocol fingerprint of a published port.
+ *
+ * The members planned for a run are remembered per run id, so faults act on exactly the
+ * containers the policy and the budget were checked against.
+ */
+import { Effect } from "effect"
+import { RunContext } from "../RunContext.ts"
+import { EngineUnavailable, fail, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
+import type { Environment, Facts, Resolution, Target } from "../Target.ts"
+import { TargetTypeId } from "../Target.ts"
+import { Engine, type Container, type EngineCallError } from "./Engine.ts"
+import { fingerprint as handshake } from "./Fingerprint.ts"
+
+export interface Selector {
+  /** Container name: exact (`"auth"`) or a pattern (`/^shop-web-\d+$/`). */
+  readonly name?: string | RegExp
+  /** Full id or a unique prefix. */
+  readonly id?: string
+  /** Every label must match (`{ app: "auth" }`); an empty value only requires the key. */
+  readonly labels?: Readonly<Record<string, string>>
+  /** Image reference: `busybox`, `busybox:1.36`, or a prefix ending in `/` (`registry.local/shop/`). */
+  readonly image?: string
+  /** Docker Compose labels: the project and/or the service. */
+  readonly compose?: { readonly project?: string; readonly service?: string }
+  /** Include stopped containers; default only running (and paused) ones. */
+  readonly all?: boolean
+}
+
+export interface ContainerTargetOptions {
+  readonly select: Selector
+  /** Pick this many of the matching containers at random; the matching ones are the population. */
+  readonly pick?: number
+  readonly environment?: Environment
+  readonly dataStore?: boolean | string
+  /** Labels of the target itself (classification signals, on top of each container's own). */
+  readonly labels?: Readonly<Record<string, string>>
+  readonly owner?: string
+  /**
+   * Recognise data stores by a harmless handshake with each published port on loopback
+   * (Postgres, MySQL/MariaDB, Redis, MongoDB). Default `true`: a data store under an innocent
+   * name is still refused. Costs up to ~1.5 s per silent port at plan time.
+   */
+  readonly fingerprint?: boolean
+}
+
+export interface ContainerTarget extends Target {
+  readonly kind: "container"
+  readonly select: Selector
+}
+
+const memory = new Map<string, Map<string, ReadonlyArray<string>>>()
+const remembered = 64
+
+const remember = (target: string, runId: string, ids: ReadonlyArray<string>) => {
+  let runs = memory.get(target)
+  if (runs === undefined) memory.set(target, (runs = new Map()))
+  runs.set(runId, ids)
+  // A long-lived process (a test suite) plans many runs: keep only the recent ones.
+  for (const key of runs.keys()) if (runs.size > remembered) runs.delete(key)
+}
+
+/** Maps an engine failure to the reason a person acts on. */
+export const engineError = (address: string, e: EngineCallError, otherwise: (detail: string) => ShiftupError): ShiftupError =>
+  e.unreachable ? fail(new EngineUnavailable({ engine: "Docker", address, detail: e.detail })) : otherwise(`${e.op}: ${e.detail}`)
+
+const matches = (c: Container, s: Selector): boolean => {
+  if (s.all !== true && !c.state.running) return false
+  if (s.name !== undefined && !(typeof s.name === "string" ? c.name === s.name.replace(/^\//, "") : s.name.test(c.name))) return false
+  if (s.id !== undefined && !c.id.startsWith(s.id)) return false
+  if (s.labels !== undefined && !Object.entries(s.labels).every(([k, v]) => k in c.labels && (v === "" || c.labels[k] === v))) return false
+  if (s.image !== undefined) {
+    const image = s.image
+    const ok = image.endsWith("/") ? c.image.startsWith(image) : c.image === image || (!image.includes(":") && c.image.startsWith(`${image}:`)) || c.image === `${image}:latest`
+    if (!ok) return false
+  }
+  if (s.compose?.project !== undefined && c.labels["com.docker.compose.project"] !== s.compose.project) return false
+  if (s.compose?.service !== undefined && c.labels["com.docker.compose.service"] !== s.compose.service) return false
+  return true
+}
+
+const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
+
+/** What the classifier sees of one container. */
+export const factsOf = async (c: Container, options: { readonly fingerprint: boolean }): Promise<Facts> => {
+  const aliases = Object.values(c.networks).flatMap((n) => n.aliases)
+  let found: string | undefined
+  if (options.fingerprint) {
+    // Only ports published on loopback (or on every address) are reachable from here without
+    // leaving the machine; each is tried until one is recognised.
+    for (const p of c.publishedPorts.filter((p) => p.protocol === "tcp" && ["127.0.0.1", "0.0.0.0", "::", ""].includes(p.hostIp))) {
+      const r = await handshake(p.hostIp === "::" ? "::1" : "127.0.0.1", p.hostPort)
+      if (r.engine !== undefined) {
+        found = r.engine
+        break
+      }
+    }
+  }
+  return {
+    id: c.id,
+    name: c.name,
+    hostnames: [...new Set([c.hostname, ...aliases].filter((h) => h !== "" && !c.id.startsWith(h)))],
+    labels: c.labels,
+    env: c.env,
+    image: c.image,
+    ...(c.command[0] === undefined ? {} : { process: basename(c.command[0]) }),
+    ports: c.exposedPorts,
+    ...(found === undefined ? {} : { fingerprint: found }),
+  }
+}
+
+const shuffle = <A>(xs: ReadonlyArray<A>): Array<A> => {
+  const out = [...xs]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[out[i], out[j]] = [out[j] as A, out[i] as A]
+  }
+  return out
+}
+
+/** The containers a selector matches right now, inspected. */
+export const find = (select: Selector): Effect.Effect<ReadonlyArray<Container>, EngineCallError> =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const summaries = yield* engine.list({ all: select.all === true || select.id !== undefined, ...(select.labels === undefined ? {} : { labels: Object.entries(select.labels).map(([k, v]) => (v === "" ? k : `${k}=${v}`)) }) })
+    const inspected = yield* Effect.forEach(summaries, (s) => engine.inspect(s.id).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined))), { concurrency: 16 })
+    return inspected.filter((c): c is Container => c !== undefined && matches(c, select)).sort((a, b) => a.name.localeCompare(b.name))
+  })
+
+/**
+ * Containers selected by name, id, labels, image or compose service.
+ *
+ * @example
+ * const auth = Docker.containers("auth", { select: { compose: { project: "shop", service: "auth" } }, pick: 1 })
+ */
+export const containers = (id: string, options: ContainerTargetOptions): ContainerTarget => {
+  const resolve: Effect.Effect<Resolution, ShiftupError> = Effect.gen(function* () {
+    const engine = yield* Engine
+    const unresolved = (detail: string) => fail(new TargetUnresolved({ target: id, detail }))
+    const matching = yield* find(options.select).pipe(Effect.mapError((e) => engineError(engine.address, e, unresolved)))
+    const chosen = options.pick === undefined ? matching : shuffle(matching).slice(0, options.pick).sort((a, b) => a.name.localeCompare(b.name))
+    const facts = yield* Effect.promise(() => Promise.all(chosen.map((c) => factsOf(c, { fingerprint: options.fingerprint !== false }))))
+    const ctx = yield* RunContext
+    remember(id, ctx.runId, chosen.map((c) => c.id))
+    return { members: facts, population: matching.length }
+  })
+  return {
+    [TargetTypeId]: TargetTypeId,
+    id,
+    kind: "container",
+    select: options.select,
+    ...(options.environment === undefined ? {} : { environment: options.environment }),
+    ...(options.dataStore === undefined ? {} : { dataStore: options.dataStore }),
+    labels: options.labels ?? {},
+    ...(options.owner === undefined ? {} : { owner: options.owner }),
+    resolve,
+  }
+}
+
+/** One container by name: `Docker.container("auth-service", { environment: "staging" })`. */
+export const container = (name: string, options: Omit<ContainerTargetOptions, "select" | "pick"> = {}): ContainerTarget => containers(name, { ...options, select: { name } })
+
+export const isContainerTarget = (t: Target): t is ContainerTarget => t.kind === "container" && "select" in t
+
+/**
+ * The containers this run planned for `target`, inspected now. Outside a run (or for a target
+ * the run did not plan) the selector is resolved afresh. A planned container that has gone is an
+ * error: a fault never silently acts on fewer (or other) containers than were checked.
+ */
+export const members = (target: ContainerTarget, onError: (detail: string) => ShiftupError): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const ctx = yield* RunContext
+    const planned = memory.get(target.id)?.get(ctx.runId)
+    if (planned === undefined) {
+      const found = yield* find(target.select).pipe(Effect.mapError((e) => engineError(engine.address, e, onError)))
+      return found.length === 0 ? yield* Effect.fail(onError(`no container matches the selector of "${target.id}"`)) : found
+    }
+    return yield* Effect.forEach(planned, (cid) => engine.inspect(cid).pipe(Effect.mapError((e) => engineError(engine.address, e, (d) => onError(e.status === 404 ? `planned container ${cid.slice(0, 12)} is gone` : d)))), {
+      concurrency: 16,
+    })
+  })

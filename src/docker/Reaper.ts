@@ -1,0 +1,69 @@
+/**
+ * The reaper (invariant 5): every object shiftup creates on an engine carries a `shiftup.run`
+ * label; `reap` removes what is left of runs that are over — containers first, then networks,
+ * volumes-with-containers and images. A run whose runner is still alive is left alone unless it
+ * is named explicitly or `force` is given.
+ */
+import { Effect } from "effect"
+import { Engine, type EngineCallError } from "./Engine.ts"
+import { engineError } from "./Container.ts"
+import { fail, TargetUnresolved, type ShiftupError } from "../ShiftupError.ts"
+
+/** The label every object shiftup creates carries; its value is the run id. */
+export const runLabel = "shiftup.run"
+
+export interface ReapOptions {
+  /** Only this run's objects (even if its runner seems alive). */
+  readonly runId?: string
+  /** Runs whose runner is alive: their objects are kept unless `runId` names them or `force`. */
+  readonly liveRuns?: ReadonlyArray<string>
+  readonly force?: boolean
+}
+
+export interface Reaped {
+  readonly kind: "container" | "network" | "image"
+  readonly id: string
+  readonly name: string
+  readonly runId: string
+  readonly outcome: "removed" | "kept (run still alive)" | "failed"
+  readonly error?: string
+}
+
+/**
+ * Removes labelled leftovers; resolves with what it did to each object.
+ *
+ * @example
+ * const report = await Effect.runPromise(Docker.reap({ runId: "r-2026…" }))
+ */
+export const reap = (options: ReapOptions = {}): Effect.Effect<ReadonlyArray<Reaped>, ShiftupError> =>
+  Effect.gen(function* () {
+    const engine = yield* Engine
+    const selector = [options.runId === undefined ? runLabel : `${runLabel}=${options.runId}`]
+    const unreachable = (detail: string) => fail(new TargetUnresolved({ target: "docker engine", detail }))
+    const live = new Set(options.liveRuns ?? [])
+    const keep = (runId: string) => options.force !== true && options.runId === undefined && live.has(runId)
+    const out: Array<Reaped> = []
+    const removeAll = <A extends { readonly id: string; readonly name: string; readonly labels: Readonly<Record<string, string>> }>(kind: Reaped["kind"], items: ReadonlyArray<A>, remove: (id: string) => Effect.Effect<void, unknown>) =>
+      Effect.forEach(
+        items,
+        (item) => {
+          const runId = item.labels[runLabel] ?? "?"
+          if (keep(runId)) return Effect.sync(() => void out.push({ kind, id: item.id, name: item.name, runId, outcome: "kept (run still alive)" }))
+          return remove(item.id).pipe(
+            Effect.match({
+              onSuccess: () => void out.push({ kind, id: item.id, name: item.name, runId, outcome: "removed" }),
+              onFailure: (e) => void out.push({ kind, id: item.id, name: item.name, runId, outcome: "failed", error: typeof e === "object" && e !== null && "detail" in e ? String(e.detail) : String(e) }),
+            }),
+          )
+        },
+        { concurrency: 16, discard: true },
+      )
+    const mapped = <A>(e: Effect.Effect<A, EngineCallError>) => e.pipe(Effect.mapError((x) => engineError(engine.address, x, unreachable)))
+    const containers = yield* mapped(engine.list({ all: true, labels: selector }))
+    yield* removeAll("container", containers, engine.remove)
+    const networks = yield* mapped(engine.networks(selector))
+    yield* removeAll("network", networks, engine.removeNetwork)
+    const images = yield* mapped(engine.images(selector))
+    yield* removeAll("image", images.map((i) => ({ ...i, name: i.tags[0] ?? i.id.slice(7, 19) })), engine.removeImage)
+    return out
+  })

@@ -1,0 +1,286 @@
+/**
+ * The Engine over dockerode. dockerode ships no types, so the slice of it used here is typed by
+ * hand, and every answer is mapped into shiftup's own `Container` shape at this boundary.
+ */
+import Dockerode from "dockerode"
+import { Effect } from "effect"
+import type { Container, ContainerSummary, DockerEvent, Endpoint, Engine, EngineCallError, Resources } from "../Engine.ts"
+
+/** Whatever dockerode hands back: JSON from the engine. */
+type Json = any // oxlint-disable-line typescript/no-explicit-any
+
+interface DockerodeLike {
+  readonly modem: { readonly Promise: unknown }
+  ping(opts: object): Promise<unknown>
+  listContainers(opts: object): Promise<Array<Json>>
+  listNetworks(opts: object): Promise<Array<Json>>
+  listImages(opts: object): Promise<Array<Json>>
+  createContainer(opts: object): Promise<{ readonly id: string; start(opts: object): Promise<unknown> }>
+  createNetwork(opts: object): Promise<{ readonly id: string }>
+  importImage(file: NodeJS.ReadableStream, opts: object): Promise<NodeJS.ReadableStream>
+  getEvents(opts: object): Promise<NodeJS.ReadableStream & { destroy(): void }>
+  getContainer(id: string): Record<string, (opts?: object, more?: object) => Promise<Json>>
+  getNetwork(id: string): Record<string, (opts?: object) => Promise<Json>>
+  getImage(id: string): Record<string, (opts?: object) => Promise<Json>>
+}
+
+const DockerCtor = Dockerode as unknown as new (opts: object) => DockerodeLike
+
+const parseAddress = (address: string): object => {
+  if (address.startsWith("unix://")) return { socketPath: address.slice("unix://".length) }
+  const url = new URL(address.replace(/^tcp:/, "http:"))
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" }
+}
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ECONNRESET", "EHOSTUNREACH", "ETIMEDOUT", "EPIPE"])
+
+const toError = (op: string, e: unknown): EngineCallError => {
+  const err = e as { statusCode?: number; code?: string; json?: { message?: string } | null; reason?: string; message?: string }
+  const status = typeof err.statusCode === "number" ? err.statusCode : 0
+  const message = err.json?.message ?? err.message ?? String(e)
+  return { _tag: "EngineCallError", op, status, detail: status === 0 ? message : `${status} ${message.trim()}`, unreachable: status === 0 && err.code !== undefined && unreachableCodes.has(err.code) }
+}
+
+const record = (o: Json): Record<string, string> => (o !== null && typeof o === "object" ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)])) : {})
+
+const envOf = (list: Json): Record<string, string> =>
+  Object.fromEntries(
+    (Array.isArray(list) ? list : []).map((kv: string) => {
+      const i = kv.indexOf("=")
+      return i === -1 ? [kv, ""] : [kv.slice(0, i), kv.slice(i + 1)]
+    }),
+  )
+
+const portNumbers = (o: Json): Array<number> => Object.keys(o ?? {}).map((k) => Number.parseInt(k, 10)).filter((n) => Number.isFinite(n))
+
+const endpointOf = (n: Json): Endpoint => ({
+  networkId: String(n?.NetworkID ?? ""),
+  aliases: Array.isArray(n?.Aliases) ? n.Aliases.map(String) : [],
+  links: Array.isArray(n?.Links) ? n.Links.map(String) : [],
+  ipv4: String(n?.IPAddress ?? ""),
+  ipamIpv4: String(n?.IPAMConfig?.IPv4Address ?? ""),
+  ipamIpv6: String(n?.IPAMConfig?.IPv6Address ?? ""),
+  driverOpts: record(n?.DriverOpts),
+})
+
+const containerOf = (j: Json): Container => {
+  const hc = j.HostConfig ?? {}
+  const ports = j.NetworkSettings?.Ports ?? {}
+  return {
+    id: String(j.Id),
+    name: String(j.Name ?? "").replace(/^\//, ""),
+    image: String(j.Config?.Image ?? ""),
+    imageId: String(j.Image ?? ""),
+    labels: record(j.Config?.Labels),
+    env: envOf(j.Config?.Env),
+    hostname: String(j.Config?.Hostname ?? ""),
+    command: [...(Array.isArray(j.Config?.Entrypoint) ? j.Config.Entrypoint : []), ...(Array.isArray(j.Config?.Cmd) ? j.Config.Cmd : [])].map(String),
+    state: {
+      status: String(j.State?.Status ?? "unknown"),
+      running: j.State?.Running === true,
+      paused: j.State?.Paused === true,
+      exitCode: Number(j.State?.ExitCode ?? 0),
+      pid: Number(j.State?.Pid ?? 0),
+      startedAt: String(j.State?.StartedAt ?? ""),
+      finishedAt: String(j.State?.FinishedAt ?? ""),
+      health: String(j.State?.Health?.Status ?? "none"),
+    },
+    restartCount: Number(j.RestartCount ?? 0),
+    restartPolicy: String(hc.RestartPolicy?.Name || "no"),
+    networks: Object.fromEntries(Object.entries(j.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, endpointOf(n)])),
+    exposedPorts: [...new Set([...portNumbers(j.Config?.ExposedPorts), ...portNumbers(ports)])].sort((a, b) => a - b),
+    publishedPorts: Object.entries(ports).flatMap(([key, bindings]) => {
+      const [port, protocol] = key.split("/")
+      return (Array.isArray(bindings) ? bindings : []).map((b: Json) => ({ containerPort: Number(port), protocol: protocol ?? "tcp", hostIp: String(b.HostIp ?? ""), hostPort: Number(b.HostPort) }))
+    }),
+    resources: {
+      cpuQuota: Number(hc.CpuQuota ?? 0),
+      cpuPeriod: Number(hc.CpuPeriod ?? 0),
+      nanoCpus: Number(hc.NanoCpus ?? 0),
+      cpuShares: Number(hc.CpuShares ?? 0),
+      memory: Number(hc.Memory ?? 0),
+      memorySwap: Number(hc.MemorySwap ?? 0),
+      pidsLimit: Number(hc.PidsLimit ?? 0),
+    },
+  }
+}
+
+const summaryOf = (j: Json): ContainerSummary => ({
+  id: String(j.Id),
+  name: String(j.Names?.[0] ?? "").replace(/^\//, ""),
+  image: String(j.Image ?? ""),
+  labels: record(j.Labels),
+  state: String(j.State ?? ""),
+})
+
+const resourceFields: Record<keyof Resources, string> = {
+  cpuQuota: "CpuQuota",
+  cpuPeriod: "CpuPeriod",
+  nanoCpus: "NanoCpus",
+  cpuShares: "CpuShares",
+  memory: "Memory",
+  memorySwap: "MemorySwap",
+  pidsLimit: "PidsLimit",
+}
+
+const drain = (stream: NodeJS.ReadableStream): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const parts: Array<Buffer> = []
+    stream.on("data", (c: Buffer) => parts.push(Buffer.from(c)))
+    stream.on("end", () => resolve(Buffer.concat(parts)))
+    stream.on("error", reject)
+  })
+
+/** Log streams of containers without a TTY are multiplexed: 8-byte frame headers, then payload. */
+const demux = (raw: Buffer): string => {
+  const out: Array<Buffer> = []
+  let i = 0
+  while (i + 8 <= raw.length && (raw[i] === 0 || raw[i] === 1 || raw[i] === 2) && raw[i + 1] === 0) {
+    const size = raw.readUInt32BE(i + 4)
+    out.push(raw.subarray(i + 8, i + 8 + size))
+    i += 8 + size
+  }
+  return i === 0 ? raw.toString("utf8") : Buffer.concat(out).toString("utf8")
+}
+
+export const makeClient = (address: string, timeoutMs: number): Engine => {
+  const docker = new DockerCtor(parseAddress(address))
+  const call = <A>(op: string, f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, EngineCallError> =>
+    Effect.tryPromise({ try: f, catch: (e) => toError(op, e) }).pipe(
+      Effect.timeoutOrElse({
+        duration: timeoutMs,
+        orElse: () => Effect.fail<EngineCallError>({ _tag: "EngineCallError", op, status: 0, detail: `no answer within ${timeoutMs} ms`, unreachable: true }),
+      }),
+    )
+  const container = (id: string) => docker.getContainer(id)
+  const ignore304 = <A>(e: Effect.Effect<A, EngineCallError>) => Effect.catchIf(e, (x) => x.status === 304, () => Effect.void)
+
+  return {
+    address,
+    ping: call("ping", (abortSignal) => docker.ping({ abortSignal })).pipe(Effect.asVoid),
+    list: (filter = {}) =>
+      call("list containers", (abortSignal) =>
+        docker.listContainers({ all: filter.all ?? true, abortSignal, ...(filter.labels === undefined ? {} : { filters: JSON.stringify({ label: filter.labels }) }) }),
+      ).pipe(Effect.map((l) => l.map(summaryOf))),
+    inspect: (id) => call(`inspect ${id}`, (abortSignal) => container(id)["inspect"]!({ abortSignal })).pipe(Effect.map(containerOf)),
+    pause: (id) => call(`pause ${id}`, (abortSignal) => container(id)["pause"]!({ abortSignal })),
+    unpause: (id) => call(`unpause ${id}`, (abortSignal) => container(id)["unpause"]!({ abortSignal })),
+    start: (id) => ignore304(call(`start ${id}`, (abortSignal) => container(id)["start"]!({ abortSignal }))),
+    stop: (id, timeoutS = 10) => ignore304(call(`stop ${id}`, (abortSignal) => container(id)["stop"]!({ t: timeoutS, abortSignal }))),
+    kill: (id, signal) => call(`kill ${id}`, (abortSignal) => container(id)["kill"]!({ signal, abortSignal })),
+    restart: (id, timeoutS = 10) => call(`restart ${id}`, (abortSignal) => container(id)["restart"]!({ t: timeoutS, abortSignal })),
+    update: (id, resources) =>
+      call(`update ${id}`, (abortSignal) =>
+        container(id)["update"]!({ ...Object.fromEntries(Object.entries(resources).map(([k, v]) => [resourceFields[k as keyof Resources], v])), abortSignal }),
+      ),
+    connect: (network, id, e) =>
+      call(`connect ${id} to ${network}`, (abortSignal) =>
+        docker.getNetwork(network)["connect"]!({
+          Container: id,
+          EndpointConfig: {
+            Aliases: e.aliases,
+            Links: e.links,
+            DriverOpts: e.driverOpts,
+            ...(e.ipamIpv4 === "" && e.ipamIpv6 === "" ? {} : { IPAMConfig: { ...(e.ipamIpv4 === "" ? {} : { IPv4Address: e.ipamIpv4 }), ...(e.ipamIpv6 === "" ? {} : { IPv6Address: e.ipamIpv6 }) } }),
+          },
+          abortSignal,
+        }),
+      ),
+    disconnect: (network, id) => call(`disconnect ${id} from ${network}`, (abortSignal) => docker.getNetwork(network)["disconnect"]!({ Container: id, Force: true, abortSignal })),
+    getArchive: (id, path) => call(`read ${path} in ${id}`, async (abortSignal) => drain(await container(id)["getArchive"]!({ path, abortSignal }))),
+    putArchive: (id, dir, tar) =>
+      call(`write into ${dir} in ${id}`, async (abortSignal) => {
+        const { Readable } = await import("node:stream")
+        return container(id)["putArchive"]!(Readable.from([tar]) as never, { path: dir, abortSignal })
+      }),
+    run: (spec) =>
+      call(`run ${spec.image}`, async (abortSignal) => {
+        const created = await docker.createContainer({
+          ...(spec.name === undefined ? {} : { name: spec.name }),
+          Image: spec.image,
+          ...(spec.command === undefined ? {} : { Cmd: spec.command }),
+          Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+          Labels: spec.labels,
+          ExposedPorts: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, {}])),
+          ...(spec.healthcheck === undefined
+            ? {}
+            : {
+                Healthcheck: {
+                  Test: spec.healthcheck.test,
+                  Interval: spec.healthcheck.intervalMs * 1e6,
+                  Timeout: (spec.healthcheck.timeoutMs ?? 1000) * 1e6,
+                  Retries: spec.healthcheck.retries ?? 3,
+                  StartPeriod: 0,
+                },
+              }),
+          HostConfig: {
+            // Published on loopback only: nothing shiftup starts is reachable from outside the machine.
+            PortBindings: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, [{ HostIp: "127.0.0.1", HostPort: String(p.hostPort) }]])),
+            RestartPolicy: { Name: spec.restartPolicy ?? "no" },
+            ...(spec.network === undefined ? {} : { NetworkMode: spec.network }),
+          },
+          ...(spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } } }),
+          abortSignal,
+        })
+        await created.start({ abortSignal })
+        return created.id
+      }),
+    remove: (id) =>
+      call(`remove ${id}`, (abortSignal) => container(id)["remove"]!({ force: true, v: true, abortSignal })).pipe(Effect.catchIf((x) => x.status === 404, () => Effect.void)),
+    logs: (id, options = {}) =>
+      call(`logs of ${id}`, async (abortSignal) => {
+        const raw: unknown = await container(id)["logs"]!({ stdout: true, stderr: true, follow: false, ...(options.sinceS === undefined ? {} : { since: options.sinceS }), ...(options.tail === undefined ? {} : { tail: options.tail }), abortSignal })
+        return demux(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)))
+      }),
+    networks: (labels) =>
+      call("list networks", (abortSignal) => docker.listNetworks({ abortSignal, ...(labels === undefined ? {} : { filters: JSON.stringify({ label: labels }) }) })).pipe(
+        Effect.map((l) => l.map((n: Json) => ({ id: String(n.Id), name: String(n.Name), labels: record(n.Labels) }))),
+      ),
+    createNetwork: (name, labels) => call(`create network ${name}`, (abortSignal) => docker.createNetwork({ Name: name, Labels: labels, CheckDuplicate: true, abortSignal })).pipe(Effect.map((n) => n.id)),
+    removeNetwork: (id) => call(`remove network ${id}`, (abortSignal) => docker.getNetwork(id)["remove"]!({ abortSignal })).pipe(Effect.catchIf((x) => x.status === 404, () => Effect.void)),
+    images: (labels) =>
+      call("list images", (abortSignal) => docker.listImages({ abortSignal, ...(labels === undefined ? {} : { filters: JSON.stringify({ label: labels }) }) })).pipe(
+        Effect.map((l) => l.map((i: Json) => ({ id: String(i.Id), tags: Array.isArray(i.RepoTags) ? i.RepoTags.map(String) : [], labels: record(i.Labels) }))),
+      ),
+    removeImage: (id) => call(`remove image ${id}`, (abortSignal) => docker.getImage(id)["remove"]!({ force: true, abortSignal })).pipe(Effect.catchIf((x) => x.status === 404, () => Effect.void)),
+    importImage: (tar, repo, tag, changes) =>
+      call(`import image ${repo}:${tag}`, async (abortSignal) => {
+        const { Readable } = await import("node:stream")
+        const progress = await docker.importImage(Readable.from([tar]), { repo, tag, changes: [...changes], abortSignal })
+        const out = (await drain(progress)).toString("utf8")
+        if (/"error"/.test(out)) throw new Error(out.trim())
+      }),
+    events: (filter, signal) => ({
+      async *[Symbol.asyncIterator]() {
+        const filters = { ...(filter.containers === undefined ? {} : { container: filter.containers }) }
+        const stream = await docker.getEvents({ filters: JSON.stringify(filters), ...(filter.sinceS === undefined ? {} : { since: filter.sinceS }), abortSignal: signal })
+        const stop = () => stream.destroy()
+        signal.addEventListener("abort", stop, { once: true })
+        let rest = ""
+        try {
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            rest += chunk.toString("utf8")
+            let nl: number
+            while ((nl = rest.indexOf("\n")) !== -1) {
+              const line = rest.slice(0, nl).trim()
+              rest = rest.slice(nl + 1)
+              if (line === "") continue
+              const j = JSON.parse(line) as Json
+              const event: DockerEvent = { type: String(j.Type ?? ""), action: String(j.Action ?? j.status ?? ""), id: String(j.Actor?.ID ?? j.id ?? ""), attributes: record(j.Actor?.Attributes), timeNano: BigInt(j.timeNano ?? 0) }
+              yield event
+            }
+          }
+        } catch (e) {
+          if (!signal.aborted) throw e
+        } finally {
+          signal.removeEventListener("abort", stop)
+          stream.destroy()
+        }
+      },
+    }),
+    close: () => {
+      const agent = (docker.modem as { agent?: { destroy?: () => void } }).agent
+      agent?.destroy?.()
+    },
+  }
+}

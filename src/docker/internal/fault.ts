@@ -1,0 +1,107 @@
+/**
+ * How every Docker fault is built: members resolved for the run, the compensation captured from
+ * their current state (ledgered before anything changes), then the change, applied to all
+ * members concurrently (bounded). Compensators find their engine by the address they recorded,
+ * so `shiftup recover` in another process reaches the same engine.
+ */
+import { Effect } from "effect"
+import type * as Compensation from "../../Compensation.ts"
+import * as Fault from "../../Fault.ts"
+import { RunContext } from "../../RunContext.ts"
+import { describeUnknown, fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError } from "../../ShiftupError.ts"
+import { engineError, members, type ContainerTarget } from "../Container.ts"
+import * as EngineModule from "../Engine.ts"
+import type { Container, Engine, EngineCallError } from "../Engine.ts"
+
+/** Calls per fault in flight at once: fast for 50 containers, gentle on the engine. */
+export const concurrency = 16
+
+export type Json = Compensation.Json
+
+/** A compensator body: undoes one compensation through `engine`; must be idempotent. */
+export type Undo = (c: Compensation.Compensation, engine: Engine) => Effect.Effect<void, EngineCallError | ShiftupError>
+
+const engineFor = (address: string): Effect.Effect<Engine> =>
+  Effect.gen(function* () {
+    const current = yield* EngineModule.Engine
+    return current.address === address ? current : EngineModule.at(address)
+  })
+
+/** Wraps compensator bodies: engine lookup by recorded address, errors as `RollbackFailed`. */
+export const compensators = (undo: Readonly<Record<string, Undo>>): Compensation.Compensators =>
+  Object.fromEntries(
+    Object.entries(undo).map(([kind, body]) => [
+      kind,
+      (c: Compensation.Compensation) =>
+        Effect.gen(function* () {
+          const address = String(c["engine"])
+          const engine = yield* engineFor(address)
+          const rollback = (detail: string) => fail(new RollbackFailed({ fault: kind, target: String(c["target"] ?? "?"), detail }))
+          yield* body(c, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(address, e, rollback))))
+        }),
+    ]),
+  )
+
+/** Runs `f` for every item, bounded, failing with every failure's detail joined. */
+export const eachOf = <A>(items: ReadonlyArray<A>, f: (a: A) => Effect.Effect<void, EngineCallError | ShiftupError>): Effect.Effect<void, EngineCallError | ShiftupError> =>
+  Effect.gen(function* () {
+    const results = yield* Effect.forEach(items, (a) => Effect.result(f(a)), { concurrency })
+    const failures = results.flatMap((r) => (r._tag === "Failure" ? [r.failure] : []))
+    if (failures.length === 0) return
+    if (failures.length === 1) return yield* Effect.fail(failures[0] as EngineCallError | ShiftupError)
+    const detail = failures.map((e) => (isShiftupError(e) ? e.message : `${e.op}: ${e.detail}`)).join("; ")
+    return yield* Effect.fail<EngineCallError>({ _tag: "EngineCallError", op: `${failures.length} of ${items.length} calls`, status: 500, detail, unreachable: failures.every((e) => !isShiftupError(e) && e.unreachable) })
+  })
+
+export interface DockerFaultOptions {
+  readonly id: string
+  readonly title: string
+  readonly target: ContainerTarget
+  readonly safety?: "disrupt" | "destroy"
+  /** The compensation kind (`docker.unpause`…); its body is in `undo`. */
+  readonly kind: string
+  /** Reads what the compensation needs from the members, before anything changes. */
+  readonly capture: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<{ readonly description: string; readonly [field: string]: Json }, EngineCallError | ShiftupError>
+  readonly inject: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<void, EngineCallError | ShiftupError>
+  readonly compensators: Compensation.Compensators
+}
+
+/**
+ * A core Fault over the target's members. The members are read once, when the compensation is
+ * captured, and the injection acts on exactly those.
+ */
+export const make = (o: DockerFaultOptions): Fault.Fault => {
+  // Per run id: the same experiment may run twice at once (two test files, say).
+  const captured = new Map<string, ReadonlyArray<Container>>()
+  const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: o.id, target: o.target.id, detail }))
+  const mapError = (address: string) => (e: EngineCallError | ShiftupError) => (isShiftupError(e) ? e : engineError(address, e, injectionFailed))
+  const base = Fault.make({
+    id: o.id,
+    title: o.title,
+    target: o.target,
+    safety: o.safety ?? "disrupt",
+    compensation: { kind: o.kind, description: o.title },
+    inject: () => undefined,
+    compensators: o.compensators,
+  })
+  return {
+    ...base,
+    compensation: Effect.gen(function* () {
+      const engine = yield* EngineModule.Engine
+      const list = yield* members(o.target, injectionFailed)
+      captured.set((yield* RunContext).runId, list)
+      const saved = yield* o.capture(list, engine).pipe(Effect.mapError(mapError(engine.address)))
+      return { ...saved, kind: o.kind, engine: engine.address, target: o.target.id, containers: saved["containers"] ?? list.map((c) => c.id) }
+    }),
+    inject: Effect.gen(function* () {
+      const engine = yield* EngineModule.Engine
+      const runId = (yield* RunContext).runId
+      const list = captured.get(runId) ?? (yield* members(o.target, injectionFailed))
+      captured.delete(runId)
+      yield* o.inject(list, engine).pipe(Effect.mapError(mapError(engine.address)))
+    }).pipe(Effect.catchDefect((d) => Effect.fail(injectionFailed(describeUnknown(d))))),
+  }
+}
+
+/** `a, b and 3 more`: container names for one-line descriptions. */
+export const names = (list: ReadonlyArray<Container>): string => (list.length <= 3 ? list.map((c) => c.name).join(", ") : `${list.slice(0, 2).map((c) => c.name).join(", ")} and ${list.length - 2} more`)
