@@ -13,6 +13,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // SHIFTUP_TEST_DOCKER=0 leaves out the tests that need a Docker engine (documented in README).
+    exclude: process.env["SHIFTUP_TEST_DOCKER"] === "0" ? ["test/**/docker*.test.ts", "test/**/docker/**"] : [],
+    globalSetup: ["test/support/docker-global.ts"],
     pool: "forks",
     testTimeout: 60_000,
     // In CI a JSON report is written too, so .ci/run can print a plain "N passed, N failed" line.
