@@ -252,7 +252,7 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
       }),
     events: (filter, signal) => ({
       async *[Symbol.asyncIterator]() {
-        const filters = { ...(filter.containers === undefined ? {} : { container: filter.containers }) }
+        const filters = filter.containers === undefined ? {} : { container: filter.containers }
         const stream = await docker.getEvents({ filters: JSON.stringify(filters), ...(filter.sinceS === undefined ? {} : { since: filter.sinceS }), abortSignal: signal })
         const stop = () => stream.destroy()
         signal.addEventListener("abort", stop, { once: true })
