@@ -8,11 +8,32 @@
  * Docker.pause(auth)
  */
 import * as Faults from "./Faults.ts"
+import * as Network from "./Network.ts"
 
 export { container, containers, type ContainerTarget, type ContainerTargetOptions, type Selector } from "./Container.ts"
 export * as Engine from "./Engine.ts"
+export { fingerprint, type FingerprintResult } from "./Fingerprint.ts"
 export { pause } from "./Faults.ts"
+export { bandwidth, disconnect, partition, type BandwidthOptions, type DisconnectOptions, type PartitionOptions } from "./Network.ts"
+export {
+  exitCode,
+  exitCodes,
+  found,
+  health,
+  healths,
+  logLine,
+  recovery,
+  restartCount,
+  restartCounts,
+  running,
+  state,
+  states,
+  timeToRecover,
+  type LogLineOptions,
+  type Recovery,
+  type RecoveryOptions,
+} from "./Probes.ts"
 export { reap, runLabel, type ReapOptions, type Reaped } from "./Reaper.ts"
 
 /** Every compensator of shiftup/docker, by kind (`docker.*`), for `recover` and configs. */
-export const compensators = { ...Faults.compensators }
+export const compensators = { ...Faults.compensators, ...Network.compensators }

@@ -1,0 +1,434 @@
+/**
+ * Container probes: read-only observations of a container target's members — state, health,
+ * restart count, exit code, whether it runs, a log line, and the time it took to recover from a
+ * disruption, measured from the engine's event stream.
+ *
+ * A target may select several containers. Every state probe has a per-member form whose value
+ * is a record `container name → value` (`states`, `healths`, `restartCounts`, `exitCodes`) and a
+ * single-value form that summarises the members so that asserting the good value asserts it for
+ * all of them:
+ *
+ * | probe | single value for several members |
+ * | --- | --- |
+ * | `state` | the least available status (`dead` < `removing` < `exited` < `created` < `restarting` < `paused` < `running`) |
+ * | `health` | the worst health (`unhealthy` < `starting` < `none` < `healthy`) |
+ * | `restartCount` | the sum of the members' restart counts |
+ * | `exitCode` | the first non-zero last exit code (members in name order), else 0 |
+ * | `running` | every member's status is `running` (a paused container is not running here, unlike Docker's `State.Running`) |
+ *
+ * In a run, the probes observe exactly the members the run planned. Outside a run the selector
+ * is resolved afresh and, unlike a fault, includes stopped containers: an exit code is only
+ * observable once a container has stopped.
+ *
+ * Engine failures: an unreachable engine fails with `EngineUnavailable`; anything else (a
+ * planned container that has gone, a refused call) with `ProbeFailed`.
+ */
+import { Duration, Effect } from "effect"
+import * as Expect from "../Expect.ts"
+import * as Probe from "../Probe.ts"
+import { RunContext } from "../RunContext.ts"
+import { fail, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
+import { engineError, members, type ContainerTarget } from "./Container.ts"
+import { Engine, type Container, type DockerEvent, type EngineCallError } from "./Engine.ts"
+
+export interface ProbeOptions {
+  /** Probe id; default `<target> <what>`, e.g. `auth state`. */
+  readonly id?: string
+}
+
+const failedWith = (probe: string, target: string) => (detail: string) => fail(new ProbeFailed({ probe, target, detail }))
+
+/** The members to observe: the planned ones in a run; otherwise the selector, stopped containers included. */
+const observed = (target: ContainerTarget, probe: string): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
+  members(target.select.all === true ? target : { ...target, select: { ...target.select, all: true } }, failedWith(probe, target.id))
+
+const eachMember = <A>(target: ContainerTarget, id: string, title: string, read: (c: Container) => A): Probe.Probe<Readonly<Record<string, A>>> =>
+  Probe.make({
+    id,
+    title,
+    target,
+    observe: Effect.map(observed(target, id), (list) => Object.fromEntries(list.map((c) => [c.name, read(c)]))),
+  })
+
+const summary = <A, B>(target: ContainerTarget, id: string, title: string, read: (c: Container) => A, combine: (values: ReadonlyArray<A>) => B): Probe.Probe<B> =>
+  Probe.make({ id, title, target, observe: Effect.map(observed(target, id), (list) => combine(list.map(read))) })
+
+/** The value of `order` that comes first among `values` (unknown values come before all of them). */
+const worst = (order: ReadonlyArray<string>) => (values: ReadonlyArray<string>): string => {
+  const unknown = values.find((v) => !order.includes(v))
+  if (unknown !== undefined) return unknown
+  return order.find((o) => values.includes(o)) ?? "none"
+}
+
+const statusOrder = ["dead", "removing", "exited", "created", "restarting", "paused", "running"]
+const healthOrder = ["unhealthy", "starting", "none", "healthy"]
+
+/**
+ * The status of each member: `created`, `running`, `paused`, `restarting`, `removing`, `exited`
+ * or `dead`, by container name.
+ *
+ * @example
+ * Expect.that(Docker.states(web), Expect.predicate("two running", (s) => Object.values(s).filter((x) => x === "running").length >= 2))
+ */
+export const states = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<Readonly<Record<string, string>>> =>
+  eachMember(target, options.id ?? `${target.id} states`, options.id ?? `status of each container of ${target.id}`, (c) => c.state.status)
+
+/**
+ * The target's status: a member's status, or with several members the least available one, so
+ * `"running"` means every member runs.
+ *
+ * @example
+ * method: [Docker.pause(auth), Expect.that(Docker.state(auth), "paused")]
+ */
+export const state = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<string> =>
+  summary(target, options.id ?? `${target.id} state`, options.id ?? `status of ${target.id}`, (c) => c.state.status, worst(statusOrder))
+
+/** The health of each member by container name: `healthy`, `unhealthy`, `starting`, or `none` without a HEALTHCHECK. */
+export const healths = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<Readonly<Record<string, string>>> =>
+  eachMember(target, options.id ?? `${target.id} healths`, options.id ?? `health of each container of ${target.id}`, (c) => c.state.health)
+
+/**
+ * The target's health (`healthy`, `unhealthy`, `starting` or `none`); with several members the
+ * worst one, so `"healthy"` means every member is healthy.
+ *
+ * @example
+ * recovery: [Expect.eventually(Docker.health(auth), "healthy", { within: "30 seconds" })]
+ */
+export const health = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<string> =>
+  summary(target, options.id ?? `${target.id} health`, options.id ?? `health of ${target.id}`, (c) => c.state.health, worst(healthOrder))
+
+/** How often the engine restarted each member (its restart policy at work), by container name. */
+export const restartCounts = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<Readonly<Record<string, number>>> =>
+  eachMember(target, options.id ?? `${target.id} restart counts`, options.id ?? `restart count of each container of ${target.id}`, (c) => c.restartCount)
+
+/**
+ * How often the engine restarted the target's containers (the sum over its members). Restarts
+ * by the engine's restart policy count; a `docker restart` does not.
+ *
+ * @example
+ * Expect.that(Docker.restartCount(auth), Expect.range(1, 3))
+ */
+export const restartCount = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<number> =>
+  summary(target, options.id ?? `${target.id} restart count`, options.id ?? `restart count of ${target.id}`, (c) => c.restartCount, (xs) => xs.reduce((a, b) => a + b, 0))
+
+/** The last exit code of each member by container name (0 for one that never exited). */
+export const exitCodes = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<Readonly<Record<string, number>>> =>
+  eachMember(target, options.id ?? `${target.id} exit codes`, options.id ?? `exit code of each container of ${target.id}`, (c) => c.state.exitCode)
+
+/**
+ * The last exit code: a member's, or with several members the first non-zero one (in name
+ * order), so `0` means none failed. 137 is a SIGKILL (128 + 9), 143 a SIGTERM.
+ *
+ * @example
+ * Expect.that(Docker.exitCode(job), 0)
+ */
+export const exitCode = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<number> =>
+  summary(target, options.id ?? `${target.id} exit code`, options.id ?? `exit code of ${target.id}`, (c) => c.state.exitCode, (xs) => xs.find((x) => x !== 0) ?? 0)
+
+/**
+ * Whether every member is running — status `running`; a paused container is not running here.
+ *
+ * @example
+ * hypothesis: [Expect.that(Docker.running(auth), true)]
+ */
+export const running = (target: ContainerTarget, options: ProbeOptions = {}): Probe.Probe<boolean> =>
+  summary(target, options.id ?? `${target.id} running`, options.id ?? `${target.id} is running`, (c) => c.state.status === "running", (xs) => xs.length > 0 && xs.every(Boolean))
+
+// ── since when: the run's start, the probe's start, or a moment ──
+
+const runIdTime = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})-/
+
+/** When the run began, from its id (`20250101T120000-abcdef`, UTC, to the second); undefined outside a run or for a custom id. */
+const runStart = (runId: string): number | undefined => {
+  const m = runIdTime.exec(runId)
+  if (m === null) return undefined
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number]
+  return Date.UTC(y, mo - 1, d, h, mi, s)
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+// ── log lines ──
+
+export interface LogLineOptions extends ProbeOptions {
+  /**
+   * Only lines logged since then: `"run"` (default) is the start of the current run (to the
+   * second) — outside a run, or with a custom run id, the whole log; or a moment.
+   */
+  readonly since?: "run" | Date
+  /**
+   * Keep looking until a line matches or this much time has passed (then the value is
+   * `undefined`). Without it the probe looks once — the form for `Expect.eventually` and
+   * `Expect.detects`, which do the polling and measure the time themselves.
+   */
+  readonly within?: Duration.Input
+  /** Poll interval with `within`; default 100 ms. */
+  readonly every?: Duration.Input
+}
+
+const matcherOf = (pattern: RegExp | string) =>
+  typeof pattern === "string"
+    ? (line: string) => line.includes(pattern)
+    : (line: string) => {
+        pattern.lastIndex = 0
+        return pattern.test(line)
+      }
+
+/** A value of `logLine` that is a line: a matcher for `Expect.eventually` / `Expect.detects`. */
+export const found: Expect.Matcher<string | undefined> = Expect.predicate("a matching line", (line: string | undefined) => line !== undefined)
+
+/**
+ * The first log line (stdout and stderr) of the target matching `pattern` — a RegExp, or a
+ * string the line must contain — or `undefined` when none does yet. With several members, the
+ * first member (in name order) that logged one. Lines of earlier incarnations of a restarted
+ * container count too, when they are after `since`.
+ *
+ * @example
+ * // time-to-detect: the IDS container logs an alert within 10 s of the injection
+ * method: [Docker.pause(auth), Expect.detects(Docker.logLine(ids, /ALERT .*auth/), Docker.found, { within: "10 seconds" })]
+ * // or one observation that waits by itself
+ * Expect.that(Docker.logLine(ids, "ALERT", { within: "10 seconds" }), Docker.found)
+ */
+export const logLine = (target: ContainerTarget, pattern: RegExp | string, options: LogLineOptions = {}): Probe.Probe<string | undefined> => {
+  const id = options.id ?? `${target.id} log line matching ${typeof pattern === "string" ? JSON.stringify(pattern) : String(pattern)}`
+  const test = matcherOf(pattern)
+  const withinMs = options.within === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.within))
+  const everyMs = options.every === undefined ? 100 : Duration.toMillis(Duration.fromInputUnsafe(options.every))
+  const once = (sinceMs: number | undefined) =>
+    Effect.gen(function* () {
+      const engine = yield* Engine
+      const list = yield* observed(target, id)
+      for (const c of list) {
+        const text = yield* engine.logs(c.id, sinceMs === undefined ? {} : { sinceS: sinceMs / 1000 }).pipe(Effect.mapError((e) => engineError(engine.address, e, failedWith(id, target.id))))
+        const line = text.split("\n").map((l) => l.replace(/\r$/, "")).find(test)
+        if (line !== undefined) return line
+      }
+      return undefined
+    })
+  return Probe.make({
+    id,
+    title: options.id ?? `a log line of ${target.id} matching ${String(pattern)}`,
+    target,
+    observe: Effect.gen(function* () {
+      const sinceMs = options.since instanceof Date ? options.since.getTime() : runStart((yield* RunContext).runId)
+      if (withinMs === undefined) return yield* once(sinceMs)
+      const deadline = Date.now() + withinMs
+      for (;;) {
+        const line = yield* once(sinceMs)
+        if (line !== undefined || Date.now() + everyMs > deadline) return line
+        yield* Effect.sleep(everyMs)
+      }
+    }),
+  })
+}
+
+// ── time to recover ──
+
+export interface RecoveryOptions extends ProbeOptions {
+  /**
+   * The deadline: recovery must complete within this long after the disruption began (and,
+   * when the probe starts before the disruption, the disruption must begin within this long
+   * after the probe started).
+   */
+  readonly within: Duration.Input
+  /** Recovered only once every disrupted member also reports `health_status: healthy` (after its start/unpause). */
+  readonly healthy?: boolean
+  /**
+   * Count disruptions from: `"run"` (default) the start of the current run (to the second), so a
+   * fault earlier in the method is seen; `"probe"` the moment the probe starts (start it before
+   * the disruption); or a moment. Outside a run (or with a custom run id), `"run"` means `"probe"`.
+   * The engine replays past events from a bounded buffer (the last 256 or so of the engine).
+   */
+  readonly since?: "run" | "probe" | Date
+}
+
+/** One engine event of a member, as the probe saw it. */
+export interface SeenEvent {
+  readonly container: string
+  readonly action: string
+  /** ISO time, to the millisecond. */
+  readonly at: string
+  /** Nanoseconds since the epoch, as the engine stamped it (a decimal string: JSON has no bigint). */
+  readonly timeNano: string
+}
+
+export interface Recovery {
+  /** Milliseconds from the first disruption event to the event that completed the recovery (engine timestamps, µs precision). */
+  readonly ms: number
+  /** The first `die`/`kill`/`stop`/`pause`/`oom` event since `since`. */
+  readonly down: SeenEvent
+  /** The `start`/`restart`/`unpause` (or `health_status: healthy`) event after which every disrupted member was up. */
+  readonly up: SeenEvent
+  /** Every member that went down in the episode, by name: milliseconds until it was up (and healthy) again. */
+  readonly members: Readonly<Record<string, number>>
+}
+
+const downActions = new Set(["die", "kill", "stop", "pause", "oom"])
+
+interface MemberTrack {
+  readonly name: string
+  dead: boolean
+  paused: boolean
+  health: string
+  downAt: bigint | undefined
+  upAt: bigint | undefined
+  removed: boolean
+  last: string
+}
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ECONNRESET", "EHOSTUNREACH", "ETIMEDOUT", "EPIPE"])
+
+const callErrorOf = (e: unknown): EngineCallError => {
+  const err = e as { statusCode?: number; code?: string; message?: string }
+  const status = typeof err.statusCode === "number" ? err.statusCode : 0
+  const detail = err.message ?? String(e)
+  return { _tag: "EngineCallError", op: "events", status, detail, unreachable: status === 0 && err.code !== undefined && unreachableCodes.has(err.code) }
+}
+
+type Watched = { readonly _tag: "recovered"; readonly recovery: Recovery } | { readonly _tag: "failed"; readonly detail: string }
+
+const seen = (name: string, e: DockerEvent): SeenEvent => ({ container: name, action: e.action, at: iso(Number(e.timeNano / 1_000_000n)), timeNano: String(e.timeNano) })
+
+const ms = (from: bigint, to: bigint) => Math.round(Number(to - from) / 1000) / 1000
+
+const downDetail = (t: MemberTrack, healthy: boolean) =>
+  t.removed ? `${t.name} was removed` : t.dead ? `${t.name} is down (${t.last})` : t.paused ? `${t.name} is paused` : healthy && t.health !== "healthy" ? `${t.name} is ${t.health === "starting" ? "started but not healthy yet" : `${t.health}`}` : `${t.name} is up`
+
+/** Follows the members' events from `fromNs` until the first disruption has been recovered from, or a deadline passes. */
+const watch = async (
+  engine: Engine,
+  list: ReadonlyArray<Container>,
+  o: { readonly fromMs: number; readonly startedMs: number; readonly withinMs: number; readonly healthy: boolean; readonly targetId: string },
+  outer: AbortSignal,
+): Promise<Watched> => {
+  const tracks = new Map<string, MemberTrack>(list.map((c) => [c.id, { name: c.name, dead: false, paused: false, health: c.state.health, downAt: undefined, upAt: undefined, removed: false, last: "" }]))
+  const names = list.map((c) => c.name).join(", ")
+  const fromNs = BigInt(o.fromMs) * 1_000_000n
+  const controller = new AbortController()
+  const abort = () => controller.abort()
+  outer.addEventListener("abort", abort, { once: true })
+  // Events arrive some 30–40 ms after they are stamped: the stream is followed a little past a
+  // deadline, and whether the recovery made it is decided on the engine's timestamps.
+  const grace = 250
+  let timer = setTimeout(abort, Math.max(0, o.startedMs + o.withinMs - Date.now()) + grace)
+  let down: SeenEvent | undefined
+  let downNs = 0n
+  const isUp = (t: MemberTrack) => !t.removed && !t.dead && !t.paused && (!o.healthy || t.health === "healthy")
+  try {
+    for await (const e of engine.events({ containers: list.map((c) => c.id), sinceS: o.fromMs / 1000 }, controller.signal)) {
+      const t = tracks.get(e.id)
+      if (e.type !== "container" || t === undefined || e.timeNano < fromNs) continue
+      const action = e.action
+      if (action.startsWith("exec_")) continue
+      if (action === "pause") t.paused = true
+      else if (action === "unpause") t.paused = false
+      else if (action === "die" || action === "kill" || action === "stop" || action === "oom") t.dead = true
+      else if (action === "start" || action === "restart") {
+        t.dead = false
+        // The engine resets the health of a (re)started container to `starting`, without an event.
+        if (t.health !== "none") t.health = "starting"
+      } else if (action.startsWith("health_status: ")) t.health = action.slice("health_status: ".length)
+      else if (action === "destroy") t.removed = true
+      t.last = action === "die" && e.attributes["exitCode"] !== undefined ? `die, exit code ${e.attributes["exitCode"]}` : action
+      if (down === undefined) {
+        if (!downActions.has(action)) continue
+        if (e.timeNano > BigInt(o.startedMs + o.withinMs) * 1_000_000n) break
+        down = seen(t.name, e)
+        downNs = e.timeNano
+        // From now on the deadline counts from the disruption.
+        clearTimeout(timer)
+        timer = setTimeout(abort, Math.max(0, Number(downNs / 1_000_000n) + o.withinMs - Date.now()) + grace)
+      }
+      if (downActions.has(action) && t.downAt === undefined) t.downAt = e.timeNano
+      if (t.removed) return { _tag: "failed", detail: `"${o.targetId}" went down at ${down.at} (${down.container}: ${down.action}) and cannot recover: ${t.name} was removed` }
+      if (t.downAt !== undefined) {
+        if (!isUp(t)) t.upAt = undefined
+        else if (t.upAt === undefined) t.upAt = e.timeNano
+      }
+      const affected = [...tracks.values()].filter((x) => x.downAt !== undefined)
+      if (affected.every(isUp)) {
+        const took = ms(downNs, e.timeNano)
+        if (took > o.withinMs) return { _tag: "failed", detail: `did not recover within ${o.withinMs} ms: went down at ${down.at} (${down.container}: ${down.action}) and was back only after ${took} ms (${t.name}: ${action} at ${seen(t.name, e).at})` }
+        return {
+          _tag: "recovered",
+          recovery: { ms: took, down, up: seen(t.name, e), members: Object.fromEntries(affected.map((x) => [x.name, ms(x.downAt ?? downNs, x.upAt ?? e.timeNano)])) },
+        }
+      }
+    }
+  } finally {
+    clearTimeout(timer)
+    outer.removeEventListener("abort", abort)
+    controller.abort()
+  }
+  if (outer.aborted) return { _tag: "failed", detail: "interrupted" }
+  if (down === undefined) return { _tag: "failed", detail: `no disruption (die, kill, stop, pause) of ${names} since ${iso(o.fromMs)} within ${o.withinMs} ms` }
+  const elapsed = Date.now() - Number(downNs / 1_000_000n)
+  const still = [...tracks.values()].filter((x) => x.downAt !== undefined && !isUp(x))
+  return {
+    _tag: "failed",
+    detail: `did not recover within ${o.withinMs} ms: went down at ${down.at} (${down.container}: ${down.action}); after ${elapsed} ms ${still.map((x) => downDetail(x, o.healthy)).join(", ") || "the event stream ended"}`,
+  }
+}
+
+/**
+ * Recovery from the first disruption: a `die`, `kill`, `stop` or `pause` (or `oom`) event of a
+ * member since `since`, until every member that went down has a `start`/`restart`/`unpause`
+ * again — and, with `healthy`, a `health_status: healthy` after it. Measured between the
+ * engine's own event timestamps, so the probe's polling or scheduling adds nothing. The probe
+ * waits for the recovery; when it does not happen within `within` after the disruption, it
+ * fails with `ProbeFailed` saying when the target went down and what is still down.
+ *
+ * Use `timeToRecover` for the milliseconds; this form keeps the events for the journal.
+ */
+export const recovery = (target: ContainerTarget, options: RecoveryOptions): Probe.Probe<Recovery> => {
+  const id = options.id ?? `${target.id} recovery${options.healthy === true ? " (healthy)" : ""}`
+  return Probe.make({ id, title: options.id ?? recoveryTitle(target, options), target, observe: observeRecovery(target, options, id) })
+}
+
+const recoveryTitle = (target: ContainerTarget, options: RecoveryOptions) =>
+  `time for ${target.id} to recover${options.healthy === true ? " healthy" : ""} (within ${Duration.format(Duration.fromInputUnsafe(options.within))})`
+
+const observeRecovery = (target: ContainerTarget, options: RecoveryOptions, id: string): Effect.Effect<Recovery, ShiftupError> => {
+  const withinMs = Duration.toMillis(Duration.fromInputUnsafe(options.within))
+  const healthy = options.healthy === true
+  const probeFailed = failedWith(id, target.id)
+  return Effect.gen(function* () {
+    const startedMs = Date.now()
+    const since = options.since ?? "run"
+    const fromMs = since instanceof Date ? since.getTime() : since === "probe" ? startedMs : (runStart((yield* RunContext).runId) ?? startedMs)
+    const engine = yield* Engine
+    const list = yield* observed(target, id)
+    if (healthy) {
+      const without = list.filter((c) => c.state.health === "none")
+      if (without.length > 0) return yield* Effect.fail(probeFailed(`${without.map((c) => c.name).join(", ")} has no HEALTHCHECK, so it can never report healthy; drop \`healthy: true\``))
+    }
+    const watched = yield* Effect.tryPromise({
+      try: (signal) => watch(engine, list, { fromMs, startedMs, withinMs, healthy, targetId: target.id }, signal),
+      catch: (e) => engineError(engine.address, callErrorOf(e), probeFailed),
+    })
+    if (watched._tag === "failed") return yield* Effect.fail(probeFailed(watched.detail))
+    return watched.recovery
+  })
+}
+
+/**
+ * Time-to-recover in milliseconds: from the first disruption event of the target (`die`, `kill`,
+ * `stop`, `pause`) to its `start`/`unpause` — with `healthy`, to its `health_status: healthy` —
+ * measured between the engine's event timestamps. Fails with `ProbeFailed` (the step errors and
+ * the run aborts) when the target does not recover within `within`; use `recovery` with a
+ * predicate if you want a finding instead.
+ *
+ * Put it after the fault: by default it counts disruptions since the run began, so it sees a
+ * crash that happened before it started observing.
+ *
+ * @example
+ * // auth runs with restart policy "always"; crash() SIGKILLs its process from the host
+ * method: [
+ *   crash(auth),
+ *   Expect.that(Docker.timeToRecover(auth, { within: "20 seconds", healthy: true }), Expect.range(0, 10_000)),
+ * ]
+ */
+export const timeToRecover = (target: ContainerTarget, options: RecoveryOptions): Probe.Probe<number> => {
+  const id = options.id ?? `${target.id} time to recover${options.healthy === true ? " (healthy)" : ""}`
+  return Probe.make({ id, title: options.id ?? recoveryTitle(target, options), target, observe: Effect.map(observeRecovery(target, options, id), (r) => r.ms) })
+}
