@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { RunContext } from "../RunContext.ts"
 import { fail, InjectionFailed, type ShiftupError } from "../ShiftupError.ts"
 import type { ContainerTarget } from "./Container.ts"
-import type { Container, Engine, EngineCallError, Resources } from "./Engine.ts"
+import type { Container, EngineCallError, Resources } from "./Engine.ts"
 import * as DockerFault from "./internal/fault.ts"
 import { pack, unpack } from "./internal/tar.ts"
 import { runLabel } from "./Reaper.ts"
@@ -111,7 +111,7 @@ const undo: Readonly<Record<string, DockerFault.Undo>> = {
           if (now !== undefined) {
             const [a] = unpack(original)
             const [b] = unpack(now)
-            const same = a !== undefined && b !== undefined && a.type === b.type && a.mode === b.mode && a.content.equals(b.content) && JSON.stringify(ownerOf(original)) === JSON.stringify(ownerOf(now))
+            const same = a !== undefined && b !== undefined && a.type === b.type && (a.mode & 0o7777) === (b.mode & 0o7777) && a.content.equals(b.content) && JSON.stringify(ownerOf(original)) === JSON.stringify(ownerOf(now))
             if (same) return
           }
           yield* engine.putArchive(f.id, dir, original)
@@ -264,7 +264,10 @@ const fmtBytes = (n: number) => (n >= unlimitedMemory ? "unlimited" : n % 1_048_
  *   `unlimitedMemory` (2^63 − 4096): `memory.limit_in_bytes` and `memory.memsw.limit_in_bytes`
  *   read exactly as before, and `inspect` shows `Memory` and `MemorySwap` as 9223372036854771712
  *   instead of 0 (no limit in effect, also after a restart). An original swap of -1 is restored
- *   as -1.
+ *   as -1 with `memory.memsw.limit_in_bytes` unlimited, as Docker sets it when it creates a
+ *   container with `--memory-swap -1`. (An earlier `docker update --memory-swap -1` is stored but
+ *   never reaches the cgroup, so such a container may have had a lower memsw than inspect said;
+ *   rollback then leaves memsw unlimited, which is what inspect says.)
  * - Pids: restored exactly (`PidsLimit: 0` is accepted and means no limit).
  *
  * Memory below current usage: the kernel first reclaims what it can (page cache); if the usage
@@ -404,7 +407,8 @@ export const tamper = (target: ContainerTarget, options: TamperOptions) => {
               if (entry === undefined || entries.length !== 1 || entry.type !== "file") return yield* refuse(`${path} in ${c.name} is not a regular file (${entry?.type ?? "empty archive"})`)
               if (entry.content.length > maxTamperBytes) return yield* refuse(`${path} in ${c.name} is ${entry.content.length} bytes; tamper saves at most ${maxTamperBytes} bytes of original`)
               originals.set(c.id, archive)
-              return { id: c.id, name: c.name, size: entry.content.length, mode: entry.mode, archive: archive.toString("base64") }
+              // The engine's headers carry the file type bits too (0o100644): keep the permission bits.
+              return { id: c.id, name: c.name, size: entry.content.length, mode: entry.mode & 0o7777, archive: archive.toString("base64") }
             }),
           { concurrency: DockerFault.concurrency },
         )
@@ -418,7 +422,7 @@ export const tamper = (target: ContainerTarget, options: TamperOptions) => {
           originals.delete(c.id)
           const entry = unpack(original)[0]
           const owner = ownerOf(original)
-          const tar = pack([{ path: name, type: "file", content, mode: options.mode ?? entry?.mode ?? 0o644, uid: owner.uid, gid: owner.gid, mtime: Math.floor(Date.now() / 1000) }])
+          const tar = pack([{ path: name, type: "file", content, mode: options.mode ?? (entry === undefined ? 0o644 : entry.mode & 0o7777), uid: owner.uid, gid: owner.gid, mtime: Math.floor(Date.now() / 1000) }])
           yield* engine.putArchive(c.id, dir, tar)
         }),
       ),
