@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Docker from "shiftup/docker"
 import { ensureImages } from "../../src/testing/docker/images.ts"
-import { finish, fixture, ledgerFiles, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
+import { fixture, ledgerFiles, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 
 useProcessCleanup()
 
