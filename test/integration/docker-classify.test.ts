@@ -1,0 +1,144 @@
+/**
+ * Classification of real containers (DESIGN.md, invariant 1 and 3): a corpus with varied labels,
+ * names, environment variables, images and published ports — including a Redis server under an
+ * innocent name and image, found only by its protocol fingerprint. Production and
+ * unknown-environment data stores are refused with exit 2 and never touched.
+ */
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Experiment, plan } from "shiftup"
+import * as Docker from "shiftup/docker"
+import type { DockerEvent } from "../../src/docker/Engine.ts"
+import { ensureImageMap, hasRedisServer, tagImage } from "../../src/testing/docker/index.ts"
+import { fixture, ledgerFiles, readLedger, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+
+useProcessCleanup()
+
+const engine = Docker.Engine.make()
+const call = <A>(e: Effect.Effect<A, unknown>) => Effect.runPromise(e as Effect.Effect<A>)
+const run = `t-classify-${Date.now().toString(36)}`
+const base = { "shiftup.run": run }
+const n = (s: string) => `${run}-${s}`
+let images: Partial<Record<string, string>> = {}
+
+beforeAll(async () => {
+  if (!hasRedisServer()) throw new Error("the innocently named data store image is built from the host's redis-server: apt-get install -y redis-server")
+  images = await call(ensureImageMap(engine, { only: ["busybox", "session-cache"] }))
+  await call(tagImage(engine, "shiftup-lab/busybox:latest", "shiftup-test/postgres", run))
+  const sleeper = { image: "shiftup-lab/busybox:latest", command: ["sleep", "3600"] }
+  const corpus = [
+    { ...sleeper, name: n("orders-prod"), labels: base },
+    { ...sleeper, name: n("web"), labels: { ...base, env: "staging" } },
+    { ...sleeper, name: n("worker"), labels: base, env: { NODE_ENV: "production" } },
+    { ...sleeper, name: n("labelled-lab"), labels: { ...base, "shiftup.env": "lab" }, env: { NODE_ENV: "production" } },
+    { ...sleeper, name: n("mystery"), labels: base },
+    { ...sleeper, name: n("ledger"), image: `shiftup-test/postgres:${run}`, labels: { ...base, env: "lab" } },
+    { ...sleeper, name: n("thing"), labels: { ...base, env: "lab" }, publish: [{ containerPort: 5432, hostPort: 0 }] },
+    { name: n("cache-warmer"), image: String(images["session-cache"]), labels: { ...base, env: "staging" }, publish: [{ containerPort: 7000, hostPort: 0 }] },
+    { name: n("sessions"), image: String(images["session-cache"]), labels: { ...base, env: "production" }, publish: [{ containerPort: 7000, hostPort: 0 }] },
+    { name: n("kv"), image: String(images["session-cache"]), labels: base, publish: [{ containerPort: 7000, hostPort: 0 }] },
+    { ...sleeper, name: n("shop-api-1"), labels: { ...base, "com.docker.compose.project": run, "com.docker.compose.service": "api", tier: "staging" } },
+    { ...sleeper, name: n("shop-api-2"), labels: { ...base, "com.docker.compose.project": run, "com.docker.compose.service": "api", tier: "staging" } },
+  ]
+  await Promise.all(corpus.map((spec) => call(engine.run(spec))))
+  // Redis needs a moment before it answers the handshake.
+  await new Promise((r) => setTimeout(r, 500))
+}, 120_000)
+
+afterAll(async () => {
+  await call(Docker.reap({ runId: run }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(engine.removeImage(`shiftup-test/postgres:${run}`))
+  engine.close()
+})
+
+const classify = async (target: Docker.ContainerTarget) => {
+  const j = await plan(Experiment.make({ id: "classify", title: "classify", targets: { t: target }, method: [Docker.pause(target)] }), { stateDir: tempDir() })
+  const t = j.plan?.targets[0]
+  if (t === undefined) throw new Error(`no plan: ${j.summary}`)
+  return { ...t, decision: j.plan?.decisions.find((d) => d.safety === "disrupt"), status: j.status }
+}
+
+const signal = (signals: ReadonlyArray<{ source: string; key: string; value: string; means: string }>) => signals.map((s) => `${s.source} ${s.key}=${s.value} → ${s.means}`)
+
+describe("classification of real containers", () => {
+  it("environment from a name token, a label, an env var; a label beats an env var; nothing → unknown (production)", async () => {
+    const prod = await classify(Docker.container(n("orders-prod"), { fingerprint: false }))
+    expect([prod.environment, prod.effective]).toEqual(["production", "production"])
+    expect(signal(prod.environmentSignals)).toContain(`name name=${n("orders-prod")} → production`)
+    expect(prod.decision?.rule).toBe("floor.production-observe-only")
+
+    const web = await classify(Docker.container(n("web"), { fingerprint: false }))
+    expect(web.environment).toBe("staging")
+    expect(signal(web.environmentSignals)).toEqual(["label env=staging → staging"])
+    expect(web.decision?.allowed).toBe(true)
+
+    const worker = await classify(Docker.container(n("worker"), { fingerprint: false }))
+    expect(worker.environment).toBe("production")
+    expect(signal(worker.environmentSignals)).toEqual(["env-var NODE_ENV=production → production"])
+
+    const lab = await classify(Docker.container(n("labelled-lab"), { fingerprint: false }))
+    expect(lab.environment).toBe("lab")
+
+    const mystery = await classify(Docker.container(n("mystery"), { fingerprint: false }))
+    expect([mystery.environment, mystery.effective]).toEqual(["unknown", "production"])
+    expect(mystery.decision?.allowed).toBe(false)
+  })
+
+  it("data stores by image name and by a well-known exposed port", async () => {
+    const ledger = await classify(Docker.container(n("ledger"), { fingerprint: false }))
+    expect(ledger.dataStore.is).toBe(true)
+    expect(signal(ledger.dataStore.signals)).toContain(`image image=shiftup-test/postgres:${run} → postgres`)
+    const thing = await classify(Docker.container(n("thing"), { fingerprint: false }))
+    expect(signal(thing.dataStore.signals)).toContain("port port=5432 → postgres")
+  })
+
+  it("a Redis under an innocent name and image is found by its fingerprint alone", async () => {
+    const blind = await classify(Docker.container(n("cache-warmer"), { fingerprint: false }))
+    expect(blind.dataStore.is).toBe(false)
+    const seen = await classify(Docker.container(n("cache-warmer")))
+    expect(seen.dataStore).toMatchObject({ is: true, engine: "redis" })
+    expect(signal(seen.dataStore.signals)).toEqual(["fingerprint handshake=redis → redis"])
+    // A staging data store may be disrupted (the floor protects production ones).
+    expect(seen.environment).toBe("staging")
+  })
+
+  it("compose selectors: the service's containers are the population; pick takes some", async () => {
+    const api = await classify(Docker.containers("api", { select: { compose: { project: run, service: "api" } }, pick: 1, fingerprint: false }))
+    expect(api.population).toBe(2)
+    expect(api.members).toHaveLength(1)
+    expect(api.environment).toBe("staging")
+  })
+})
+
+/** Engine events of one container since `sinceMs` (epoch), read until now. */
+const eventsOf = async (name: string, sinceMs: number): Promise<ReadonlyArray<DockerEvent>> => {
+  const id = (await call(engine.inspect(name))).id
+  const controller = new AbortController()
+  const seen: Array<DockerEvent> = []
+  setTimeout(() => controller.abort(), 700)
+  for await (const e of engine.events({ containers: [id], sinceS: Math.floor(sinceMs / 1000) }, controller.signal)) if (e.timeNano >= BigInt(sinceMs) * 1_000_000n) seen.push(e)
+  return seen
+}
+
+describe("refused data stores are never touched", () => {
+  it.each([
+    ["production (label)", "sessions", "floor.production-data-store"],
+    ["unknown environment", "kv", "floor.production-data-store"],
+  ])("%s data store under an innocent name: exit 2, no intent, no engine event", async (_what, suffix, rule) => {
+    const since = Date.now()
+    const state = tempDir()
+    const r = await runCli(["run", fixture("docker-pause.ts"), "--state-dir", state], { env: { SHIFTUP_FIXTURE_CONTAINER: n(suffix), SHIFTUP_FIXTURE_ENV: "none", SHIFTUP_FIXTURE_FINGERPRINT: "1" } })
+    expect(r.code, r.output).toBe(2)
+    expect(r.output).toContain(rule)
+    expect(ledgerFiles(state).flatMap(readLedger).filter((x) => x.type === "intent")).toEqual([])
+    expect((await call(engine.inspect(n(suffix)))).state.status).toBe("running")
+    expect((await eventsOf(n(suffix), since)).map((e) => e.action)).toEqual([])
+  })
+
+  it("shiftup plan shows the signals that decided", async () => {
+    const r = await runCli(["plan", fixture("docker-pause.ts"), "--state-dir", tempDir()], { env: { SHIFTUP_FIXTURE_CONTAINER: n("sessions"), SHIFTUP_FIXTURE_ENV: "none", SHIFTUP_FIXTURE_FINGERPRINT: "1" } })
+    expect(r.code, r.output).toBe(2)
+    expect(r.output).toContain("environment signal: label env=production → production")
+    expect(r.output).toContain("data store signal: fingerprint handshake=redis → redis")
+  })
+})
