@@ -31,8 +31,9 @@ Usage:
   shiftup halt [reason…] [--clear]            emergency stop: every run on this machine aborts
                                               and rolls back; --clear lets runs start again
   shiftup pause | shiftup resume              hold every run before its next step / continue
-  shiftup reap [--run <id>] [--force]         remove containers, networks and images labelled
-                                              shiftup.run whose run is over (Docker)
+  shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
+                                              shiftup.run of runs that are over (Docker): the
+                                              runs in --state-dir, one run, or all of them
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -44,7 +45,9 @@ Options:
                       reap: also remove objects of runs that still seem alive
   --watchdog          run: start a detached dead-man switch first; if this process dies
                       (even by SIGKILL) it rolls back from the ledger within a second
-  --run <id>          reap: only this run's objects
+  --run <id>          reap: only this run's objects (even if it seems alive)
+  --all               reap: every object labelled shiftup.run on the engine, not only
+                      the runs of this state directory
   --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
   --out <dir>         where reports go; default <state dir>/reports (report: stdout
                       when a single format is given)
@@ -91,6 +94,7 @@ const parse = (argv: ReadonlyArray<string>) => {
         clear: { type: "boolean" },
         step: { type: "string", multiple: true },
         watchdog: { type: "boolean" },
+        all: { type: "boolean" },
         run: { type: "string" },
         pid: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -124,7 +128,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "report") return reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume") return controlCommand(command, rest, args.values.clear === true, io)
-    if (command === "reap") return await reapCommand({ runId: args.values.run, force: args.values.force === true, stateDir, config: args.values.config }, io)
+    if (command === "reap") return await reapCommand({ runId: args.values.run, all: args.values.all === true, force: args.values.force === true, stateDir, config: args.values.config }, io)
     if (command === "watchdog") {
       const pid = Number(args.values.pid)
       if (!Number.isInteger(pid) || pid <= 0) throw fail(new InvalidArguments({ detail: "`shiftup watchdog` needs --pid <runner pid> (it is started by `shiftup run --watchdog`)" }))
@@ -240,23 +244,28 @@ const recoverCommand = async (ledgers: ReadonlyArray<string>, opts: { readonly s
   return failed > 0 || report.unreadable.length > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
 }
 
-const reapCommand = async (opts: { readonly runId: string | undefined; readonly force: boolean; readonly stateDir: string | undefined; readonly config: string | undefined }, io: CliIo): Promise<number> => {
+const reapCommand = async (opts: { readonly runId: string | undefined; readonly all: boolean; readonly force: boolean; readonly stateDir: string | undefined; readonly config: string | undefined }, io: CliIo): Promise<number> => {
   const config = await loadConfig(opts.config)
   const stateDir = opts.stateDir ?? config.stateDir ?? ".shiftup"
-  const liveRuns = Ledger.list(stateDir).flatMap((path) => {
+  const runs = Ledger.list(stateDir).flatMap((path) => {
     try {
       const o = Ledger.owner(Ledger.read(path))
-      return o?.alive === true ? [o.runId] : []
+      return o === undefined ? [] : [o]
     } catch {
       return []
     }
   })
+  const liveRuns = runs.filter((o) => o.alive).map((o) => o.runId)
+  // By default only the runs this state directory knows are over: other projects' and other
+  // users' runs on the same engine are not ours to remove (`--all` takes every labelled object).
+  const runIds = opts.runId !== undefined ? [opts.runId] : opts.all ? undefined : runs.map((o) => o.runId)
   const Docker = await import("../docker/index.ts")
-  const reaped = await Effect.runPromise(Docker.reap({ ...(opts.runId === undefined ? {} : { runId: opts.runId }), liveRuns, force: opts.force }))
+  const reaped = await Effect.runPromise(Docker.reap({ ...(runIds === undefined ? {} : { runIds }), liveRuns, force: opts.force || opts.runId !== undefined }))
   for (const r of reaped) io.out(`${r.outcome === "failed" ? "FAILED " : r.outcome.padEnd(7)} ${r.kind} ${r.name} (${r.id.replace(/^sha256:/, "").slice(0, 12)}) of run ${r.runId}${r.error === undefined ? "" : ` — ${r.error}`}\n`)
   const failed = reaped.filter((r) => r.outcome === "failed").length
   const removed = reaped.filter((r) => r.outcome === "removed").length
-  io.out(reaped.length === 0 ? `nothing to reap: no object labelled shiftup.run${opts.runId === undefined ? "" : `=${opts.runId}`}\n` : `reap: ${removed} removed, ${reaped.length - removed - failed} kept, ${failed} failed\n`)
+  const scope = opts.runId !== undefined ? `labelled shiftup.run=${opts.runId}` : opts.all ? "labelled shiftup.run" : `of the ${runs.length} run(s) in ${stateDir} (use --all for every labelled object)`
+  io.out(reaped.length === 0 ? `nothing to reap: no object ${scope}\n` : `reap: ${removed} removed, ${reaped.length - removed - failed} kept, ${failed} failed\n`)
   return failed > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
 }
 

@@ -1,8 +1,9 @@
 /**
  * The reaper (invariant 5): every object shiftup creates on an engine carries a `shiftup.run`
- * label; `reap` removes what is left of runs that are over — containers first, then networks,
- * volumes-with-containers and images. A run whose runner is still alive is left alone unless it
- * is named explicitly or `force` is given.
+ * label; `reap` removes what is left of runs that are over — containers first (with their
+ * anonymous volumes), then networks and images. It removes only the runs it is given (`runIds`),
+ * or with `all` every labelled object on the engine; a run whose runner is still alive is left
+ * alone unless `force` is given.
  */
 import { Effect } from "effect"
 import { Engine, type EngineCallError } from "./Engine.ts"
@@ -13,9 +14,9 @@ import { fail, TargetUnresolved, type ShiftupError } from "../ShiftupError.ts"
 export const runLabel = "shiftup.run"
 
 export interface ReapOptions {
-  /** Only this run's objects (even if its runner seems alive). */
-  readonly runId?: string
-  /** Runs whose runner is alive: their objects are kept unless `runId` names them or `force`. */
+  /** Only these runs' objects; default every labelled object (other runs, other projects too). */
+  readonly runIds?: ReadonlyArray<string>
+  /** Runs whose runner is alive: their objects are kept unless `force`. */
   readonly liveRuns?: ReadonlyArray<string>
   readonly force?: boolean
 }
@@ -33,15 +34,17 @@ export interface Reaped {
  * Removes labelled leftovers; resolves with what it did to each object.
  *
  * @example
- * const report = await Effect.runPromise(Docker.reap({ runId: "r-2026…" }))
+ * const report = await Effect.runPromise(Docker.reap({ runIds: ["20261127T065138-df11b3"] }))
  */
 export const reap = (options: ReapOptions = {}): Effect.Effect<ReadonlyArray<Reaped>, ShiftupError> =>
   Effect.gen(function* () {
     const engine = yield* Engine
-    const selector = [options.runId === undefined ? runLabel : `${runLabel}=${options.runId}`]
+    const only = options.runIds === undefined ? undefined : new Set(options.runIds)
+    const selector = only !== undefined && only.size === 1 ? [`${runLabel}=${[...only][0]}`] : [runLabel]
+    const mine = <A extends { readonly labels: Readonly<Record<string, string>> }>(items: ReadonlyArray<A>) => (only === undefined ? items : items.filter((i) => only.has(i.labels[runLabel] ?? "")))
     const unreachable = (detail: string) => fail(new TargetUnresolved({ target: "docker engine", detail }))
     const live = new Set(options.liveRuns ?? [])
-    const keep = (runId: string) => options.force !== true && options.runId === undefined && live.has(runId)
+    const keep = (runId: string) => options.force !== true && live.has(runId)
     const out: Array<Reaped> = []
     const removeAll = <A extends { readonly id: string; readonly name: string; readonly labels: Readonly<Record<string, string>> }>(kind: Reaped["kind"], items: ReadonlyArray<A>, remove: (id: string) => Effect.Effect<void, unknown>) =>
       Effect.forEach(
@@ -59,11 +62,12 @@ export const reap = (options: ReapOptions = {}): Effect.Effect<ReadonlyArray<Rea
         { concurrency: 16, discard: true },
       )
     const mapped = <A>(e: Effect.Effect<A, EngineCallError>) => e.pipe(Effect.mapError((x) => engineError(engine.address, x, unreachable)))
-    const containers = yield* mapped(engine.list({ all: true, labels: selector }))
+    if (only !== undefined && only.size === 0) return out
+    const containers = mine(yield* mapped(engine.list({ all: true, labels: selector })))
     yield* removeAll("container", containers, engine.remove)
-    const networks = yield* mapped(engine.networks(selector))
+    const networks = mine(yield* mapped(engine.networks(selector)))
     yield* removeAll("network", networks, engine.removeNetwork)
-    const images = yield* mapped(engine.images(selector))
+    const images = mine(yield* mapped(engine.images(selector)))
     yield* removeAll("image", images.map((i) => ({ ...i, name: i.tags[0] ?? i.id.slice(7, 19) })), engine.removeImage)
     return out
   })

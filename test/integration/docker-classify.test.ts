@@ -46,7 +46,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await call(Docker.reap({ runId: run }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(Docker.reap({ runIds: [run] }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
   await call(engine.removeImage(`shiftup-test/postgres:${run}`))
   engine.close()
 })

@@ -25,7 +25,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await call(Docker.reap({ runId: testRun }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(Docker.reap({ runIds: [testRun] }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
   engine.close()
 })
 
@@ -100,17 +100,24 @@ describe("shiftup reap", () => {
     const c1 = await startSleeper(`${dead}-c`, deadLabels)
     const n1 = await call(engine.createNetwork(`${dead}-net`, deadLabels))
     const c2 = await startSleeper(`${live}-c`, liveLabels)
-    // A ledger whose runner is alive: a process of this test, stopped by pid at the end.
+    // Ledgers of both runs in the state dir: one whose runner has exited, one whose runner is a
+    // live process of this test (stopped by pid at the end). Runs without a ledger here — other
+    // test files' — are not touched by a plain `reap`.
     const state = tempDir()
+    const exited = spawn("true", [], { stdio: "ignore" })
+    await new Promise((r) => exited.on("exit", r))
     const holder = spawn("sleep", ["120"], { stdio: "ignore" })
     try {
       mkdirSync(join(state, "ledger"), { recursive: true })
-      writeFileSync(join(state, "ledger", `${live}.jsonl`), `${JSON.stringify({ v: 1, type: "run", runId: live, experiment: "x", pid: holder.pid, at: new Date().toISOString() })}\n`)
+      const header = (runId: string, pid: number | undefined) => `${JSON.stringify({ v: 1, type: "run", runId, experiment: "x", pid, at: new Date().toISOString() })}\n`
+      writeFileSync(join(state, "ledger", `${dead}.jsonl`), header(dead, exited.pid))
+      writeFileSync(join(state, "ledger", `${live}.jsonl`), header(live, holder.pid))
       const r = await runCli(["reap", "--state-dir", state])
       expect(r.code, r.output).toBe(0)
       expect(r.output).toContain(`removed container ${dead}-c`)
       expect(r.output).toContain(`removed network ${dead}-net`)
       expect(r.output).toContain(`kept (run still alive) container ${live}-c`)
+      expect(r.output).not.toContain(testRun + "-wd")
       expect((await call(engine.list({ all: true, labels: [`shiftup.run=${dead}`] }))).length).toBe(0)
       expect((await call(engine.networks([`shiftup.run=${dead}`]))).length).toBe(0)
       expect(await status(c2)).toBe("running")

@@ -101,7 +101,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await call(Docker.reap({ runId: world }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(Docker.reap({ runIds: [world] }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
   engine.close()
 })
 
