@@ -27,7 +27,7 @@ import { Duration, Effect } from "effect"
 import * as Expect from "../Expect.ts"
 import * as Probe from "../Probe.ts"
 import { RunContext } from "../RunContext.ts"
-import { fail, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
+import { fail, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "./Container.ts"
 import { Engine, type Container, type DockerEvent, type EngineCallError } from "./Engine.ts"
 
@@ -285,7 +285,8 @@ const callErrorOf = (e: unknown): EngineCallError => {
   return { _tag: "EngineCallError", op: "events", status, detail, unreachable: status === 0 && err.code !== undefined && unreachableCodes.has(err.code) }
 }
 
-type Watched = { readonly _tag: "recovered"; readonly recovery: Recovery } | { readonly _tag: "failed"; readonly detail: string }
+/** `late`: it went down and did not come back in time (a finding), rather than nothing to observe. */
+type Watched = { readonly _tag: "recovered"; readonly recovery: Recovery } | { readonly _tag: "failed"; readonly detail: string; readonly late?: true }
 
 const seen = (name: string, e: DockerEvent): SeenEvent => ({ container: name, action: e.action, at: iso(Number(e.timeNano / 1_000_000n)), timeNano: String(e.timeNano) })
 
@@ -340,7 +341,7 @@ const watch = async (
         timer = setTimeout(abort, Math.max(0, Number(downNs / 1_000_000n) + o.withinMs - Date.now()) + grace)
       }
       if (downActions.has(action) && t.downAt === undefined) t.downAt = e.timeNano
-      if (t.removed) return { _tag: "failed", detail: `"${o.targetId}" went down at ${down.at} (${down.container}: ${down.action}) and cannot recover: ${t.name} was removed` }
+      if (t.removed) return { _tag: "failed", late: true, detail: `"${o.targetId}" went down at ${down.at} (${down.container}: ${down.action}) and cannot recover: ${t.name} was removed` }
       if (t.downAt !== undefined) {
         if (!isUp(t)) t.upAt = undefined
         else if (t.upAt === undefined) t.upAt = e.timeNano
@@ -348,7 +349,7 @@ const watch = async (
       const affected = [...tracks.values()].filter((x) => x.downAt !== undefined)
       if (affected.every(isUp)) {
         const took = ms(downNs, e.timeNano)
-        if (took > o.withinMs) return { _tag: "failed", detail: `did not recover within ${o.withinMs} ms: went down at ${down.at} (${down.container}: ${down.action}) and was back only after ${took} ms (${t.name}: ${action} at ${seen(t.name, e).at})` }
+        if (took > o.withinMs) return { _tag: "failed", late: true, detail: `did not recover within ${o.withinMs} ms: went down at ${down.at} (${down.container}: ${down.action}) and was back only after ${took} ms (${t.name}: ${action} at ${seen(t.name, e).at})` }
         return {
           _tag: "recovered",
           recovery: { ms: took, down, up: seen(t.name, e), members: Object.fromEntries(affected.map((x) => [x.name, ms(x.downAt ?? downNs, x.upAt ?? e.timeNano)])) },
@@ -366,6 +367,7 @@ const watch = async (
   const still = [...tracks.values()].filter((x) => x.downAt !== undefined && !isUp(x))
   return {
     _tag: "failed",
+    late: true,
     detail: `did not recover within ${o.withinMs} ms: went down at ${down.at} (${down.container}: ${down.action}); after ${elapsed} ms ${still.map((x) => downDetail(x, o.healthy)).join(", ") || "the event stream ended"}`,
   }
 }
@@ -406,6 +408,8 @@ const observeRecovery = (target: ContainerTarget, options: RecoveryOptions, id: 
       try: (signal) => watch(engine, list, { fromMs, startedMs, withinMs, healthy, targetId: target.id }, signal),
       catch: (e) => engineError(engine.address, callErrorOf(e), probeFailed),
     })
+    // Not recovering is the system's answer (a finding), not a failure to observe.
+    if (watched._tag === "failed" && watched.late === true) return yield* Effect.fail(fail(new RecoveryNotObserved({ check: id, withinMs, last: watched.detail })))
     if (watched._tag === "failed") return yield* Effect.fail(probeFailed(watched.detail))
     return watched.recovery
   })
@@ -414,9 +418,10 @@ const observeRecovery = (target: ContainerTarget, options: RecoveryOptions, id: 
 /**
  * Time-to-recover in milliseconds: from the first disruption event of the target (`die`, `kill`,
  * `stop`, `pause`) to its `start`/`unpause` — with `healthy`, to its `health_status: healthy` —
- * measured between the engine's event timestamps. Fails with `ProbeFailed` (the step errors and
- * the run aborts) when the target does not recover within `within`; use `recovery` with a
- * predicate if you want a finding instead.
+ * measured between the engine's event timestamps. When the target does not recover within
+ * `within` it fails with `RecoveryNotObserved`, which the runner records as a violated check (a
+ * finding, exit 1) with the measured detail; it fails with `ProbeFailed` (the run aborts) when it
+ * cannot observe at all, e.g. no disruption happened.
  *
  * Put it after the fault: by default it counts disruptions since the run began, so it sees a
  * crash that happened before it started observing.

@@ -7,7 +7,7 @@ import { Cause, Effect, Exit } from "effect"
 import type { Check } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import type { Probe } from "../Probe.ts"
-import { describeUnknown, fail, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
+import { describeUnknown, fail, isShiftupError, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
 import { iso, type Recorder } from "./record.ts"
 
 export interface CheckEnv {
@@ -85,7 +85,14 @@ const runOnce = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effec
         const t1 = Date.now()
         const base = { id: check.id, phase, kind: "check" as const, target: check.probe.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, expected: check.matcher.describe, samples: 1 }
         if (Exit.isFailure(exit)) {
-          env.recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(exit.cause)) })
+          const error = Cause.squash(exit.cause)
+          // A probe that measured a recovery and saw none reports the system's answer: a finding.
+          if (isShiftupError(error) && error.reason._tag === "RecoveryNotObserved") {
+            env.recorder.step({ ...base, outcome: "violated", observed: error.reason.last, message: error.message })
+            env.recorder.findings.push(finding(check, phase, error.reason.last))
+            return Effect.succeed(false)
+          }
+          env.recorder.step({ ...base, outcome: "error", message: describeUnknown(error) })
           return Effect.failCause(exit.cause)
         }
         const observed = Journal.snapshot(exit.value.value)

@@ -279,8 +279,9 @@ describe("timeToRecover", () => {
     const e = await failure(Docker.timeToRecover(c.target, { within: "1500 millis", since }))
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000)
     expect(Date.now() - t0).toBeLessThan(5000)
-    expect(e.reason._tag).toBe("ProbeFailed")
-    expect(e.message).toMatch(new RegExp(`^probe "${c.name} time to recover" on "${c.name}" failed: did not recover within 1500 ms: went down at \\S+Z \\(${c.name}: die\\); after \\d+ ms ${c.name} is down \\(die, exit code 137\\)$`))
+    // Not recovering is a finding (the runner records the check as violated), not a probe error.
+    expect(e.reason._tag).toBe("RecoveryNotObserved")
+    expect(e.message).toMatch(new RegExp(`^"${c.name} time to recover" did not hold within 1500 ms; last observation: did not recover within 1500 ms: went down at \\S+Z \\(${c.name}: die\\); after \\d+ ms ${c.name} is down \\(die, exit code 137\\)$`))
 
     const quiet = await start({ command: ["sleep", "3600"] })
     const none = await failure(Docker.timeToRecover(quiet.target, { within: "500 millis", since: "probe" }))
@@ -380,5 +381,32 @@ describe("through the runner", () => {
     expect(detected?.metric?.name).toBe("time-to-detect")
     expect(step(j, `${c.name} restart count equals 1`).observed).toBe(1)
     await events.stop()
+  })
+})
+
+describe("time to recover inside a run", () => {
+  it("a container that does not come back is a finding (exit 1), and the kill is still rolled back", async () => {
+    const c = await start({ command: ["sleep", "3600"] })
+    const dir = mkdtempSync(join(tmpdir(), "shiftup-probes-"))
+    stateDirs.push(dir)
+    const { kill } = await import("../../src/docker/Faults.ts")
+    const j = await run(
+      Experiment.make({
+        id: "probes.recovers-after-kill",
+        title: "recovers after a kill",
+        targets: { c: c.target },
+        method: [kill(c.target), Expect.that(Docker.timeToRecover(c.target, { within: "1 second" }), Expect.range(0, 1000))],
+      }),
+      { stateDir: dir },
+    )
+    expect(j.status, j.summary).toBe("failed")
+    expect(j.exitCode).toBe(1)
+    const step = j.steps.find((s) => s.id.includes("time to recover"))
+    expect(step?.outcome).toBe("violated")
+    expect(String(step?.observed)).toMatch(/did not recover within 1000 ms: went down at/)
+    expect(j.findings).toHaveLength(1)
+    // The compensation started it again.
+    expect(j.rollbacks.map((r) => r.outcome)).toEqual(["restored"])
+    expect((await Effect.runPromise(engine.inspect(c.id))).state.status).toBe("running")
   })
 })
