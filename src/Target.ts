@@ -34,6 +34,11 @@ export interface Resolution {
   readonly members: ReadonlyArray<Facts>
   /** Size of the population the selector picked its members from. */
   readonly population: number
+  /**
+   * Addresses of the members themselves (e.g. a local Docker engine's containers) that the run's
+   * probes and faults may reach in addition to the budget's egress (invariant 7).
+   */
+  readonly egress?: ReadonlyArray<string>
 }
 
 export interface Target {

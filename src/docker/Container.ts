@@ -145,7 +145,9 @@ export const containers = (id: string, options: ContainerTargetOptions): Contain
     const facts = yield* Effect.promise(() => Promise.all(chosen.map((c) => factsOf(c, { fingerprint: options.fingerprint !== false }))))
     const ctx = yield* RunContext
     remember(id, ctx.runId, chosen.map((c) => c.id))
-    return { members: facts, population: matching.length }
+    // Invariant 7: the local engine's own containers are reachable by the run — these ones.
+    const egress = engine.address.startsWith("unix://") ? chosen.flatMap((c) => Object.values(c.networks).map((n) => n.ipv4).filter((ip) => ip !== "")) : []
+    return { members: facts, population: matching.length, egress }
   })
   return {
     [TargetTypeId]: TargetTypeId,

@@ -19,6 +19,8 @@ export interface Planned {
   readonly plan: Plan
   readonly classifications: ReadonlyMap<string, Classification>
   readonly populations: ReadonlyMap<string, { readonly members: number; readonly population: number }>
+  /** Member addresses the targets' discovery allows (a local engine's containers). */
+  readonly egress: ReadonlyArray<string>
   /** The first refusal (policy or budget), if any. */
   readonly refusal?: TargetRefused | BudgetExceeded
 }
@@ -132,5 +134,6 @@ export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, Shif
       budget,
       use,
     }
-    return { plan, classifications, populations, ...(refusal === undefined ? {} : { refusal }) }
+    const egress = [...new Set(resolved.flatMap((r) => r.resolution.egress ?? []))].filter(isEgressEntry)
+    return { plan, classifications, populations, egress, ...(refusal === undefined ? {} : { refusal }) }
   })

@@ -137,7 +137,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.plan.budget
-    const ctx: RunContext = { runId, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress]), throttle: makeThrottle(budget.maxProbeRate) }
+    const ctx: RunContext = { runId, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), throttle: makeThrottle(budget.maxProbeRate) }
 
     const aborted = yield* Deferred.make<Abort>()
     const requestAbort = (a: Abort) =>

@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Experiment, plan } from "shiftup"
+import { Expect, Experiment, Http, plan, Probe, run as runExperiment } from "shiftup"
 import * as Docker from "shiftup/docker"
 import type { DockerEvent } from "../../src/docker/Engine.ts"
 import { ensureImageMap, hasRedisServer, tagImage } from "../../src/testing/docker/index.ts"
@@ -140,5 +140,28 @@ describe("refused data stores are never touched", () => {
     expect(r.code, r.output).toBe(2)
     expect(r.output).toContain("environment signal: label env=production → production")
     expect(r.output).toContain("data store signal: fingerprint handshake=redis → redis")
+  })
+})
+
+describe("egress to the engine's own containers (invariant 7)", () => {
+  it("a run may reach the addresses of its container targets, and no other container's", async () => {
+    const web = await call(engine.inspect(n("web")))
+    const other = await call(engine.inspect(n("worker")))
+    const ipOf = (c: typeof web) => Object.values(c.networks)[0]?.ipv4 ?? ""
+    const attempt = async (address: string) => {
+      const ct = Docker.container(n("web"), { fingerprint: false })
+      const svc = Http.target("svc", { url: `http://${address}:80`, environment: "lab" })
+      const j = await runExperiment(
+        Experiment.make({ id: "egress", title: "egress", targets: { ct, svc }, hypothesis: [Expect.that(Docker.state(ct), Expect.equals("running"))], method: [Expect.that(Probe.status(svc, "/"), Expect.equals(200))] }),
+        { stateDir: tempDir() },
+      )
+      return j.errors.map((e) => e.tag)
+    }
+    // The target's own address: allowed (nothing listens on :80 there, so the probe fails to connect).
+    const allowed = await attempt(ipOf(web))
+    expect(allowed).not.toContain("EgressDenied")
+    expect(allowed).toContain("ProbeFailed")
+    // A container the run does not target: refused before any connection.
+    expect(await attempt(ipOf(other))).toContain("EgressDenied")
   })
 })
