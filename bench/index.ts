@@ -10,8 +10,9 @@ import { netSection } from "./net.ts"
 import { report } from "./report.ts"
 import { http } from "./http.ts"
 import { runner } from "./runner.ts"
+import { docker } from "./docker.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))
