@@ -1,5 +1,5 @@
 /**
- * Container faults: pause, stop, kill, restart, resource squeeze, file tamper, rogue listener.
+ * Container faults: pause, stop, kill, crash, restart, resource squeeze, file tamper, rogue listener.
  * Each is a core Fault whose compensation is serialisable data recorded in the ledger before the
  * change, and whose compensator is idempotent (a second replay finds nothing to undo).
  */
@@ -9,6 +9,7 @@ import { fail, InjectionFailed, type ShiftupError } from "../ShiftupError.ts"
 import type { ContainerTarget } from "./Container.ts"
 import type { Container, EngineCallError, Resources } from "./Engine.ts"
 import * as DockerFault from "./internal/fault.ts"
+import { processOf } from "./internal/netns.ts"
 import { pack, unpack } from "./internal/tar.ts"
 import { runLabel } from "./Reaper.ts"
 
@@ -64,10 +65,16 @@ const ownerOf = (archive: Buffer): { readonly uid: number; readonly gid: number 
 const undo: Readonly<Record<string, DockerFault.Undo>> = {
   "docker.unpause": (c, engine) =>
     DockerFault.eachOf(c["containers"] as ReadonlyArray<string>, (id) =>
-      engine.inspect(id).pipe(
-        Effect.flatMap((now) => (now.state.paused ? engine.unpause(id) : Effect.void)),
-        // A container removed since is not paused any more: nothing to undo.
-        Effect.catchIf((e) => "status" in e && e.status === 404, () => Effect.void),
+      // One call in the common case; when the engine refuses (already unpaused, say: it answers
+      // 500 "is not paused"), the container's state decides whether anything is left to undo.
+      engine.unpause(id).pipe(
+        Effect.catch((refused) =>
+          engine.inspect(id).pipe(
+            Effect.flatMap((now) => (now.state.paused ? Effect.fail(refused) : Effect.void)),
+            // A container removed since is not paused any more: nothing to undo.
+            Effect.catchIf((e) => "status" in e && e.status === 404, () => Effect.void),
+          ),
+        ),
       ),
     ),
   /**
@@ -152,7 +159,11 @@ export const pause = (target: ContainerTarget, options: FaultOptions = {}) =>
     title: `pause ${target.id}`,
     target,
     kind: "docker.unpause",
-    capture: (list) => Effect.succeed({ description: `unpause ${DockerFault.names(list)}` }),
+    // Only the members this fault pauses: one that was paused already stays paused after rollback.
+    capture: (list) => {
+      const running = list.filter((c) => !c.state.paused)
+      return Effect.succeed({ description: running.length === 0 ? "nothing to unpause (every member was already paused)" : `unpause ${DockerFault.names(running)}`, containers: running.map((c) => c.id) })
+    },
     inject: (list, engine) => DockerFault.eachOf(list, (c) => (c.state.paused ? Effect.void : engine.pause(c.id))),
     compensators,
   })
@@ -232,6 +243,74 @@ export const restart = (target: ContainerTarget, options: StopOptions = {}) =>
     inject: (list, engine) => DockerFault.eachOf(list, (c) => (c.state.running ? engine.restart(c.id, options.timeoutS) : Effect.void)),
     compensators,
   })
+
+/** Why `crash` cannot kill a container's process from here, or `undefined` when it can. */
+const notLocal = (c: Container, owner: "container" | "gone" | "other") =>
+  owner === "container"
+    ? undefined
+    : `process ${c.state.pid} on this machine is ${owner === "gone" ? "not there" : "not"} container ${c.name}'s: is the engine on another machine or in a VM? crash kills the container's process from the engine's own host`
+
+/**
+ * Crashes the target's running containers the way a segfault or the OOM killer does: SIGKILL to
+ * each one's main process (`State.Pid`) from the host, not through the engine's API, so the
+ * engine sees the process die on its own and applies the container's restart policy ("always",
+ * "on-failure", "unless-stopped" restart it; "no" leaves it exited). Needs root on the engine's
+ * own host: each pid is checked to belong to that container (its `/proc/<pid>/cgroup` names the
+ * container id) when the compensation is captured (before anything changes; refused otherwise)
+ * and again right before the kill, so a pid of an
+ * engine on another machine, in a VM, or reused since, is never signalled. Paused members are
+ * left alone (a frozen process would only die once thawed). Rollback (`docker.start`) starts each
+ * one that was running and is not running at replay time (its restart policy may have done it).
+ *
+ * @example
+ * Docker.crash(auth)
+ * Expect.that(Docker.timeToRecover(auth, { within: "20 seconds", healthy: true }), Expect.range(0, 10_000))
+ */
+export const crash = (target: ContainerTarget, options: FaultOptions = {}) => {
+  const id = options.id ?? `crash ${target.id}`
+  const refuse = (detail: string) => Effect.fail(fail(new InjectionFailed({ fault: id, target: target.id, detail })))
+  const live = (list: ReadonlyArray<Container>) => list.filter((c) => c.state.running && !c.state.paused && c.state.pid > 0)
+  return DockerFault.make({
+    id,
+    title: `crash ${target.id} (SIGKILL to its process from the host)`,
+    target,
+    kind: "docker.start",
+    capture: (list) =>
+      Effect.gen(function* () {
+        for (const c of live(list)) {
+          const why = notLocal(c, yield* processOf(c.state.pid, c.id))
+          if (why !== undefined) return yield* refuse(why)
+        }
+        const running = live(list)
+        return {
+          description: running.length === 0 ? "nothing to start (no member was running unpaused)" : `start ${DockerFault.names(running)} again if not running (was running; its restart policy may restart it first)`,
+          containers: running.map((c) => c.id),
+          paused: [],
+        }
+      }),
+    inject: (list, engine) =>
+      DockerFault.eachOf(live(list), (planned) =>
+        Effect.gen(function* () {
+          // The pid as it is now: the container may have restarted since the plan.
+          const c = yield* engine.inspect(planned.id)
+          if (!c.state.running || c.state.paused || c.state.pid <= 0) return
+          const owner = yield* processOf(c.state.pid, c.id)
+          if (owner === "gone") return
+          const why = notLocal(c, owner)
+          if (why !== undefined) return yield* refuse(why)
+          yield* Effect.try({
+            try: () => process.kill(c.state.pid, "SIGKILL"),
+            catch: (e) => (e as NodeJS.ErrnoException).code ?? String(e),
+          }).pipe(
+            Effect.catch((code) =>
+              code === "ESRCH" ? Effect.void : refuse(code === "EPERM" ? `killing process ${c.state.pid} of ${c.name} needs root on the engine's host (EPERM)` : `kill ${c.state.pid} (${c.name}): ${code}`),
+            ),
+          )
+        }),
+      ),
+    compensators,
+  })
+}
 
 export interface SqueezeOptions extends FaultOptions {
   /** CPU time as a fraction of one CPU (`0.1` = 10 ms per 100 ms period); at least 0.01. */

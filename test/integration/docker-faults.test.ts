@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Expect, Experiment, Ledger, Probe, RunContext, run, type Compensation, type Fault, type Journal } from "../../src/index.ts"
+import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, type Compensation, type Fault, type Journal } from "../../src/index.ts"
 import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
 import * as Engine from "../../src/docker/Engine.ts"
 import * as Faults from "../../src/docker/Faults.ts"
@@ -206,6 +206,67 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     await idempotent(j, fault, async () => expect(await snapshot(a.id, noIp)).toEqual(before))
   })
 
+  it("crash (SIGKILL from the host): restart policy 'always' brings it back by itself during the method; the engine saw a death, not an API kill", async () => {
+    const a = await start({ restartPolicy: "always" })
+    const pidBefore = (await call(engine.inspect(a.id))).state.pid
+    const fault = Faults.crash(a.target)
+    const back = Probe.make({ id: "back", target: a.target, observe: () => call(engine.inspect(a.id)).then((c) => c.state.running && c.restartCount >= 1 && c.state.pid !== pidBefore) })
+    let j: Journal.Journal | undefined
+    const runId = `${testRun}-r${++seq}`
+    const events = await eventsDuring(runId, async () => {
+      j = await runIt(Experiment.make({ id: "faults.crash.always", title: "crash", targets: { a: a.target }, method: [fault, Expect.eventually(back, true, { within: "10 seconds", every: "20 millis" })] }), runId)
+    })
+    if (j === undefined) throw new Error("no journal")
+    record(j)
+    expect(j.rollbacks[0]).toMatchObject({ outcome: "restored", compensation: `start ${a.name} again if not running (was running; its restart policy may restart it first)` })
+    // A host-side SIGKILL: the engine reports the process's death (137) and its own restart, never an API `kill`.
+    expect(events).toContain(`die ${a.name}`)
+    expect(events).toContain(`start ${a.name}`)
+    expect(events).not.toContain(`kill ${a.name}`)
+    const after = await call(engine.inspect(a.id))
+    expect(after.state.running).toBe(true)
+    expect(after.restartCount).toBeGreaterThanOrEqual(1)
+  })
+
+  it("crash with restart policy 'no': exited 137 during the method, started again by the rollback; the compensation is idempotent", async () => {
+    const a = await start({ restartPolicy: "no" })
+    const fault = Faults.crash(a.target)
+    const exit = Probe.make({ id: "exit", target: a.target, observe: () => call(engine.inspect(a.id)).then((c) => `${c.state.status} ${c.state.exitCode}`) })
+    const j = await runIt(Experiment.make({ id: "faults.crash.no", title: "crash", targets: { a: a.target }, method: [fault, Expect.eventually(exit, "exited 137", { within: "5 seconds", every: "20 millis" })] }))
+    record(j)
+    expect(j.rollbacks[0]?.outcome).toBe("restored")
+    expect((await call(engine.inspect(a.id))).state.status).toBe("running")
+    // Crash it again by hand, replay the ledgered compensation twice: started once, then nothing.
+    const [intent] = intents(j)
+    if (intent === undefined) throw new Error("no intent in the ledger")
+    expect(intent.compensation).toMatchObject({ kind: "docker.start", containers: [a.id], paused: [] })
+    await applyAgain(fault, j.runId)
+    for (let i = 0; i < 100 && (await call(engine.inspect(a.id))).state.running; i++) await sleep(20)
+    expect((await call(engine.inspect(a.id))).state.status).toBe("exited")
+    await replay(intent.compensation)
+    expect((await call(engine.inspect(a.id))).state.status).toBe("running")
+    expect(await eventsDuring(j.runId, () => replay(intent.compensation))).toEqual([])
+  })
+
+  it("crash refuses a process that is not the container's (an engine elsewhere, a reused pid) before killing anything", async () => {
+    const a = await start()
+    const real = await call(engine.inspect(a.id))
+    // The engine's answer as an engine on another machine would give it: a pid that is, on this
+    // machine, some other process (this test's own).
+    const elsewhere: Engine.Engine = { ...engine, inspect: (id) => Effect.map(engine.inspect(id), (c) => ({ ...c, state: { ...c.state, pid: process.pid } })) }
+    const fault = Faults.crash(a.target)
+    const j = await Effect.runPromise(
+      Runner.run(Experiment.make({ id: "faults.crash.elsewhere", title: "crash", targets: { a: a.target }, method: [fault] }), { stateDir: stateDir(), journal: false, runId: `${testRun}-r${++seq}` }).pipe(
+        Effect.provideService(Engine.Engine, elsewhere),
+      ),
+    )
+    expect(j.status).not.toBe("passed")
+    expect(JSON.stringify(j.errors)).toMatch(/is not container .* is the engine on another machine or in a VM\?/)
+    const now = await call(engine.inspect(a.id))
+    expect(now.state.pid).toBe(real.state.pid)
+    expect(now.state.running).toBe(true)
+  })
+
   it("restart: a new start time during the method; running after", async () => {
     const a = await start()
     const before = await snapshot(a.id, noIp)
@@ -368,6 +429,22 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     const stopped = intents(j)[1]?.compensation
     expect(stopped).toMatchObject({ kind: "docker.start", containers: expect.arrayContaining([...members]), paused: expect.arrayContaining([...members]) })
     expect(await Promise.all(five.map((c) => snapshot(c.id, noIp)))).toEqual(before)
+  })
+
+  it("pause leaves a container that was already paused paused after rollback (it undoes only what it did)", async () => {
+    const group = { "shiftup.test.group": `${testRun}-prepaused` }
+    const a = await start({ labels: group })
+    const b = await start({ labels: group })
+    await call(engine.pause(b.id))
+    const target = containers("pp", { select: { labels: group }, environment: "lab", fingerprint: false })
+    const j = await runIt(Experiment.make({ id: "faults.prepaused", title: "prepaused", targets: { pp: target }, method: [Faults.pause(target)] }))
+    expect(intents(j)[0]?.compensation).toMatchObject({ kind: "docker.unpause", containers: [a.id] })
+    expect((await call(engine.inspect(a.id))).state.status).toBe("running")
+    expect((await call(engine.inspect(b.id))).state.status).toBe("paused")
+    // A replay when nothing is paused any more is a no-op; one when it is paused again unpauses it.
+    await replay(intents(j)[0]?.compensation as Compensation.Compensation)
+    expect((await call(engine.inspect(a.id))).state.status).toBe("running")
+    await call(engine.unpause(b.id))
   })
 })
 
