@@ -71,7 +71,7 @@ describe("Docker engine down or unreachable", () => {
   })
 
   it("reap with the engine down: exit 4 and the reason", async () => {
-    const r = await runCli(["reap"], { env: { DOCKER_HOST: `unix://${tempDir()}/none.sock` } })
+    const r = await runCli(["reap", "--all"], { env: { DOCKER_HOST: `unix://${tempDir()}/none.sock` } })
     expect(r.code, r.output).toBe(4)
     expect(r.output).toContain("cannot reach the Docker engine")
   })
