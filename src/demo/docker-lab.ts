@@ -3,7 +3,10 @@
  *
  *   npx tsx src/demo/docker-lab.ts build                 build the lab images (idempotent; CI prebuilds with it)
  *   npx tsx src/demo/docker-lab.ts up [--fail-open] [--run-id ID] [--base PORT]
- *                                                        start a lab, print its URLs, leave it running
+ *                                                        start a lab, print its URLs, leave it running;
+ *                                                        default run id `demo`, gateway on 127.0.0.1:47280 and
+ *                                                        detector on 47281: what experiments/docker finds
+ *                                                        with no SHIFTUP_DOCKER_LAB / SHIFTUP_DOCKER_LAB_PORT
  *   npx tsx src/demo/docker-lab.ts down [ID]             remove the lab of run ID (default: every Docker lab)
  *
  * Exit codes: 0 done, 1 failed (the engine is down, busybox is missing…), 2 usage.
@@ -13,8 +16,9 @@ import { Effect } from "effect"
 import * as Engine from "../docker/Engine.ts"
 import { ensureImageMap } from "../testing/docker/images.ts"
 import { reapLab, startDockerLab } from "../testing/docker/lab.ts"
+import { defaultPort, defaultRunId, portVariable, runIdVariable } from "../testing/docker/targets.ts"
 
-const usage = "usage: docker-lab build | up [--fail-open] [--run-id ID] [--base PORT] | down [RUN-ID]\n"
+const usage = "usage: docker-lab build | up [--fail-open] [--run-id ID (default demo)] [--base PORT (default 47280)] | down [RUN-ID]\n"
 
 const describe = (e: unknown): string => {
   if (typeof e === "object" && e !== null && "_tag" in e) {
@@ -25,7 +29,6 @@ const describe = (e: unknown): string => {
   return e instanceof Error ? e.message : String(e)
 }
 
-const newRunId = () => `lab-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${Math.random().toString(16).slice(2, 8)}`
 
 /** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
 export const main = async (argv: ReadonlyArray<string>, out: (s: string) => void = (s) => void process.stdout.write(s)): Promise<number> => {
@@ -55,10 +58,10 @@ export const main = async (argv: ReadonlyArray<string>, out: (s: string) => void
         return 0
       }
       case "up": {
-        const runId = option("--run-id") ?? newRunId()
-        const base = option("--base")
+        const runId = option("--run-id") ?? defaultRunId
+        const base = option("--base") ?? String(defaultPort)
         const started = performance.now()
-        const lab = await run(startDockerLab(engine, { runId, failOpen: flag("--fail-open"), ...(base === undefined ? {} : { publishBase: Number(base) }) }))
+        const lab = await run(startDockerLab(engine, { runId, failOpen: flag("--fail-open"), publishBase: Number(base) }))
         if (lab === undefined) return 1
         out(
           `docker lab up in ${(performance.now() - started).toFixed(0)} ms (run ${runId}${lab.failOpen ? ", gateway FAILS OPEN on auth timeouts" : ""}):\n` +
@@ -66,6 +69,9 @@ export const main = async (argv: ReadonlyArray<string>, out: (s: string) => void
             `  detector ${lab.urls.detector}   alerts ${lab.urls.alerts}\n` +
             `  credentials: Authorization: ${lab.credentials.authorization}   (${lab.credentials.user}:${lab.credentials.password})\n` +
             `  containers: ${Object.values(lab.names).join(", ")} on network ${lab.network.name}\n` +
+            (runId === defaultRunId && lab.ports.gateway === defaultPort
+              ? `  run the Docker catalogue against it: npx shiftup run experiments/docker\n`
+              : `  run the Docker catalogue against it: ${runIdVariable}=${runId} ${portVariable}=${lab.ports.gateway} npx shiftup run experiments/docker\n`) +
             `  stop it with: npx tsx src/demo/docker-lab.ts down ${runId}\n`,
         )
         return 0

@@ -13,7 +13,7 @@ import * as Network from "./Network.ts"
 export { container, containers, type ContainerTarget, type ContainerTargetOptions, type Selector } from "./Container.ts"
 export * as Engine from "./Engine.ts"
 export { fingerprint, type FingerprintResult } from "./Fingerprint.ts"
-export { kill, pause, restart, rogueListener, squeeze, stop, tamper, type KillOptions, type RogueListenerOptions, type SqueezeOptions, type StopOptions, type TamperOptions } from "./Faults.ts"
+export { crash, kill, pause, restart, rogueListener, squeeze, stop, tamper, type KillOptions, type RogueListenerOptions, type SqueezeOptions, type StopOptions, type TamperOptions } from "./Faults.ts"
 export { bandwidth, disconnect, partition, type BandwidthOptions, type DisconnectOptions, type PartitionOptions } from "./Network.ts"
 export {
   exitCode,

@@ -1,6 +1,9 @@
 /**
  * `shiftup/testing`: the embedded demo lab and its targets, for the demo, the catalogue's
- * experiments and users' own tests of shiftup itself.
+ * experiments and users' own tests of shiftup itself; and `DockerLab`, the Docker lab's
+ * containers and URLs as `experiments/docker/` finds them (it names selectors only, so
+ * importing it loads no Docker client).
  */
 export * as DemoLab from "./demo.ts"
+export * as DockerLab from "./docker/targets.ts"
 export { adminToken, startLab, type Alert, type AuthMode, type Lab } from "./lab.ts"

@@ -20,3 +20,4 @@ export {
   type LabService,
 } from "./lab.ts"
 export { tagImage } from "./tag.ts"
+export { address, defaultPort, defaultRunId, portVariable, runIdVariable, type LabAddress } from "./targets.ts"

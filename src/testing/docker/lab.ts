@@ -1,7 +1,8 @@
 /**
  * The Docker lab: a small "staging" system of containers built from the local lab images — an
  * auth service, a gateway in front of it, and a security monitor (the detector) — on a bridge
- * network of its own, with the gateway and the detector published on 127.0.0.1 only.
+ * network of its own, with the gateway and the detector published on 127.0.0.1 only. Auth and
+ * the gateway run with restart policy "always", so they come back after their process dies.
  *
  * Everything a lab creates carries `shiftup.run=<runId>`, `shiftup.lab=1`, `shiftup.env=lab` and
  * compose-like project/service labels; `close()` removes it by id and `reapLab` by label.
@@ -179,6 +180,8 @@ export const startDockerLab = (engine: Engine, options: DockerLabOptions): Effec
       env: { AUTH_USER: credentials.user, AUTH_PASSWORD: credentials.password },
       network: networkName,
       aliases: ["auth"],
+      // Like a real service: comes back by itself after its process dies (a crash, the OOM killer).
+      restartPolicy: "always",
       healthcheck: { test: ["CMD", "/app/healthcheck"], intervalMs: 500, timeoutMs: 1000, retries: 2 },
     })
     const [gateway, detector] = yield* Effect.all(
@@ -190,6 +193,7 @@ export const startDockerLab = (engine: Engine, options: DockerLabOptions): Effec
           env: { AUTH_HOST: "auth", AUTH_PORT: "80", AUTH_TIMEOUT: (authTimeoutMs / 1000).toFixed(3), FAIL_OPEN_ON_TIMEOUT: failOpen ? "1" : "0" },
           network: networkName,
           aliases: ["gateway"],
+          restartPolicy: "always",
           publish: [{ containerPort: 80, hostPort: options.publishBase ?? 0 }],
         }),
         engine.run({
