@@ -157,6 +157,8 @@ export interface Engine {
   readonly removeNetwork: (id: string) => Call<void>
   readonly images: (labels?: ReadonlyArray<string>) => Call<ReadonlyArray<ImageInfo>>
   readonly removeImage: (id: string) => Call<void>
+  /** Tags image `image` (an id or a reference) as `repo:tag`. */
+  readonly tag: (image: string, repo: string, tag: string) => Call<void>
   /** Imports a root filesystem tar as `repo:tag`, with Dockerfile-style `changes` (`CMD`, `LABEL`…). */
   readonly importImage: (tar: Buffer, repo: string, tag: string, changes: ReadonlyArray<string>) => Call<void>
   /** Engine events from `sinceS` (seconds since the epoch) until `signal` aborts. */

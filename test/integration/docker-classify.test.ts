@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Http, plan, Probe, run as runExperiment } from "shiftup"
 import * as Docker from "shiftup/docker"
 import type { DockerEvent } from "../../src/docker/Engine.ts"
-import { ensureImageMap, hasRedisServer, tagImage } from "../../src/testing/docker/index.ts"
+import { ensureImageMap, hasRedisServer } from "../../src/testing/docker/index.ts"
 import { fixture, ledgerFiles, readLedger, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 
 useProcessCleanup()
@@ -24,7 +24,7 @@ let images: Partial<Record<string, string>> = {}
 beforeAll(async () => {
   if (!hasRedisServer()) throw new Error("the innocently named data store image is built from the host's redis-server: apt-get install -y redis-server")
   images = await call(ensureImageMap(engine, { only: ["busybox", "session-cache"] }))
-  await call(tagImage(engine, "shiftup-lab/busybox:latest", "shiftup-test/postgres", run))
+  await call(engine.tag("shiftup-lab/busybox:latest", "shiftup-test/postgres", run))
   const sleeper = { image: "shiftup-lab/busybox:latest", command: ["sleep", "3600"] }
   const corpus = [
     { ...sleeper, name: n("orders-prod"), labels: base },

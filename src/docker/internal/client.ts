@@ -243,6 +243,7 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
         Effect.map((l) => l.map((i: Json) => ({ id: String(i.Id), tags: Array.isArray(i.RepoTags) ? i.RepoTags.map(String) : [], labels: record(i.Labels) }))),
       ),
     removeImage: (id) => call(`remove image ${id}`, (abortSignal) => docker.getImage(id)["remove"]!({ force: true, abortSignal })).pipe(Effect.catchIf((x) => x.status === 404, () => Effect.void)),
+    tag: (image, repo, tag) => call(`tag ${image} as ${repo}:${tag}`, (abortSignal) => docker.getImage(image)["tag"]!({ repo, tag, abortSignal })),
     importImage: (tar, repo, tag, changes) =>
       call(`import image ${repo}:${tag}`, async (abortSignal) => {
         const { Readable } = await import("node:stream")

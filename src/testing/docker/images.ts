@@ -13,7 +13,6 @@ import { execFileSync } from "node:child_process"
 import { Effect } from "effect"
 import type { Engine, EngineCallError } from "../../docker/Engine.ts"
 import { pack, type TarEntry } from "../../docker/internal/tar.ts"
-import { tagImage } from "./tag.ts"
 import * as S from "./scripts.ts"
 
 /** The lab's images; `session-cache` only where the host has `/usr/bin/redis-server`. */
@@ -175,11 +174,11 @@ const ensureOne = (engine: Engine, s: ImageSpec): Effect.Effect<boolean, EngineC
     const found = existing.find((i) => i.tags.includes(s.ref)) ?? existing[0]
     if (found === undefined) {
       yield* engine.importImage(s.tar(), s.repo, s.hash.slice(0, 12), s.changes)
-      yield* tagImage(engine, s.ref, s.repo, "latest")
+      yield* engine.tag(s.ref, s.repo, "latest")
       return true
     }
-    if (!found.tags.includes(s.ref)) yield* tagImage(engine, found.id, s.repo, s.hash.slice(0, 12))
-    if (!found.tags.includes(`${s.repo}:latest`)) yield* tagImage(engine, found.id, s.repo, "latest")
+    if (!found.tags.includes(s.ref)) yield* engine.tag(found.id, s.repo, s.hash.slice(0, 12))
+    if (!found.tags.includes(`${s.repo}:latest`)) yield* engine.tag(found.id, s.repo, "latest")
     return false
   })
 

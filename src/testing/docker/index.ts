@@ -19,5 +19,4 @@ export {
   type HttpAnswer,
   type LabService,
 } from "./lab.ts"
-export { tagImage } from "./tag.ts"
 export { address, defaultPort, defaultRunId, portVariable, runIdVariable, type LabAddress } from "./targets.ts"
