@@ -19,6 +19,7 @@ import { RunContext } from "../RunContext.ts"
 import { fail, InjectionFailed, InvalidExperiment, type Issue, RollbackFailed, type ShiftupError } from "../ShiftupError.ts"
 import { members, type ContainerTarget } from "./Container.ts"
 import type { Container, Endpoint, Engine, EngineCallError } from "./Engine.ts"
+import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import * as Netns from "./internal/netns.ts"
 
@@ -186,11 +187,6 @@ export const compensators = DockerFault.compensators(undo)
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces of the faults.
-
-export interface FaultOptions {
-  /** Step id; default `<kind> <target>`. */
-  readonly id?: string
-}
 
 const invalid = (what: string, issues: ReadonlyArray<Issue>): void => {
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `shiftup/docker ${what}`, issues }))

@@ -8,12 +8,18 @@
  * Docker.pause(auth)
  */
 import * as Faults from "./Faults.ts"
+import * as Files from "./Files.ts"
+import * as Listener from "./Listener.ts"
 import * as Network from "./Network.ts"
+import * as Resources from "./Resources.ts"
 
 export { container, containers, type ContainerTarget, type ContainerTargetOptions, type Selector } from "./Container.ts"
 export * as Engine from "./Engine.ts"
 export { fingerprint, type FingerprintResult } from "./Fingerprint.ts"
-export { crash, kill, pause, restart, rogueListener, squeeze, stop, tamper, type KillOptions, type RogueListenerOptions, type SqueezeOptions, type StopOptions, type TamperOptions } from "./Faults.ts"
+export { crash, kill, pause, restart, stop, type FaultOptions, type KillOptions, type StopOptions } from "./Faults.ts"
+export { maxTamperBytes, tamper, type TamperOptions } from "./Files.ts"
+export { rogueListener, type RogueListenerOptions } from "./Listener.ts"
+export { squeeze, unlimitedMemory, type SqueezeOptions } from "./Resources.ts"
 export { bandwidth, disconnect, partition, type BandwidthOptions, type DisconnectOptions, type PartitionOptions } from "./Network.ts"
 export {
   exitCode,
@@ -36,4 +42,4 @@ export {
 export { reap, runLabel, type ReapOptions, type Reaped } from "./Reaper.ts"
 
 /** Every compensator of shiftup/docker, by kind (`docker.*`), for `recover` and configs. */
-export const compensators = { ...Faults.compensators, ...Network.compensators }
+export const compensators = { ...Faults.compensators, ...Resources.compensators, ...Files.compensators, ...Listener.compensators, ...Network.compensators }

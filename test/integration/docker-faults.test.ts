@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, type Compensation, type Fault, type Journal } from "../../src/index.ts"
 import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
 import * as Engine from "../../src/docker/Engine.ts"
-import * as Faults from "../../src/docker/Faults.ts"
+import * as Faults from "../../src/docker/index.ts"
 import { pack, unpack } from "../../src/docker/internal/tar.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
 

@@ -105,3 +105,9 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
 
 /** `a, b and 3 more`: container names for one-line descriptions. */
 export const names = (list: ReadonlyArray<Container>): string => (list.length <= 3 ? list.map((c) => c.name).join(", ") : `${list.slice(0, 2).map((c) => c.name).join(", ")} and ${list.length - 2} more`)
+
+/** Errors of a container that was removed since: nothing left to undo there. */
+export const gone = <A>(e: Effect.Effect<A, EngineCallError | ShiftupError>) => Effect.catchIf(e, (x) => "status" in x && x.status === 404, () => Effect.void)
+
+/** A list of ids from a compensation field. */
+export const ids = (c: Readonly<Record<string, unknown>>, field: string): ReadonlyArray<string> => (Array.isArray(c[field]) ? (c[field] as ReadonlyArray<unknown>).map(String) : [])

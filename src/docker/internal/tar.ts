@@ -73,8 +73,8 @@ const number = (b: Buffer, from: number, len: number) => {
 }
 
 /** Reads the entries of an uncompressed tar archive (ustar, with GNU/PAX long names). */
-export const unpack = (archive: Buffer): ReadonlyArray<Required<Pick<TarEntry, "path" | "type" | "mode">> & { readonly content: Buffer; readonly linkTo?: string }> => {
-  const out: Array<Required<Pick<TarEntry, "path" | "type" | "mode">> & { content: Buffer; linkTo?: string }> = []
+export const unpack = (archive: Buffer): ReadonlyArray<Required<Pick<TarEntry, "path" | "type" | "mode" | "uid" | "gid">> & { readonly content: Buffer; readonly linkTo?: string }> => {
+  const out: Array<Required<Pick<TarEntry, "path" | "type" | "mode" | "uid" | "gid">> & { content: Buffer; linkTo?: string }> = []
   let offset = 0
   let longName: string | undefined
   while (offset + block <= archive.length) {
@@ -99,7 +99,7 @@ export const unpack = (archive: Buffer): ReadonlyArray<Required<Pick<TarEntry, "
     longName = undefined
     const type = flag === "5" ? "dir" : flag === "2" ? "symlink" : "file"
     const linkTo = text(h, 157, 100)
-    out.push({ path, type, mode: number(h, 100, 8), content: Buffer.from(body), ...(type === "symlink" ? { linkTo } : {}) })
+    out.push({ path, type, mode: number(h, 100, 8), uid: number(h, 108, 8), gid: number(h, 116, 8), content: Buffer.from(body), ...(type === "symlink" ? { linkTo } : {}) })
   }
   return out
 }

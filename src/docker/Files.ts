@@ -1,0 +1,112 @@
+/**
+ * File tamper (`destroy`, lab only): overwrite a file in a container after saving the original
+ * through the archive API; rollback puts the original archive back (content, mode, owner, mtime).
+ */
+import { Effect } from "effect"
+import type { ContainerTarget } from "./Container.ts"
+import type { FaultOptions } from "./Faults.ts"
+import * as DockerFault from "./internal/fault.ts"
+import { gone } from "./internal/fault.ts"
+import { pack, unpack } from "./internal/tar.ts"
+import { fail, InjectionFailed } from "../ShiftupError.ts"
+
+const undo: Readonly<Record<string, DockerFault.Undo>> = {
+  /** Extracts each saved original archive (content, mode, owner, mtime) back into its folder, unless the file already matches it. */
+  "docker.archive-restore": (c, engine) => {
+    const dir = String(c["dir"])
+    const path = String(c["path"])
+    const files = (Array.isArray(c["files"]) ? c["files"] : []) as unknown as ReadonlyArray<{ readonly id: string; readonly archive: string }>
+    return DockerFault.eachOf(files, (f) =>
+      gone(
+        Effect.gen(function* () {
+          const original = Buffer.from(f.archive, "base64")
+          const now = yield* engine.getArchive(f.id, path).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
+          if (now !== undefined) {
+            const [a] = unpack(original)
+            const [b] = unpack(now)
+            const same = a !== undefined && b !== undefined && a.type === b.type && (a.mode & 0o7777) === (b.mode & 0o7777) && a.content.equals(b.content) && a.uid === b.uid && a.gid === b.gid
+            if (same) return
+          }
+          yield* engine.putArchive(f.id, dir, original)
+        }),
+      ),
+    )
+  },
+}
+
+/** Compensators of this module's faults, by kind. */
+export const compensators = DockerFault.compensators(undo)
+
+export interface TamperOptions extends FaultOptions {
+  /** Absolute path of an existing regular file in the container. */
+  readonly path: string
+  readonly content: string | Buffer
+  /** Permission bits of the tampered file; default the original's. */
+  readonly mode?: number
+}
+
+/** The largest original file `tamper` saves (and so will tamper with). */
+export const maxTamperBytes = 1_048_576
+
+/**
+ * Overwrites a file in the target's containers (a config, a key, a policy). `destroy` class: lab
+ * targets only. The original (content, mode, owner, mtime, as the engine's tar archive) is saved
+ * into the compensation before the write, and rollback puts it back. Only an existing regular
+ * file of at most 1 MiB is tampered with; anything else is refused before any change.
+ *
+ * @example
+ * Docker.tamper(gateway, { path: "/etc/gateway/policy.json", content: '{"allow":"*"}' })
+ */
+export const tamper = (target: ContainerTarget, options: TamperOptions) => {
+  const id = options.id ?? `tamper ${target.id} ${options.path}`
+  const path = options.path
+  const cut = path.lastIndexOf("/")
+  const dir = cut <= 0 ? "/" : path.slice(0, cut)
+  const name = path.slice(cut + 1)
+  const content = typeof options.content === "string" ? Buffer.from(options.content) : options.content
+  const refuse = (detail: string) => Effect.fail(fail(new InjectionFailed({ fault: id, target: target.id, detail })))
+  const originals = new Map<string, Buffer>()
+  return DockerFault.make({
+    id,
+    title: `tamper with ${path} in ${target.id}`,
+    target,
+    safety: "destroy",
+    kind: "docker.archive-restore",
+    capture: (list, engine) =>
+      Effect.gen(function* () {
+        if (!path.startsWith("/") || name === "" || name === "." || name === "..") return yield* refuse(`path must be the absolute path of a file, got "${path}"`)
+        if (options.mode !== undefined && !(Number.isInteger(options.mode) && options.mode >= 0 && options.mode <= 0o7777)) return yield* refuse(`mode must be permission bits (0 to 0o7777), got ${options.mode}`)
+        const files = yield* Effect.forEach(
+          list,
+          (c) =>
+            Effect.gen(function* () {
+              const archive = yield* engine
+                .getArchive(c.id, path)
+                .pipe(Effect.catchIf((e) => e.status === 404, () => refuse(`${path} does not exist in ${c.name}: tamper only changes existing files (so rollback can restore them)`)))
+              const entries = unpack(archive)
+              const entry = entries[0]
+              if (entry === undefined || entries.length !== 1 || entry.type !== "file") return yield* refuse(`${path} in ${c.name} is not a regular file (${entry?.type ?? "empty archive"})`)
+              if (entry.content.length > maxTamperBytes) return yield* refuse(`${path} in ${c.name} is ${entry.content.length} bytes; tamper saves at most ${maxTamperBytes} bytes of original`)
+              originals.set(c.id, archive)
+              // The engine's headers carry the file type bits too (0o100644): keep the permission bits.
+              return { id: c.id, name: c.name, size: entry.content.length, mode: entry.mode & 0o7777, archive: archive.toString("base64") }
+            }),
+          { concurrency: DockerFault.concurrency },
+        )
+        const show = (f: (typeof files)[number]) => `${f.name} (${f.size} bytes, mode ${f.mode.toString(8).padStart(4, "0")})`
+        return { description: `restore ${path} in ${files.map(show).join(", ")}`, path, dir, files }
+      }),
+    inject: (list, engine) =>
+      DockerFault.eachOf(list, (c) =>
+        Effect.gen(function* () {
+          const original = originals.get(c.id) ?? (yield* engine.getArchive(c.id, path))
+          originals.delete(c.id)
+          const entry = unpack(original)[0]
+          const tar = pack([{ path: name, type: "file", content, mode: options.mode ?? (entry === undefined ? 0o644 : entry.mode & 0o7777), uid: entry?.uid ?? 0, gid: entry?.gid ?? 0, mtime: Math.floor(Date.now() / 1000) }])
+          yield* engine.putArchive(c.id, dir, tar)
+        }),
+      ),
+    compensators,
+  })
+}
+
