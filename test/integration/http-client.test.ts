@@ -25,6 +25,7 @@ interface Seen {
 let server: http.Server
 let port = 0
 const seen: Seen = { connections: 0, requests: [] }
+const hung: Array<http.IncomingMessage> = []
 const dirs: Array<string> = []
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), "shiftup-http-client-"))
@@ -38,6 +39,11 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.requests.push({ ...req.headers, path: req.url ?? "" })
     if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000).unref()
+    if (req.url === "/big") return void res.end("x".repeat(200_000))
+    if (req.url === "/hang") {
+      hung.push(req)
+      return
+    }
     // Echoes the credential and the body back, as a careless server might: they must not reach the journal.
     let body = ""
     req.on("data", (c: Buffer) => (body += c.toString("utf8")))
@@ -92,6 +98,36 @@ describe("deadlines", () => {
     expect(JSON.stringify(exit)).toContain("no complete answer within 150 ms")
     expect(ms).toBeGreaterThanOrEqual(140)
     expect(ms).toBeLessThan(600)
+  })
+
+  it("an interrupted request is aborted at once: the server sees its connection closed", async () => {
+    const closed = new Promise<number>((resolve) => {
+      const t0 = performance.now()
+      const wait = () => (hung.length > 0 ? hung[hung.length - 1]?.socket.once("close", () => resolve(performance.now() - t0)) : setTimeout(wait, 5))
+      wait()
+    })
+    const r = await Effect.runPromise(Http.request(api(), { path: "/hang", timeoutMs: 5000 }).pipe(Effect.timeoutOption(100)))
+    expect(r._tag).toBe("None")
+    expect(await closed).toBeLessThan(1000)
+  })
+})
+
+describe("a caller's AbortSignal", () => {
+  it("aborts the exchange when it fires, with its reason", async () => {
+    const t0 = performance.now()
+    const exit = await Effect.runPromise(Effect.exit(Http.request(api(), { path: "/slow", timeoutMs: 5000, signal: AbortSignal.timeout(120) })))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toMatch(/TimeoutError|timeout|aborted/i)
+    expect(performance.now() - t0).toBeLessThan(1000)
+  })
+})
+
+describe("bodies", () => {
+  it("keeps at most maxBody bytes (64 KiB by default) of a larger body", async () => {
+    const r = await Effect.runPromise(Http.request(api(), { path: "/big" }))
+    expect(r.body.length).toBe(64 * 1024)
+    const small = await Effect.runPromise(Http.request(api(), { path: "/big", maxBody: 10 }))
+    expect(small.body).toBe("x".repeat(10))
   })
 })
 
