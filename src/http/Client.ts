@@ -215,9 +215,13 @@ export const request = (target: SecurityTarget, req: Request, label?: string): E
         const href = `${url.origin}${url.path}`
         const given = req.headers
         const secrets = given === undefined && req.secrets === undefined && !isSecret(req.body) ? [] : secretsOf([...Object.values(given ?? {}), ...(req.secrets ?? []), req.body])
-        const headers: Record<string, string> = {}
-        if (given !== undefined) for (const k in given) headers[k.toLowerCase()] = reveal(given[k] as Value)
-        Object.assign(headers, run.headers)
+        // Without headers of its own a request sends the run's (undici only reads them).
+        let headers: Readonly<Record<string, string>> = run.headers
+        if (given !== undefined) {
+          const merged: Record<string, string> = {}
+          for (const k in given) merged[k.toLowerCase()] = reveal(given[k] as Value)
+          headers = Object.assign(merged, run.headers)
+        }
         const timeoutMs = req.timeoutMs ?? 5000
         const started = performance.now()
         const fallback = `${method} ${url.path}`
