@@ -5,5 +5,5 @@
  * importing it loads no Docker client).
  */
 export * as DemoLab from "./demo.ts"
-export * as DockerLab from "./docker/targets.ts"
+export * as DockerLab from "./docker/index.ts"
 export { adminToken, startLab, type Alert, type AuthMode, type Lab } from "./lab.ts"

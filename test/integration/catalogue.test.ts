@@ -11,12 +11,11 @@
  * plus the table `known` below for catalogue entries whose finding is the lab's planted weakness.
  * Every run must also leave the lab as it found it and no compensation pending.
  */
-import { type Dirent, readdirSync } from "node:fs"
-import { extname, join, relative } from "node:path"
-import { pathToFileURL } from "node:url"
-import { Experiment, Journal } from "shiftup"
+import { relative } from "node:path"
+import { Journal } from "shiftup"
 import { describe, expect, it } from "vitest"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import { expectationsOf, sources } from "../support/catalogue.ts"
 import { labForThisFile } from "../support/proc-lab.ts"
 
 useProcessCleanup()
@@ -27,48 +26,14 @@ const known: Readonly<Record<string, Journal.Status>> = {
   "gateway.fails-closed.auth-slow": "failed",
 }
 
-const sources = (folder: string): ReadonlyArray<string> => {
-  const walk = (dir: string): ReadonlyArray<string> => {
-    let entries: Array<Dirent>
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-    } catch {
-      return []
-    }
-    return entries
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .flatMap((d) =>
-        // docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it.
-        d.isDirectory() ? (d.name === "docker" ? [] : walk(join(dir, d.name))) : [".ts", ".mts", ".js", ".mjs"].includes(extname(d.name)) && !/\.d\.ts$|\.(test|spec)\.[mc]?[jt]s$/.test(d.name) ? [join(dir, d.name)] : [],
-      )
-  }
-  return walk(join(repoRoot, folder))
-}
-
-const catalogue = sources("experiments")
-const examples = sources("examples")
+// docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it.
+const catalogue = sources("experiments", ["docker"])
+const examples = sources("examples", ["docker"])
 
 const lab = labForThisFile()
 
-interface Expectation {
-  readonly id: string
-  readonly status: Journal.Status
-  readonly planOnly: boolean
-}
-
-/** Loads a file here (as the CLI does) to read its experiments' ids and tags. */
-const expectationsOf = async (file: string): Promise<ReadonlyArray<Expectation>> => {
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  const experiments = [...new Set(Object.values(mod).filter(Experiment.isExperiment))]
-  return experiments.map((e) => ({
-    id: e.id,
-    status: e.tags.includes("refused") ? "refused" : (known[e.id] ?? (e.tags.includes("finding") ? "failed" : "passed")),
-    planOnly: e.tags.includes("plan") || e.tags.includes("dry-run"),
-  }))
-}
-
 const check = async (file: string) => {
-  const expected = await expectationsOf(file)
+  const expected = await expectationsOf(file, known)
   expect(expected.length, `${relative(repoRoot, file)} exports no experiment`).toBeGreaterThan(0)
   const refusedOnly = expected.every((x) => x.status === "refused")
   const planOnly = !refusedOnly && expected.every((x) => x.planOnly || x.status === "refused")

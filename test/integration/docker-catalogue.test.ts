@@ -12,38 +12,23 @@
  */
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { type Dirent, readdirSync } from "node:fs"
 import * as net from "node:net"
-import { extname, join, relative } from "node:path"
-import { pathToFileURL } from "node:url"
+import { join, relative } from "node:path"
 import { Effect } from "effect"
-import { Experiment, Journal } from "shiftup"
+import { Journal } from "shiftup"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Engine from "../../src/docker/Engine.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
 import { reapLab, startDockerLab, type DockerLab } from "../../src/testing/docker/lab.ts"
 import { portVariable, runIdVariable } from "../../src/testing/docker/targets.ts"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup, type JournalDoc } from "../support/proc-cli.ts"
+import { expectationsOf, sources } from "../support/catalogue.ts"
 
 useProcessCleanup()
 
 const engine = Engine.make()
 const runId = `dcat-${randomBytes(4).toString("hex")}`
 const call = <A>(e: Effect.Effect<A, unknown>): Promise<A> => Effect.runPromise(Effect.mapError(e, (x) => new Error(JSON.stringify(x))))
-
-const sources = (folder: string): ReadonlyArray<string> => {
-  const dir = join(repoRoot, folder)
-  let entries: Array<Dirent>
-  try {
-    entries = readdirSync(dir, { withFileTypes: true })
-  } catch {
-    return []
-  }
-  return entries
-    .filter((d) => d.isFile() && [".ts", ".mts", ".js", ".mjs"].includes(extname(d.name)) && !/\.d\.ts$|\.(test|spec)\.[mc]?[jt]s$/.test(d.name))
-    .map((d) => join(dir, d.name))
-    .sort()
-}
 
 const catalogue = sources("experiments/docker")
 const examples = sources("examples/docker")
@@ -93,21 +78,6 @@ afterAll(async () => {
   if (measurements.length > 0) console.log(`Docker catalogue (${runId}):\n${measurements.join("\n")}`)
 }, 60_000)
 
-interface Expectation {
-  readonly id: string
-  readonly status: Journal.Status
-  readonly planOnly: boolean
-}
-
-const expectationsOf = async (file: string): Promise<ReadonlyArray<Expectation>> => {
-  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
-  const experiments = [...new Set(Object.values(mod).filter(Experiment.isExperiment))]
-  return experiments.map((e) => ({
-    id: e.id,
-    status: e.tags.includes("refused") ? "refused" : e.tags.includes("finding") ? "failed" : "passed",
-    planOnly: e.tags.includes("plan") || e.tags.includes("dry-run"),
-  }))
-}
 
 /** Rules and qdiscs a network fault adds, in a container's namespace (none may be left). */
 const faultTraces = (pid: number): string => {

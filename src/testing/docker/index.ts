@@ -19,4 +19,4 @@ export {
   type HttpAnswer,
   type LabService,
 } from "./lab.ts"
-export { address, defaultPort, defaultRunId, portVariable, runIdVariable, type LabAddress } from "./targets.ts"
+export * from "./targets.ts"

@@ -23,20 +23,6 @@ import { RunContext } from "../../RunContext.ts"
 import type { Selector } from "../../docker/Container.ts"
 import { defaultCredentials, labLabels, projectOf, type LabService } from "./lab.ts"
 
-export {
-  defaultAuthTimeoutMs,
-  defaultCredentials,
-  defaultWatchPorts,
-  dockerLab,
-  get,
-  labLabels,
-  projectOf,
-  reapLab,
-  startDockerLab,
-  type DockerLab as Lab,
-  type DockerLabOptions as LabOptions,
-  type LabService,
-} from "./lab.ts"
 
 /** The lab's run id. */
 export const runIdVariable = "SHIFTUP_DOCKER_LAB"
