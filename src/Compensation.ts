@@ -7,6 +7,7 @@ import { readdir, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { Effect } from "effect"
 import { send } from "./internal/http.ts"
+import { processAlive } from "./internal/process.ts"
 import { describeUnknown, fail, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
 
 export type Json = string | number | boolean | null | ReadonlyArray<Json> | { readonly [k: string]: Json }
@@ -43,18 +44,10 @@ export const fileRestore = (spec: { readonly target: string; readonly path: stri
  */
 export const ephemeral = (spec: { readonly target: string; readonly description: string }): Compensation => ({ kind: "ephemeral", pid: process.pid, ...spec })
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 export const builtins: Compensators = {
   ephemeral: (c) =>
-    typeof c["pid"] === "number" && c["pid"] !== process.pid && !alive(c["pid"])
+    typeof c["pid"] === "number" && c["pid"] !== process.pid && !processAlive(c["pid"])
       ? Effect.void
       : Effect.fail(rollbackError(c, `it lives in process ${String(c["pid"])}, which is still running: only that process can release it`)),
   "http.request": (c) =>

@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, w
 import { join } from "node:path"
 import { Effect } from "effect"
 import type { Compensation } from "./Compensation.ts"
+import { processAlive } from "./internal/process.ts"
 import { describeUnknown, fail, LedgerError, type ShiftupError } from "./ShiftupError.ts"
 
 export type Record =
@@ -119,15 +120,6 @@ export const owner = (
   const head = records.find((r) => r.type === "run")
   if (head === undefined || head.type !== "run") return undefined
   const ended = records.some((r) => r.type === "end")
-  let alive = false
-  if (!ended && head.pid === process.pid) alive = true
-  else if (!ended) {
-    try {
-      process.kill(head.pid, 0)
-      alive = true
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === "EPERM"
-    }
-  }
+  const alive = !ended && (head.pid === process.pid || processAlive(head.pid))
   return { runId: head.runId, pid: head.pid, alive, ended, egress: head.egress }
 }

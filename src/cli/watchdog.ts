@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
+import { processAlive } from "../internal/process.ts"
 import * as Ledger from "../Ledger.ts"
 import { recover, type RecoverReport } from "../Recover.ts"
 import { adapterCompensators, pendingKinds } from "./adapters.ts"
@@ -18,14 +19,6 @@ const pollMs = 200
 
 const dir = (stateDir: string) => join(stateDir, "watchdog")
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /**
  * Starts the watcher for this process and waits until it is ready; throws if it does not come up,
@@ -54,7 +47,7 @@ export const watch = async (pid: number, stateDir: string, write: (line: string)
   const stamp = () => new Date().toISOString()
   write(`${stamp()} watchdog ${process.pid} watching runner ${pid}`)
   writeFileSync(join(dir(stateDir), `${pid}.ready`), String(process.pid))
-  while (alive(pid)) await new Promise((r) => setTimeout(r, pollMs))
+  while (processAlive(pid)) await new Promise((r) => setTimeout(r, pollMs))
   const mine = Ledger.list(stateDir).filter((path) => {
     try {
       return Ledger.owner(Ledger.read(path))?.pid === pid
