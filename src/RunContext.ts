@@ -8,6 +8,8 @@ import { defaultEgress, makeEgress, type Egress } from "./internal/egress.ts"
 
 export interface RunContext {
   readonly runId: string
+  /** When the run began (epoch ms); absent outside a run (e.g. in `recover`). */
+  readonly startedAt?: number
   /** Headers every request of the run carries (invariant 6). */
   readonly headers: Readonly<Record<string, string>>
   readonly egress: Egress

@@ -136,15 +136,6 @@ export const running = (target: ContainerTarget, options: ProbeOptions = {}): Pr
 
 // ── since when: the run's start, the probe's start, or a moment ──
 
-const runIdTime = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})-/
-
-/** When the run began, from its id (`20250101T120000-abcdef`, UTC, to the second); undefined outside a run or for a custom id. */
-const runStart = (runId: string): number | undefined => {
-  const m = runIdTime.exec(runId)
-  if (m === null) return undefined
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number]
-  return Date.UTC(y, mo - 1, d, h, mi, s)
-}
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -152,8 +143,8 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 export interface LogLineOptions extends ProbeOptions {
   /**
-   * Only lines logged since then: `"run"` (default) is the start of the current run (to the
-   * second) — outside a run, or with a custom run id, the whole log; or a moment.
+   * Only lines logged since then: `"run"` (default) is the start of the current run —
+   * outside a run, the whole log; or a moment.
    */
   readonly since?: "run" | Date
   /**
@@ -210,7 +201,7 @@ export const logLine = (target: ContainerTarget, pattern: RegExp | string, optio
     title: options.id ?? `a log line of ${target.id} matching ${String(pattern)}`,
     target,
     observe: Effect.gen(function* () {
-      const sinceMs = options.since instanceof Date ? options.since.getTime() : runStart((yield* RunContext).runId)
+      const sinceMs = options.since instanceof Date ? options.since.getTime() : (yield* RunContext).startedAt
       if (withinMs === undefined) return yield* once(sinceMs)
       const deadline = Date.now() + withinMs
       for (;;) {
@@ -234,9 +225,9 @@ export interface RecoveryOptions extends ProbeOptions {
   /** Recovered only once every disrupted member also reports `health_status: healthy` (after its start/unpause). */
   readonly healthy?: boolean
   /**
-   * Count disruptions from: `"run"` (default) the start of the current run (to the second), so a
+   * Count disruptions from: `"run"` (default) the start of the current run, so a
    * fault earlier in the method is seen; `"probe"` the moment the probe starts (start it before
-   * the disruption); or a moment. Outside a run (or with a custom run id), `"run"` means `"probe"`.
+   * the disruption); or a moment. Outside a run, `"run"` means `"probe"`.
    * The engine replays past events from a bounded buffer (the last 256 or so of the engine).
    */
   readonly since?: "run" | "probe" | Date
@@ -397,7 +388,7 @@ const observeRecovery = (target: ContainerTarget, options: RecoveryOptions, id: 
   return Effect.gen(function* () {
     const startedMs = Date.now()
     const since = options.since ?? "run"
-    const fromMs = since instanceof Date ? since.getTime() : since === "probe" ? startedMs : (runStart((yield* RunContext).runId) ?? startedMs)
+    const fromMs = since instanceof Date ? since.getTime() : since === "probe" ? startedMs : ((yield* RunContext).startedAt ?? startedMs)
     const engine = yield* Engine
     const list = yield* observed(target, id)
     if (healthy) {

@@ -117,7 +117,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
     // Discovery sees the run id, so an adapter can keep the members it planned for this run.
-    const planCtx: RunContext = { runId, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), throttle: () => Effect.void }
+    const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), throttle: () => Effect.void }
     const planExit = yield* Effect.exit(planRun(experiment, config).pipe(Effect.provideService(RunContext, planCtx)))
     if (Exit.isFailure(planExit)) {
       const e = Cause.squash(planExit.cause)
@@ -137,7 +137,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.plan.budget
-    const ctx: RunContext = { runId, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), throttle: makeThrottle(budget.maxProbeRate) }
+    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), throttle: makeThrottle(budget.maxProbeRate) }
 
     const aborted = yield* Deferred.make<Abort>()
     const requestAbort = (a: Abort) =>

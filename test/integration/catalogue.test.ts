@@ -15,7 +15,7 @@ import { relative } from "node:path"
 import { Journal } from "shiftup"
 import { describe, expect, it } from "vitest"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
-import { expectationsOf, sources } from "../support/catalogue.ts"
+import { commandsFor, expectationsOf, sources } from "../support/catalogue.ts"
 import { labForThisFile } from "../support/proc-lab.ts"
 
 useProcessCleanup()
@@ -36,8 +36,7 @@ const check = async (file: string) => {
   const expected = await expectationsOf(file, known)
   expect(expected.length, `${relative(repoRoot, file)} exports no experiment`).toBeGreaterThan(0)
   const refusedOnly = expected.every((x) => x.status === "refused")
-  const planOnly = !refusedOnly && expected.every((x) => x.planOnly || x.status === "refused")
-  const commands: ReadonlyArray<"plan" | "run"> = refusedOnly ? ["plan", "run"] : planOnly ? ["plan"] : ["run"]
+  const commands = commandsFor(expected)
   for (const command of commands) {
     const state = tempDir("shiftup-state-")
     const hits = { ...lab().hits }

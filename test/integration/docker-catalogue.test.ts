@@ -22,7 +22,7 @@ import { ensureImageMap } from "../../src/testing/docker/images.ts"
 import { reapLab, startDockerLab, type DockerLab } from "../../src/testing/docker/lab.ts"
 import { portVariable, runIdVariable } from "../../src/testing/docker/targets.ts"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup, type JournalDoc } from "../support/proc-cli.ts"
-import { expectationsOf, sources } from "../support/catalogue.ts"
+import { commandsFor, expectationsOf, sources } from "../support/catalogue.ts"
 
 useProcessCleanup()
 
@@ -125,9 +125,7 @@ const check = async (file: string) => {
   const { lab: l } = labs()
   const expected = await expectationsOf(file)
   expect(expected.length, `${relative(repoRoot, file)} exports no experiment`).toBeGreaterThan(0)
-  const refusedOnly = expected.every((x) => x.status === "refused")
-  const planOnly = !refusedOnly && expected.every((x) => x.planOnly || x.status === "refused")
-  const commands: ReadonlyArray<"plan" | "run"> = refusedOnly ? ["plan", "run"] : planOnly ? ["plan"] : ["run"]
+  const commands = commandsFor(expected)
   for (const command of commands) {
     const state = tempDir("shiftup-state-")
     const started = performance.now()

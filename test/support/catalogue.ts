@@ -49,3 +49,10 @@ export const expectationsOf = async (file: string, known: Readonly<Record<string
     planOnly: e.tags.includes("plan") || e.tags.includes("dry-run"),
   }))
 }
+
+/** What the CLI runs for a file: refused-only files are planned and run (both must refuse), plan-only ones planned. */
+export const commandsFor = (expected: ReadonlyArray<Expectation>): ReadonlyArray<"plan" | "run"> => {
+  const refusedOnly = expected.every((x) => x.status === "refused")
+  const planOnly = !refusedOnly && expected.every((x) => x.planOnly || x.status === "refused")
+  return refusedOnly ? ["plan", "run"] : planOnly ? ["plan"] : ["run"]
+}

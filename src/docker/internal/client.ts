@@ -2,6 +2,7 @@
  * The Engine over dockerode. dockerode ships no types, so the slice of it used here is typed by
  * hand, and every answer is mapped into shiftup's own `Container` shape at this boundary.
  */
+import { Readable } from "node:stream"
 import Dockerode from "dockerode"
 import { Effect } from "effect"
 import type { Container, ContainerSummary, DockerEvent, Endpoint, Engine, EngineCallError, Resources } from "../Engine.ts"
@@ -190,7 +191,6 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
     getArchive: (id, path) => call(`read ${path} in ${id}`, async (abortSignal) => drain(await container(id)["getArchive"]!({ path, abortSignal }))),
     putArchive: (id, dir, tar) =>
       call(`write into ${dir} in ${id}`, async (abortSignal) => {
-        const { Readable } = await import("node:stream")
         return container(id)["putArchive"]!(Readable.from([tar]) as never, { path: dir, abortSignal })
       }),
     run: (spec) =>
@@ -246,7 +246,6 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
     tag: (image, repo, tag) => call(`tag ${image} as ${repo}:${tag}`, (abortSignal) => docker.getImage(image)["tag"]!({ repo, tag, abortSignal })),
     importImage: (tar, repo, tag, changes) =>
       call(`import image ${repo}:${tag}`, async (abortSignal) => {
-        const { Readable } = await import("node:stream")
         const progress = await docker.importImage(Readable.from([tar]), { repo, tag, changes: [...changes], abortSignal })
         const out = (await drain(progress)).toString("utf8")
         if (/"error"/.test(out)) throw new Error(out.trim())

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import type * as Compensation from "../../Compensation.ts"
 import * as Fault from "../../Fault.ts"
 import { RunContext } from "../../RunContext.ts"
-import { describeUnknown, fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError } from "../../ShiftupError.ts"
+import { fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError } from "../../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "../Container.ts"
 import * as EngineModule from "../Engine.ts"
 import type { Container, Engine, EngineCallError } from "../Engine.ts"
@@ -75,17 +75,11 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
   const captured = new Map<string, ReadonlyArray<Container>>()
   const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: o.id, target: o.target.id, detail }))
   const mapError = (address: string) => (e: EngineCallError | ShiftupError) => (isShiftupError(e) ? e : engineError(address, e, injectionFailed))
-  const base = Fault.make({
+  return Fault.make({
     id: o.id,
     title: o.title,
     target: o.target,
     safety: o.safety ?? "disrupt",
-    compensation: { kind: o.kind, description: o.title },
-    inject: () => undefined,
-    compensators: o.compensators,
-  })
-  return {
-    ...base,
     compensation: Effect.gen(function* () {
       const engine = yield* EngineModule.Engine
       const list = yield* members(o.target, injectionFailed)
@@ -99,8 +93,9 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
       const list = captured.get(runId) ?? (yield* members(o.target, injectionFailed))
       captured.delete(runId)
       yield* o.inject(list, engine).pipe(Effect.mapError(mapError(engine.address)))
-    }).pipe(Effect.catchDefect((d) => Effect.fail(injectionFailed(describeUnknown(d))))),
-  }
+    }),
+    compensators: o.compensators,
+  })
 }
 
 /** `a, b and 3 more`: container names for one-line descriptions. */
