@@ -67,6 +67,16 @@ interface Link {
   held: boolean
   bwNext: number
   wake: (() => void) | undefined
+  readonly reads: Reads
+}
+
+/**
+ * The buffer a link's source reads into. One per link: Node takes a socket's next buffer right
+ * after each read, so a shared one could already be promised to another socket while a pending
+ * write still references it.
+ */
+interface Reads {
+  buffer: Buffer
 }
 
 interface Conn {
@@ -81,18 +91,39 @@ interface Conn {
 }
 
 const highWaterMark = 1 << 20
-/** Size of the upstream socket's read buffer (libuv reads at most 64 KiB per call otherwise). */
+/** Size of a link's read buffer (what libuv would allocate per read otherwise). */
 const readSize = 64 * 1024
 /** Bytes a socket may hold in user space before its source is paused. */
 const writeBacklog = 1 << 20
 
 const now = () => performance.now()
 
+type OnRead = NonNullable<net.SocketConstructorOpts["onread"]>
+
+/**
+ * A connection accepted paused, moved into a socket that reads with `onread` (Node's server has no
+ * such option, and a read allocating 64 KiB each time halves the proxy's throughput). This uses
+ * the handle Node's own cluster module passes to `new net.Socket({ handle })`; where that is not
+ * available, the accepted socket itself is used and read with `data` events.
+ */
+const adopt = (accepted: net.Socket, onread: OnRead): net.Socket => {
+  const shell = accepted as unknown as { _handle?: { readStart?: unknown } | null }
+  const handle = shell._handle
+  if (handle === null || handle === undefined || typeof handle.readStart !== "function") {
+    accepted.resume()
+    return accepted
+  }
+  shell._handle = null
+  // The empty shell closes at once, so the server's connection count stays right.
+  accepted.destroy()
+  return new net.Socket({ handle, allowHalfOpen: true, onread } as net.SocketConstructorOpts)
+}
+
 export const makeEngine = (options: EngineOptions): Engine => {
   const random = options.random ?? Math.random
   const toxics: Array<Toxic> = []
   const conns = new Set<Conn>()
-  let accepted = 0
+  let acceptedCount = 0
   let errors = 0
   let listening: Promise<AddressInfo> | undefined
   let closed = false
@@ -234,17 +265,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
     link.src.destroy()
   }
 
-  const onData = (conn: Conn, link: Link, chunk: Buffer) => {
-    if (conn.closed) return
-    if (link.toxics.length === 0 && !link.pumping) {
-      // The fast path: straight through, back-pressure by pause/drain.
-      link.sent += chunk.length
-      // `write` returns false for any chunk at least as big as the high-water mark, even when the
-      // kernel took it at once; pausing on that would stop and restart reading (two syscalls) per
-      // chunk. Pause only when bytes really pile up; `drain` still comes once they are written.
-      if (!link.dst.write(chunk) && link.dst.writableLength > writeBacklog) link.src.pause()
-      return
-    }
+  /** Queues bytes for the link's pump (toxics are active or were until now). */
+  const enqueue = (conn: Conn, link: Link, chunk: Buffer) => {
     const jittered = link.toxics.some((t) => t.spec.kind === "latency" && t.spec.jitter > 0)
     link.queue.push({ chunk, at: now(), r: jittered ? 2 * random() - 1 : 0 })
     link.queued += chunk.length
@@ -255,15 +277,21 @@ export const makeEngine = (options: EngineOptions): Engine => {
     if (!link.pumping) void pump(conn, link)
   }
 
-  /** A read from the upstream socket into `reads.buffer`; returns false to pause reading. */
-  const onRead = (conn: Conn, reads: { buffer: Buffer }, view: Buffer): boolean => {
-    const link = conn.down
+  /**
+   * Bytes read on a link. `borrowed`: they sit in the link's own read buffer, which the next read
+   * overwrites. Returns false to pause reading.
+   */
+  const onRead = (conn: Conn, link: Link, chunk: Buffer, borrowed: boolean): boolean => {
     if (conn.closed) return true
     if (link.toxics.length === 0 && !link.pumping) {
-      link.sent += view.length
-      const ok = link.dst.write(view)
+      // The fast path: straight through, back-pressure by pause/drain.
+      link.sent += chunk.length
+      const ok = link.dst.write(chunk)
       // Bytes still waiting in user space reference our buffer: read into a fresh one from now on.
-      if (link.dst.writableLength > 0) reads.buffer = Buffer.allocUnsafe(readSize)
+      if (borrowed && link.dst.writableLength > 0) link.reads.buffer = Buffer.allocUnsafe(readSize)
+      // `write` returns false for any chunk at least as big as the high-water mark, even when the
+      // kernel took it at once; pausing on that would stop and restart reading (two syscalls) per
+      // chunk. Pause only when bytes really pile up; `drain` still comes once they are written.
       if (!ok && link.dst.writableLength > writeBacklog) {
         link.src.pause()
         return false
@@ -271,11 +299,20 @@ export const makeEngine = (options: EngineOptions): Engine => {
       return true
     }
     // Toxics hold bytes for a while: they get a copy.
-    onData(conn, link, Buffer.from(view))
+    enqueue(conn, link, borrowed ? Buffer.from(chunk) : chunk)
     return !link.held
   }
 
-  const makeLink = (dir: Direction, src: net.Socket, dst: net.Socket): Link => ({
+  /** A socket's `onread` option: reads go into `reads.buffer`, not a fresh allocation each. */
+  const readInto = (reads: Reads, conn: () => Conn, side: "up" | "down") => ({
+    buffer: () => reads.buffer,
+    callback: (n: number, b: Uint8Array) => {
+      const c = conn()
+      return onRead(c, c[side], Buffer.from(b.buffer, b.byteOffset, n), true)
+    },
+  })
+
+  const makeLink = (dir: Direction, src: net.Socket, dst: net.Socket, reads: Reads): Link => ({
     dir,
     src,
     dst,
@@ -289,6 +326,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
     held: false,
     bwNext: 0,
     wake: undefined,
+    reads,
   })
 
   /** Draws a toxic for a connection and starts its connection-level timers. */
@@ -323,42 +361,35 @@ export const makeEngine = (options: EngineOptions): Engine => {
     }
   }
 
-  const onConnection = (client: net.Socket) => {
-    accepted++
+  const onConnection = (accepted: net.Socket) => {
+    acceptedCount++
     let target: Upstream
     try {
       target = options.upstream()
     } catch {
       errors++
-      client.destroy()
+      accepted.destroy()
       return
     }
+    // Both sockets read into the links' own buffers (`onread`): no allocation per read while the
+    // other side takes the bytes at once.
+    const upReads: Reads = { buffer: Buffer.allocUnsafe(readSize) }
+    const downReads: Reads = { buffer: Buffer.allocUnsafe(readSize) }
+    const client = adopt(accepted, readInto(upReads, () => conn, "up"))
     client.setNoDelay(true)
-    // The upstream socket reads into a buffer of ours (`onread`): no allocation per read while
-    // the client's socket takes the bytes at once. Accepted sockets cannot do this in Node, so
-    // the client → server direction uses `data` events. The buffer is per connection: Node takes
-    // a socket's next buffer right after each read, so one shared buffer could already be
-    // promised to a second socket when a pending write of the first one still references it.
-    const reads = { buffer: Buffer.allocUnsafe(readSize) }
-    const server = net.connect({
-      host: target.host,
-      port: target.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: { buffer: () => reads.buffer, callback: (n: number, b: Uint8Array) => onRead(conn, reads, Buffer.from(b.buffer, b.byteOffset, n)) },
-    })
+    const server = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: readInto(downReads, () => conn, "down") })
     const conn: Conn = {
       client,
       server,
-      down: makeLink("downstream", server, client),
-      up: makeLink("upstream", client, server),
+      down: makeLink("downstream", server, client, downReads),
+      up: makeLink("upstream", client, server, upReads),
       drawn: new Map(),
       timers: new Map(),
       closed: false,
     }
     conns.add(conn)
     for (const t of toxics) activate(conn, t)
-    client.on("data", (chunk: Buffer) => onData(conn, conn.up, chunk))
+    if (client === accepted) client.on("data", (chunk: Buffer) => onRead(conn, conn.up, chunk, false))
     for (const link of [conn.down, conn.up]) {
       link.src.on("end", () => {
         link.srcEnded = true
@@ -387,7 +418,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
     server.on("close", onClose)
   }
 
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, onConnection)
+  // Paused on connect: `adopt` moves the connection into a socket that reads into our buffer.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, onConnection)
 
   return {
     listen: () =>
@@ -424,6 +456,6 @@ export const makeEngine = (options: EngineOptions): Engine => {
       return true
     },
     toxics: () => [...toxics],
-    stats: () => ({ accepted, open: conns.size, errors }),
+    stats: () => ({ accepted: acceptedCount, open: conns.size, errors }),
   }
 }
