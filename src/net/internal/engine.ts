@@ -106,7 +106,7 @@ type OnRead = NonNullable<net.SocketConstructorOpts["onread"]>
  * the handle Node's own cluster module passes to `new net.Socket({ handle })`; where that is not
  * available, the accepted socket itself is used and read with `data` events.
  */
-const adopt = (accepted: net.Socket, onread: OnRead): net.Socket => {
+export const adopt = (accepted: net.Socket, onread: OnRead): net.Socket => {
   const shell = accepted as unknown as { _handle?: { readStart?: unknown } | null }
   const handle = shell._handle
   if (handle === null || handle === undefined || typeof handle.readStart !== "function") {
