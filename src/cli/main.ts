@@ -241,7 +241,8 @@ const recoverCommand = async (ledgers: ReadonlyArray<string>, opts: { readonly s
   const failed = report.items.filter((i) => i.outcome === "failed").length
   if (report.items.length === 0 && report.skipped.length === 0) io.out("nothing to recover: no compensation is pending\n")
   else io.out(`recover: ${report.items.length - failed} restored, ${failed} failed, ${report.skipped.length} ledger(s) skipped\n`)
-  return failed > 0 || report.unreadable.length > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
+  // A skipped live run still has its faults in place: not "all clear" for a script that checks.
+  return failed > 0 || report.unreadable.length > 0 || report.skipped.length > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
 }
 
 const reapCommand = async (opts: { readonly runId: string | undefined; readonly all: boolean; readonly force: boolean; readonly stateDir: string | undefined; readonly config: string | undefined }, io: CliIo): Promise<number> => {
