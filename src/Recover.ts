@@ -7,7 +7,7 @@ import { Cause, Effect, Exit } from "effect"
 import * as Compensation from "./Compensation.ts"
 import { defaultEgress, makeEgress } from "./internal/egress.ts"
 import * as Ledger from "./Ledger.ts"
-import { correlationHeaders, RunContext } from "./RunContext.ts"
+import { correlationHeaders, RunContext, unpaced } from "./RunContext.ts"
 import { describeUnknown } from "./ShiftupError.ts"
 
 export interface RecoverOptions {
@@ -45,7 +45,7 @@ const runContext = (runId: string, egress: ReadonlyArray<string> | undefined): R
   runId,
   headers: correlationHeaders(runId),
   egress: makeEgress(egress ?? defaultEgress),
-  throttle: () => Effect.void,
+  ...unpaced,
 })
 
 export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverReport> =>

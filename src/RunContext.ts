@@ -15,7 +15,36 @@ export interface RunContext {
   readonly egress: Egress
   /** Waits until `target` may be probed again under the budget's probe rate (the runner calls it before every observation). */
   readonly throttle: (target: string) => Effect.Effect<void>
+  /**
+   * `throttle` outside Effect: takes `target`'s next slot and returns the milliseconds to wait
+   * before using it (0 when it is free now). For hot loops such as an HTTP burst.
+   */
+  readonly reserve: (target: string) => number
 }
+
+/** Per-target spacing of probes at `perSecond` (`Infinity`: none): `throttle` and `reserve` of a run. */
+export const pacer = (perSecond: number): Pick<RunContext, "throttle" | "reserve"> => {
+  if (!(perSecond < Infinity)) return unpaced
+  const next = new Map<string, number>()
+  const spacing = 1000 / perSecond
+  const reserve = (target: string) => {
+    const now = performance.now()
+    const at = Math.max(now, next.get(target) ?? 0)
+    next.set(target, at + spacing)
+    return at - now < 0.5 ? 0 : at - now
+  }
+  return {
+    reserve,
+    throttle: (target) =>
+      Effect.suspend(() => {
+        const wait = reserve(target)
+        return wait === 0 ? Effect.void : Effect.sleep(wait)
+      }),
+  }
+}
+
+/** No pacing (outside a run, in `recover`). */
+export const unpaced: Pick<RunContext, "throttle" | "reserve"> = { throttle: () => Effect.void, reserve: () => 0 }
 
 export const version = "0.1.0"
 
@@ -29,6 +58,6 @@ export const RunContext = Context.Reference<RunContext>("shiftup/RunContext", {
     runId: "no-run",
     headers: correlationHeaders("no-run"),
     egress: makeEgress(defaultEgress),
-    throttle: () => Effect.void,
+    ...unpaced,
   }),
 })

@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import * as Probe from "../Probe.ts"
-import { burst as sendBurst, request, type SecurityTarget } from "./Client.ts"
+import { burst, type Request, type SecurityTarget } from "./Client.ts"
 import { finding, type Report } from "./Findings.ts"
 import type { Value } from "./Secret.ts"
 
@@ -39,9 +39,8 @@ export const probe = (target: SecurityTarget, options: RateLimitOptions): Probe.
     target,
     observe: Effect.gen(function* () {
       const t0 = performance.now()
-      const answers = yield* sendBurst(target, options.burst, options.concurrency ?? 8, () =>
-        Effect.map(request(target, { path: options.path, method: options.method ?? "GET", ...(options.headers === undefined ? {} : { headers: options.headers }), maxBody: 1024 }), (r) => r.status),
-      )
+      const req: Request = { path: options.path, method: options.method ?? "GET", ...(options.headers === undefined ? {} : { headers: options.headers }), maxBody: 1024 }
+      const answers = (yield* burst(target, options.burst, options.concurrency ?? 8, () => req)).map((r) => r.status)
       const statuses: Record<string, number> = {}
       for (const s of answers) statuses[s] = (statuses[s] ?? 0) + 1
       const limited = statuses["429"] ?? 0

@@ -13,7 +13,7 @@ import type { Check } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import type { Probe } from "../Probe.ts"
-import { correlationHeaders, RunContext } from "../RunContext.ts"
+import { correlationHeaders, pacer, RunContext, unpaced } from "../RunContext.ts"
 import { ApprovalDeclined, describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError } from "../ShiftupError.ts"
 import type { Step } from "../Step.ts"
 import { runCheck } from "./checks.ts"
@@ -54,19 +54,6 @@ export const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").r
 type Abort = NonNullable<Journal.Journal["abort"]>
 
 const isAbort = (u: unknown): u is Abort => typeof u === "object" && u !== null && "cause" in u && "detail" in u && Object.keys(u).length === 2
-
-/** A per-target spacing of observations: the budget's probe rate. */
-const makeThrottle = (perSecond: number) => {
-  const next = new Map<string, number>()
-  const spacing = 1000 / perSecond
-  return (target: string) =>
-    Effect.suspend(() => {
-      const now = performance.now()
-      const at = Math.max(now, next.get(target) ?? 0)
-      next.set(target, at + spacing)
-      return at - now < 0.5 ? Effect.void : Effect.sleep(at - now)
-    })
-}
 
 export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Effect<Journal.Journal> =>
   Effect.gen(function* () {
@@ -117,7 +104,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
     // Discovery sees the run id, so an adapter can keep the members it planned for this run.
-    const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), throttle: () => Effect.void }
+    const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), ...unpaced }
     const planExit = yield* Effect.exit(planRun(experiment, config).pipe(Effect.provideService(RunContext, planCtx)))
     if (Exit.isFailure(planExit)) {
       const e = Cause.squash(planExit.cause)
@@ -137,7 +124,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.plan.budget
-    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), throttle: makeThrottle(budget.maxProbeRate) }
+    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), ...pacer(budget.maxProbeRate) }
 
     const aborted = yield* Deferred.make<Abort>()
     const requestAbort = (a: Abort) =>

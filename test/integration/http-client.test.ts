@@ -13,8 +13,9 @@ import { Effect, Exit } from "effect"
 import { Experiment, Expect, Probe, RunContext, Runner } from "shiftup"
 import * as Http from "shiftup/http"
 import { consoleReporter, html, junit, markdown, sarif } from "shiftup/report"
+import { getEventListeners } from "node:events"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { correlationHeaders } from "../../src/RunContext.ts"
+import { correlationHeaders, unpaced } from "../../src/RunContext.ts"
 import { makeEgress } from "../../src/internal/egress.ts"
 
 interface Seen {
@@ -26,6 +27,7 @@ let server: http.Server
 let port = 0
 const seen: Seen = { connections: 0, requests: [] }
 const hung: Array<http.IncomingMessage> = []
+const inFlight = { now: 0, max: 0 }
 const dirs: Array<string> = []
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), "shiftup-http-client-"))
@@ -40,6 +42,15 @@ beforeAll(async () => {
     seen.requests.push({ ...req.headers, path: req.url ?? "" })
     if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000).unref()
     if (req.url === "/big") return void res.end("x".repeat(200_000))
+    if (req.url?.startsWith("/n/") === true) {
+      // Answers its number after 10 ms; counts how many are in flight at once.
+      inFlight.now++
+      inFlight.max = Math.max(inFlight.max, inFlight.now)
+      return void setTimeout(() => {
+        inFlight.now--
+        res.end(req.url?.slice(3))
+      }, 10)
+    }
     if (req.url === "/hang") {
       hung.push(req)
       return
@@ -67,7 +78,7 @@ const api = () => Http.target("api", { url: `http://127.0.0.1:${port}`, environm
 describe("egress allowlist in the connector", () => {
   it("a name resolving outside the allowlist is refused before any connection", async () => {
     // An allowlist without 127.0.0.1: `localhost` resolves to 127.0.0.1 (and ::1), both outside it.
-    const ctx: RunContext = { runId: "20261127T000000-abcdef", headers: correlationHeaders("20261127T000000-abcdef"), egress: makeEgress(["10.99.0.0/16"]), throttle: () => Effect.void }
+    const ctx: RunContext = { runId: "20261127T000000-abcdef", headers: correlationHeaders("20261127T000000-abcdef"), egress: makeEgress(["10.99.0.0/16"]), ...unpaced }
     const before = seen.connections
     const target = Http.target("named", { url: `http://localhost:${port}`, environment: "lab" })
     const exit = await Effect.runPromise(Effect.exit(Http.request(target, { path: "/" }).pipe(Effect.provideService(RunContext, ctx))))
@@ -119,6 +130,59 @@ describe("a caller's AbortSignal", () => {
     expect(Exit.isFailure(exit)).toBe(true)
     expect(JSON.stringify(exit)).toMatch(/TimeoutError|timeout|aborted/i)
     expect(performance.now() - t0).toBeLessThan(1000)
+  })
+})
+
+/** Resolves once every socket of the hung requests from index `from` on has closed; with the ms it took. */
+const hungClosed = (from: number, count: number) =>
+  new Promise<number>((resolve) => {
+    const t0 = performance.now()
+    const wait = () => {
+      if (hung.length < from + count) return void setTimeout(wait, 5)
+      const sockets = hung.slice(from, from + count).map((r) => r.socket)
+      void Promise.all(sockets.map((s) => (s.destroyed ? undefined : new Promise((r) => s.once("close", r))))).then(() => resolve(performance.now() - t0))
+    }
+    wait()
+  })
+
+describe("bursts", () => {
+  it("answers in the order asked, never more than `concurrency` in flight, each with the run's headers", async () => {
+    inFlight.max = 0
+    const before = seen.requests.length
+    const answers = await Effect.runPromise(Http.burst(api(), 40, 4, (i) => ({ path: `/n/${i}` })))
+    expect(answers.map((a) => a.body)).toEqual(Array.from({ length: 40 }, (_, i) => String(i)))
+    expect(inFlight.max).toBe(4)
+    const sent = seen.requests.slice(before)
+    expect(sent.length).toBe(40)
+    expect(sent.every((r) => r["x-shiftup-run-id"] === "no-run")).toBe(true)
+  })
+
+  it("the first failed request fails the burst and aborts the ones in flight", async () => {
+    const from = hung.length
+    const t0 = performance.now()
+    const closed = hungClosed(from, 3)
+    const exit = await Effect.runPromise(Effect.exit(Http.burst(api(), 4, 4, (i) => (i < 3 ? { path: "/hang", timeoutMs: 5000 } : { path: "/slow", timeoutMs: 100 }))))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toContain("no complete answer within 100 ms")
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(await closed).toBeLessThan(1000)
+  })
+
+  it("interrupted, it aborts every request in flight and starts no more", async () => {
+    const from = hung.length
+    const before = seen.requests.length
+    const closed = hungClosed(from, 3)
+    const r = await Effect.runPromise(Http.burst(api(), 10, 3, () => ({ path: "/hang", timeoutMs: 5000 })).pipe(Effect.timeoutOption(100)))
+    expect(r._tag).toBe("None")
+    expect(await closed).toBeLessThan(1000)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(seen.requests.length - before).toBe(3)
+  })
+
+  it("a caller's signal shared by many requests keeps no listener once they are answered", async () => {
+    const controller = new AbortController()
+    await Effect.runPromise(Http.burst(api(), 30, 5, (i) => ({ path: `/n/${i}`, signal: controller.signal })))
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0)
   })
 })
 
