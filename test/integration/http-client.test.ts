@@ -9,7 +9,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Experiment, Expect, Probe, RunContext, Runner } from "shiftup"
 import * as Http from "shiftup/http"
 import { consoleReporter, html, junit, markdown, sarif } from "shiftup/report"
@@ -177,6 +177,39 @@ describe("bursts", () => {
     expect(await closed).toBeLessThan(1000)
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(seen.requests.length - before).toBe(3)
+  })
+
+  it("a signal that has already fired fails the burst at once and sends nothing", async () => {
+    const before = seen.requests.length
+    const exit = await Effect.runPromise(Effect.exit(Http.burst(api(), 3, 2, (i) => ({ path: `/n/${i}`, signal: AbortSignal.abort(new Error("stopped before it began")) }))))
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(JSON.stringify(exit)).toContain("stopped before it began")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(seen.requests.length).toBe(before)
+  })
+
+  it("a request that cannot be built ends the burst as a defect (no hang), aborting the ones in flight", async () => {
+    const from = hung.length
+    const closed = hungClosed(from, 1)
+    const t0 = performance.now()
+    // #0 answers in 10 ms; #1 hangs; #2, built when #0 is answered, is no URL.
+    const paths = ["/n/0", "/hang", "http://[not-a-url"]
+    const exit = await Effect.runPromise(Effect.exit(Http.burst(api(), 3, 2, (i) => ({ path: paths[i] as string, timeoutMs: 5000 }))))
+    expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(await closed).toBeLessThan(1000)
+  })
+
+  it("refuses a count that is not a whole number, or no concurrency", async () => {
+    for (const [n, c] of [
+      [2.5, 2],
+      [Number.NaN, 2],
+      [-1, 2],
+      [3, 0],
+    ] as const) {
+      const exit = await Effect.runPromise(Effect.exit(Http.burst(api(), n, c, () => ({ path: "/" }))))
+      expect(JSON.stringify(exit)).toContain("a burst needs a whole number of requests")
+    }
   })
 
   it("a caller's signal shared by many requests keeps no listener once they are answered", async () => {

@@ -292,9 +292,13 @@ export const makeEngine = (options: EngineOptions): Engine => {
     if (link.toxics.length === 0 && !link.pumping) {
       // The fast path: straight through, back-pressure by pause/drain.
       link.sent += chunk.length
-      const ok = link.dst.write(chunk)
-      // Bytes still waiting in user space reference our buffer: read into a fresh one from now on.
-      if (borrowed && link.dst.writableLength > 0) link.reads.buffer = Buffer.allocUnsafe(link.reads.buffer.length)
+      // Our buffer is lent only to a write that finds nothing queued; behind a pending write the
+      // bytes wait as a copy of their own size (a view would keep a whole read buffer alive for
+      // each small read while a slow reader lets writes pile up).
+      const queued = link.dst.writableLength > 0
+      const ok = link.dst.write(borrowed && queued ? Buffer.from(chunk) : chunk)
+      // The lent bytes are still waiting in user space: read into a fresh buffer from now on.
+      if (borrowed && !queued && link.dst.writableLength > 0) link.reads.buffer = Buffer.allocUnsafe(link.reads.buffer.length)
       // `write` returns false for any chunk at least as big as the high-water mark, even when the
       // kernel took it at once; pausing on that would stop and restart reading (two syscalls) per
       // chunk. Pause only when bytes really pile up; `drain` still comes once they are written.
@@ -371,21 +375,22 @@ export const makeEngine = (options: EngineOptions): Engine => {
 
   const onConnection = (accepted: net.Socket) => {
     acceptedCount++
-    let target: Upstream
-    try {
-      target = options.upstream()
-    } catch {
-      errors++
-      accepted.destroy()
-      return
-    }
     // Both sockets read into the links' own buffers (`onread`): no allocation per read while the
     // other side takes the bytes at once.
     const upReads: Reads = { buffer: Buffer.allocUnsafe(readSize) }
     const downReads: Reads = { buffer: Buffer.allocUnsafe(readSize) }
+    let server: net.Socket
+    try {
+      const target = options.upstream()
+      server = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: readInto(downReads, () => conn, "down") })
+    } catch {
+      // No admitted upstream, or an address that throws at once: the client, still paused, is closed.
+      errors++
+      accepted.destroy()
+      return
+    }
     const client = adopt(accepted, readInto(upReads, () => conn, "up"))
     client.setNoDelay(true)
-    const server = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: readInto(downReads, () => conn, "down") })
     const conn: Conn = {
       client,
       server,

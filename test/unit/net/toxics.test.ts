@@ -143,6 +143,46 @@ describe("Net.proxy: lifecycle and failures", () => {
     expect(p.stats().errors).toBe(1)
   })
 
+  it("an upstream address that cannot even be dialled (port 70000) closes the client and counts an error", async () => {
+    const { p, port } = await startProxy(70_000)
+    const got = await collect(port, { send: Buffer.from("x"), timeoutMs: 2000 })
+    expect(got.how === "end" || got.how.startsWith("error:")).toBe(true)
+    expect(p.stats()).toMatchObject({ accepted: 1, errors: 1, open: 0 })
+  })
+
+  it("a client that stops reading holds small reads as copies of their size, not as whole read buffers", async () => {
+    // 4 MiB first (the read buffer grows to 256 KiB), then 1 KiB messages to a client that has
+    // stopped reading: lent buffers would keep 256 KiB alive per 1 KiB read (~250 MiB here).
+    const kib = Buffer.alloc(1024, 1)
+    let sent = 0
+    const upstream = await withServer(
+      serve((s) => {
+        s.write(Buffer.alloc(4 << 20, 2))
+        const tick = () => {
+          if (sent < 16_000 && !s.destroyed) {
+            sent++
+            s.write(kib)
+            setImmediate(tick)
+          }
+        }
+        tick()
+      }),
+    )
+    const { port } = await startProxy(upstream.port)
+    const socket = await openSocket(port)
+    let got = 0
+    socket.on("data", (c: Buffer) => {
+      got += c.length
+      if (got >= 4 << 20) socket.pause()
+    })
+    const before = process.memoryUsage().arrayBuffers
+    await expect.poll(() => sent, { timeout: 10_000 }).toBe(16_000)
+    await new Promise((r) => setTimeout(r, 200))
+    const grown = (process.memoryUsage().arrayBuffers - before) / 2 ** 20
+    expect(got).toBeGreaterThanOrEqual(4 << 20)
+    expect(grown, `ArrayBuffers grew by ${grown.toFixed(1)} MiB`).toBeLessThan(32)
+  })
+
   it("back-pressure with toxics: 8 MiB each way through latency both ways, intact and in order", async () => {
     const echo = await withServer(echoServer())
     const { p, port } = await startProxy(echo.port)
