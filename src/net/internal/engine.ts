@@ -107,6 +107,13 @@ const now = () => performance.now()
 type OnRead = NonNullable<net.SocketConstructorOpts["onread"]>
 
 /**
+ * A write high-water mark of one byte: Node then emits `drain` after every write that had to
+ * wait, however small (with the default 16 KiB, only after writes that reached it). The proxy
+ * resumes reading on `drain`.
+ */
+const drainAfterAnyWrite = { writableHighWaterMark: 1 }
+
+/**
  * A connection accepted paused, moved into a socket that reads with `onread` (Node's server has no
  * such option, and a read allocating 64 KiB each time halves the proxy's throughput). This uses
  * the handle Node's own cluster module passes to `new net.Socket({ handle })`; where that is not
@@ -122,7 +129,7 @@ export const adopt = (accepted: net.Socket, onread: OnRead): net.Socket => {
   shell._handle = null
   // The empty shell closes at once, so the server's connection count stays right.
   accepted.destroy()
-  return new net.Socket({ handle, allowHalfOpen: true, onread } as net.SocketConstructorOpts)
+  return new net.Socket({ handle, allowHalfOpen: true, ...drainAfterAnyWrite, onread } as unknown as net.SocketConstructorOpts)
 }
 
 export const makeEngine = (options: EngineOptions): Engine => {
@@ -292,17 +299,15 @@ export const makeEngine = (options: EngineOptions): Engine => {
     if (link.toxics.length === 0 && !link.pumping) {
       // The fast path: straight through, back-pressure by pause/drain.
       link.sent += chunk.length
-      // Our buffer is lent only to a write that finds nothing queued; behind a pending write the
-      // bytes wait as a copy of their own size (a view would keep a whole read buffer alive for
-      // each small read while a slow reader lets writes pile up).
-      const queued = link.dst.writableLength > 0
-      const ok = link.dst.write(borrowed && queued ? Buffer.from(chunk) : chunk)
-      // The lent bytes are still waiting in user space: read into a fresh buffer from now on.
-      if (borrowed && !queued && link.dst.writableLength > 0) link.reads.buffer = Buffer.allocUnsafe(link.reads.buffer.length)
-      // `write` returns false for any chunk at least as big as the high-water mark, even when the
-      // kernel took it at once; pausing on that would stop and restart reading (two syscalls) per
-      // chunk. Pause only when bytes really pile up; `drain` still comes once they are written.
-      if (!ok && link.dst.writableLength > writeBacklog) {
+      // Bytes in our read buffer are lent to the write, unless the destination would not say
+      // (`drain`) when a pending write is done: a fallback socket (see `adopt`) gets a copy.
+      const lent = borrowed && link.dst.writableHighWaterMark <= 1
+      link.dst.write(borrowed && !lent ? Buffer.from(chunk) : chunk)
+      if (link.dst.writableLength === 0) return true
+      // The kernel did not take it all. A lent buffer stops reading until the write is done, so
+      // it is free again by the next read: no copy, no allocation, and a stalled reader holds one
+      // buffer per direction. Bytes of their own may pile up to `writeBacklog` first.
+      if (lent || link.dst.writableLength > writeBacklog) {
         link.src.pause()
         return false
       }
@@ -382,7 +387,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
     let server: net.Socket
     try {
       const target = options.upstream()
-      server = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, onread: readInto(downReads, () => conn, "down") })
+      server = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, ...drainAfterAnyWrite, onread: readInto(downReads, () => conn, "down") })
     } catch {
       // No admitted upstream, or an address that throws at once: the client, still paused, is closed.
       errors++
