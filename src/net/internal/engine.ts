@@ -71,12 +71,16 @@ interface Link {
 }
 
 /**
- * The buffer a link's source reads into. One per link: Node takes a socket's next buffer right
+ * The buffers a link's source reads into. Per link: Node takes a socket's next buffer right
  * after each read, so a shared one could already be promised to another socket while a pending
  * write still references it.
  */
 interface Reads {
   buffer: Buffer
+  /** A second buffer: the next read goes into it while one write still holds `buffer`. */
+  spare: Buffer
+  /** A write holding one of the two is still pending. */
+  waiting: boolean
 }
 
 interface Conn {
@@ -304,9 +308,17 @@ export const makeEngine = (options: EngineOptions): Engine => {
       const lent = borrowed && link.dst.writableHighWaterMark <= 1
       link.dst.write(borrowed && !lent ? Buffer.from(chunk) : chunk)
       if (link.dst.writableLength === 0) return true
-      // The kernel did not take it all. A lent buffer stops reading until the write is done, so
-      // it is free again by the next read: no copy, no allocation, and a stalled reader holds one
-      // buffer per direction. Bytes of their own may pile up to `writeBacklog` first.
+      // The kernel did not take it all, and the write holds our buffer until it is done. The next
+      // read goes into the spare buffer; if that write has to wait too, reading stops until
+      // `drain` frees both. No copy, no allocation, and a stalled reader holds two buffers per
+      // direction. Bytes of their own (`data` events) may pile up to `writeBacklog` first.
+      if (lent && !link.reads.waiting) {
+        link.reads.waiting = true
+        const held = link.reads.buffer
+        link.reads.buffer = link.reads.spare
+        link.reads.spare = held
+        return true
+      }
       if (lent || link.dst.writableLength > writeBacklog) {
         link.src.pause()
         return false
@@ -382,8 +394,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
     acceptedCount++
     // Both sockets read into the links' own buffers (`onread`): no allocation per read while the
     // other side takes the bytes at once.
-    const upReads: Reads = { buffer: Buffer.allocUnsafe(readSize) }
-    const downReads: Reads = { buffer: Buffer.allocUnsafe(readSize) }
+    const upReads: Reads = { buffer: Buffer.allocUnsafe(readSize), spare: Buffer.allocUnsafe(readSize), waiting: false }
+    const downReads: Reads = { buffer: Buffer.allocUnsafe(readSize), spare: Buffer.allocUnsafe(readSize), waiting: false }
     let server: net.Socket
     try {
       const target = options.upstream()
@@ -415,6 +427,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
         if (link.queue.length === 0 && !link.pumping && !conn.closed) endDst(conn, link)
       })
       link.dst.on("drain", () => {
+        link.reads.waiting = false
         if (!link.held && link.src.isPaused()) link.src.resume()
       })
     }
