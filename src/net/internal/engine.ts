@@ -1,8 +1,8 @@
 /**
  * The TCP fault proxy's engine: plain `node:net`, no Effect on the data path. Each connection
  * has two links (downstream: server → client, upstream: client → server). A link with no toxic
- * forwards each chunk straight from its `data` event to the other socket's `write` (no stream
- * pipeline, no per-chunk allocation); a link with toxics queues chunks with their arrival time
+ * writes each read straight from the proxy's own read buffer to the other socket (no stream
+ * pipeline, no copy, no allocation; see `onRead`); a link with toxics queues copies with their arrival time
  * and a single pump per link applies the toxics in a fixed order, so bytes never reorder, even
  * while toxics are added or removed. A change of toxics wakes a sleeping pump, which re-plans
  * the chunk it holds: removing a 10 s latency releases held bytes at once.
@@ -158,6 +158,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
 
   const whenDrained = (link: Link) =>
     new Promise<void>((resolve) => {
+      // A destination already closed will send neither `drain` nor `close` again.
+      if (link.dst.destroyed) return resolve()
       const done = () => {
         link.dst.off("drain", done)
         link.dst.off("close", done)
@@ -204,7 +206,10 @@ export const makeEngine = (options: EngineOptions): Engine => {
 
   const write = async (link: Link, data: Buffer) => {
     link.sent += data.length
-    if (!link.dst.write(data)) await whenDrained(link)
+    link.dst.write(data)
+    // `write` returns false for every chunk with the high-water mark of one byte: wait only when
+    // bytes are really pending (`drain` follows then).
+    if (link.dst.writableLength > 0) await whenDrained(link)
   }
 
   /** Writes one chunk through the slicer and bandwidth toxics active now. */
@@ -320,6 +325,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
         return true
       }
       if (lent || link.dst.writableLength > writeBacklog) {
+        // Only `drain` may resume this source: reading again (`resume`, `read`, a new `data`
+        // listener) before it would overwrite bytes a pending write still holds.
         link.src.pause()
         return false
       }
