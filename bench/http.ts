@@ -5,8 +5,8 @@
  *    one probe step doing `n` requests through `Http.burst`, as `RateLimit.probe` does: correlation
  *    headers, egress check, deadline, redaction) divided by those of a raw undici `request()`
  *    loop on a fresh Agent (a run opens connections of its own too) with the same number of
- *    connections, at the same concurrency, against the same server. The server is a child process, so it does not share the event loop with
- *    either client. Raw and probe alternate in short rounds (so a change in machine load hits
+ *    connections, at the same concurrency, against the same server. The server is a child
+ *    process, so it does not share the event loop with either client. Raw and probe alternate in short rounds (so a change in machine load hits
  *    both sides of a pair alike); the ratio is the median of the per-pair ratios.
  *  - `http.rate_cap_error_pct`: a burst paced by `budget.maxProbeRate` (500/s here) should start
  *    its requests at that rate; the error is |achieved − cap| / cap, with the achieved rate

@@ -275,6 +275,7 @@ const run = async (): Promise<ReadonlyArray<Line>> => {
   const echoPort = await listen(echo.server)
   const child = await startProxyChild([sinkPort, sourcePort, echoPort])
   const [proxySink, proxySource, proxyEcho] = child.ports as [number, number, number]
+  const socat = await startSocat([sinkPort, sourcePort])
   try {
     const idle = await child.ask("mem")
     // Throughput: this machine's loopback speed drifts a lot from one second to the next, so
@@ -284,7 +285,6 @@ const run = async (): Promise<ReadonlyArray<Line>> => {
     const total = 128 * 1024 * 1024
     // 12 rounds: one round's ratio varies by ±0.2 here, so fewer leave the median to luck.
     const rounds = 12
-    const socat = await startSocat([sinkPort, sourcePort])
     const routes = [
       { name: "direct", up: sinkPort, down: sourcePort },
       { name: "shiftup", up: proxySink, down: proxySource },
@@ -297,11 +297,11 @@ const run = async (): Promise<ReadonlyArray<Line>> => {
         const up = await transfer(r.up, i < 0 ? 32 << 20 : total)
         const down = await download(r.down, i < 0 ? 32 << 20 : total)
         // Round -1 warms every route up and is not counted.
-        if (i >= 0) speeds.get(r.name)?.up.push(up)
-        if (i >= 0) speeds.get(r.name)?.down.push(down)
+        if (i < 0) continue
+        speeds.get(r.name)?.up.push(up)
+        speeds.get(r.name)?.down.push(down)
       }
     }
-    socat?.stop()
     /** Per-round ratios of a route to direct, in one direction; their median. */
     const ratio = (name: string, dir: "up" | "down") => {
       const direct = speeds.get("direct")?.[dir] ?? []
@@ -352,6 +352,7 @@ const run = async (): Promise<ReadonlyArray<Line>> => {
       { name: "net.proxy_peak_rss_mb", value: loaded["maxRssMB"] ?? Number.NaN, digits: 1, note: "the proxy process's peak resident memory over the whole bench" },
     ]
   } finally {
+    socat?.stop()
     await child.stop()
     await closeServer(sink.server, sink.sockets)
     await closeServer(source.server, source.sockets)

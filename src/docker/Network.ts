@@ -194,6 +194,22 @@ const invalid = (what: string, issues: ReadonlyArray<Issue>): void => {
 
 const commandError = (fault: string, target: string) => (e: Netns.CommandFailed): ShiftupError => fail(new InjectionFailed({ fault, target, detail: e.detail }))
 
+/**
+ * What a fault's compensation planned for a run (rules, interfaces), kept by run id until that
+ * run's injection takes it.
+ */
+const perRun = <P>() => {
+  const plans = new Map<string, P>()
+  return {
+    put: (runId: string, plan: P) => void plans.set(runId, plan),
+    take: (runId: string): P | undefined => {
+      const plan = plans.get(runId)
+      plans.delete(runId)
+      return plan
+    },
+  }
+}
+
 /** The pid of a running member whose namespace this machine can enter. */
 const running = (fault: string, target: string, c: Container, what: string): Effect.Effect<number, ShiftupError> => {
   const failed = (detail: string) => fail(new InjectionFailed({ fault, target, detail }))
@@ -399,8 +415,7 @@ export const partition = (target: ContainerTarget, options: PartitionOptions = {
 
   const id = options.id ?? `partition ${target.id}`
   const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: id, target: target.id, detail }))
-  // Captured per run id with the compensation, used by the injection.
-  const planned = new Map<string, { readonly tag: string; readonly byTool: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> }>()
+  const planned = perRun<{ readonly tag: string; readonly byTool: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> }>()
 
   return DockerFault.make({
     id,
@@ -436,7 +451,7 @@ export const partition = (target: ContainerTarget, options: PartitionOptions = {
         const byTool: Array<readonly [string, ReadonlyArray<Rule>]> = []
         if (v4 === undefined || v4.length > 0) byTool.push(["iptables", rulesFor(options, v4, tag, 4)])
         if (anyIpv6) byTool.push(["ip6tables", rulesFor(options, v6, tag, 6)])
-        planned.set(runId, { tag, byTool })
+        planned.put(runId, { tag, byTool })
         return {
           description: `delete the iptables rules commented ${tag} in the network namespace of ${DockerFault.names(list)} (a container stopped since took its rules with it: nothing to undo)`,
           tag,
@@ -448,8 +463,7 @@ export const partition = (target: ContainerTarget, options: PartitionOptions = {
     inject: (list) =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
-        const plan = planned.get(runId)
-        planned.delete(runId)
+        const plan = planned.take(runId)
         if (plan === undefined) return yield* Effect.fail(injectionFailed("the rules were not planned (compensation not captured)"))
         yield* DockerFault.eachOf(list, (c) =>
           Effect.gen(function* () {
@@ -516,7 +530,7 @@ export const bandwidth = (target: ContainerTarget, options: BandwidthOptions) =>
   const latencyMs = options.latencyMs ?? 50
   const id = options.id ?? `bandwidth ${target.id}`
   const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: id, target: target.id, detail }))
-  const planned = new Map<string, { readonly handle: string; readonly interfaces: ReadonlyMap<string, ReadonlyArray<string>> }>()
+  const planned = perRun<{ readonly handle: string; readonly interfaces: ReadonlyMap<string, ReadonlyArray<string>> }>()
 
   return DockerFault.make({
     id,
@@ -546,7 +560,7 @@ export const bandwidth = (target: ContainerTarget, options: BandwidthOptions) =>
           }
           interfaces.set(c.id, names)
         }
-        planned.set(runId, { handle, interfaces })
+        planned.put(runId, { handle, interfaces })
         const kinds = [...new Set(objs(originals).map((o) => str(o["kind"])))]
         return {
           description: `delete the tbf qdisc ${handle} from ${objs(originals).map((o) => `${str(o["name"])}/${str(o["dev"])}`).join(", ")} where it is still there, putting back the default (${kinds.join(", ")})`,
@@ -560,8 +574,7 @@ export const bandwidth = (target: ContainerTarget, options: BandwidthOptions) =>
     inject: (list) =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
-        const plan = planned.get(runId)
-        planned.delete(runId)
+        const plan = planned.take(runId)
         if (plan === undefined) return yield* Effect.fail(injectionFailed("the interfaces were not planned (compensation not captured)"))
         yield* DockerFault.eachOf(list, (c) =>
           Effect.gen(function* () {

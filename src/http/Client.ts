@@ -6,7 +6,7 @@
  */
 import { Context, Effect } from "effect"
 import type { HttpTarget } from "../Http.ts"
-import { correlated, exchange, Failure, HttpClient, type HttpClientService, type TlsSettings } from "../internal/http.ts"
+import { asEffect, correlated, exchange, Failure, HttpClient, type Abortable, type HttpClientService, type TlsSettings } from "../internal/http.ts"
 import { RunContext } from "../RunContext.ts"
 import { fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
 import * as Http from "../Http.ts"
@@ -78,7 +78,7 @@ const locate = (target: SecurityTarget, path: string): { readonly origin: string
  * Sends one request outside Effect (a burst's hot path) and calls `done` exactly once — possibly
  * before it returns — with the exchange or the error. Returns what ends the exchange early.
  */
-const send = (run: RunContext, client: HttpClientService, target: SecurityTarget, req: Request, label: string | undefined, done: (result: Exchange | ShiftupError) => void): { readonly abort: (reason: Error) => void } => {
+const send = (run: RunContext, client: HttpClientService, target: SecurityTarget, req: Request, label: string | undefined, done: (result: Exchange | ShiftupError) => void): Abortable => {
   const method = req.method ?? "GET"
   const url = locate(target, req.path)
   const href = `${url.origin}${url.path}`
@@ -107,13 +107,7 @@ const send = (run: RunContext, client: HttpClientService, target: SecurityTarget
  * Fails with `EgressDenied` (before any connection) or `ProbeFailed` (timeout, reset, TLS).
  */
 export const request = (target: SecurityTarget, req: Request, label?: string): Effect.Effect<Exchange, ShiftupError> =>
-  // Both services read in one step.
-  Effect.contextWith((context) =>
-    Effect.callback<Exchange, ShiftupError>((resume) => {
-      const collector = send(Context.get(context, RunContext), Context.get(context, HttpClient), target, req, label, (r) => resume(isShiftupError(r) ? Effect.fail(r) : Effect.succeed(r)))
-      return Effect.sync(() => collector.abort(new Error("interrupted")))
-    }),
-  )
+  asEffect<Exchange>((run, client, done) => send(run, client, target, req, label, done))
 
 /** Node's timers take at most 2^31 − 1 ms; a longer wait is made of several. */
 const maxTimer = 2 ** 31 - 1
@@ -136,7 +130,7 @@ export const burst = (target: SecurityTarget, n: number, concurrency: number, ma
       const run = Context.get(context, RunContext)
       const client = Context.get(context, HttpClient)
       const answers: Array<Exchange> = []
-      const inFlight = new Set<{ readonly abort: (reason: Error) => void }>()
+      const inFlight = new Set<Abortable>()
       const waiting = new Set<NodeJS.Timeout>()
       let next = 0
       let answered = 0
@@ -149,7 +143,7 @@ export const burst = (target: SecurityTarget, n: number, concurrency: number, ma
       }
       const start = (i: number) => {
         if (over) return
-        let handle: { readonly abort: (reason: Error) => void } | undefined
+        let handle: Abortable | undefined
         let settled = false
         try {
           handle = send(run, client, target, make(i), label, (r) => {
@@ -188,9 +182,7 @@ export const burst = (target: SecurityTarget, n: number, concurrency: number, ma
       const launch = () => {
         if (over || next >= n) return
         const i = next++
-        const wait = i === 0 ? 0 : run.reserve(target.id)
-        if (wait === 0) return start(i)
-        startAt(i, performance.now() + wait)
+        startAt(i, performance.now() + (i === 0 ? 0 : run.reserve(target.id)))
       }
       if (n === 0) return resume(Effect.succeed(answers))
       for (let k = Math.min(concurrency, n); k > 0; k--) launch()

@@ -154,6 +154,11 @@ export interface Outgoing {
   readonly tls?: TlsSettings | undefined
 }
 
+/** An exchange under way: `abort` ends it early (its `done` then reports the reason). */
+export interface Abortable {
+  readonly abort: (reason: Error) => void
+}
+
 /** What came back. */
 export interface Answer {
   readonly status: number
@@ -175,12 +180,12 @@ export const correlated = (run: RunContext, given: Readonly<Record<string, strin
 }
 
 /**
- * One exchange in plain callbacks (a burst's hot path): `done` is called exactly once, with the
- * answer or the error — a ShiftupError from the connector (`EgressDenied`), or an Error whose
- * `detail` says what happened (at the deadline: `no complete answer within <n> ms`). Returns
- * what aborts it early.
+ * One exchange in plain callbacks (a burst's hot path): `done` is called exactly once, possibly
+ * before this returns, with the answer or the error — a ShiftupError from the connector
+ * (`EgressDenied`), or a `Failure` whose `detail` says what happened (at the deadline: `no
+ * complete answer within <n> ms`).
  */
-export const exchange = (run: RunContext, client: HttpClientService, out: Outgoing, done: (result: Answer | ShiftupError | Failure) => void): { readonly abort: (reason: Error) => void } => {
+export const exchange = (run: RunContext, client: HttpClientService, out: Outgoing, done: (result: Answer | ShiftupError | Failure) => void): Abortable => {
   const started = performance.now()
   const signal = out.signal
   const onAbort = () => collector.abort(signal?.reason instanceof Error ? signal.reason : new Error(`aborted: ${describeUnknown(signal?.reason)}`))
@@ -244,24 +249,32 @@ export interface HttpResponse {
   readonly ms: number
 }
 
-/** Sends one request; `label` names the probe or fault in errors. Keeps the first 64 KiB of the body. */
-export const send = (req: HttpRequest, label: { readonly probe: string; readonly target: string }): Effect.Effect<HttpResponse, ShiftupError> =>
-  Effect.contextWith((context) => {
-    const method = req.method ?? "GET"
-    let url: URL
-    try {
-      url = new URL(req.url)
-    } catch {
-      return Effect.fail(fail(new ProbeFailed({ ...label, detail: `"${req.url}" is not a valid URL` })))
-    }
-    const run = Context.get(context, RunContext)
-    const out: Outgoing = { origin: url.origin, path: `${url.pathname}${url.search}`, method, headers: correlated(run, req.headers), body: req.body, timeoutMs: req.timeoutMs ?? 5000, maxBody: 64 * 1024 }
-    return Effect.callback<HttpResponse, ShiftupError>((resume) => {
-      const x = exchange(run, Context.get(context, HttpClient), out, (r) => {
-        if (r instanceof Failure) return resume(Effect.fail(fail(new ProbeFailed({ ...label, detail: `${method} ${req.url}: ${r.detail}` }))))
-        if (isShiftupError(r)) return resume(Effect.fail(r))
-        resume(Effect.succeed({ status: r.status, headers: r.headers, body: r.body, ms: r.ms }))
-      })
+/**
+ * An exchange started by `start` with the run's context and dispatcher, as an Effect: it fails
+ * with the ShiftupError `start` reports, and interrupting it aborts the exchange.
+ */
+export const asEffect = <A>(start: (run: RunContext, client: HttpClientService, done: (result: A | ShiftupError) => void) => Abortable): Effect.Effect<A, ShiftupError> =>
+  Effect.contextWith((context) =>
+    Effect.callback<A, ShiftupError>((resume) => {
+      const x = start(Context.get(context, RunContext), Context.get(context, HttpClient), (r) => resume(isShiftupError(r) ? Effect.fail(r) : Effect.succeed(r)))
       return Effect.sync(() => x.abort(new Error("interrupted")))
-    })
-  })
+    }),
+  )
+
+/** Sends one request; `label` names the probe or fault in errors. Keeps the first 64 KiB of the body. */
+export const send = (req: HttpRequest, label: { readonly probe: string; readonly target: string }): Effect.Effect<HttpResponse, ShiftupError> => {
+  const method = req.method ?? "GET"
+  let url: URL
+  try {
+    url = new URL(req.url)
+  } catch {
+    return Effect.fail(fail(new ProbeFailed({ ...label, detail: `"${req.url}" is not a valid URL` })))
+  }
+  return asEffect<HttpResponse>((run, client, done) =>
+    exchange(run, client, { origin: url.origin, path: `${url.pathname}${url.search}`, method, headers: correlated(run, req.headers), body: req.body, timeoutMs: req.timeoutMs ?? 5000, maxBody: 64 * 1024 }, (r) => {
+      if (r instanceof Failure) return done(fail(new ProbeFailed({ ...label, detail: `${method} ${req.url}: ${r.detail}` })))
+      if (isShiftupError(r)) return done(r)
+      done({ status: r.status, headers: r.headers, body: r.body, ms: r.ms })
+    }),
+  )
+}

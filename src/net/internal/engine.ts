@@ -2,10 +2,10 @@
  * The TCP fault proxy's engine: plain `node:net`, no Effect on the data path. Each connection
  * has two links (downstream: server → client, upstream: client → server). A link with no toxic
  * writes each read straight from the proxy's own read buffer to the other socket (no stream
- * pipeline, no copy, no allocation; see `onRead`); a link with toxics queues copies with their arrival time
- * and a single pump per link applies the toxics in a fixed order, so bytes never reorder, even
- * while toxics are added or removed. A change of toxics wakes a sleeping pump, which re-plans
- * the chunk it holds: removing a 10 s latency releases held bytes at once.
+ * pipeline, no copy, no allocation; see `onRead`); a link with toxics queues copies with their
+ * arrival time and a single pump per link applies the toxics in a fixed order, so bytes never
+ * reorder, even while toxics are added or removed. A change of toxics wakes a sleeping pump,
+ * which re-plans the chunk it holds: removing a 10 s latency releases held bytes at once.
  */
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
@@ -77,8 +77,8 @@ interface Link {
  */
 interface Reads {
   buffer: Buffer
-  /** A second buffer: the next read goes into it while one write still holds `buffer`. */
-  spare: Buffer
+  /** A second buffer, made when first needed: the next read goes into it while a write still holds `buffer`. */
+  spare: Buffer | undefined
   /** A write holding one of the two is still pending. */
   waiting: boolean
 }
@@ -107,6 +107,8 @@ const maxReadSize = 256 * 1024
 const writeBacklog = 1 << 20
 
 const now = () => performance.now()
+
+const newReads = (): Reads => ({ buffer: Buffer.allocUnsafe(readSize), spare: undefined, waiting: false })
 
 type OnRead = NonNullable<net.SocketConstructorOpts["onread"]>
 
@@ -320,7 +322,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
       if (lent && !link.reads.waiting) {
         link.reads.waiting = true
         const held = link.reads.buffer
-        link.reads.buffer = link.reads.spare
+        link.reads.buffer = link.reads.spare ?? Buffer.allocUnsafe(held.length)
         link.reads.spare = held
         return true
       }
@@ -399,10 +401,9 @@ export const makeEngine = (options: EngineOptions): Engine => {
 
   const onConnection = (accepted: net.Socket) => {
     acceptedCount++
-    // Both sockets read into the links' own buffers (`onread`): no allocation per read while the
-    // other side takes the bytes at once.
-    const upReads: Reads = { buffer: Buffer.allocUnsafe(readSize), spare: Buffer.allocUnsafe(readSize), waiting: false }
-    const downReads: Reads = { buffer: Buffer.allocUnsafe(readSize), spare: Buffer.allocUnsafe(readSize), waiting: false }
+    // Both sockets read into the links' own buffers (`onread`; see `onRead`).
+    const upReads = newReads()
+    const downReads = newReads()
     let server: net.Socket
     try {
       const target = options.upstream()
