@@ -182,7 +182,10 @@ export const burst = (target: SecurityTarget, n: number, concurrency: number, ma
       const launch = () => {
         if (over || next >= n) return
         const i = next++
-        startAt(i, performance.now() + (i === 0 ? 0 : run.reserve(target.id)))
+        const wait = i === 0 ? 0 : run.reserve(target.id)
+        // Unpaced (the common case) starts at once, without reading the clock.
+        if (wait === 0) return start(i)
+        startAt(i, performance.now() + wait)
       }
       if (n === 0) return resume(Effect.succeed(answers))
       for (let k = Math.min(concurrency, n); k > 0; k--) launch()
