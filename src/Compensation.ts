@@ -5,7 +5,7 @@
  */
 import { readdir, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
-import { Effect } from "effect"
+import { Effect, type Schema } from "effect"
 import { send } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { describeUnknown, fail, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
@@ -20,8 +20,41 @@ export interface Compensation {
   readonly [field: string]: Json
 }
 
-export type Compensator = (c: Compensation) => Effect.Effect<void, ShiftupError>
+/**
+ * How one kind of compensation is replayed, in the runner's rollback and in `recover`.
+ *
+ * - `apply` undoes it; it must be idempotent (running it twice leaves the world as running it once).
+ * - `schema` decodes a ledger record of this kind (kind, description and the kind's own fields): a
+ *   record that does not decode is never replayed (a forged or damaged ledger).
+ * - `verify` reads the world after `apply`: `undefined` when it equals what was captured, otherwise
+ *   one line saying what still differs. Recovery repeats apply + verify until it holds or its
+ *   deadline passes, so an engine call still in flight when the runner died cannot undo the undo.
+ * - `settleMs` bounds how long an injection of this kind that was in flight (an intent without
+ *   `applied`) may still take to land on its target; recovery lets it settle first.
+ */
+export interface CompensatorSpec {
+  readonly apply: (c: Compensation) => Effect.Effect<void, ShiftupError>
+  readonly schema?: Schema.Top
+  readonly verify?: (c: Compensation) => Effect.Effect<string | undefined, ShiftupError>
+  readonly settleMs?: number
+}
+
+/** A compensator: its full spec, or just the function that applies it. */
+export type Compensator = CompensatorSpec | ((c: Compensation) => Effect.Effect<void, ShiftupError>)
 export type Compensators = Readonly<Record<string, Compensator>>
+
+/** The spec of a compensator given either way. */
+export const specOf = (c: Compensator): CompensatorSpec => (typeof c === "function" ? { apply: c } : c)
+
+/**
+ * Compensators together with the module a fresh process imports to get them again: an adapter's
+ * subpath (`shiftup/docker`) or a config file's absolute path. The ledger's header lists the
+ * providers a run may need, and `recover` and the watchdog load exactly those.
+ */
+export interface Provider {
+  readonly module: string
+  readonly compensators: Compensators
+}
 
 const rollbackError = (c: Compensation, detail: string) => fail(new RollbackFailed({ fault: c.kind, target: String(c["target"] ?? "?"), detail }))
 
@@ -80,5 +113,5 @@ export const builtins: Compensators = {
 /** Replays one compensation through the known compensators. */
 export const apply = (compensators: Compensators, c: Compensation): Effect.Effect<void, ShiftupError> => {
   const run = compensators[c.kind]
-  return run === undefined ? Effect.fail(fail(new UnknownCompensation({ kind: c.kind }))) : Effect.suspend(() => run(c))
+  return run === undefined ? Effect.fail(fail(new UnknownCompensation({ kind: c.kind }))) : Effect.suspend(() => specOf(run).apply(c))
 }

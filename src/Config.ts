@@ -19,6 +19,12 @@ export interface Config {
   readonly stateDir?: string
   /** Default timeout of each rollback; default 10 seconds. */
   readonly rollbackTimeout?: Duration.Input
+  /**
+   * The file this config was loaded from (set by the CLI's `--config` loading, or by you when you
+   * load it yourself): `recover` and the watchdog import it again to replay its `compensators`.
+   * A config without it cannot provide compensators to a run (a crash could not be undone).
+   */
+  readonly module?: string
 }
 
 const ConfigSchema = Schema.Struct({
@@ -27,6 +33,7 @@ const ConfigSchema = Schema.Struct({
   compensators: Schema.optionalKey(Schema.Record(Schema.String, Schema.declare((u): u is (...a: never) => unknown => typeof u === "function", { expected: "a compensator function" }))),
   stateDir: Schema.optionalKey(Schema.String),
   rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
+  module: Schema.optionalKey(Schema.String),
 })
 
 /**

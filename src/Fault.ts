@@ -9,7 +9,8 @@ import { Effect } from "effect"
 import * as Compensation from "./Compensation.ts"
 import { send } from "./internal/http.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
-import { fail, InjectionFailed, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
+import { sealFault, type Refusal } from "./internal/capability.ts"
+import { fail, InjectionFailed, InvalidExperiment, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
 import type { HttpTarget } from "./Http.ts"
 import type { Target } from "./Target.ts"
 
@@ -27,57 +28,71 @@ export interface Fault {
   readonly title: string
   readonly target: Target
   readonly safety: "disrupt" | "destroy"
-  /**
-   * The compensation, or a read-only effect computing it just before injection (e.g. saving a
-   * file's original contents). It is ledgered before `inject` runs.
-   */
-  readonly compensation: Compensation.Compensation | Effect.Effect<Compensation.Compensation, ShiftupError>
-  readonly inject: Effect.Effect<void, ShiftupError>
-  /**
-   * For `ephemeral` compensations only (faults living inside this process): how the runner
-   * releases the fault. Other kinds are replayed through their compensator.
-   */
-  readonly release?: Effect.Effect<void, ShiftupError>
-  /**
-   * Compensators an adapter ships for its own compensation kinds (`docker.*`), so the runner can
-   * replay them without configuration; `recover` loads the same ones from the adapter.
-   */
-  readonly compensators?: Compensation.Compensators
+  /** The kind of its compensation (`http.request`, `docker.unpause`…), known before the run starts. */
+  readonly kind: string
+  /** The compensation as data when it is fixed; otherwise a line saying it is captured at injection. */
+  readonly compensation: string
 }
 
-export interface FaultOptions {
+/**
+ * The compensation, or a read-only function capturing it just before injection (saving a file's
+ * original contents, say) — then `kind` must name its kind, so the plan can check before the run
+ * that a fresh process (`shiftup recover`) could replay it.
+ */
+export type CompensationOption =
+  | { readonly compensation: Compensation.Compensation; readonly kind?: string }
+  | { readonly compensation: Thunk<Compensation.Compensation>; readonly kind: string }
+
+export type FaultOptions = FaultSettings & CompensationOption
+
+export interface FaultSettings {
   readonly id: string
   readonly title?: string
   readonly target: Target
   readonly safety?: "disrupt" | "destroy"
-  readonly compensation: Compensation.Compensation | Thunk<Compensation.Compensation>
   /** An Effect, or a function returning nothing or a Promise. A throw becomes `InjectionFailed`. */
   readonly inject: Thunk<void>
   /** Releases an in-process fault whose compensation is `Compensation.ephemeral(…)`. */
   readonly release?: Thunk<void>
-  /** The compensators of the adapter that built this fault (see `Fault.compensators`). */
-  readonly compensators?: Compensation.Compensators
+  /** The compensators of the adapter that built this fault, with the module that exports them. */
+  readonly provider?: Compensation.Provider
+  /** Read-only checks of the planned members at plan time (an adapter's own refusals). */
+  readonly preflight?: Effect.Effect<ReadonlyArray<Refusal>, ShiftupError>
+  /** Every address (URL or `host:port`) the injection or its compensation connects to. */
+  readonly contacts?: ReadonlyArray<string>
 }
 
 /**
  * A custom fault. The compensation's `kind` must have a compensator in this process and in the
- * one that runs `shiftup recover` (config `compensators`).
+ * one that runs `shiftup recover`: a built-in kind, an adapter's, or the config's `compensators`.
+ * The returned value is a description: only the runner can inject it.
  */
 export const make = (options: FaultOptions): Fault => {
   const error = (detail: string) => fail(new InjectionFailed({ fault: options.id, target: options.target.id, detail }))
   const c = options.compensation
-  return {
+  const fixed = typeof c === "object" && !Effect.isEffect(c) ? c : undefined
+  const kind = fixed?.kind ?? options.kind
+  if (kind === undefined || kind === "")
+    throw fail(new InvalidExperiment({ source: `fault "${options.id}"`, issues: [{ path: "kind", message: "a compensation captured at injection needs `kind` (the compensation kind it will return), so the plan can check that it can be undone" }] }))
+  const fault: Fault = {
     [FaultTypeId]: FaultTypeId,
     _tag: "Fault",
     id: options.id,
     title: options.title ?? options.id,
     target: options.target,
     safety: options.safety ?? "disrupt",
-    compensation: typeof c === "object" && !Effect.isEffect(c) ? c : lift(c, error),
-    inject: lift(options.inject, error),
-    ...(options.compensators === undefined ? {} : { compensators: options.compensators }),
-    ...(options.release === undefined ? {} : { release: lift(options.release, (detail) => fail(new RollbackFailed({ fault: options.id, target: options.target.id, detail }))) }),
+    kind,
+    compensation: fixed?.description ?? `${kind}, computed at injection (captures the current state first)`,
   }
+  return sealFault(fault, {
+    capture: fixed !== undefined ? Effect.succeed(fixed) : lift(c as Thunk<Compensation.Compensation>, error),
+    inject: lift(options.inject, error),
+    // A fixed HTTP compensation contacts its URL too.
+    contacts: [...(options.contacts ?? []), ...(fixed?.kind === "http.request" && typeof fixed["url"] === "string" && !(options.contacts ?? []).includes(fixed["url"]) ? [fixed["url"]] : [])],
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
+    ...(options.preflight === undefined ? {} : { preflight: options.preflight }),
+    ...(options.release === undefined ? {} : { release: lift(options.release, (detail) => fail(new RollbackFailed({ fault: options.id, target: options.target.id, detail }))) }),
+  })
 }
 
 export const isFault = (u: unknown): u is Fault => typeof u === "object" && u !== null && FaultTypeId in u
@@ -124,9 +139,12 @@ export const fileWrite = (target: Target, options: { readonly id: string; readon
     title: options.title ?? `overwrite ${options.path}`,
     target,
     safety: "destroy",
+    kind: "file.restore",
     compensation: async () => {
       const original = await readFile(options.path).then((b) => b.toString("base64"), (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : Promise.reject(e)))
       return Compensation.fileRestore({ target: target.id, path: options.path, content: original, description: original === null ? `remove ${options.path}` : `restore ${options.path} (${Buffer.from(original, "base64").length} bytes)` })
     },
     inject: () => writeFile(options.path, options.content),
   })
+
+export type { Refusal } from "./internal/capability.ts"

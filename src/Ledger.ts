@@ -10,9 +10,36 @@ import type { Compensation } from "./Compensation.ts"
 import { processAlive } from "./internal/process.ts"
 import { describeUnknown, fail, LedgerError, type ShiftupError } from "./ShiftupError.ts"
 
+/**
+ * Where a fresh process finds a compensation kind's compensator: `shiftup` (built in), an adapter
+ * subpath (`shiftup/docker`), or the absolute path of a module (a config file) whose default
+ * export's `compensators`, or whose named export `compensators`, has it.
+ */
+export type ModuleRef = string
+
 export type Record =
-  | { readonly type: "run"; readonly runId: string; readonly experiment: string; readonly pid: number; readonly egress?: ReadonlyArray<string>; readonly at: string }
-  | { readonly type: "intent"; readonly seq: number; readonly fault: string; readonly target: string; readonly compensation: Compensation; readonly at: string }
+  | {
+      readonly type: "run"
+      readonly runId: string
+      readonly experiment: string
+      readonly pid: number
+      readonly egress?: ReadonlyArray<string>
+      /** The modules providing the compensation kinds this run may ledger (plan time). */
+      readonly providers?: ReadonlyArray<{ readonly module: ModuleRef; readonly kinds: ReadonlyArray<string> }>
+      readonly at: string
+    }
+  | {
+      readonly type: "intent"
+      readonly seq: number
+      readonly fault: string
+      readonly target: string
+      /** Member ids of the target the fault acts on (for target leases). */
+      readonly members?: ReadonlyArray<string>
+      /** The module providing this compensation's compensator. */
+      readonly module?: ModuleRef
+      readonly compensation: Compensation
+      readonly at: string
+    }
   | { readonly type: "applied"; readonly seq: number; readonly at: string }
   | { readonly type: "rolled-back"; readonly seq: number; readonly by: "runner" | "recover" | "watchdog"; readonly at: string }
   | { readonly type: "rollback-failed"; readonly seq: number; readonly by: "runner" | "recover" | "watchdog"; readonly error: string; readonly at: string }
@@ -29,7 +56,13 @@ const now = () => new Date().toISOString()
 export const stamp = now
 
 /** Opens (creating) the ledger of a run and writes its header record, durably. */
-export const open = (stateDir: string, runId: string, experiment: string, egress?: ReadonlyArray<string>): Effect.Effect<Writer, ShiftupError> =>
+export const open = (
+  stateDir: string,
+  runId: string,
+  experiment: string,
+  egress?: ReadonlyArray<string>,
+  providers?: ReadonlyArray<{ readonly module: ModuleRef; readonly kinds: ReadonlyArray<string> }>,
+): Effect.Effect<Writer, ShiftupError> =>
   Effect.gen(function* () {
     const path = join(ledgerDir(stateDir), `${runId}.jsonl`)
     const append = (record: Record) => appendRecord(path, record)
@@ -37,7 +70,7 @@ export const open = (stateDir: string, runId: string, experiment: string, egress
       try: () => mkdirSync(ledgerDir(stateDir), { recursive: true }),
       catch: (e) => fail(new LedgerError({ path, detail: describeUnknown(e) })),
     })
-    yield* append({ type: "run", runId, experiment, pid: process.pid, ...(egress === undefined ? {} : { egress }), at: now() })
+    yield* append({ type: "run", runId, experiment, pid: process.pid, ...(egress === undefined ? {} : { egress }), ...(providers === undefined ? {} : { providers }), at: now() })
     // The new file's directory entry must be durable too, or a crash could lose the whole ledger.
     yield* Effect.try({
       try: () => {

@@ -4,21 +4,24 @@
  */
 import { Effect } from "effect"
 import { send, type HttpResponse } from "./internal/http.ts"
+import { observeOf, sealProbe } from "./internal/capability.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
-import { fail, ProbeFailed, type ShiftupError } from "./ShiftupError.ts"
+import { fail, ProbeFailed } from "./ShiftupError.ts"
 import type { HttpTarget } from "./Http.ts"
 import type { Target } from "./Target.ts"
 
 export const ProbeTypeId: unique symbol = Symbol.for("shiftup/Probe") as never
 
+/** A read-only observation of `target` yielding an `A`. A description: only the runner observes it. */
 export interface Probe<A> {
-  readonly [ProbeTypeId]: typeof ProbeTypeId
+  readonly [ProbeTypeId]: { readonly _A: (_: never) => A }
   readonly _tag: "Probe"
   readonly id: string
   readonly title: string
   readonly target: Target
-  readonly observe: Effect.Effect<A, ShiftupError>
 }
+
+const variance = { _A: (_: never) => _ }
 
 export interface ProbeOptions<A> {
   readonly id: string
@@ -34,14 +37,10 @@ export interface ProbeOptions<A> {
  * @example
  * const queueDepth = Probe.make({ id: "queue-depth", target: queue, observe: async () => (await stats()).depth })
  */
-export const make = <A>(options: ProbeOptions<A>): Probe<A> => ({
-  [ProbeTypeId]: ProbeTypeId,
-  _tag: "Probe",
-  id: options.id,
-  title: options.title ?? options.id,
-  target: options.target,
-  observe: lift(options.observe, (detail) => fail(new ProbeFailed({ probe: options.id, target: options.target.id, detail }))),
-})
+export const make = <A>(options: ProbeOptions<A>): Probe<A> =>
+  sealProbe({ [ProbeTypeId]: variance, _tag: "Probe", id: options.id, title: options.title ?? options.id, target: options.target } as Probe<A>, {
+    observe: lift(options.observe, (detail) => fail(new ProbeFailed({ probe: options.id, target: options.target.id, detail }))),
+  })
 
 export const isProbe = (u: unknown): u is Probe<unknown> => typeof u === "object" && u !== null && ProbeTypeId in u
 
@@ -76,8 +75,10 @@ export const http = (target: HttpTarget, path: string, options: HttpProbeOptions
 /** The status code of an HTTP request to `path`. */
 export const status = (target: HttpTarget, path: string, options: HttpProbeOptions = {}): Probe<number> => {
   const base = http(target, path, options)
-  return { ...base, id: options.id ?? `${target.id} status ${path}`, title: options.id ?? `status of ${options.method ?? "GET"} ${path} on ${target.id}`, observe: Effect.map(base.observe, (r) => r.status) }
+  const id = options.id ?? `${target.id} status ${path}`
+  return make({ id, title: options.id ?? `status of ${options.method ?? "GET"} ${path} on ${target.id}`, target, observe: Effect.map(observeOf<HttpResponse>(base), (r) => r.status) })
 }
 
 /** Maps a probe's value: `Probe.map(Probe.http(api, "/"), r => r.headers["server"])`. */
-export const map = <A, B>(probe: Probe<A>, f: (a: A) => B, id?: string): Probe<B> => ({ ...probe, id: id ?? probe.id, title: id ?? probe.title, observe: Effect.map(probe.observe, f) })
+export const map = <A, B>(probe: Probe<A>, f: (a: A) => B, id?: string): Probe<B> =>
+  make({ id: id ?? probe.id, title: id ?? probe.title, target: probe.target, observe: Effect.map(observeOf<A>(probe), f) })

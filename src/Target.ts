@@ -28,6 +28,19 @@ export interface Facts {
   readonly ports?: ReadonlyArray<number>
   /** A data store engine recognised by a harmless protocol handshake, if an adapter ran one. */
   readonly fingerprint?: string
+  /**
+   * Network endpoints the member answers on (an HTTP target's URL, a proxy's upstream, a
+   * container's ports): the addresses its faults may contact, and where planning may run a
+   * protocol fingerprint when passive signals do not decide.
+   */
+  readonly endpoints?: ReadonlyArray<Endpoint>
+}
+
+export interface Endpoint {
+  readonly host: string
+  readonly port: number
+  /** What it speaks, when known; `tcp` when not. */
+  readonly protocol: "tcp" | "http" | "https"
 }
 
 export interface Resolution {

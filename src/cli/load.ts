@@ -63,5 +63,5 @@ export const loadConfig = async (explicit: string | undefined): Promise<Config> 
   }
   const config = mod["default"]
   if (typeof config !== "object" || config === null) throw fail(new LoadFailed({ file, detail: "it must `export default defineConfig({ … })`" }))
-  return defineConfig(config as Config, file)
+  return { ...defineConfig(config as Config, file), module: resolve(file) }
 }

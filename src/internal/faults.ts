@@ -13,16 +13,19 @@ import { safetyRank, type Fault } from "../Fault.ts"
 import type * as Journal from "../Journal.ts"
 import type * as Ledger from "../Ledger.ts"
 import { decide } from "../Policy.ts"
-import { BudgetExceeded, describeUnknown, fail, OutsideManifest, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
-import { keyOf, type Planned } from "./plan.ts"
+import { BudgetExceeded, describeUnknown, fail, InjectionFailed, OutsideManifest, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
+import { faultOf } from "./capability.ts"
+import { faultChecks, keyOf, type Planned } from "./plan.ts"
+import { type Extra, locate } from "./providers.ts"
 import { iso, type Recorder } from "./record.ts"
 
 export interface FaultEnv {
   readonly experiment: Experiment
   readonly planned: Planned
   readonly config: Config
+  /** Compensators given to `run` directly, and their module. */
+  readonly extra: Extra
   readonly budget: EffectiveBudget
-  readonly compensators: Compensation.Compensators
   readonly ledger: Ledger.Writer
   readonly recorder: Recorder
   readonly rollbackTimeoutMs: number
@@ -57,6 +60,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
     }
     const decision = decide({ step: fault.id, target: fault.target.id, safety: fault.safety, classification, experiment: { ...experiment.policy, observeProduction: experiment.observeProduction }, config: env.config.policy ?? {} })
     if (!decision.allowed) return refuse(new TargetRefused({ target: fault.target.id, step: fault.id, rule: decision.rule, detail: decision.reason }))
+    const checked = experiment.body._tag === "Gen" ? faultChecks(fault, env.config, env.extra, planned.runEgress, planned.members.get(fault.target.id) ?? []) : Effect.succeed([])
     if (active.size + 1 > budget.maxConcurrentFaults)
       return refuse(new BudgetExceeded({ rule: "budget.max-concurrent-faults", limit: budget.maxConcurrentFaults, requested: active.size + 1, detail: `"${fault.id}" would be one fault too many` }))
     if (fault.safety === "destroy" && destroys + 1 > budget.maxDestroySteps)
@@ -65,7 +69,10 @@ export const makeFaults = (env: FaultEnv): Faults => {
     const percent = pop === undefined ? 100 : (100 * pop.members) / pop.population
     if (percent > budget.maxPercent)
       return refuse(new BudgetExceeded({ rule: "budget.max-percent", limit: budget.maxPercent, requested: Math.ceil(percent), detail: `"${fault.id}" hits ${percent.toFixed(0)}% of "${fault.target.id}"` }))
-    return Effect.void
+    return Effect.flatMap(checked, (decisions) => {
+      const refused = decisions.find((d) => !d.allowed)
+      return refused === undefined ? Effect.void : refuse(new TargetRefused({ target: fault.target.id, step: fault.id, rule: refused.rule, detail: refused.reason }))
+    })
   }
 
   const release = (n: number, fault: Fault, compensation: Compensation.Compensation) =>
@@ -75,7 +82,14 @@ export const makeFaults = (env: FaultEnv): Faults => {
         recorder.emit({ _tag: "Phase", phase: "rollback" })
       }
       const t0 = Date.now()
-      const undo = compensation.kind === "ephemeral" && fault.release !== undefined ? fault.release : Compensation.apply({ ...fault.compensators, ...env.compensators }, compensation)
+      const cap = faultOf(fault)
+      const located = locate(compensation.kind, cap, env.config, env.extra)
+      const undo =
+        located._tag === "ephemeral" && cap.release !== undefined
+          ? cap.release
+          : located._tag === "found"
+            ? Effect.suspend(() => Compensation.specOf(located.compensator).apply(compensation))
+            : Effect.fail(fail(new UnknownCompensation({ kind: compensation.kind })))
       const exit = yield* undo.pipe(Effect.interruptible, Effect.timeoutOption(env.rollbackTimeoutMs), Effect.exit)
       const t1 = Date.now()
       const outcome: Journal.RollbackRecord["outcome"] = Exit.isFailure(exit) ? "failed" : exit.value._tag === "None" ? "timeout" : "restored"
@@ -104,13 +118,18 @@ export const makeFaults = (env: FaultEnv): Faults => {
         yield* admit(fault)
         recorder.emit({ _tag: "StepStarted", id: fault.id, phase, kind: "fault" })
         const t0 = Date.now()
-        const compensation = Effect.isEffect(fault.compensation) ? yield* restore(fault.compensation) : fault.compensation
-        // A fault nobody could undo is never injected.
-        const undoable = compensation.kind === "ephemeral" ? fault.release !== undefined : (env.compensators[compensation.kind] ?? fault.compensators?.[compensation.kind]) !== undefined
-        if (!undoable) return yield* Effect.fail(fail(new UnknownCompensation({ kind: compensation.kind === "ephemeral" ? "ephemeral (the fault has no `release`)" : compensation.kind })))
+        const cap = faultOf(fault)
+        const compensation = yield* restore(cap.capture)
+        if (compensation.kind !== fault.kind)
+          return yield* Effect.fail(fail(new InjectionFailed({ fault: fault.id, target: fault.target.id, detail: `its compensation is of kind "${compensation.kind}", not the declared "${fault.kind}"; nothing was injected` })))
+        // A fault nobody could undo — here, or in a fresh process after a crash — is never injected.
+        const located = locate(compensation.kind, cap, env.config, env.extra)
+        if (located._tag === "unrecoverable")
+          return yield* Effect.fail(fail(new TargetRefused({ target: fault.target.id, step: fault.id, rule: "compensation.not-recoverable", detail: located.detail })))
         const n = ++seq
+        const members = (planned.members.get(fault.target.id) ?? []).map((m) => m.id)
         // Invariant 2: the compensation is durable before the fault exists…
-        yield* env.ledger.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, compensation, at: iso(Date.now()) })
+        yield* env.ledger.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, members, ...(located._tag === "found" ? { module: located.module } : {}), compensation, at: iso(Date.now()) })
         // …and its release is registered before the injection, so a half-applied fault is undone.
         yield* Scope.addFinalizer(scope, release(n, fault, compensation))
         active.add(n)
@@ -119,7 +138,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
           Effect.sleep(budget.maxFaultTimeMs).pipe(Effect.andThen(env.requestAbort("budget", `fault "${fault.id}" reached budget.maxFaultTime (${budget.maxFaultTimeMs} ms)`))),
           scope,
         )
-        const injected = yield* Effect.exit(restore(fault.inject))
+        const injected = yield* Effect.exit(restore(cap.inject))
         const t1 = Date.now()
         const base = { id: fault.id, phase, kind: "fault" as const, target: fault.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0 }
         if (Exit.isFailure(injected)) {

@@ -11,9 +11,11 @@ import type { Plan, PlannedTarget } from "../Journal.ts"
 import { decide, type Decision } from "../Policy.ts"
 import { BudgetExceeded, describeUnknown, fail, InvalidConfig, type ShiftupError, TargetRefused, TargetUnresolved } from "../ShiftupError.ts"
 import { safetyOf, targetOf, type Step } from "../Step.ts"
-import type { Target } from "../Target.ts"
+import type { Facts, Target } from "../Target.ts"
+import { faultOf } from "./capability.ts"
 import { classify, type Classification } from "./classify.ts"
-import { isEgressEntry } from "./egress.ts"
+import { checkEgress, defaultEgress, type Egress, isEgressEntry, makeEgress } from "./egress.ts"
+import { type Extra, locate } from "./providers.ts"
 
 export interface Planned {
   readonly plan: Plan
@@ -23,6 +25,12 @@ export interface Planned {
   readonly egress: ReadonlyArray<string>
   /** The first refusal (policy or budget), if any. */
   readonly refusal?: TargetRefused | BudgetExceeded
+  /** The facts of every planned target's members, by target id. */
+  readonly members: ReadonlyMap<string, ReadonlyArray<Facts>>
+  /** The run's egress allowlist: the default, the budget's, and the targets' own addresses. */
+  readonly runEgress: Egress
+  /** The modules providing the declared faults' compensation kinds (the ledger's header). */
+  readonly providers: ReadonlyArray<{ readonly module: string; readonly kinds: ReadonlyArray<string> }>
 }
 
 const resolveTimeoutMs = 15_000
@@ -53,7 +61,53 @@ export const faultsOf = (e: Experiment): ReadonlyArray<Fault> => (e.body._tag ==
 
 export const keyOf = (e: Experiment, target: Target): string | undefined => Object.entries(e.targets).find(([, t]) => t === target || t.id === target.id)?.[0]
 
-export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, ShiftupError> =>
+/**
+ * The plan-time checks of one fault beyond the policy: a fresh process could undo it, every
+ * address it contacts lies within its target and the allowlist, and its adapter's own checks
+ * of the planned members (`preflight`) pass. Used for declared faults at plan time and for a
+ * generator's faults at each injection.
+ */
+export const faultChecks = (fault: Fault, config: Config, extra: Extra, egress: Egress, members: ReadonlyArray<Facts>): Effect.Effect<ReadonlyArray<Decision>, ShiftupError> =>
+  Effect.gen(function* () {
+    const targetHosts = hostsOf(members)
+    const refuse = (rule: string, reason: string): Decision => ({ step: fault.id, target: fault.target.id, safety: fault.safety, allowed: false, rule, reason })
+    const cap = faultOf(fault)
+    const located = locate(fault.kind, cap, config, extra)
+    if (located._tag === "unrecoverable") return [refuse("compensation.not-recoverable", located.detail)]
+    const refusals: Array<Decision> = []
+    for (const contact of cap.contacts) {
+      const at = addressOf(contact)
+      if (at === undefined) {
+        refusals.push(refuse("fault.contact-invalid", `"${contact}" is not an http(s) URL or host:port`))
+        continue
+      }
+      if (!targetHosts.includes(at.host.toLowerCase()))
+        refusals.push(refuse("fault.contact-outside-target", `it contacts ${at.host}:${at.port}, which is not an address of "${fault.target.id}" (${targetHosts.join(", ") || "none"}); add it to the target's \`endpoints\` if it belongs to that service`))
+      const allowed = yield* Effect.exit(checkEgress(egress, at.host))
+      if (allowed._tag === "Failure") refusals.push(refuse("fault.contact-egress", `it contacts ${at.host}:${at.port}, outside the egress allowlist (${egress.allowed.join(", ")})`))
+    }
+    if (refusals.length > 0 || cap.preflight === undefined) return refusals
+    const own = yield* cap.preflight
+    return own.map((r) => refuse(r.rule, r.detail))
+  })
+
+/** Host and port of a URL or `host:port` (brackets of IPv6 literals removed). */
+export const addressOf = (contact: string): { readonly host: string; readonly port: number } | undefined => {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(contact)) {
+    const url = URL.parse(contact)
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) return undefined
+    return { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || (url.protocol === "https:" ? 443 : 80)) }
+  }
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(contact)
+  return m === null ? undefined : { host: m[1] as string, port: Number(m[2]) }
+}
+
+/** Every host a target's members answer on (names and addresses), lower case. */
+const hostsOf = (members: ReadonlyArray<Facts>): ReadonlyArray<string> => [
+  ...new Set(members.flatMap((m) => [...(m.hostnames ?? []), ...(m.endpoints ?? []).map((x) => x.host)]).map((h) => h.toLowerCase().replace(/^\[|\]$/g, ""))),
+]
+
+export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.Effect<Planned, ShiftupError> =>
   Effect.gen(function* () {
     const budget = Budget.effective(e.budget, config.budget)
     const badEgress = budget.egress.filter((x) => !isEgressEntry(x))
@@ -96,7 +150,7 @@ export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, Shif
     }))
 
     const experimentPolicy = { ...e.policy, observeProduction: e.observeProduction }
-    const decisions: ReadonlyArray<Decision> = pairs.map((p) => {
+    const policyDecisions: ReadonlyArray<Decision> = pairs.map((p) => {
       const classification = classifications.get(p.target.id)
       return classification === undefined
         ? { step: p.step, target: p.target.id, safety: p.safety, allowed: false, rule: "manifest.undeclared-target", reason: "target not resolved" }
@@ -104,6 +158,21 @@ export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, Shif
     })
 
     const faults = faultsOf(e)
+    // Beyond the policy: only for faults the policy allows (a refused target is not looked at).
+    const runEgress = makeEgress([...defaultEgress, ...budget.egress, ...resolved.flatMap((r) => r.resolution.egress ?? []).filter(isEgressEntry)])
+    const faultDecisions = yield* Effect.forEach(faults, (f) => {
+      const policyAllowed = policyDecisions.every((d) => d.step !== f.id || d.allowed)
+      const members = resolved.find((r) => r.target.id === f.target.id)?.resolution.members ?? []
+      return policyAllowed ? faultChecks(f, config, extra, runEgress, members) : Effect.succeed([])
+    })
+    const decisions = [...policyDecisions, ...faultDecisions.flat()]
+    const providers = new Map<string, Set<string>>()
+    for (const f of faults) {
+      const located = locate(f.kind, faultOf(f), config, extra)
+      if (located._tag !== "found") continue
+      const kinds = providers.get(located.module) ?? new Set<string>()
+      providers.set(located.module, kinds.add(f.kind))
+    }
     const destroySteps = e.body._tag === "Steps" ? faults.filter((f) => f.safety === "destroy").length : Object.values(e.body.mayInject).includes("destroy") ? 1 : 0
     const percents = faults.map((f) => {
       const p = populations.get(f.target.id)
@@ -130,10 +199,10 @@ export const plan = (e: Experiment, config: Config): Effect.Effect<Planned, Shif
     const plan: Plan = {
       targets: plannedTargets,
       decisions,
-      faults: faults.map((f) => ({ id: f.id, target: f.target.id, safety: f.safety, compensation: Effect.isEffect(f.compensation) ? "computed at injection (captures the current state first)" : f.compensation.description })),
+      faults: faults.map((f) => ({ id: f.id, target: f.target.id, safety: f.safety, compensation: f.compensation })),
       budget,
       use,
     }
     const egress = [...new Set(resolved.flatMap((r) => r.resolution.egress ?? []))].filter(isEgressEntry)
-    return { plan, classifications, populations, egress, ...(refusal === undefined ? {} : { refusal }) }
+    return { plan, classifications, populations, egress, members: new Map(resolved.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), ...(refusal === undefined ? {} : { refusal }) }
   })

@@ -16,6 +16,7 @@ import type { Probe } from "../Probe.ts"
 import { correlationHeaders, pacer, RunContext, unpaced } from "../RunContext.ts"
 import { ApprovalDeclined, describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError } from "../ShiftupError.ts"
 import type { Step } from "../Step.ts"
+import { observeOf } from "./capability.ts"
 import { runCheck } from "./checks.ts"
 import { defaultEgress, makeEgress } from "./egress.ts"
 import { makeFaults } from "./faults.ts"
@@ -40,6 +41,12 @@ export interface RunOptions {
   readonly onEvent?: (event: RunEvent) => void
   /** Compensators beyond the built-ins (and the config's). */
   readonly compensators?: Compensation.Compensators
+  /**
+   * The module (a file path) that exports `compensators` (named, or as its default export's
+   * field): a fresh process — `shiftup recover`, the watchdog — imports it to replay them after a
+   * crash. Without it, faults needing those compensators are refused at plan time.
+   */
+  readonly compensatorModule?: string
   /**
    * Called before each step of the method (declarative steps; a generator's `inject` and
    * `check`) and may wait: game-day controls use it for approval gates and pause/resume. A
@@ -105,7 +112,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
     // Discovery sees the run id, so an adapter can keep the members it planned for this run.
     const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), ...unpaced }
-    const planExit = yield* Effect.exit(planRun(experiment, config).pipe(Effect.provideService(RunContext, planCtx)))
+    const extra = { ...(options.compensators === undefined ? {} : { compensators: options.compensators }), ...(options.compensatorModule === undefined ? {} : { module: options.compensatorModule }) }
+    const planExit = yield* Effect.exit(planRun(experiment, config, extra).pipe(Effect.provideService(RunContext, planCtx)))
     if (Exit.isFailure(planExit)) {
       const e = Cause.squash(planExit.cause)
       if (isShiftupError(e)) recorder.error(e)
@@ -138,7 +146,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (options.signal?.aborted === true) onSignal()
     options.signal?.addEventListener("abort", onSignal, { once: true })
 
-    const ledger = yield* Effect.exit(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed))
+    const ledger = yield* Effect.exit(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed, p.providers))
     if (Exit.isFailure(ledger)) {
       const e = Cause.squash(ledger.cause)
       if (isShiftupError(e)) recorder.error(e)
@@ -151,7 +159,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       planned: p,
       config,
       budget,
-      compensators: { ...Compensation.builtins, ...config.compensators, ...options.compensators },
+      extra,
       ledger: ledger.value,
       recorder,
       rollbackTimeoutMs: experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout)),
@@ -160,7 +168,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── steps ──
     // Every observation goes through the per-target probe rate of the budget.
-    const observe = <A>(probe: Probe<A>) => Effect.andThen(ctx.throttle(probe.target.id), probe.observe)
+    const observe = <A>(probe: Probe<A>) => Effect.andThen(ctx.throttle(probe.target.id), observeOf<A>(probe))
     // Planned targets are exactly the declared ones the run may touch.
     const declared = (step: string, probe: Probe<unknown>) =>
       p.classifications.has(probe.target.id)

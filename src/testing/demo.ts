@@ -11,6 +11,8 @@ import * as Http from "../Http.ts"
 import * as Probe from "../Probe.ts"
 import { RunContext } from "../RunContext.ts"
 import { adminToken, basePort, portsFrom, type Alert, type AuthMode } from "./lab.ts"
+import { observeOf } from "../internal/capability.ts"
+import type { HttpResponse } from "../internal/http.ts"
 
 const url = (port: number) => `http://127.0.0.1:${port}`
 
@@ -18,9 +20,11 @@ const url = (port: number) => `http://127.0.0.1:${port}`
 export const targets = () => {
   const ports = portsFrom(basePort())
   const common = { environment: "staging" as const, owner: "platform-team", labels: { system: "shiftup-demo-lab" } }
+  // The control port (the fault switch) belongs to the lab's services: faults contact it.
+  const control = url(ports.control)
   return {
-    gateway: Http.target("gateway", { ...common, url: url(ports.gateway) }),
-    auth: Http.target("auth", { ...common, url: url(ports.auth) }),
+    gateway: Http.target("gateway", { ...common, url: url(ports.gateway), endpoints: [control] }),
+    auth: Http.target("auth", { ...common, url: url(ports.auth), endpoints: [control] }),
     alerts: Http.target("alerts", { ...common, url: url(ports.alerts) }),
   }
 }
@@ -73,7 +77,7 @@ export const alertsOfThisRun = () => {
     target: targets().alerts,
     observe: Effect.gen(function* () {
       const { runId } = yield* RunContext
-      const all = yield* Probe.http(targets().alerts, `/alerts?run=${encodeURIComponent(runId)}`, { id: base.id }).observe
+      const all = yield* observeOf<HttpResponse>(Probe.http(targets().alerts, `/alerts?run=${encodeURIComponent(runId)}`, { id: base.id }))
       return (JSON.parse(all.body) as ReadonlyArray<Alert>).length
     }),
   })

@@ -14,12 +14,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, type Compensation, type Fault, type Journal } from "../../src/index.ts"
+import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, Compensation, type Fault, type Journal } from "../../src/index.ts"
 import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
 import * as Engine from "../../src/docker/Engine.ts"
 import * as Faults from "../../src/docker/index.ts"
 import { pack, unpack } from "../../src/docker/internal/tar.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
+import { faultOf } from "../../src/internal/capability.ts"
 
 const testRun = `faults-${randomBytes(4).toString("hex")}`
 const engine = Engine.make()
@@ -151,15 +152,15 @@ const eventsDuring = async (runId: string, f: () => Promise<void>) => {
 const replay = (c: Compensation.Compensation) => {
   const compensator = Faults.compensators[c.kind]
   if (compensator === undefined) throw new Error(`no compensator for ${c.kind}`)
-  return Effect.runPromise(compensator(c))
+  return Effect.runPromise(Compensation.specOf(compensator).apply(c))
 }
 
 /** Applies `fault` again outside the runner (as the run `runId`), to give its compensation something to undo. */
 const applyAgain = (fault: Fault.Fault, runId: string) =>
   Effect.runPromise(
     Effect.gen(function* () {
-      if (Effect.isEffect(fault.compensation)) yield* fault.compensation
-      yield* fault.inject
+      yield* faultOf(fault).capture
+      yield* faultOf(fault).inject
     }).pipe(Effect.provideService(RunContext, { ...RunContext.defaultValue(), runId })),
   )
 

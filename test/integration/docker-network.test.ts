@@ -22,7 +22,7 @@ import type { Container, Engine } from "../../src/docker/Engine.ts"
 import * as Netns from "../../src/docker/internal/netns.ts"
 import * as Network from "../../src/docker/Network.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
-import type { Compensation } from "../../src/Compensation.ts"
+import { specOf, type Compensation } from "../../src/Compensation.ts"
 import type { Fault } from "../../src/Fault.ts"
 import type { Journal } from "../../src/Journal.ts"
 import { Experiment, Probe, run } from "../../src/index.ts"
@@ -285,8 +285,8 @@ const expectPassed = (journal: Journal) => expect({ status: journal.status, summ
 const replayTwice = async (c: Compensation) => {
   const compensator = Network.compensators[c.kind]
   if (compensator === undefined) throw new Error(`no compensator for ${c.kind}`)
-  await call(compensator(c))
-  await call(compensator(c))
+  await call(specOf(compensator).apply(c))
+  await call(specOf(compensator).apply(c))
 }
 
 /** Everything a rollback must have restored, then the same after two more replays. */

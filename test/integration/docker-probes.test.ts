@@ -19,6 +19,7 @@ import * as Docker from "../../src/docker/Probes.ts"
 import { pack } from "../../src/docker/internal/tar.ts"
 import { isShiftupError } from "../../src/ShiftupError.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
+import { observeOf } from "../../src/internal/capability.ts"
 
 const runLabel = `probes-${randomBytes(4).toString("hex")}`
 const engine = Engine.make()
@@ -37,9 +38,9 @@ const start = async (spec: Omit<Engine.CreateSpec, "image" | "labels" | "name"> 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const observe = <A>(probe: Probe.Probe<A>): Promise<A> => Effect.runPromise(probe.observe.pipe(Effect.provideService(Engine.Engine, engine)))
+const observe = <A>(probe: Probe.Probe<A>): Promise<A> => Effect.runPromise(observeOf<A>(probe).pipe(Effect.provideService(Engine.Engine, engine)))
 const failure = async <A>(probe: Probe.Probe<A>, eng: Engine.Engine = engine) => {
-  const exit = await Effect.runPromiseExit(probe.observe.pipe(Effect.provideService(Engine.Engine, eng)))
+  const exit = await Effect.runPromiseExit(observeOf<A>(probe).pipe(Effect.provideService(Engine.Engine, eng)))
   if (Exit.isSuccess(exit)) throw new Error(`expected ${probe.id} to fail, it observed ${JSON.stringify(exit.value)}`)
   const e = Cause.squash(exit.cause)
   if (!isShiftupError(e)) throw e

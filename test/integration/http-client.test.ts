@@ -17,6 +17,7 @@ import { getEventListeners } from "node:events"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { correlationHeaders, unpaced } from "../../src/RunContext.ts"
 import { makeEgress } from "../../src/internal/egress.ts"
+import { observeOf } from "../../src/internal/capability.ts"
 
 interface Seen {
   connections: number
@@ -85,8 +86,8 @@ describe("egress allowlist in the connector", () => {
     expect(Exit.isFailure(exit)).toBe(true)
     expect(JSON.stringify(exit)).toContain("EgressDenied")
     // The TLS probe and the port scan check egress the same way.
-    const tlsExit = await Effect.runPromise(Effect.exit(Http.Tls.probe(target).observe.pipe(Effect.provideService(RunContext, ctx))))
-    const portsExit = await Effect.runPromise(Effect.exit(Http.Ports.probe(target, { host: "localhost", ports: [port], inventory: [] }).observe.pipe(Effect.provideService(RunContext, ctx))))
+    const tlsExit = await Effect.runPromise(Effect.exit(observeOf(Http.Tls.probe(target)).pipe(Effect.provideService(RunContext, ctx))))
+    const portsExit = await Effect.runPromise(Effect.exit(observeOf(Http.Ports.probe(target, { host: "localhost", ports: [port], inventory: [] })).pipe(Effect.provideService(RunContext, ctx))))
     expect([Exit.isFailure(tlsExit), Exit.isFailure(portsExit)]).toEqual([true, true])
     await new Promise((r) => setTimeout(r, 50))
     expect(seen.connections).toBe(before)

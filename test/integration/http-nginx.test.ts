@@ -12,6 +12,7 @@ import * as Http from "shiftup/http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCerts, type Certs } from "../fixtures/http/certs.ts"
 import { nginxBinary, startNginx, type Nginx } from "../fixtures/http/nginx.ts"
+import { observeOf } from "../../src/internal/capability.ts"
 
 const dirs: Array<string> = []
 const temp = () => {
@@ -32,7 +33,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
-const observe = <O>(probe: Probe.Probe<Http.Findings.Report<O>>) => Effect.runPromise(probe.observe)
+const observe = <O>(probe: Probe.Probe<Http.Findings.Report<O>>) => Effect.runPromise(observeOf(probe))
 const t = (url: string) => Http.target("nginx", { url, environment: "lab", tls: { ca: certs.ca } })
 
 // Not skipped when nginx is missing: .ci/run installs it, and a silent skip would hide that.

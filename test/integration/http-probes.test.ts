@@ -12,6 +12,7 @@ import * as Http from "shiftup/http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCerts, type Certs } from "../fixtures/http/certs.ts"
 import { jwtKey, startHttp, startHttps, type App } from "../fixtures/http/servers.ts"
+import { observeOf } from "../../src/internal/capability.ts"
 
 let dir: string
 let certs: Certs
@@ -37,7 +38,7 @@ afterAll(async () => {
 })
 
 const target = (app: App, id = "app") => Http.target(id, { url: app.url, environment: "lab", tls: { ca: certs.ca } })
-const observe = <O>(probe: Probe.Probe<Http.Findings.Report<O>>) => Effect.runPromise(probe.observe)
+const observe = <O>(probe: Probe.Probe<Http.Findings.Report<O>>) => Effect.runPromise(observeOf(probe))
 const ids = (r: Http.Findings.Report<unknown>) => Http.Findings.ids(r)
 
 describe("authentication", () => {

@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import * as fc from "fast-check"
 import * as Http from "shiftup/http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { observeOf } from "../../src/internal/capability.ts"
 
 let server: http.Server
 let base = ""
@@ -44,20 +45,20 @@ const app = () => Http.target("search", { url: base, environment: "lab" })
 
 describe("fuzzed injection payloads", () => {
   it("find the planted SQL injection, shrink it to a single quote, and replay it from the printed seed", async () => {
-    const r = await Effect.runPromise(Http.Fuzz.probe(app(), { path: "/unsafe?q={payload}", families: ["xss", "sqli", "command"], runs: 60, seed: 4242 }).observe)
+    const r = await Effect.runPromise(observeOf(Http.Fuzz.probe(app(), { path: "/unsafe?q={payload}", families: ["xss", "sqli", "command"], runs: 60, seed: 4242 })))
     expect(r.observation.failed).toBe(true)
     expect(r.observation.counterexample).toMatchObject({ family: "sqli", payload: "'", rule: "inject.server-error", status: 500 })
     const replay = r.observation.replay
     expect(replay).not.toBeNull()
     expect(r.findings[0]?.evidence).toContain(`seed: ${replay?.seed}`)
     const before = requests
-    const again = await Effect.runPromise(Http.Fuzz.probe(app(), { path: "/unsafe?q={payload}", families: ["xss", "sqli", "command"], seed: replay?.seed ?? 0, replayPath: replay?.path ?? "" }).observe)
+    const again = await Effect.runPromise(observeOf(Http.Fuzz.probe(app(), { path: "/unsafe?q={payload}", families: ["xss", "sqli", "command"], seed: replay?.seed ?? 0, replayPath: replay?.path ?? "" })))
     expect(again.observation.counterexample).toEqual(r.observation.counterexample)
     // The replay goes straight to the failing case (and its shrinks), not through 60 runs again.
     expect(requests - before).toBeLessThan(10)
   })
   it("the safe endpoint holds against every family", async () => {
-    const r = await Effect.runPromise(Http.Fuzz.probe(app(), { path: "/safe?q={payload}", runs: 40, seed: 7 }).observe)
+    const r = await Effect.runPromise(observeOf(Http.Fuzz.probe(app(), { path: "/safe?q={payload}", runs: 40, seed: 7 })))
     expect(r.observation.failed).toBe(false)
     expect(r.findings).toEqual([])
   })

@@ -6,10 +6,18 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { Fault, Ledger, Probe, Target, type Compensation } from "shiftup"
 
 export const compensationKind = "test.record"
+
+/**
+ * What a fresh process (`recover`) replays for this world's kinds: nothing to undo there (the
+ * world lives in the test's process), but the kinds must be loadable for a run to be accepted.
+ */
+export const compensators: Compensation.Compensators = { [compensationKind]: () => Effect.void, "test.hang": () => Effect.void }
+export const compensatorModule = fileURLToPath(import.meta.url)
 
 export type ContactKind = "observe" | "inject" | "compensate"
 
@@ -41,8 +49,8 @@ export class World {
   }
 
   /** Run options that wire this world into a run. */
-  options(): { readonly compensators: Compensation.Compensators; readonly journal: false; readonly stateDir: string } {
-    return { compensators: this.compensators, journal: false, stateDir: this.stateDir }
+  options(): { readonly compensators: Compensation.Compensators; readonly compensatorModule: string; readonly journal: false; readonly stateDir: string } {
+    return { compensators: this.compensators, compensatorModule, journal: false, stateDir: this.stateDir }
   }
 
   readonly compensators: Compensation.Compensators = {

@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { Compensation, Fault, Target, type ShiftupError } from "shiftup"
 import { withTempDir } from "../support/prop-world.ts"
+import { faultOf } from "../../src/internal/capability.ts"
 
 describe("Compensation", () => {
   it("apply: an unknown kind fails with UnknownCompensation", async () => {
@@ -31,10 +32,10 @@ describe("Compensation", () => {
       writeFileSync(path, "v1")
       const f = Fault.fileWrite(Target.make("files", { environment: "lab" }), { id: "overwrite", path, content: "v2" })
       expect(f.safety).toBe("destroy")
-      if (!Effect.isEffect(f.compensation)) return expect.fail("fileWrite computes its compensation")
-      const c = await Effect.runPromise(f.compensation)
+      expect(f.kind).toBe("file.restore")
+      const c = await Effect.runPromise(faultOf(f).capture)
       expect(c).toMatchObject({ kind: "file.restore", path, content: Buffer.from("v1").toString("base64") })
-      await Effect.runPromise(f.inject)
+      await Effect.runPromise(faultOf(f).inject)
       expect(readFileSync(path, "utf8")).toBe("v2")
       await Effect.runPromise(Compensation.apply(Compensation.builtins, c))
       expect(readFileSync(path, "utf8")).toBe("v1")

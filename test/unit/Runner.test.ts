@@ -111,17 +111,24 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       expect(j.exitCode).toBe(5)
     }))
 
-  it("a fault whose compensation kind nobody registered is never injected (nobody could undo it)", async () =>
+  it("a fault whose compensation kind nobody registered is refused at plan time (nobody could undo it)", async () =>
     withWorld(async (w) => {
       let injected = false
       const odd = Fault.make({ id: "odd", target: t, compensation: { kind: "test.nobody", description: "?" }, inject: () => void (injected = true) })
       const j = await run(Experiment.make({ id: "u.unknownkind", title: "t", targets: { t }, method: [w.fault("a", t), odd] }), w.options())
       expect(injected).toBe(false)
-      expect(w.ledgerIntents()).toEqual(["a"])
-      expect(j).toMatchObject({ status: "aborted", exitCode: 3 })
-      expect(j.errors.map((e) => e.tag)).toEqual(["UnknownCompensation"])
-      expect(j.errors[0]?.message).toContain('no compensator registered for kind "test.nobody"')
-      expect(w.compensated).toEqual(["a"])
+      expect(w.contacts).toEqual([])
+      expect(j).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "compensation.not-recoverable", step: "odd" } })
+      expect(j.refusal?.reason).toContain('no compensator is registered for kind "test.nobody"')
+    }))
+
+  it("a compensator given to `run` without a module a fresh process could load is refused at plan time", async () =>
+    withWorld(async (w) => {
+      const { compensatorModule: _module, ...inMemory } = w.options()
+      const j = await run(Experiment.make({ id: "u.nomodule", title: "t", targets: { t }, method: [w.fault("a", t)] }), inMemory)
+      expect(w.contacts).toEqual([])
+      expect(j).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "compensation.not-recoverable" } })
+      expect(j.refusal?.reason).toContain("compensatorModule")
     }))
 
   it("an ephemeral (in-process) fault is released by its own `release`, in reverse order; without one it is never injected", async () =>
@@ -141,9 +148,8 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       expect(ok.rollbacks.map((r) => `${r.fault}:${r.outcome}`)).toEqual(["c:restored", "b:restored", "a:restored"])
       log.length = 0
       const bad = await run(Experiment.make({ id: "u.ephemeral-bad", title: "t", targets: { t }, method: [local("x", false)] }), w.options())
-      expect(bad).toMatchObject({ status: "aborted", exitCode: 3 })
+      expect(bad).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "compensation.not-recoverable" } })
       expect(log).toEqual([])
-      expect(bad.errors.map((e) => e.tag)).toEqual(["UnknownCompensation"])
     }))
 
   it("recover: an ephemeral fault of a dead process died with it; one of a live process is not recoverable from outside", async () => {
@@ -169,6 +175,7 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       const f = Fault.make({
         id: "computed",
         target: t,
+        kind: compensationKind,
         compensation: async () => ({ kind: compensationKind, description: `restore ${saved}`, fault: "computed", target: "lab", saved }),
         inject: () => {
           saved = "changed"
@@ -207,7 +214,8 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       const events: Array<string> = []
       const e = Experiment.make({ id: "u.journal", title: "t", targets: { t }, method: [w.fault("a", t), Step.wait(1)] })
       const j = await run(e, {
-        compensators: w.compensators,
+        ...w.options(),
+        journal: join(w.stateDir, "journals", "fixed-run.json"),
         stateDir: w.stateDir,
         runId: "fixed-run",
         onEvent: (ev) => {

@@ -14,7 +14,10 @@ describe("Target and Http.target", () => {
   it("Http.target: the URL's host and port are the facts the policy classifies", async () => {
     const api = Http.target("api", { url: "https://api.prod.example.com/v1", labels: { env: "staging" } })
     expect(api.kind).toBe("http")
-    expect(await Effect.runPromise(api.resolve)).toEqual({ members: [{ id: "https://api.prod.example.com", hostnames: ["api.prod.example.com"], ports: [443], labels: { env: "staging" } }], population: 1 })
+    expect(await Effect.runPromise(api.resolve)).toEqual({
+      members: [{ id: "https://api.prod.example.com", hostnames: ["api.prod.example.com"], ports: [443], endpoints: [{ host: "api.prod.example.com", port: 443, protocol: "https" }], labels: { env: "staging" } }],
+      population: 1,
+    })
     const db = Http.target("db", { url: "http://127.0.0.1:5432" })
     expect((await Effect.runPromise(db.resolve)).members[0]?.ports).toEqual([5432])
     expect((await Effect.runPromise(Http.target("p", { url: "http://h" }).resolve)).members[0]?.ports).toEqual([80])

@@ -94,7 +94,8 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
       captured.delete(runId)
       yield* o.inject(list, engine).pipe(Effect.mapError(mapError(engine.address)))
     }),
-    compensators: o.compensators,
+    kind: o.kind,
+    provider: { module: "shiftup/docker", compensators: o.compensators },
   })
 }
 

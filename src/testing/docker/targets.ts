@@ -22,6 +22,8 @@ import * as Probe from "../../Probe.ts"
 import { RunContext } from "../../RunContext.ts"
 import type { Selector } from "../../docker/Container.ts"
 import { defaultCredentials, labLabels, projectOf, type LabService } from "./lab.ts"
+import { observeOf } from "../../internal/capability.ts"
+import type { HttpResponse } from "../../internal/http.ts"
 
 
 /** The lab's run id. */
@@ -108,7 +110,7 @@ export const portAlerts = (port: number) => {
     target: detector,
     observe: Effect.gen(function* () {
       const from = runStartS((yield* RunContext).runId) ?? 0
-      const r = yield* alerts.observe
+      const r = yield* observeOf<HttpResponse>(alerts)
       return r.body
         .split("\n")
         .map((l) => l.trim())

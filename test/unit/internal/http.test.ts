@@ -12,6 +12,7 @@ import { Expect, Experiment, Fault, Http, Probe, RunContext, Runner, Step, type 
 import { unpaced } from "../../../src/RunContext.ts"
 import { makeEgress } from "../../../src/internal/egress.ts"
 import { withTempDir } from "../../support/prop-world.ts"
+import { observeOf } from "../../../src/internal/capability.ts"
 
 interface Seen {
   readonly method: string
@@ -117,11 +118,11 @@ describe("egress is checked before any connection (invariant 7)", () => {
   it("a probe under a run context that allows only ::1 never connects to 127.0.0.1", async () => {
     const api = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "lab" })
     const ctx: RunContext = { runId: "r", headers: {}, egress: makeEgress(["::1/128"]), ...unpaced }
-    const e = await Effect.runPromise(Effect.flip(Probe.status(api, "/").observe.pipe(Effect.provideService(RunContext, ctx))))
+    const e = await Effect.runPromise(Effect.flip(observeOf(Probe.status(api, "/")).pipe(Effect.provideService(RunContext, ctx))))
     expect((e as ShiftupError).reason).toMatchObject({ _tag: "EgressDenied", host: "127.0.0.1", address: "127.0.0.1", allowed: ["::1/128"] })
     // Control: the same probe with loopback allowed does reach the listener.
     expect(connections).toBe(0)
-    const status = await Effect.runPromise(Probe.status(api, "/").observe.pipe(Effect.provideService(RunContext, { ...ctx, egress: makeEgress(["127.0.0.1"]) })))
+    const status = await Effect.runPromise(observeOf(Probe.status(api, "/")).pipe(Effect.provideService(RunContext, { ...ctx, egress: makeEgress(["127.0.0.1"]) })))
     expect(status).toBe(200)
     expect(connections).toBe(1)
   })
@@ -144,16 +145,18 @@ describe("egress is checked before any connection (invariant 7)", () => {
     })
   })
 
-  it("a switch fault aimed outside the allowlist is not applied, and its compensation is refused too (rollback incomplete)", async () => {
+  it("a switch fault aimed outside its target or the allowlist is refused at plan time: nothing ledgered, nothing sent", async () => {
     await withTempDir("egress", async (stateDir) => {
-      const api = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "staging" })
-      const e = Experiment.make({ id: "unit.egress2", title: "t", targets: { api }, method: [Fault.httpSwitch(api, { id: "sw", url: `http://0.0.0.0:${port}/faults`, on: "on", off: "off" })] })
-      const journal = await Runner.runPromise(e, { journal: false, stateDir })
-      expect(journal.errors.map((x) => x.tag)).toEqual(["InjectionFailed"])
-      expect(journal.errors[0]?.message).toContain(`egress to 0.0.0.0 (0.0.0.0) is not allowed`)
-      expect(journal.rollbacks.map((r) => r.outcome)).toEqual(["failed"])
-      expect(journal.rollbacks[0]?.error).toContain("is not allowed")
-      expect(journal.status).toBe("rollback-incomplete")
+      const api = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "staging", endpoints: [`0.0.0.0:${port}`] })
+      const outside = Fault.httpSwitch(api, { id: "sw", url: `http://0.0.0.0:${port}/faults`, on: "on", off: "off" })
+      const journal = await Runner.runPromise(Experiment.make({ id: "unit.egress2", title: "t", targets: { api }, method: [outside] }), { journal: false, stateDir })
+      expect(journal).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "fault.contact-egress", step: "sw" } })
+      expect(journal.ledger).toBeUndefined()
+      // Another target's address: a lab fault may not flip a switch on a production endpoint.
+      const prod = Http.target("prod", { url: `http://localhost:${port}`, environment: "production" })
+      const elsewhere = Fault.httpSwitch(api, { id: "sw2", url: `${prod.url}faults`, on: "on", off: "off" })
+      const j2 = await Runner.runPromise(Experiment.make({ id: "unit.egress3", title: "t", targets: { api, prod }, method: [elsewhere] }), { journal: false, stateDir })
+      expect(j2).toMatchObject({ status: "refused", refusal: { rule: "fault.contact-outside-target", step: "sw2" } })
       expect(connections).toBe(0)
     })
   })
