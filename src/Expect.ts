@@ -132,7 +132,12 @@ export interface EventuallyOptions extends CheckOptions {
   readonly every?: Duration.Input
 }
 
-/** Polls until an observation matches, failing after `within`. Records the time it took. */
+/**
+ * Polls until an observation matches, failing after `within`, counted from the start of the
+ * check. Records the time it took (`time-to-recover`). An observation is dated by when its
+ * answer arrives: one sent before the deadline and answered after it does not hold — the check
+ * fails, still recording the measured time. The last poll falls on the deadline.
+ */
 export const eventually = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: EventuallyOptions): Check<A> =>
   make(probe, matcher, { _tag: "eventually", withinMs: ms(options.within), everyMs: ms(options.every ?? 100), since: "check", metric: "time-to-recover" }, options, `eventually (within ${Duration.format(Duration.fromInputUnsafe(options.within))})`)
 
@@ -141,7 +146,11 @@ export const recovers = eventually
 
 /**
  * Time-to-detect: polls a detection probe (an alert sink, a log) until it matches; the time is
- * measured from the last injection, and must be under `within`.
+ * measured from the end of the last injection (from the check, if nothing was injected) and must
+ * be at most `within`. The deadline holds whatever delayed the check: one that starts late (an
+ * earlier slow step) and sees the alert at its first poll still fails, and the journal records
+ * how late ("detected after 2513 ms, deadline 500 ms"). As with `eventually`, an observation
+ * counts when its answer arrives.
  */
 export const detects = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: EventuallyOptions): Check<A> =>
   make(probe, matcher, { _tag: "eventually", withinMs: ms(options.within), everyMs: ms(options.every ?? 100), since: "last-fault", metric: "time-to-detect" }, options, `detected within ${Duration.format(Duration.fromInputUnsafe(options.within))}:`)

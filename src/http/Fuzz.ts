@@ -6,7 +6,7 @@
  *
  * fast-check is loaded only when a fuzz probe runs (it is a peer of this module).
  */
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import type * as FC from "fast-check"
 import * as Probe from "../Probe.ts"
 import { RunContext } from "../RunContext.ts"
@@ -97,28 +97,38 @@ export const probe = (target: SecurityTarget, options: FuzzOptions): Probe.Probe
       const fc = yield* Effect.tryPromise({ try: () => import("fast-check"), catch: (e) => fail(new ProbeFailed({ probe: id, target: target.id, detail: `fast-check is needed for fuzzing: ${describeUnknown(e)}` })) })
       const seen = new Map<string, { rule: RuleId; status: number }>()
       let first = true
-      const attempt = async (p: Payload): Promise<boolean> => {
+      // Interrupting the probe aborts `signal`: the request in flight is aborted with it, and
+      // the property then interrupts fast-check's loop (no further run, no shrinking).
+      const attempt = async (p: Payload, signal: AbortSignal): Promise<boolean> => {
+        if (signal.aborted) throw new fc.PreconditionFailure(true)
         const path = options.path.replace("{payload}", encodeURIComponent(p.payload))
         const send = request(target, { path, method: options.method ?? "GET", ...(options.headers === undefined ? {} : { headers: options.headers }), maxBody: 16_384 })
         const paced = first ? send : Effect.andThen(run.throttle(target.id), send)
         first = false
-        const r = await Effect.runPromise(paced.pipe(Effect.provideService(RunContext, run), Effect.provideService(HttpClient, client)))
+        const exit = await Effect.runPromiseExit(paced.pipe(Effect.provideService(RunContext, run), Effect.provideService(HttpClient, client)), { signal })
+        if (signal.aborted) throw new fc.PreconditionFailure(true)
+        if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
+        const r = exit.value
         const rule = judge(p, r, options.waf === true)
         if (rule !== null) seen.set(`${p.family}\u0000${p.payload}`, { rule, status: r.status })
         return rule === null
       }
       const details = yield* Effect.tryPromise({
-        try: () =>
-          fc.check(fc.asyncProperty(payloads(fc, options.families ?? families), attempt), {
-            numRuns: options.runs ?? 50,
-            ...(options.seed === undefined ? {} : { seed: options.seed }),
-            ...(options.replayPath === undefined ? {} : { path: options.replayPath }),
-          }),
+        try: (signal) =>
+          fc.check(
+            fc.asyncProperty(payloads(fc, options.families ?? families), (p) => attempt(p, signal)),
+            {
+              numRuns: options.runs ?? 50,
+              ...(options.seed === undefined ? {} : { seed: options.seed }),
+              ...(options.replayPath === undefined ? {} : { path: options.replayPath }),
+            },
+          ),
         catch: (e) => fail(new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e) })),
       })
       const ce = details.counterexample?.[0]
-      if (details.failed && ce === undefined) return yield* Effect.fail(fail(new ProbeFailed({ probe: id, target: target.id, detail: details.errorInstance === null ? "the fuzz run failed" : describeUnknown(details.errorInstance) })))
       const verdict = ce === undefined ? undefined : seen.get(`${ce.family}\u0000${ce.payload}`)
+      // A failure without a verdict is a request that failed (a reset, a timeout): the probe could not observe.
+      if (details.failed && verdict === undefined) return yield* Effect.fail(fail(new ProbeFailed({ probe: id, target: target.id, detail: details.errorInstance === null ? "the fuzz run failed" : describeUnknown(details.errorInstance) })))
       const counterexample = ce === undefined || verdict === undefined ? null : { ...ce, ...verdict }
       const replay = details.failed && details.counterexamplePath !== null ? { seed: details.seed, path: details.counterexamplePath } : null
       const findings: Array<SecurityFinding> =

@@ -31,15 +31,19 @@ export interface PortsObservation {
   readonly missing: ReadonlyArray<number>
 }
 
-const isOpen = (address: string, port: number, timeoutMs: number) =>
+/** One connection attempt; `signal` (the probe's interruption) ends it at once. */
+const isOpen = (address: string, port: number, timeoutMs: number, signal: AbortSignal) =>
   new Promise<boolean>((resolve) => {
     const socket = net.connect({ host: address, port })
     const done = (open: boolean) => {
       clearTimeout(timer)
+      signal.removeEventListener("abort", stop)
       socket.destroy()
       resolve(open)
     }
-    const timer = setTimeout(() => done(false), timeoutMs)
+    const stop = () => done(false)
+    const timer = setTimeout(stop, timeoutMs)
+    signal.addEventListener("abort", stop, { once: true })
     socket.once("connect", () => done(true))
     socket.once("error", () => done(false))
   })
@@ -56,7 +60,7 @@ export const probe = (target: Target, options: PortsOptions): Probe.Probe<Report
       for (const port of options.ports) {
         if (!first) yield* run.throttle(target.id)
         first = false
-        if (yield* Effect.promise(() => isOpen(address, port, options.timeoutMs ?? 500))) open.push(port)
+        if (yield* Effect.promise((signal) => isOpen(address, port, options.timeoutMs ?? 500, signal))) open.push(port)
       }
       const unexpected = open.filter((p) => !options.inventory.includes(p))
       const missing = options.inventory.filter((p) => options.ports.includes(p) && !open.includes(p))

@@ -58,15 +58,19 @@ interface Handshake {
   readonly authorizationError: string | null
 }
 
-const handshake = (address: string, port: number, servername: string | undefined, ca: string | undefined, opts: tls.ConnectionOptions, timeoutMs: number): Promise<Handshake | null> =>
+/** One handshake; `signal` (the probe's interruption) ends it at once. */
+const handshake = (address: string, port: number, servername: string | undefined, ca: string | undefined, opts: tls.ConnectionOptions, timeoutMs: number, signal: AbortSignal): Promise<Handshake | null> =>
   new Promise((resolve) => {
     const socket = tls.connect({ host: address, port, ...(servername === undefined ? {} : { servername }), ...(ca === undefined ? {} : { ca }), rejectUnauthorized: false, ...opts })
     const done = (h: Handshake | null) => {
       clearTimeout(timer)
+      signal.removeEventListener("abort", stop)
       socket.destroy()
       resolve(h)
     }
-    const timer = setTimeout(() => done(null), timeoutMs)
+    const stop = () => done(null)
+    const timer = setTimeout(stop, timeoutMs)
+    signal.addEventListener("abort", stop, { once: true })
     socket.once("secureConnect", () => {
       const cert = socket.getPeerCertificate()
       const err = socket.authorizationError
@@ -146,7 +150,7 @@ export const probe = (target: SecurityTarget, options: TlsOptions = {}): Probe.P
       const shake = (opts: tls.ConnectionOptions, first = false): Effect.Effect<Handshake | null, ShiftupError> =>
         Effect.andThen(
           first ? Effect.void : run.throttle(target.id),
-          Effect.tryPromise({ try: () => handshake(address, port, servername, ca, opts, timeoutMs), catch: (e) => fail(new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e) })) }),
+          Effect.tryPromise({ try: (signal) => handshake(address, port, servername, ca, opts, timeoutMs, signal), catch: (e) => fail(new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e) })) }),
         )
       const main = yield* shake({}, true)
       if (main === null) return yield* Effect.fail(fail(new ProbeFailed({ probe: id, target: target.id, detail: `no TLS handshake with ${host}:${port} within ${timeoutMs} ms` })))

@@ -3,8 +3,8 @@
  * concurrently), or polling until it holds (`eventually`, measuring time-to-recover or, from the
  * last injection, time-to-detect). A violation is a finding; a probe error fails the step.
  */
-import { Cause, Effect, Exit } from "effect"
-import type { Check } from "../Expect.ts"
+import { Cause, Clock, Effect, Exit } from "effect"
+import type { Check, Mode } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import type { Probe } from "../Probe.ts"
 import { describeUnknown, fail, isShiftupError, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
@@ -46,24 +46,35 @@ const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effec
       }
       return
     }
-    const since = mode.since === "last-fault" ? (env.lastInjection() ?? Date.now()) : Date.now()
+    // Virtual time in tests (TestClock); the wall clock in a run.
+    const started = yield* Clock.currentTimeMillis
+    const since = mode.since === "last-fault" ? (env.lastInjection() ?? started) : started
     const deadline = since + mode.withinMs
     for (;;) {
       const r = yield* Effect.exit(env.observe(check.probe))
+      // An observation is dated by its answer: one sent before the deadline but answered after
+      // it is late, since what it saw may have happened after the deadline.
+      const at = yield* Clock.currentTimeMillis
       o.samples++
       if (Exit.isSuccess(r)) {
         o.last = r.value
         if (check.matcher.test(r.value)) {
-          o.metric = { name: mode.metric, ms: Date.now() - since }
+          // Measured even when late (a check delayed by an earlier step), so the finding says by how much.
+          o.metric = { name: mode.metric, ms: at - since }
+          if (at > deadline) {
+            o.violated = true
+            o.violating = r.value
+          }
           return
         }
       } else o.last = `error: ${describeUnknown(Cause.squash(r.cause))}`
-      if (Date.now() + mode.everyMs > deadline) {
+      if (at >= deadline) {
         o.violated = true
         o.violating = o.last
         return
       }
-      yield* Effect.sleep(mode.everyMs)
+      // The last poll falls on the deadline itself.
+      yield* Effect.sleep(Math.min(mode.everyMs, deadline - at))
     }
   })
 
@@ -131,8 +142,18 @@ const runRepeated = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): E
       return yield* Effect.failCause(exit.cause)
     }
     const observed = Journal.snapshot(o.violated ? o.violating : o.last)
-    const late = o.violated && mode._tag === "eventually" ? new RecoveryNotObserved({ check: check.id, withinMs: mode.withinMs, last: JSON.stringify(observed) ?? "nothing" }).message : undefined
-    env.recorder.step({ ...base, outcome: o.violated ? "violated" : "held", observed, ...(o.metric === undefined ? {} : { metric: o.metric }), ...(late === undefined ? {} : { message: late }) })
-    if (o.violated) env.recorder.findings.push(finding(check, phase, observed))
+    const late = o.violated && mode._tag === "eventually" ? lateness(check.id, mode, o.metric, observed) : undefined
+    env.recorder.step({ ...base, outcome: o.violated ? "violated" : "held", observed, ...(o.metric === undefined ? {} : { metric: o.metric }), ...(late === undefined ? {} : { message: late.message }) })
+    if (o.violated) env.recorder.findings.push(finding(check, phase, late?.observed ?? observed))
     return !o.violated
   })
+
+/**
+ * What a violated `eventually` says: it never matched within its window, or it matched only
+ * after its deadline (`metric` then holds the measured time, and the finding says it).
+ */
+const lateness = (id: string, mode: Extract<Mode, { _tag: "eventually" }>, metric: Outcome["metric"], observed: unknown): { readonly message: string; readonly observed?: string } => {
+  if (metric === undefined) return { message: new RecoveryNotObserved({ check: id, withinMs: mode.withinMs, last: JSON.stringify(observed) ?? "nothing" }).message }
+  const when = `${mode.metric === "time-to-detect" ? "detected" : "matched"} after ${metric.ms} ms, deadline ${mode.withinMs} ms`
+  return { message: `"${id}" ${when}`, observed: `${JSON.stringify(observed) ?? "nothing"}, ${when}` }
+}

@@ -4,7 +4,7 @@
  * release registered in the method's scope, before the fault exists (invariant 2). Releases
  * run in reverse order, each with its own timeout, and record their outcome; they never throw.
  */
-import { Cause, Effect, Exit, Scope } from "effect"
+import { Cause, Clock, Effect, Exit, Scope } from "effect"
 import type { EffectiveBudget } from "../Budget.ts"
 import * as Compensation from "../Compensation.ts"
 import type { Config } from "../Config.ts"
@@ -145,7 +145,8 @@ export const makeFaults = (env: FaultEnv): Faults => {
           recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(injected.cause)) })
           return yield* Effect.failCause(injected.cause)
         }
-        lastInjection = t1
+        // Effect's clock, like the checks that measure time-to-detect from it.
+        lastInjection = yield* Clock.currentTimeMillis
         yield* env.ledger.append({ type: "applied", seq: n, at: iso(t1) })
         recorder.emit({ _tag: "FaultActive", seq: n, fault: fault.id, target: fault.target.id })
         recorder.step({ ...base, outcome: "ok", message: compensation.description })
