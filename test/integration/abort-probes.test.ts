@@ -12,6 +12,7 @@ import { Compensation, Expect, Experiment, Fault, Probe, RunContext, Step, Targe
 import * as Http from "shiftup/http"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { afterInterruption, startCountingServer, startSilentServer, type CountingServer, type SilentServer } from "../support/counting-server.ts"
+import { observeOf } from "../../src/internal/capability.ts"
 
 const servers: Array<CountingServer | SilentServer> = []
 afterEach(async () => {
@@ -42,7 +43,7 @@ describe("a probe interrupted mid-way sends nothing more", () => {
     // Slow answers: the request that made the third arrival is surely still in flight.
     const server = await serve({ answerAfterMs: 250 })
     const target = Http.target("app", { url: server.url, environment: "lab" })
-    const after = await interruptAfter(server, 3, Http.Fuzz.probe(target, { path: "/search?q={payload}", runs: 100, seed: 1 }).observe)
+    const after = await interruptAfter(server, 3, observeOf(Http.Fuzz.probe(target, { path: "/search?q={payload}", runs: 100, seed: 1 })))
     expect(after).toEqual({ inGrace: 0, late: 0 })
     expect(server.count()).toBe(3)
     expect(server.abandoned()).toBe(1)
@@ -60,7 +61,7 @@ describe("a probe interrupted mid-way sends nothing more", () => {
   it("rate-limit probe: its burst stops", async () => {
     const server = await serve({ answerAfterMs: 30 })
     const target = Http.target("app", { url: server.url, environment: "lab" })
-    const after = await interruptAfter(server, 6, Http.RateLimit.probe(target, { path: "/login", burst: 400, limit: 10, concurrency: 4 }).observe)
+    const after = await interruptAfter(server, 6, observeOf(Http.RateLimit.probe(target, { path: "/login", burst: 400, limit: 10, concurrency: 4 })))
     expect(after.late).toBe(0)
     expect(after.inGrace).toBeLessThanOrEqual(4)
   })
@@ -68,7 +69,7 @@ describe("a probe interrupted mid-way sends nothing more", () => {
   it("tls: a handshake the server leaves hanging is closed at once, not at its deadline", async () => {
     const server = await silent()
     const target = Http.target("tls", { url: `https://127.0.0.1:${server.port}`, environment: "lab" })
-    const after = await interruptAfter(server, 1, Http.Tls.probe(target, { timeoutMs: 10_000 }).observe)
+    const after = await interruptAfter(server, 1, observeOf(Http.Tls.probe(target, { timeoutMs: 10_000 })))
     expect(after).toEqual({ inGrace: 0, late: 0 })
     expect(server.open()).toBe(0)
   })
@@ -76,7 +77,7 @@ describe("a probe interrupted mid-way sends nothing more", () => {
   it("ports: the scan stops (paced at 20 connections a second here)", async () => {
     const server = await silent()
     const host = Target.make("host", { environment: "lab" })
-    const scan = Http.Ports.probe(host, { host: "127.0.0.1", ports: Array.from({ length: 100 }, () => server.port), inventory: [] }).observe
+    const scan = observeOf(Http.Ports.probe(host, { host: "127.0.0.1", ports: Array.from({ length: 100 }, () => server.port), inventory: [] }))
     const paced = Effect.flatMap(RunContext, (run) => Effect.provideService(scan, RunContext, { ...run, throttle: () => Effect.sleep(50), reserve: () => 50 }))
     const after = await interruptAfter(server, 3, paced)
     expect(after).toEqual({ inGrace: 0, late: 0 })

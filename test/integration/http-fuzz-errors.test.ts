@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 import * as Http from "shiftup/http"
 import { afterAll, beforeAll, expect, it } from "vitest"
+import { observeOf } from "../../src/internal/capability.ts"
 
 let server: http.Server
 beforeAll(async () => {
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 it("a reset on every request fails the fuzz probe with the request's error", async () => {
   const target = Http.target("app", { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, environment: "lab" })
-  const error = await Effect.runPromise(Effect.flip(Http.Fuzz.probe(target, { path: "/search?q={payload}", runs: 5, seed: 1 }).observe))
+  const error = await Effect.runPromise(Effect.flip(observeOf(Http.Fuzz.probe(target, { path: "/search?q={payload}", runs: 5, seed: 1 }))))
   expect(error.reason).toMatchObject({ _tag: "ProbeFailed", probe: "app fuzz /search?q={payload}", target: "app" })
   expect(error.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/search\?q=.*(socket|closed|reset)/i)
 })

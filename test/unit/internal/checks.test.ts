@@ -13,6 +13,7 @@ import { join } from "node:path"
 import { Compensation, Expect, Experiment, Fault, Probe, Runner, Step, Target } from "shiftup"
 import { runCheck } from "../../../src/internal/checks.ts"
 import { Recorder } from "../../../src/internal/record.ts"
+import { observeOf } from "../../../src/internal/capability.ts"
 
 const t = Target.make("lab", { kind: "test", environment: "lab" })
 
@@ -34,7 +35,7 @@ const runAt = <A>(check: Expect.Check<A>, startMs: number, injectedAtMs?: number
   Effect.gen(function* () {
     const recorder = new Recorder(undefined)
     yield* TestClock.setTime(startMs)
-    const fiber = yield* Effect.forkChild(runCheck(check, "method", { recorder, observe: (p) => p.observe, lastInjection: () => injectedAtMs }))
+    const fiber = yield* Effect.forkChild(runCheck(check, "method", { recorder, observe: (p) => observeOf(p), lastInjection: () => injectedAtMs }))
     yield* TestClock.adjust("1 minute")
     const held = yield* Fiber.join(fiber)
     return { held, step: recorder.steps[0], findings: recorder.findings }
