@@ -16,6 +16,7 @@ export default defineConfig({
     // SHIFTUP_TEST_DOCKER=0 leaves out the tests that need a Docker engine (documented in README).
     exclude: process.env["SHIFTUP_TEST_DOCKER"] === "0" ? ["test/**/docker*.test.ts", "test/**/docker/**"] : [],
     globalSetup: ["test/support/docker-global.ts"],
+    setupFiles: ["test/support/isolate-user-dirs.ts"],
     pool: "forks",
     testTimeout: 60_000,
     // In CI a JSON report is written too, so .ci/run can print a plain "N passed, N failed" line.

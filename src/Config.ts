@@ -5,12 +5,28 @@
 import { Duration, Schema } from "effect"
 import { BudgetSchema, type Budget } from "./Budget.ts"
 import type { Compensators } from "./Compensation.ts"
+import { stepDown, type Exception } from "./internal/classify.ts"
 import { decodeAll } from "./internal/validate.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { fail, InvalidConfig } from "./ShiftupError.ts"
 
 export interface Config {
   readonly policy?: PolicySettings
+  /**
+   * Named overrides of the evidence for mislabelled members: each moves ONE member (by id or
+   * name) ONE step down (production → staging → development → lab) when its signals resolve to
+   * `from`; never out of production for a data store. Shown in the plan, kept in the journal.
+   *
+   * @example
+   * exceptions: [{ name: "orders-1 runs staging despite its prod name (OPS-42)", member: "orders-prod-1", from: "production", to: "staging" }]
+   */
+  readonly exceptions?: ReadonlyArray<Exception>
+  /**
+   * Target leases: by default in this user's private runtime directory, so two runs of the same
+   * user never inject into one member at once. `dir`: a directory shared by a team on a game-day
+   * host (group-owned, not world-writable) — an explicit opt-in.
+   */
+  readonly leases?: { readonly dir?: string }
   /** Caps on every experiment's budget. */
   readonly budget?: Budget
   /** Extra compensators (kind → function) this process can replay. */
@@ -29,6 +45,17 @@ export interface Config {
 
 const ConfigSchema = Schema.Struct({
   policy: Schema.optionalKey(PolicySettingsSchema),
+  leases: Schema.optionalKey(Schema.Struct({ dir: Schema.optionalKey(Schema.String) })),
+  exceptions: Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({
+        name: Schema.String.check(Schema.isMinLength(1)),
+        member: Schema.String.check(Schema.isMinLength(1)),
+        from: Schema.Literals(["production", "staging", "development"]),
+        to: Schema.Literals(["staging", "development", "lab"]),
+      }),
+    ),
+  ),
   budget: Schema.optionalKey(BudgetSchema),
   compensators: Schema.optionalKey(Schema.Record(Schema.String, Schema.declare((u): u is (...a: never) => unknown => typeof u === "function", { expected: "a compensator function" }))),
   stateDir: Schema.optionalKey(Schema.String),
@@ -44,7 +71,12 @@ const ConfigSchema = Schema.Struct({
  * export default defineConfig({ policy: { allow: { staging: ["observe"] } }, budget: { maxTargets: 3 } })
  */
 export const defineConfig = (config: Config, source = "shiftup.config.ts"): Config => {
-  const issues = decodeAll(ConfigSchema, config)
+  const issues = [
+    ...decodeAll(ConfigSchema, config),
+    ...(config.exceptions ?? []).flatMap((x, i) =>
+      stepDown[x.from] === x.to ? [] : [{ path: `exceptions[${i}].to`, message: `an exception moves a member one step only: from ${x.from} to ${stepDown[x.from]}, not ${x.to}` }],
+    ),
+  ]
   if (issues.length > 0) throw fail(new InvalidConfig({ source, issues }))
   return config
 }

@@ -55,6 +55,9 @@ export const ledgerDir = (stateDir: string) => join(stateDir, "ledger")
 const now = () => new Date().toISOString()
 export const stamp = now
 
+/** Where the ledger of run `runId` lives. */
+export const pathOf = (stateDir: string, runId: string) => join(ledgerDir(stateDir), `${runId}.jsonl`)
+
 /** Opens (creating) the ledger of a run and writes its header record, durably. */
 export const open = (
   stateDir: string,
@@ -121,6 +124,8 @@ export interface Pending {
   readonly seq: number
   readonly fault: string
   readonly target: string
+  /** The target's members the fault acts on (absent in ledgers written before leases). */
+  readonly members?: ReadonlyArray<string>
   readonly compensation: Compensation
   readonly applied: boolean
 }
@@ -130,7 +135,7 @@ export const pending = (records: ReadonlyArray<Record>): ReadonlyArray<Pending> 
   const done = new Set(records.flatMap((r) => (r.type === "rolled-back" ? [r.seq] : [])))
   const applied = new Set(records.flatMap((r) => (r.type === "applied" ? [r.seq] : [])))
   return records
-    .flatMap((r) => (r.type === "intent" && !done.has(r.seq) ? [{ seq: r.seq, fault: r.fault, target: r.target, compensation: r.compensation, applied: applied.has(r.seq) }] : []))
+    .flatMap((r) => (r.type === "intent" && !done.has(r.seq) ? [{ seq: r.seq, fault: r.fault, target: r.target, ...(r.members === undefined ? {} : { members: r.members }), compensation: r.compensation, applied: applied.has(r.seq) }] : []))
     .reverse()
 }
 

@@ -4,7 +4,7 @@
  * concrete members and the population the selector was drawn from, so percentage budgets work.
  */
 import { Effect } from "effect"
-import type { ShiftupError } from "./ShiftupError.ts"
+import { fail, InvalidExperiment, type ShiftupError } from "./ShiftupError.ts"
 
 export const TargetTypeId: unique symbol = Symbol.for("shiftup/Target") as never
 export type TargetTypeId = typeof TargetTypeId
@@ -99,6 +99,23 @@ export const make = (id: string, options: TargetOptions = {}): Target => {
     ...(options.owner === undefined ? {} : { owner: options.owner }),
     resolve: options.resolve ?? Effect.succeed({ members: [facts], population: 1 }),
   }
+}
+
+/**
+ * A bare network endpoint: "this address", with nothing else known about it. Planning classifies
+ * it by its host name, its port and — when those do not decide — a protocol fingerprint.
+ *
+ * @example
+ * const cache = Target.tcp("127.0.0.1:6380", { environment: "staging" })
+ */
+export const tcp = (address: string, options: Omit<TargetOptions, "kind" | "resolve" | "facts"> & { readonly id?: string } = {}): Target => {
+  const m = /^\[?([^\]\s/]+?)\]?:(\d{1,5})$/.exec(address.trim())
+  const port = Number(m?.[2])
+  if (m === null || !(port > 0 && port < 65536))
+    throw fail(new InvalidExperiment({ source: `target "${options.id ?? address}"`, issues: [{ path: "address", message: `"${address}" is not host:port (IPv6 in brackets: [::1]:6379)` }] }))
+  const host = m[1] as string
+  const { id, ...rest } = options
+  return make(id ?? address, { ...rest, kind: "tcp", facts: { id: `${host}:${port}`, hostnames: [host], ports: [port], endpoints: [{ host, port, protocol: "tcp" }] } })
 }
 
 export const isTarget = (u: unknown): u is Target => typeof u === "object" && u !== null && TargetTypeId in u

@@ -129,7 +129,7 @@ export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.E
           Effect.flatMap((r) =>
             r.members.length === 0 ? Effect.fail(fail(new TargetUnresolved({ target: target.id, detail: "the selector matched nothing; check its name or labels" }))) : Effect.succeed(r),
           ),
-          Effect.map((r) => ({ key, target, resolution: r, classification: classify(target, r.members) })),
+          Effect.map((r) => ({ key, target, resolution: r, classification: classify(target, r.members, config.exceptions) })),
         ),
       { concurrency: 8 },
     )

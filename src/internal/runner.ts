@@ -14,7 +14,7 @@ import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import type { Probe } from "../Probe.ts"
 import { correlationHeaders, pacer, RunContext, unpaced } from "../RunContext.ts"
-import { ApprovalDeclined, describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError } from "../ShiftupError.ts"
+import { ApprovalDeclined, describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
 import type { Step } from "../Step.ts"
 import { observeOf } from "./capability.ts"
 import { runCheck } from "./checks.ts"
@@ -22,6 +22,7 @@ import { defaultEgress, makeEgress } from "./egress.ts"
 import { makeFaults } from "./faults.ts"
 import { plan as planRun, type Planned } from "./plan.ts"
 import { iso, Recorder, type RunEvent } from "./record.ts"
+import { describeConflict, takeLeases, type Conflict } from "./lease.ts"
 
 export type { RunEvent } from "./record.ts"
 
@@ -39,6 +40,11 @@ export interface RunOptions {
   readonly dryRun?: boolean
   /** Live progress, e.g. the console reporter. */
   readonly onEvent?: (event: RunEvent) => void
+  /**
+   * How long to wait for another run's lease on a target member this run would inject into
+   * (default: refuse at once, exit 2, naming the other run).
+   */
+  readonly leaseWait?: Duration.Input
   /** Compensators beyond the built-ins (and the config's). */
   readonly compensators?: Compensation.Compensators
   /**
@@ -130,6 +136,21 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     }
     if (options.dryRun === true) return finish("passed", `plan accepted: ${p.plan.targets.length} target(s), ${p.plan.faults.length} fault(s); nothing was touched (dry run)`)
 
+    // ── leases: no other run (or recover) acts on a member this run may inject into ──
+    const leased = yield* Effect.exit(takeLeases(experiment, p, { config, runId, ledger: Ledger.pathOf(stateDir, runId), ...(options.leaseWait === undefined ? {} : { wait: options.leaseWait }) }))
+    if (Exit.isFailure(leased)) {
+      const e = Cause.squash(leased.cause)
+      if (isShiftupError(e)) {
+        recorder.error(e)
+        return finish("invalid", `no target lease could be taken, so nothing was touched: ${e.message}`)
+      }
+      const c = e as Conflict
+      const refusal = { rule: c._tag === "held" ? "lease.held" : "lease.pending-recovery", target: c.holder.member, step: "(plan)", reason: describeConflict(c) }
+      recorder.error(fail(new TargetRefused({ target: refusal.target, step: refusal.step, rule: refusal.rule, detail: refusal.reason })))
+      return finish("refused", `refused before any side effect: ${refusal.reason}`, { refusal })
+    }
+    const leases = leased.value
+
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.plan.budget
     const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), ...pacer(budget.maxProbeRate) }
@@ -150,6 +171,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (Exit.isFailure(ledger)) {
       const e = Cause.squash(ledger.cause)
       if (isShiftupError(e)) recorder.error(e)
+      leases.release()
       return finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
     }
     ledgerPath = ledger.value.path
@@ -308,12 +330,16 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         Effect.sync(() => {
           abort ??= { cause: "signal", detail: "the run's fiber was interrupted" }
           const rb = rollbackSummary()
+          if (rb.failed.length === 0) leases.release()
           finish(rb.failed.length > 0 ? "rollback-incomplete" : "aborted", `interrupted; ${rb.text}`)
         }),
       ),
     )
 
     const rb = rollbackSummary()
+    // A member whose rollback is incomplete stays leased: the ledger still names it, and only
+    // `recover` may take it over.
+    if (rb.failed.length === 0) leases.release()
     const findings = recorder.findings
     if (rb.failed.length > 0)
       return finish("rollback-incomplete", `ROLLBACK INCOMPLETE: ${rb.failed.map((r) => `${r.fault} on ${r.target}: ${r.error ?? r.outcome}`).join("; ")}. Run \`shiftup recover\` now`)

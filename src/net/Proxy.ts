@@ -84,7 +84,7 @@ export const proxy = (options: ProxyOptions): Proxy => {
   const upstream = upstreamOf(options)
   const base: Target.Target =
     typeof options.upstream === "string"
-      ? Target.make(options.upstream, { ...options.target, kind: "tcp", facts: { hostnames: [upstream.host], ports: [upstream.port], ...options.target?.facts } })
+      ? Target.make(options.upstream, { ...options.target, kind: "tcp", facts: { hostnames: [upstream.host], ports: [upstream.port], endpoints: [{ host: upstream.host, port: upstream.port, protocol: "tcp" }], ...options.target?.facts } })
       : options.upstream
   const id = options.id ?? `${base.id}-proxy`
   let pinned: Upstream | undefined
@@ -115,8 +115,16 @@ export const proxy = (options: ProxyOptions): Proxy => {
     ...fronted,
     id,
     kind: "tcp-proxy",
-    // The proxy is its upstream, for the policy: same environment, labels, data store evidence.
-    resolve: base.resolve,
+    // The proxy is its upstream, for the policy: same environment, labels, data store evidence —
+    // and the upstream's address is an endpoint of every member (planning may fingerprint it).
+    resolve: Effect.map(base.resolve, (r) => ({
+      ...r,
+      members: r.members.map((m) =>
+        (m.endpoints ?? []).some((e) => e.host === upstream.host && e.port === upstream.port)
+          ? m
+          : { ...m, hostnames: [...new Set([...(m.hostnames ?? []), upstream.host])], ports: [...new Set([...(m.ports ?? []), upstream.port])], endpoints: [...(m.endpoints ?? []), { host: upstream.host, port: upstream.port, protocol: "tcp" as const }] },
+      ),
+    })),
     upstream,
     start,
     listen: () => Effect.runPromise(start),

@@ -48,7 +48,7 @@ describe("the budget is never exceeded (invariant 4)", () => {
             budget: defined(s.budget),
             method,
           })
-          const journal = await Runner.runPromise(experiment, { ...w.options(), config: { budget: defined(s.caps) } })
+          const journal = await Runner.runPromise(experiment, w.options({ budget: defined(s.caps) }))
 
           // The model: defaults (DESIGN/Budget.ts), the experiment's value, then the config cap: tightest wins.
           const max = {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
-import { Fault, Ledger, Probe, Target, type Compensation } from "shiftup"
+import { Fault, Ledger, Probe, Target, type Compensation, type Config } from "shiftup"
 
 export const compensationKind = "test.record"
 
@@ -49,8 +49,9 @@ export class World {
   }
 
   /** Run options that wire this world into a run. */
-  options(): { readonly compensators: Compensation.Compensators; readonly compensatorModule: string; readonly journal: false; readonly stateDir: string } {
-    return { compensators: this.compensators, compensatorModule, journal: false, stateDir: this.stateDir }
+  /** Run options that wire this world into a run; its own lease directory keeps worlds apart. */
+  options(config: Config = {}): { readonly compensators: Compensation.Compensators; readonly compensatorModule: string; readonly journal: false; readonly stateDir: string; readonly config: Config } {
+    return { compensators: this.compensators, compensatorModule, journal: false, stateDir: this.stateDir, config: { leases: { dir: join(this.stateDir, "leases") }, ...config } }
   }
 
   readonly compensators: Compensation.Compensators = {

@@ -165,7 +165,7 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       const compensators = { ...w.compensators, "test.hang": () => Effect.never }
       const hang = Fault.make({ id: "hang", target: t, compensation: { kind: "test.hang", description: "hangs" }, inject: () => {} })
       const e = Experiment.make({ id: "u.cfgtimeout", title: "t", targets: { t }, method: [hang] })
-      const j = await run(e, { ...w.options(), compensators, config: { rollbackTimeout: "20 millis" } })
+      const j = await run(e, { ...w.options({ rollbackTimeout: "20 millis" }), compensators })
       expect(j.rollbacks[0]?.error).toBe("no answer within 20 ms")
     }))
 

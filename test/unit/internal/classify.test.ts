@@ -7,17 +7,25 @@ const of = (options: Target.TargetOptions, id = "t") => {
   return classifyMember(t, { ...options.facts, id })
 }
 
-describe("environment resolution: explicit > labels > names/hostnames > env vars > unknown", () => {
-  it("an explicit environment beats every other signal", () => {
-    const c = of({ environment: "lab", labels: { env: "production" }, facts: { name: "orders-prod", env: { NODE_ENV: "production" } } })
-    expect(c.environment).toBe("lab")
-    expect(c.environmentSignals).toEqual([{ source: "explicit", key: "environment", value: "lab", means: "lab" }])
+describe("environment resolution: every signal from every source, the most restrictive wins", () => {
+  it("an explicit environment is one signal among the others: it never loosens evidence", () => {
+    const c = of({ environment: "lab", labels: { env: "production" }, facts: { name: "orders-prod-1", env: { NODE_ENV: "production" } } })
+    expect(c.environment).toBe("production")
+    expect(c.environmentSignals.map((s) => `${s.source}:${s.means}`)).toEqual(["label:production", "name:production", "env-var:production", "explicit:lab"])
+    expect(c.conflict).toContain("signals disagree (lab, production)")
   })
 
-  it("labels beat names and host names", () => {
-    const c = of({ labels: { "shiftup.env": "staging" }, facts: { name: "orders-prod", hostnames: ["api.prod.internal"] } })
-    expect(c.environment).toBe("staging")
-    expect(c.environmentSignals).toEqual([{ source: "label", key: "shiftup.env", value: "staging", means: "staging" }])
+  it("an explicit environment decides alone where nothing else is known (a bare URL)", () => {
+    const c = classify(Http.target("api", { url: "http://127.0.0.1:8080", environment: "lab" }), [{ id: "x", hostnames: ["127.0.0.1"], ports: [8080] }])
+    expect(c).toMatchObject({ environment: "lab", environmentSignals: [{ source: "explicit", means: "lab" }] })
+    expect(c.conflict).toBeUndefined()
+  })
+
+  it("a label does not outrank a more restrictive name, and a sandbox name does not outrank NODE_ENV=production", () => {
+    expect(of({ labels: { "shiftup.env": "staging" }, facts: { name: "orders-prod", hostnames: ["api.prod.internal"] } }).environment).toBe("production")
+    expect(of({ labels: { env: "staging" }, facts: { env: { NODE_ENV: "production" } } }).environment).toBe("production")
+    expect(of({ facts: { name: "sandbox-orders", env: { NODE_ENV: "production" } } }).environment).toBe("production")
+    expect(of({ facts: { name: "lab-api", labels: { ENV: "production" }, env: { ENV: "production" } } }).environment).toBe("production")
   })
 
   it.each([
@@ -40,10 +48,12 @@ describe("environment resolution: explicit > labels > names/hostnames > env vars
     expect(c.environmentSignals.map((s) => s.source)).toEqual(["name"])
   })
 
-  it("names beat env vars; a name's tokens are matched", () => {
-    const c = of({ facts: { name: "orders-dev-1", env: { NODE_ENV: "production" } } })
+  it("a name's tokens are matched (camelCase and trailing digits too)", () => {
+    const c = of({ facts: { name: "orders-dev-1", env: { NODE_ENV: "development" } } })
     expect(c.environment).toBe("development")
-    expect(c.environmentSignals).toEqual([{ source: "name", key: "name", value: "orders-dev-1", means: "development" }])
+    expect(c.environmentSignals[0]).toEqual({ source: "name", key: "name", value: "orders-dev-1", means: "development" })
+    expect(of({ facts: { name: "ordersProd2" } }).environment).toBe("production")
+    expect(of({ facts: { name: "productivity-dashboard" } }).environment).toBe("unknown")
   })
 
   it("host names are name signals (an Http.target's host)", () => {
@@ -95,7 +105,8 @@ describe("environment resolution: explicit > labels > names/hostnames > env vars
       { id: "b", name: "web-stg-2" },
     ])
     expect(c.environment).toBe("staging")
-    expect(c.environmentSignals.map((s) => s.value)).toEqual(["web-stg-2"])
+    expect(c.environmentSignals.map((s) => `${s.member}:${s.value}`)).toEqual(["b:web-stg-2", "a:web-lab-1"])
+    expect(c.conflict).toContain("members disagree (lab, staging)")
     expect(classify(t, [{ id: "a", name: "web-lab-1" }, { id: "b", name: "web" }]).effective).toBe("production")
     expect(classify(t, []).environment).toBe("unknown")
   })

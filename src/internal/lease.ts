@@ -1,0 +1,204 @@
+/**
+ * Target leases (DESIGN.md): a run holds a lease on each target member it may inject into, so two
+ * runs — or a run and a `recover` — never act on one member at once. Otherwise run B, started
+ * while run A's fault is active, captures A's *faulted* state as "original" and restores it after
+ * A restored the real one.
+ *
+ * A lease is a file created with O_EXCL in a lease directory shared by every run of this user on
+ * this host (the per-user runtime directory; a team-wide one is a config opt-in). It names the
+ * run, its process (pid and start time, so a reused pid is not mistaken for the holder) and its
+ * ledger. A lease whose process is gone is stale: it is taken over only when its ledger has no
+ * compensation pending on that member — otherwise the member may still be faulted, and only
+ * `shiftup recover` (which takes the lease over on behalf of the dead run) may act on it.
+ */
+import { createHash } from "node:crypto"
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
+import { join } from "node:path"
+import { Duration, Effect } from "effect"
+import type { Config } from "../Config.ts"
+import type { Experiment } from "../Experiment.ts"
+import * as Ledger from "../Ledger.ts"
+import { describeUnknown, fail, LedgerError, type ShiftupError } from "../ShiftupError.ts"
+import { faultsOf, type Planned } from "./plan.ts"
+import { processAlive, processStart } from "./process.ts"
+import { privateDir } from "./userdir.ts"
+
+export interface Holder {
+  readonly member: string
+  readonly runId: string
+  readonly pid: number
+  /** The holder process's start time (from /proc), when known: tells a reused pid apart. */
+  readonly started?: string
+  readonly ledger?: string
+  readonly at: string
+}
+
+export type Conflict =
+  | { readonly _tag: "held"; readonly holder: Holder }
+  | { readonly _tag: "pending-recovery"; readonly holder: Holder }
+
+export interface Leases {
+  /** Releases every lease taken (only the files this run still owns). */
+  readonly release: () => void
+}
+
+const fileOf = (dir: string, member: string) => join(dir, `${createHash("sha256").update(member).digest("hex").slice(0, 32)}.lease`)
+
+const read = (path: string): Holder | undefined => {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Holder
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    // A half-written or garbled lease still means somebody took it: treat it as held by an
+    // unknown live process, never as free.
+    return { member: "?", runId: "unknown (unreadable lease file)", pid: -1, at: "" }
+  }
+}
+
+/** Whether the holder's process is still the one that took the lease. */
+export const holderAlive = (h: Holder): boolean => {
+  if (h.pid === -1) return true
+  if (h.pid === process.pid) return h.started === undefined || h.started === processStart(process.pid)
+  if (!processAlive(h.pid)) return false
+  const now = processStart(h.pid)
+  return h.started === undefined || now === undefined || now === h.started
+}
+
+/** Compensations the holder's ledger still has pending on `member`. */
+const pendingOn = (h: Holder, member: string): boolean => {
+  if (h.ledger === undefined) return false
+  try {
+    return Ledger.pending(Ledger.read(h.ledger)).some((p) => p.members === undefined || p.members.includes(member))
+  } catch (e) {
+    // A ledger that is gone was cleaned up; one that cannot be read may hold anything.
+    return (e as NodeJS.ErrnoException).code !== "ENOENT"
+  }
+}
+
+const write = (path: string, holder: Holder): boolean => {
+  let fd: number
+  try {
+    fd = openSync(path, "wx", 0o600)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false
+    throw e
+  }
+  try {
+    const text = `${JSON.stringify(holder)}\n`
+    let off = 0
+    while (off < text.length) off += writeSync(fd, text, off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  return true
+}
+
+/** Removes a stale lease so that exactly one contender takes it over (rename is atomic). */
+const breakStale = (path: string): void => {
+  const aside = `${path}.stale-${process.pid}-${Date.now()}`
+  try {
+    renameSync(path, aside)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return
+    throw e
+  }
+  rmSync(aside, { force: true })
+}
+
+export interface AcquireOptions {
+  readonly dir: string
+  readonly runId: string
+  readonly ledger?: string
+  /** Wait this long for a held lease to be released (default: refuse at once). */
+  readonly wait?: Duration.Input
+  /** `recover`: the dead run whose leases may be taken over despite pending compensations. */
+  readonly takeOverFrom?: string
+}
+
+/**
+ * Takes a lease on every member, all or nothing. Fails with the first conflict (after waiting,
+ * if asked); a file-system error is a `LedgerError` (no lease, no run).
+ */
+export const acquire = (members: ReadonlyArray<string>, options: AcquireOptions): Effect.Effect<Leases, Conflict | ShiftupError> =>
+  Effect.gen(function* () {
+    const me: Omit<Holder, "member"> = { runId: options.runId, pid: process.pid, ...started(), ...(options.ledger === undefined ? {} : { ledger: options.ledger }), at: new Date().toISOString() }
+    const taken: Array<string> = []
+    const release = () => {
+      for (const path of taken.splice(0)) if (read(path)?.runId === me.runId) rmSync(path, { force: true })
+    }
+    const deadline = Date.now() + (options.wait === undefined ? 0 : Duration.toMillis(Duration.fromInputUnsafe(options.wait)))
+    const tryOne = (member: string): Conflict | undefined => {
+      const path = fileOf(options.dir, member)
+      for (let attempt = 0; attempt < 5; attempt++) {
+        if (write(path, { member, ...me })) {
+          taken.push(path)
+          return undefined
+        }
+        const holder = read(path)
+        if (holder === undefined) continue
+        if (holder.runId === me.runId && holder.pid === me.pid) return undefined
+        if (holderAlive(holder)) return { _tag: "held", holder }
+        if (holder.runId !== options.takeOverFrom && pendingOn(holder, member)) return { _tag: "pending-recovery", holder }
+        breakStale(path)
+      }
+      return { _tag: "held", holder: read(path) ?? { member, runId: "unknown (lease contended)", pid: -1, at: "" } }
+    }
+    for (;;) {
+      const conflict = yield* Effect.try({
+        try: () => {
+          for (const member of [...new Set(members)].sort()) {
+            const c = tryOne(member)
+            if (c !== undefined) return c
+          }
+          return undefined
+        },
+        catch: (e) => fail(new LedgerError({ path: options.dir, detail: `cannot take a target lease: ${describeUnknown(e)}` })),
+      })
+      if (conflict === undefined) return { release }
+      release()
+      if (conflict._tag !== "held" || Date.now() >= deadline) return yield* Effect.fail(conflict)
+      yield* Effect.sleep(Math.min(200, deadline - Date.now()))
+    }
+  })
+
+const started = (): { readonly started?: string } => {
+  const s = processStart(process.pid)
+  return s === undefined ? {} : { started: s }
+}
+
+/** One line for a refusal. */
+export const describeConflict = (c: Conflict): string =>
+  c._tag === "held"
+    ? `member ${c.holder.member} is leased by run ${c.holder.runId} (pid ${c.holder.pid}${c.holder.at === "" ? "" : `, since ${c.holder.at}`}): two runs must not inject into one target at once; wait for it to finish (or pass \`leaseWait\`)`
+    : `run ${c.holder.runId} (pid ${c.holder.pid}) died with a fault still pending on member ${c.holder.member} (ledger ${c.holder.ledger ?? "?"}): the member may still be faulted; run \`shiftup recover\` first`
+
+/** The members a run may inject into: its declared faults' targets, or a generator's manifest. */
+const injectable = (e: Experiment, planned: Planned): ReadonlyArray<string> => {
+  const targets = e.body._tag === "Steps" ? faultsOf(e).map((f) => f.target.id) : Object.keys(e.body.mayInject).flatMap((key) => (e.targets[key] === undefined ? [] : [e.targets[key].id]))
+  return [...new Set(targets)].flatMap((id) => (planned.members.get(id) ?? []).map((m) => m.id))
+}
+
+/** Leases for a run, in the config's lease directory or the user's private one. */
+export const takeLeases = (
+  e: Experiment,
+  planned: Planned,
+  o: { readonly config: Config; readonly runId: string; readonly ledger: string; readonly wait?: Duration.Input },
+): Effect.Effect<Leases, Conflict | ShiftupError> =>
+  Effect.gen(function* () {
+    const members = injectable(e, planned)
+    if (members.length === 0) return { release: () => {} }
+    const dir = yield* Effect.try({ try: () => leaseDir(o.config), catch: (err) => fail(new LedgerError({ path: o.config.leases?.dir ?? "(user lease directory)", detail: describeUnknown(err) })) })
+    return yield* acquire(members, { dir, runId: o.runId, ledger: o.ledger, ...(o.wait === undefined ? {} : { wait: o.wait }) })
+  })
+
+/** The config's shared lease directory (a team opt-in; never world-writable), else the user's. */
+export const leaseDir = (config: Config): string => {
+  const dir = config.leases?.dir
+  if (dir === undefined) return privateDir("leases")
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const st = lstatSync(dir)
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`leases.dir ${dir} must be a directory, not a symbolic link`)
+  if ((st.mode & 0o002) !== 0) throw new Error(`leases.dir ${dir} is writable by every account (mode ${(st.mode & 0o777).toString(8)}): make it group-owned and not world-writable (chmod o-w)`)
+  return dir
+}
