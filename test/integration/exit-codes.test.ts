@@ -106,14 +106,14 @@ describe.concurrent("exit codes", () => {
     expect(pendingIntents(state).map((x) => x["fault"])).toEqual(["unrecoverable"])
   })
 
-  test("3: a fault whose compensation no compensator can replay is never injected", async (context) => {
+  test("2: a fault whose compensation no compensator can replay is refused at plan time", async (context) => {
     const { expect } = context
     const { state, journal, run, contents } = setup(context)
     const r = await run("no-compensator")
-    expect(r.code, r.output).toBe(3)
-    expect(r.stdout).toContain('no compensator registered for kind "fixture.unregistered"')
+    expect(r.code, r.output).toBe(2)
+    expect(r.stdout).toContain('no compensator is registered for kind "fixture.unregistered"')
     const j = readJournal(journal)
-    expect([j.status, j.exitCode]).toEqual(["aborted", 3])
+    expect([j.status, j.exitCode, j.refusal?.rule]).toEqual(["refused", 2, "compensation.not-recoverable"])
     expect(j.rollbacks).toEqual([])
     expect(contents()).toBe(ORIGINAL)
     expect(pendingIntents(state)).toEqual([])
