@@ -23,7 +23,7 @@ let images: Partial<Record<string, string>> = {}
 
 beforeAll(async () => {
   if (!hasRedisServer()) throw new Error("the innocently named data store image is built from the host's redis-server: apt-get install -y redis-server")
-  images = await call(ensureImageMap(engine, { only: ["busybox", "session-cache"] }))
+  images = await call(ensureImageMap(engine, { only: ["busybox", "session-helper"] }))
   await call(engine.tag("shiftup-lab/busybox:latest", "shiftup-test/postgres", run))
   const sleeper = { image: "shiftup-lab/busybox:latest", command: ["sleep", "3600"] }
   const corpus = [
@@ -34,9 +34,9 @@ beforeAll(async () => {
     { ...sleeper, name: n("mystery"), labels: base },
     { ...sleeper, name: n("ledger"), image: `shiftup-test/postgres:${run}`, labels: { ...base, env: "lab" } },
     { ...sleeper, name: n("thing"), labels: { ...base, env: "lab" }, publish: [{ containerPort: 5432, hostPort: 0 }] },
-    { name: n("cache-warmer"), image: String(images["session-cache"]), labels: { ...base, env: "staging" }, publish: [{ containerPort: 7000, hostPort: 0 }] },
-    { name: n("sessions"), image: String(images["session-cache"]), labels: { ...base, env: "production" }, publish: [{ containerPort: 7000, hostPort: 0 }] },
-    { name: n("kv"), image: String(images["session-cache"]), labels: base, publish: [{ containerPort: 7000, hostPort: 0 }] },
+    { name: n("warmer"), image: String(images["session-helper"]), labels: { ...base, env: "staging" }, publish: [{ containerPort: 7000, hostPort: 0 }] },
+    { name: n("sessions"), image: String(images["session-helper"]), labels: { ...base, env: "production" }, publish: [{ containerPort: 7000, hostPort: 0 }] },
+    { name: n("misc"), image: String(images["session-helper"]), labels: base, publish: [{ containerPort: 7000, hostPort: 0 }] },
     { ...sleeper, name: n("shop-api-1"), labels: { ...base, "com.docker.compose.project": run, "com.docker.compose.service": "api", tier: "staging" } },
     { ...sleeper, name: n("shop-api-2"), labels: { ...base, "com.docker.compose.project": run, "com.docker.compose.service": "api", tier: "staging" } },
   ]
@@ -61,7 +61,7 @@ const classify = async (target: Docker.ContainerTarget) => {
 const signal = (signals: ReadonlyArray<{ source: string; key: string; value: string; means: string }>) => signals.map((s) => `${s.source} ${s.key}=${s.value} → ${s.means}`)
 
 describe("classification of real containers", () => {
-  it("environment from a name token, a label, an env var; a label beats an env var; nothing → unknown (production)", async () => {
+  it("environment from a name token, a label, an env var; the most restrictive signal wins; nothing → unknown (production)", async () => {
     const prod = await classify(Docker.container(n("orders-prod"), { fingerprint: false }))
     expect([prod.environment, prod.effective]).toEqual(["production", "production"])
     expect(signal(prod.environmentSignals)).toContain(`name name=${n("orders-prod")} → production`)
@@ -76,8 +76,11 @@ describe("classification of real containers", () => {
     expect(worker.environment).toBe("production")
     expect(signal(worker.environmentSignals)).toEqual(["env-var NODE_ENV=production → production"])
 
+    // Labelled lab, but NODE_ENV=production: the label does not loosen the evidence.
     const lab = await classify(Docker.container(n("labelled-lab"), { fingerprint: false }))
-    expect(lab.environment).toBe("lab")
+    expect(lab.environment).toBe("production")
+    expect(signal(lab.environmentSignals)).toEqual(["env-var NODE_ENV=production → production", "label shiftup.env=lab → lab", `name name=${n("labelled-lab")} → lab`])
+    expect(lab.decision?.allowed).toBe(false)
 
     const mystery = await classify(Docker.container(n("mystery"), { fingerprint: false }))
     expect([mystery.environment, mystery.effective]).toEqual(["unknown", "production"])
@@ -93,9 +96,9 @@ describe("classification of real containers", () => {
   })
 
   it("a Redis under an innocent name and image is found by its fingerprint alone", async () => {
-    const blind = await classify(Docker.container(n("cache-warmer"), { fingerprint: false }))
+    const blind = await classify(Docker.container(n("warmer"), { fingerprint: false }))
     expect(blind.dataStore.is).toBe(false)
-    const seen = await classify(Docker.container(n("cache-warmer")))
+    const seen = await classify(Docker.container(n("warmer")))
     expect(seen.dataStore).toMatchObject({ is: true, engine: "redis" })
     expect(signal(seen.dataStore.signals)).toEqual(["fingerprint handshake=redis → redis"])
     // A staging data store may be disrupted (the floor protects production ones).
@@ -123,7 +126,7 @@ const eventsOf = async (name: string, sinceMs: number): Promise<ReadonlyArray<Do
 describe("refused data stores are never touched", () => {
   it.each([
     ["production (label)", "sessions", "floor.production-data-store"],
-    ["unknown environment", "kv", "floor.production-data-store"],
+    ["unknown environment", "misc", "floor.production-data-store"],
   ])("%s data store under an innocent name: exit 2, no intent, no engine event", async (_what, suffix, rule) => {
     const since = Date.now()
     const state = tempDir()

@@ -62,7 +62,7 @@ describe("lab images", () => {
     const refs = await time("images (warm)", () => call(ensureImageMap(engine, { onImage: (s, b) => void (b ? built.push(s.name) : undefined) })))
     expect(built).toEqual([])
     const names = Object.keys(refs).sort()
-    expect(names).toEqual(hasRedisServer() ? ["auth", "busybox", "detector", "gateway", "rogue", "session-cache"] : ["auth", "busybox", "detector", "gateway", "rogue"])
+    expect(names).toEqual(hasRedisServer() ? ["auth", "busybox", "detector", "gateway", "rogue", "session-helper"] : ["auth", "busybox", "detector", "gateway", "rogue"])
     const specs = await call(imageSpecs)
     for (const s of specs) {
       const [image] = await call(engine.images([`shiftup.image-hash=${s.hash}`]))
@@ -77,12 +77,12 @@ describe("lab images", () => {
     expect(specs.filter((s) => /redis/i.test(s.ref))).toEqual([])
   })
 
-  it("session-cache is a Redis server under an innocent name (when the host has redis-server)", async () => {
+  it("session-helper is a Redis server under an innocent name (when the host has redis-server)", async () => {
     if (!hasRedisServer()) {
-      expect((await call(imageSpecs)).map((s) => s.name)).not.toContain("session-cache")
+      expect((await call(imageSpecs)).map((s) => s.name)).not.toContain("session-helper")
       return
     }
-    const id = await call(engine.run({ image: "shiftup-lab/session-cache:latest", labels: { ...closed.labels("session-cache") }, network: closed.network.name, publish: [{ containerPort: 7000, hostPort: 0 }] }))
+    const id = await call(engine.run({ image: "shiftup-lab/session-helper:latest", labels: { ...closed.labels("session-helper") }, network: closed.network.name, publish: [{ containerPort: 7000, hostPort: 0 }] }))
     try {
       const port = (await call(engine.inspect(id))).publishedPorts.find((p) => p.containerPort === 7000)?.hostPort ?? 0
       const answer = await redisPing(port)

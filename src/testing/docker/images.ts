@@ -15,8 +15,8 @@ import type { Engine, EngineCallError } from "../../docker/Engine.ts"
 import { pack, type TarEntry } from "../../docker/internal/tar.ts"
 import * as S from "./scripts.ts"
 
-/** The lab's images; `session-cache` only where the host has `/usr/bin/redis-server`. */
-export type LabImageName = "busybox" | "auth" | "gateway" | "detector" | "rogue" | "session-cache"
+/** The lab's images; `session-helper` only where the host has `/usr/bin/redis-server`. */
+export type LabImageName = "busybox" | "auth" | "gateway" | "detector" | "rogue" | "session-helper"
 
 export interface DockerLabError {
   readonly _tag: "DockerLabError"
@@ -41,7 +41,7 @@ export const applets: ReadonlyArray<string> = [
 
 export interface ImageSpec {
   readonly name: LabImageName
-  /** `shiftup-lab/<name>` (`session-cache` is the innocent name of a Redis server). */
+  /** `shiftup-lab/<name>` (`session-helper` is the innocent name of a Redis server). */
   readonly repo: string
   /** sha256 (hex) of everything the image is made of. */
   readonly hash: string
@@ -120,14 +120,14 @@ const redisSpec = (base: ReadonlyArray<TarEntry>, baseDigest: string): ImageSpec
     return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"))
   }))].filter((d) => !base.some((e) => e.path === d)).sort()
   const extra: Array<TarEntry> = [...dirs.map((d) => dir(d)), file("bin/sessiond", binary, 0o755), ...libs.map((l) => file(l.path.slice(1), l.content, 0o755))]
-  return spec("session-cache", () => [...base, ...extra], sha256(baseDigest, entryDigest(extra)), [
+  return spec("session-helper", () => [...base, ...extra], sha256(baseDigest, entryDigest(extra)), [
     'CMD ["/bin/sessiond", "--bind", "0.0.0.0", "--port", "7000", "--protected-mode", "no", "--save", ""]',
     "WORKDIR /data",
     "EXPOSE 7000",
   ])
 }
 
-/** Whether the host can build the `session-cache` image (a Redis server under an innocent name). */
+/** Whether the host can build the `session-helper` image (a Redis server under an innocent name). */
 export const hasRedisServer = (): boolean => existsSync(redisServerPath)
 
 /**
@@ -197,7 +197,7 @@ export const ensureImageMap = (engine: Engine, options: EnsureOptions = {}): Eff
   Effect.gen(function* () {
     const specs = (yield* imageSpecs).filter((s) => options.only === undefined || options.only.includes(s.name))
     const missing = options.only?.filter((n) => !specs.some((s) => s.name === n)) ?? []
-    if (missing.includes("session-cache")) return yield* Effect.fail(labError(`the session-cache image needs ${redisServerPath}: install it with \`apt-get install -y redis-server\``))
+    if (missing.includes("session-helper")) return yield* Effect.fail(labError(`the session-helper image needs ${redisServerPath}: install it with \`apt-get install -y redis-server\``))
     const out: Partial<Record<LabImageName, string>> = {}
     for (const s of specs) {
       const started = performance.now()
