@@ -98,8 +98,14 @@ export interface FingerprintOptions {
 }
 
 export const defaultTimeoutMs = 1500
-/** How long the first connection listens for a greeting: a local MariaDB greets in a few ms. */
-const listenMs = 40
+/**
+ * How long the first connection listens for a greeting: a greeting leaves the server when it
+ * accepts, so it arrives about one round trip after the connect, which the connect time measures;
+ * a local MariaDB greets within a millisecond. A greeting later than this is still recognised
+ * (it is the first thing read, whatever was sent): waiting only spares a server-first server
+ * the bytes of a handshake it does not speak.
+ */
+const listenFor = (connectMs: number) => Math.round(Math.min(answerMs, 10 + 4 * connectMs))
 /** How long a handshake waits for an answer that has not started: silence costs this much. */
 const answerMs = 250
 
@@ -243,7 +249,7 @@ export const fingerprint = async (host: string, port: number, options: Fingerpri
       return result(undefined, wire.received === "refused" ? "connection refused" : wire.received === "reset by the server" ? "reset the connection before any handshake" : wire.received)
     }
     const h = queue.shift() as Handshake
-    const listen = listened ? undefined : options.hint !== undefined && serverFirst.has(options.hint) ? answerMs : listenMs
+    const listen = listened ? undefined : options.hint !== undefined && serverFirst.has(options.hint) ? answerMs : listenFor(wire.connectMs)
     listened = true
     const c = await converse(wire, h, { listenMs: listen, tls: tls !== "off", servername: options.servername })
     contacts.push(wire.end())

@@ -18,6 +18,8 @@ export interface Exchange {
 
 export interface Wire {
   readonly address: string
+  /** How long the TCP connect took: about one round trip. */
+  readonly connectMs: number
   /** Every byte read on this connection so far (after TLS: the decrypted bytes). */
   readonly received: () => Buffer
   /** Reads for up to `waitMs` after sending `bytes` (nothing: just listen), until `decided(answer)`. */
@@ -210,5 +212,5 @@ const connected = (d: Dial, raw: net.Socket, address: string, started: number): 
     }
   }
 
-  return { address, received: all, exchange, startTls, end }
+  return { address, connectMs: performance.now() - started, received: all, exchange, startTls, end }
 }
