@@ -14,6 +14,8 @@ export interface RealServer {
   readonly what: string
   readonly port: number
   readonly pid: number
+  /** What the server printed so far (its log, where it logs to the console). */
+  readonly output: () => string
   /** SIGTERM (or the server's own fast-shutdown signal), SIGKILL after 10 s, then the data dir goes. */
   readonly stop: () => Promise<void>
 }
@@ -95,7 +97,7 @@ const startServer = async (what: string, command: string, args: ReadonlyArray<st
     await stop()
     throw e
   }
-  return { what, port, pid: child.pid ?? -1, stop }
+  return { what, port, pid: child.pid ?? -1, output: () => output, stop }
 }
 
 /** redis-server without persistence; `extra` adds flags such as `["--requirepass", "x"]`. */

@@ -32,7 +32,12 @@ export interface Handshake {
 export const engine = (e: Engine, evidence: string): Verdict => ({ _tag: "Engine", engine: e, evidence })
 export const other = (evidence: string): Verdict => ({ _tag: "Other", evidence })
 
-const describe = (bytes: Buffer, what?: string) => `${what ?? JSON.stringify(bytes.toString("latin1"))} (${bytes.length} bytes${what === undefined ? "" : `: ${bytes.toString("hex").replace(/(..)(?!$)/g, "$1 ")}`})`
+/** A text handshake as it is; a binary one by name, byte count and its first 16 bytes in hex. */
+const describe = (bytes: Buffer, what?: string) => {
+  if (what === undefined) return `${JSON.stringify(bytes.toString("latin1"))} (${bytes.length} bytes)`
+  const hex = bytes.subarray(0, 16).toString("hex").replace(/(..)(?!$)/g, "$1 ")
+  return `${what} (${bytes.length} bytes: ${hex}${bytes.length > 16 ? " …" : ""})`
+}
 
 const int32le = (n: number) => {
   const b = Buffer.alloc(4)
