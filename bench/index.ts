@@ -11,8 +11,9 @@ import { report } from "./report.ts"
 import { http } from "./http.ts"
 import { runner } from "./runner.ts"
 import { docker } from "./docker.ts"
+import { fingerprintSection } from "./fingerprint.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))
