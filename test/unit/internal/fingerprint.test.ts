@@ -82,7 +82,7 @@ describe("fingerprint recognises protocol stand-ins (engines without a Debian pa
   const cases: ReadonlyArray<readonly [string, () => Promise<Served>, Engine, FingerprintOptions, number]> = [
     ["MongoDB, unhinted: silent to PING, closes on GET /, answers hello", () => tcp(mongoStandIn), "mongodb", {}, 3],
     ["MongoDB, hinted", () => tcp(mongoStandIn), "mongodb", { hint: "mongodb" }, 1],
-    ["Kafka, unhinted: closes on PING, SSLRequest and GET /, answers ApiVersions", () => tcp(kafkaStandIn), "kafka", {}, 4],
+    ["Kafka, unhinted: closes on PING, waits on SSLRequest (4 of 8 bytes), closes on GET /, answers ApiVersions", () => tcp(kafkaStandIn), "kafka", {}, 4],
     ["Kafka, hinted", () => tcp(kafkaStandIn), "kafka", { hint: "kafka" }, 1],
     ["Cassandra, unhinted: answers GET / with a CQL protocol error", () => tcp(cassandraStandIn), "cassandra", {}, 2],
     ["Cassandra, hinted: OPTIONS answered by SUPPORTED", () => tcp(cassandraStandIn), "cassandra", { hint: "cassandra" }, 1],
@@ -186,6 +186,16 @@ describe("fingerprint does not flag look-alikes", () => {
     const result = await fingerprint("127.0.0.1", port)
     expect(result).toMatchObject({ engine: undefined, evidence: "connection refused" })
     expect(result.contacts).toEqual([{ address: `127.0.0.1:${port}`, handshake: "connect", sent: "nothing", received: "refused", bytesSent: 0, bytesReceived: 0, ms: expect.any(Number) }])
+  })
+
+  it("an IPv6 endpoint: contacts name it in brackets", async () => {
+    const server = net.createServer((s) => s.on("data", () => s.write("+PONG\r\n")))
+    await new Promise<void>((resolve) => server.listen(0, "::1", resolve))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as AddressInfo).port
+    const result = await fingerprint("::1", port)
+    expect(result.engine).toBe("redis")
+    expect(result.contacts.map((c) => c.address)).toEqual([`[::1]:${port}`])
   })
 
   it("never throws, even for a port that cannot exist", async () => {
