@@ -144,7 +144,7 @@ export const docker: Section = {
       const createS = (performance.now() - tCreate) / 1000
 
       const shiftupOnce = async (n: number): Promise<Sample> => {
-        const target = Docker.containers("bench", { select: { labels: { [Docker.runLabel]: benchRun, [groupLabel(n)]: "1" } }, environment: "lab", fingerprint: false })
+        const target = Docker.containers("bench", { select: { labels: { [Docker.runLabel]: benchRun, [groupLabel(n)]: "1" } }, environment: "lab" })
         const j: Journal.Journal = await run(
           Experiment.make({
             id: `bench.docker.pause-${n}`,

@@ -6,6 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import type { EffectiveBudget } from "./Budget.ts"
 import type { Signal } from "./internal/classify.ts"
+import type { PlanContact } from "./internal/discover.ts"
 import type { Decision } from "./Policy.ts"
 import type { Environment } from "./Target.ts"
 
@@ -25,7 +26,15 @@ export interface PlannedTarget {
   readonly environment: Environment
   readonly effective: Exclude<Environment, "unknown">
   readonly environmentSignals: ReadonlyArray<Signal>
-  readonly dataStore: { readonly is: boolean; readonly engine?: string; readonly signals: ReadonlyArray<Signal> }
+  /** When environment signals disagree: which, and that the most restrictive won. */
+  readonly conflict?: string
+  readonly dataStore: {
+    readonly is: boolean
+    readonly engine?: string
+    readonly signals: ReadonlyArray<Signal>
+    /** What decided it: passive signals, a protocol fingerprint, or why no fingerprint was needed. */
+    readonly checkedBy?: string
+  }
   readonly population: number
   readonly members: ReadonlyArray<string>
   readonly owner?: string
@@ -45,6 +54,8 @@ export interface Plan {
   readonly faults: ReadonlyArray<PlannedFault>
   readonly budget: EffectiveBudget
   readonly use: { readonly targets: number; readonly faults: number; readonly destroySteps: number; readonly maxPercent: number }
+  /** Every connection planning opened (protocol fingerprints), with what was sent and received. */
+  readonly contacts?: ReadonlyArray<PlanContact>
 }
 
 export interface StepRecord {

@@ -209,9 +209,13 @@ const printPlan = (plan: Journal.Plan, io: CliIo) => {
   const lines = ["  plan (dry run — nothing will be touched)"]
   for (const t of plan.targets) {
     lines.push(`    target ${t.key} = ${t.id} [${t.kind}] environment ${t.environment}${t.environment === "unknown" ? " (treated as production)" : ""}; ${t.members.length} of ${t.population} member(s)`)
-    for (const s of t.environmentSignals) lines.push(`      environment signal: ${s.source} ${s.key}=${s.value} → ${s.means}`)
-    lines.push(`      data store: ${t.dataStore.is ? `yes${t.dataStore.engine === undefined ? "" : ` (${t.dataStore.engine})`}` : "no"}`)
-    for (const s of t.dataStore.signals) lines.push(`      data store signal: ${s.source} ${s.key}=${s.value} → ${s.means}`)
+    const on = (s: { readonly member?: string }) => (s.member === undefined ? "" : ` (member ${s.member})`)
+    for (const s of t.environmentSignals) lines.push(`      environment signal: ${s.source} ${s.key}=${s.value} → ${s.means}${on(s)}`)
+    if (t.conflict !== undefined) lines.push(`      environment CONFLICT: ${t.conflict}`)
+    lines.push(`      data store: ${t.dataStore.is ? `yes${t.dataStore.engine === undefined ? "" : ` (${t.dataStore.engine})`}` : "no"}${t.dataStore.checkedBy === undefined ? "" : ` — decided by ${t.dataStore.checkedBy}`}`)
+    for (const s of t.dataStore.signals) lines.push(`      data store signal: ${s.source} ${s.key}=${s.value} → ${s.means}${on(s)}`)
+    for (const c of (plan.contacts ?? []).filter((c) => c.target === t.id))
+      lines.push(`      contact (plan time): ${c.address} ${c.handshake}: sent ${c.sent}; received ${c.received} → ${c.engine ?? "no data store"} (${c.ms} ms)`)
   }
   for (const f of plan.faults) lines.push(`    fault ${f.id} on ${f.target} [${f.safety}] — compensation: ${f.compensation}`)
   for (const d of plan.decisions) lines.push(`    decision ${d.allowed ? "allow" : "REFUSE"} ${d.safety} "${d.step}" on ${d.target}: ${d.rule} — ${d.reason}`)

@@ -2,7 +2,8 @@
  * Container targets: a selector (name, id, labels, image, compose project/service) resolved at
  * plan time into the concrete containers and the population they were drawn from, each with the
  * facts the classifier needs — labels, name, hostnames and aliases, environment variables,
- * image, process, exposed ports, and optionally a protocol fingerprint of a published port.
+ * image, process, exposed ports, and the endpoints planning may fingerprint (a port published on
+ * loopback, else the container's own address on a local engine).
  *
  * The members planned for a run are remembered per run id, so faults act on exactly the
  * containers the policy and the budget were checked against.
@@ -10,10 +11,9 @@
 import { Effect } from "effect"
 import { RunContext } from "../RunContext.ts"
 import { EngineUnavailable, fail, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
-import type { Environment, Facts, Resolution, Target } from "../Target.ts"
+import type { Endpoint, Environment, Facts, Resolution, Target } from "../Target.ts"
 import { TargetTypeId } from "../Target.ts"
 import { Engine, type Container, type EngineCallError } from "./Engine.ts"
-import { fingerprint as handshake } from "./Fingerprint.ts"
 
 export interface Selector {
   /** Container name: exact (`"auth"`) or a pattern (`/^shop-web-\d+$/`). */
@@ -39,12 +39,6 @@ export interface ContainerTargetOptions {
   /** Labels of the target itself (classification signals, on top of each container's own). */
   readonly labels?: Readonly<Record<string, string>>
   readonly owner?: string
-  /**
-   * Recognise data stores by a harmless handshake with each published port on loopback
-   * (Postgres, MySQL/MariaDB, Redis, MongoDB). Default `true`: a data store under an innocent
-   * name is still refused. Costs up to ~1.5 s per silent port at plan time.
-   */
-  readonly fingerprint?: boolean
 }
 
 export interface ContainerTarget extends Target {
@@ -85,20 +79,8 @@ const matches = (c: Container, s: Selector): boolean => {
 const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
 
 /** What the classifier sees of one container. */
-export const factsOf = async (c: Container, options: { readonly fingerprint: boolean }): Promise<Facts> => {
+export const factsOf = (c: Container, options: { readonly local: boolean }): Facts => {
   const aliases = Object.values(c.networks).flatMap((n) => n.aliases)
-  let found: string | undefined
-  if (options.fingerprint) {
-    // Only ports published on loopback (or on every address) are reachable from here without
-    // leaving the machine; each is tried until one is recognised.
-    for (const p of c.publishedPorts.filter((p) => p.protocol === "tcp" && ["127.0.0.1", "0.0.0.0", "::", ""].includes(p.hostIp))) {
-      const r = await handshake(p.hostIp === "::" ? "::1" : "127.0.0.1", p.hostPort)
-      if (r.engine !== undefined) {
-        found = r.engine
-        break
-      }
-    }
-  }
   return {
     id: c.id,
     name: c.name,
@@ -108,8 +90,23 @@ export const factsOf = async (c: Container, options: { readonly fingerprint: boo
     image: c.image,
     ...(c.command[0] === undefined ? {} : { process: basename(c.command[0]) }),
     ports: c.exposedPorts,
-    ...(found === undefined ? {} : { fingerprint: found }),
+    endpoints: endpointsOf(c, options.local),
   }
+}
+
+/**
+ * Where each TCP port of a container answers from this machine: published on loopback (or on
+ * every address), else — on a local engine — the container's own address on its first network.
+ * Planning fingerprints these when passive signals do not decide (src/internal/discover.ts).
+ */
+const endpointsOf = (c: Container, local: boolean): ReadonlyArray<Endpoint> => {
+  const published = c.publishedPorts.filter((p) => p.protocol === "tcp" && ["127.0.0.1", "0.0.0.0", "::", "::1", ""].includes(p.hostIp))
+  const own = local ? Object.values(c.networks).map((n) => n.ipv4).find((ip) => ip !== "") : undefined
+  return c.exposedPorts.flatMap((port): ReadonlyArray<Endpoint> => {
+    const p = published.find((x) => x.containerPort === port)
+    if (p !== undefined) return [{ host: p.hostIp === "::" || p.hostIp === "::1" ? "::1" : "127.0.0.1", port: p.hostPort, protocol: "tcp" }]
+    return own === undefined ? [] : [{ host: own, port, protocol: "tcp" }]
+  })
 }
 
 const shuffle = <A>(xs: ReadonlyArray<A>): Array<A> => {
@@ -142,7 +139,7 @@ export const containers = (id: string, options: ContainerTargetOptions): Contain
     const unresolved = (detail: string) => fail(new TargetUnresolved({ target: id, detail }))
     const matching = yield* find(options.select).pipe(Effect.mapError((e) => engineError(engine.address, e, unresolved)))
     const chosen = options.pick === undefined ? matching : shuffle(matching).slice(0, options.pick).sort((a, b) => a.name.localeCompare(b.name))
-    const facts = yield* Effect.promise(() => Promise.all(chosen.map((c) => factsOf(c, { fingerprint: options.fingerprint !== false }))))
+    const facts = chosen.map((c) => factsOf(c, { local: engine.address.startsWith("unix://") }))
     const ctx = yield* RunContext
     remember(id, ctx.runId, chosen.map((c) => c.id))
     // Invariant 7: the local engine's own containers are reachable by the run — these ones.

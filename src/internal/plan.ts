@@ -2,7 +2,7 @@
  * Planning (invariant 1): resolve every target, classify it, decide every step against the
  * policy and check the whole run against the budget — before anything touches a target.
  */
-import { Effect, Option } from "effect"
+import { Cause, Effect, Option } from "effect"
 import * as Budget from "../Budget.ts"
 import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
@@ -12,7 +12,9 @@ import { decide, type Decision } from "../Policy.ts"
 import { BudgetExceeded, describeUnknown, fail, InvalidConfig, type ShiftupError, TargetRefused, TargetUnresolved } from "../ShiftupError.ts"
 import { safetyOf, targetOf, type Step } from "../Step.ts"
 import type { Facts, Target } from "../Target.ts"
+import { RunContext } from "../RunContext.ts"
 import { faultOf } from "./capability.ts"
+import { type FingerprintCache, fingerprintMembers, type PlanContact } from "./discover.ts"
 import { classify, type Classification } from "./classify.ts"
 import { checkEgress, defaultEgress, type Egress, isEgressEntry, makeEgress } from "./egress.ts"
 import { type Extra, locate } from "./providers.ts"
@@ -133,36 +135,76 @@ export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.E
         ),
       { concurrency: 8 },
     )
+    const runEgress = makeEgress([...defaultEgress, ...budget.egress, ...resolved.flatMap((r) => r.resolution.egress ?? []).filter(isEgressEntry)])
+    const experimentPolicy = { ...e.policy, observeProduction: e.observeProduction }
+    const decideFor = (p: (typeof pairs)[number], classification: Classification | undefined): Decision =>
+      classification === undefined
+        ? { step: p.step, target: p.target.id, safety: p.safety, allowed: false, rule: "manifest.undeclared-target", reason: "target not resolved" }
+        : decide({ step: p.step, target: p.target.id, safety: p.safety, classification, experiment: experimentPolicy, config: config.policy ?? {} })
 
-    const classifications = new Map(resolved.map((r) => [r.target.id, r.classification]))
+    // Invariant 7 at plan time: every address a target answers on must be inside the allowlist,
+    // or the run is refused before anything connects (a probe would fail there anyway).
+    const outside = new Map<string, string>()
+    for (const r of resolved)
+      for (const host of new Set(r.resolution.members.flatMap((m) => (m.endpoints ?? []).map((x) => x.host)))) {
+        const checked = yield* Effect.exit(checkEgress(runEgress, host))
+        if (checked._tag === "Failure" && !outside.has(r.target.id)) outside.set(r.target.id, `${host}: ${describeUnknown(Cause.squash(checked.cause))}`)
+      }
+
+    // Passive signals first; a fingerprint only where being a data store would change a decision
+    // the policy allows now (never for a target already refused, never outside the allowlist).
+    const ctx = yield* RunContext
+    const cache: FingerprintCache = new Map()
+    const contacts: Array<PlanContact> = []
+    const checkedBy = new Map<string, string>()
+    const classifiedTargets = yield* Effect.forEach(
+      resolved,
+      (r) =>
+        Effect.gen(function* () {
+          const own = pairs.filter((p) => p.target.id === r.target.id)
+          const c = r.classification
+          const endpoints = r.resolution.members.some((m) => (m.endpoints ?? []).length > 0)
+          const asStore: Classification = { ...c, dataStore: { ...c.dataStore, is: true } }
+          const matters = own.some((p) => decideFor(p, c).allowed && !decideFor(p, asStore).allowed)
+          if (c.dataStore.is || !endpoints || outside.has(r.target.id) || !matters) {
+            checkedBy.set(r.target.id, c.dataStore.is ? "passive signals" : !endpoints ? "passive signals (no network endpoint)" : outside.has(r.target.id) ? "not fingerprinted: outside the allowlist" : "not fingerprinted: no decision depends on it")
+            return r
+          }
+          const found = yield* fingerprintMembers(r.resolution.members, { target: r.target.id, egress: runEgress, cache, userAgent: `${ctx.headers["user-agent"] ?? "shiftup"} fingerprint` })
+          contacts.push(...found.contacts)
+          checkedBy.set(r.target.id, `protocol fingerprint (${found.contacts.length} connection${found.contacts.length === 1 ? "" : "s"})`)
+          return { ...r, resolution: { ...r.resolution, members: found.members }, classification: classify(r.target, found.members, config.exceptions) }
+        }),
+      { concurrency: 4 },
+    )
+
+    const classifications = new Map(classifiedTargets.map((r) => [r.target.id, r.classification]))
     const populations = new Map(resolved.map((r) => [r.target.id, { members: r.resolution.members.length, population: Math.max(r.resolution.population, r.resolution.members.length) }]))
-    const plannedTargets: ReadonlyArray<PlannedTarget> = resolved.map((r) => ({
+    const plannedTargets: ReadonlyArray<PlannedTarget> = classifiedTargets.map((r) => ({
       key: r.key,
       id: r.target.id,
       kind: r.target.kind,
       environment: r.classification.environment,
       effective: r.classification.effective,
       environmentSignals: r.classification.environmentSignals,
-      dataStore: r.classification.dataStore,
+      ...(r.classification.conflict === undefined ? {} : { conflict: r.classification.conflict }),
+      dataStore: { ...r.classification.dataStore, checkedBy: checkedBy.get(r.target.id) ?? "passive signals" },
       population: r.resolution.population,
       members: r.resolution.members.map((m) => m.id),
       ...(r.target.owner === undefined ? {} : { owner: r.target.owner }),
     }))
 
-    const experimentPolicy = { ...e.policy, observeProduction: e.observeProduction }
     const policyDecisions: ReadonlyArray<Decision> = pairs.map((p) => {
-      const classification = classifications.get(p.target.id)
-      return classification === undefined
-        ? { step: p.step, target: p.target.id, safety: p.safety, allowed: false, rule: "manifest.undeclared-target", reason: "target not resolved" }
-        : decide({ step: p.step, target: p.target.id, safety: p.safety, classification, experiment: experimentPolicy, config: config.policy ?? {} })
+      const d = decideFor(p, classifications.get(p.target.id))
+      const away = outside.get(p.target.id)
+      return d.allowed && away !== undefined ? { ...d, allowed: false, rule: "egress.not-allowed", reason: `the target answers on an address outside the egress allowlist (${away}); add its network to budget.egress if it really is part of the experiment` } : d
     })
 
     const faults = faultsOf(e)
     // Beyond the policy: only for faults the policy allows (a refused target is not looked at).
-    const runEgress = makeEgress([...defaultEgress, ...budget.egress, ...resolved.flatMap((r) => r.resolution.egress ?? []).filter(isEgressEntry)])
     const faultDecisions = yield* Effect.forEach(faults, (f) => {
       const policyAllowed = policyDecisions.every((d) => d.step !== f.id || d.allowed)
-      const members = resolved.find((r) => r.target.id === f.target.id)?.resolution.members ?? []
+      const members = classifiedTargets.find((r) => r.target.id === f.target.id)?.resolution.members ?? []
       return policyAllowed ? faultChecks(f, config, extra, runEgress, members) : Effect.succeed([])
     })
     const decisions = [...policyDecisions, ...faultDecisions.flat()]
@@ -178,7 +220,7 @@ export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.E
       const p = populations.get(f.target.id)
       return p === undefined ? 0 : (100 * p.members) / p.population
     })
-    const use = { targets: resolved.length, faults: faults.length, destroySteps, maxPercent: Math.max(0, ...percents) }
+    const use = { targets: classifiedTargets.length, faults: faults.length, destroySteps, maxPercent: Math.max(0, ...percents) }
 
     // The headline refusal is the most dangerous step refused (a fault before a probe); every
     // decision stays in the plan.
@@ -202,7 +244,8 @@ export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.E
       faults: faults.map((f) => ({ id: f.id, target: f.target.id, safety: f.safety, compensation: f.compensation })),
       budget,
       use,
+      ...(contacts.length === 0 ? {} : { contacts }),
     }
     const egress = [...new Set(resolved.flatMap((r) => r.resolution.egress ?? []))].filter(isEgressEntry)
-    return { plan, classifications, populations, egress, members: new Map(resolved.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), ...(refusal === undefined ? {} : { refusal }) }
+    return { plan, classifications, populations, egress, members: new Map(classifiedTargets.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), ...(refusal === undefined ? {} : { refusal }) }
   })

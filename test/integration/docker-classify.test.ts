@@ -62,41 +62,41 @@ const signal = (signals: ReadonlyArray<{ source: string; key: string; value: str
 
 describe("classification of real containers", () => {
   it("environment from a name token, a label, an env var; the most restrictive signal wins; nothing → unknown (production)", async () => {
-    const prod = await classify(Docker.container(n("orders-prod"), { fingerprint: false }))
+    const prod = await classify(Docker.container(n("orders-prod")))
     expect([prod.environment, prod.effective]).toEqual(["production", "production"])
     expect(signal(prod.environmentSignals)).toContain(`name name=${n("orders-prod")} → production`)
     expect(prod.decision?.rule).toBe("floor.production-observe-only")
 
-    const web = await classify(Docker.container(n("web"), { fingerprint: false }))
+    const web = await classify(Docker.container(n("web")))
     expect(web.environment).toBe("staging")
     expect(signal(web.environmentSignals)).toEqual(["label env=staging → staging"])
     expect(web.decision?.allowed).toBe(true)
 
-    const worker = await classify(Docker.container(n("worker"), { fingerprint: false }))
+    const worker = await classify(Docker.container(n("worker")))
     expect(worker.environment).toBe("production")
     expect(signal(worker.environmentSignals)).toEqual(["env-var NODE_ENV=production → production"])
 
     // Labelled lab, but NODE_ENV=production: the label does not loosen the evidence.
-    const lab = await classify(Docker.container(n("labelled-lab"), { fingerprint: false }))
+    const lab = await classify(Docker.container(n("labelled-lab")))
     expect(lab.environment).toBe("production")
     expect(signal(lab.environmentSignals)).toEqual(["env-var NODE_ENV=production → production", "label shiftup.env=lab → lab", `name name=${n("labelled-lab")} → lab`])
     expect(lab.decision?.allowed).toBe(false)
 
-    const mystery = await classify(Docker.container(n("mystery"), { fingerprint: false }))
+    const mystery = await classify(Docker.container(n("mystery")))
     expect([mystery.environment, mystery.effective]).toEqual(["unknown", "production"])
     expect(mystery.decision?.allowed).toBe(false)
   })
 
   it("data stores by image name and by a well-known exposed port", async () => {
-    const ledger = await classify(Docker.container(n("ledger"), { fingerprint: false }))
+    const ledger = await classify(Docker.container(n("ledger")))
     expect(ledger.dataStore.is).toBe(true)
     expect(signal(ledger.dataStore.signals)).toContain(`image image=shiftup-test/postgres:${run} → postgres`)
-    const thing = await classify(Docker.container(n("thing"), { fingerprint: false }))
+    const thing = await classify(Docker.container(n("thing")))
     expect(signal(thing.dataStore.signals)).toContain("port port=5432 → postgres")
   })
 
   it("a Redis under an innocent name and image is found by its fingerprint alone", async () => {
-    const blind = await classify(Docker.container(n("warmer"), { fingerprint: false }))
+    const blind = await classify(Docker.container(n("warmer")))
     expect(blind.dataStore.is).toBe(false)
     const seen = await classify(Docker.container(n("warmer")))
     expect(seen.dataStore).toMatchObject({ is: true, engine: "redis" })
@@ -106,7 +106,7 @@ describe("classification of real containers", () => {
   })
 
   it("compose selectors: the service's containers are the population; pick takes some", async () => {
-    const api = await classify(Docker.containers("api", { select: { compose: { project: run, service: "api" } }, pick: 1, fingerprint: false }))
+    const api = await classify(Docker.containers("api", { select: { compose: { project: run, service: "api" } }, pick: 1 }))
     expect(api.population).toBe(2)
     expect(api.members).toHaveLength(1)
     expect(api.environment).toBe("staging")
@@ -152,7 +152,7 @@ describe("egress to the engine's own containers (invariant 7)", () => {
     const other = await call(engine.inspect(n("worker")))
     const ipOf = (c: typeof web) => Object.values(c.networks)[0]?.ipv4 ?? ""
     const attempt = async (address: string) => {
-      const ct = Docker.container(n("web"), { fingerprint: false })
+      const ct = Docker.container(n("web"))
       const svc = Http.target("svc", { url: `http://${address}:80`, environment: "lab" })
       const j = await runExperiment(
         Experiment.make({ id: "egress", title: "egress", targets: { ct, svc }, hypothesis: [Expect.that(Docker.state(ct), Expect.equals("running"))], method: [Expect.that(Probe.status(svc, "/"), Expect.equals(200))] }),

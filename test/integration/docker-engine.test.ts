@@ -59,7 +59,7 @@ describe("Docker engine down or unreachable", () => {
     servers.push(hung)
     await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r))
     const address = `tcp://127.0.0.1:${(hung.address() as AddressInfo).port}`
-    const auth = Docker.container("auth", { environment: "lab", fingerprint: false })
+    const auth = Docker.container("auth", { environment: "lab" })
     const x = Experiment.make({ id: "engine.hung", title: "hung engine", targets: { auth }, method: [Docker.pause(auth)] })
     const t0 = Date.now()
     const journal = await Effect.runPromise(Runner.run(x, { stateDir: tempDir() }).pipe(Effect.provide(Docker.Engine.layer({ host: address, timeoutMs: 400 }))))

@@ -53,7 +53,7 @@ let seq = 0
 const start = async (spec: Omit<Engine.CreateSpec, "image" | "labels" | "name"> & { readonly labels?: Record<string, string> } = {}) => {
   const name = `${testRun}-${++seq}`
   const id = await call(engine.run({ command: ["sleep", "3600"], ...spec, name, image: busybox, labels: { "shiftup.run": testRun, ...spec.labels } }))
-  return { id, name, target: container(name, { environment: "lab", fingerprint: false }) }
+  return { id, name, target: container(name, { environment: "lab" }) }
 }
 
 const stateDir = () => {
@@ -311,7 +311,7 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     await call(engine.update(n.id, { memorySwap: -1 }))
     const [bq, bn] = [await snapshot(q.id), await snapshot(n.id)]
     expect(bn.resources.memorySwap).toBe(-1)
-    const target = containers("finite", { select: { labels: group }, environment: "lab", fingerprint: false })
+    const target = containers("finite", { select: { labels: group }, environment: "lab" })
     const fault = Faults.squeeze(target, { cpus: 0.5, memory: 64 * 1_048_576, pids: 10 })
     const seen = Probe.make({ id: "limits", target, observe: async () => [cgroup(q.id), cgroup(n.id)].map((c) => `${c["cfsQuota"]}/${c["cfsPeriod"]} ${c["memory"]} ${c["pids"]}`) })
     const during = Expect.that(seen, Expect.equals([`25000/50000 ${64 * 1_048_576} 10`, `50000/100000 ${64 * 1_048_576} 10`]))
@@ -412,7 +412,7 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     const group = { "shiftup.test.group": `${testRun}-five` }
     const five = [await start({ labels: group }), await start({ labels: group }), await start({ labels: group }), await start({ labels: group }), await start({ labels: group })]
     const before = await Promise.all(five.map((c) => snapshot(c.id, noIp)))
-    const target = containers("x", { select: { labels: group }, pick: 2, environment: "lab", fingerprint: false })
+    const target = containers("x", { select: { labels: group }, pick: 2, environment: "lab" })
     const statuses = Probe.make({ id: "statuses", target, observe: () => Promise.all(five.map((c) => call(engine.inspect(c.id)).then((x) => x.state.status))).then((s) => s.sort().join(",")) })
     const j = await runIt(
       Experiment.make({
@@ -437,7 +437,7 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     const a = await start({ labels: group })
     const b = await start({ labels: group })
     await call(engine.pause(b.id))
-    const target = containers("pp", { select: { labels: group }, environment: "lab", fingerprint: false })
+    const target = containers("pp", { select: { labels: group }, environment: "lab" })
     const j = await runIt(Experiment.make({ id: "faults.prepaused", title: "prepaused", targets: { pp: target }, method: [Faults.pause(target)] }))
     expect(intents(j)[0]?.compensation).toMatchObject({ kind: "docker.unpause", containers: [a.id] })
     expect((await call(engine.inspect(a.id))).state.status).toBe("running")

@@ -126,8 +126,8 @@ afterAll(async () => {
   engine.close()
 }, 60_000)
 
-const srvTarget = (): ContainerTarget => container(L().srvName, { environment: "lab", fingerprint: false })
-const cliTarget = (): ContainerTarget => container(L().cliName, { environment: "lab", fingerprint: false })
+const srvTarget = (): ContainerTarget => container(L().srvName, { environment: "lab" })
+const cliTarget = (): ContainerTarget => container(L().cliName, { environment: "lab" })
 
 // ---- measurements -----------------------------------------------------------------------------
 
@@ -489,7 +489,7 @@ describe("Docker network faults", () => {
   it("partition of a container stopped before rollback: its namespace took the rules, the compensator says nothing to undo", async () => {
     const image = await busybox()
     const id = await call(engine.run({ name: `${unique}-short`, image, command: ["sleep", "600"], labels, network: `${unique}-a` }))
-    const target = container(`${unique}-short`, { environment: "lab", fingerprint: false })
+    const target = container(`${unique}-short`, { environment: "lab" })
     const r = await runMeasured("network.partition-stopped", Network.partition(target, {}), async () => {
       const rules = await shiftupRules(id)
       await call(engine.kill(id, "SIGKILL"))

@@ -34,7 +34,7 @@ const start = async (spec: Omit<Engine.CreateSpec, "image" | "labels" | "name"> 
   const name = `${runLabel}-${++seq}`
   const id = await call(engine.run({ ...spec, name, image, labels: { "shiftup.run": runLabel, ...spec.labels } }))
   created.push(id)
-  return { id, name, target: container(name, { environment: "lab", fingerprint: false }) }
+  return { id, name, target: container(name, { environment: "lab" }) }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -123,7 +123,7 @@ describe("state, running, exit code", () => {
     const group = `pair-${runLabel}`
     const a = await start({ command: ["sleep", "3600"], labels: { "probes.group": group } })
     const b = await start({ command: ["sh", "-c", "exit 3"], labels: { "probes.group": group } })
-    const pair: ContainerTarget = containers("pair", { select: { labels: { "probes.group": group } }, environment: "lab", fingerprint: false })
+    const pair: ContainerTarget = containers("pair", { select: { labels: { "probes.group": group } }, environment: "lab" })
     await until(Docker.state(pair), (s) => s === "exited")
     expect(await observe(Docker.states(pair))).toEqual({ [a.name]: "running", [b.name]: "exited" })
     expect(await observe(Docker.exitCode(pair))).toBe(3)
@@ -135,7 +135,7 @@ describe("state, running, exit code", () => {
   })
 
   it("a container that is not there fails the probe with ProbeFailed; an unreachable engine with EngineUnavailable", async () => {
-    const ghost = container(`${runLabel}-ghost`, { environment: "lab", fingerprint: false })
+    const ghost = container(`${runLabel}-ghost`, { environment: "lab" })
     const e = await failure(Docker.state(ghost))
     expect(e.reason._tag).toBe("ProbeFailed")
     expect(e.message).toContain(`no container matches the selector of "${runLabel}-ghost"`)
