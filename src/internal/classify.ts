@@ -93,11 +93,11 @@ const signal = (source: Signal["source"], key: string, value: string, means: str
 const environmentSignalsOf = (target: Target, facts: Facts): ReadonlyArray<Signal> => {
   const found: Array<Signal> = []
   if (target.environment !== undefined) found.push(signal("explicit", "environment", target.environment, target.environment))
-  const labels = { ...target.labels, ...facts.labels }
-  for (const key of environmentLabelKeys) {
-    const value = labels[key]
-    const env = value === undefined ? undefined : environmentOf(value)
-    if (env !== undefined && value !== undefined) found.push(signal("label", key, value, env))
+  // Label keys match whatever their case (`ENV`, `Environment`); each label counts once.
+  for (const [key, value] of Object.entries({ ...target.labels, ...facts.labels })) {
+    if (!environmentLabelKeys.includes(key.toLowerCase())) continue
+    const env = environmentOf(value)
+    if (env !== undefined) found.push(signal("label", key, value, env))
   }
   for (const [source, value] of [["name", facts.name], ...(facts.hostnames ?? []).map((h) => ["hostname", h] as const)] as const) {
     const env = value === undefined ? undefined : environmentOf(value)
@@ -165,11 +165,9 @@ const dataStoreSignalsOf = (target: Target, facts: Facts): ReadonlyArray<Signal>
     const store = value === undefined ? undefined : storeIn(value)
     if (store !== undefined && value !== undefined) signals.push(signal(source, source, value, store))
   }
-  const labels = { ...target.labels, ...facts.labels }
-  for (const key of dataTierLabelKeys) {
-    const value = labels[key]
-    if (value === undefined) continue
-    const store = /^(true|yes|1)$/i.test(value) && key.includes("store") ? "data store" : storeIn(value)
+  for (const [key, value] of Object.entries({ ...target.labels, ...facts.labels })) {
+    if (!dataTierLabelKeys.includes(key.toLowerCase())) continue
+    const store = /^(true|yes|1)$/i.test(value) && key.toLowerCase().includes("store") ? "data store" : storeIn(value)
     if (store !== undefined) signals.push(signal("label", key, value, store))
   }
   for (const port of new Set([...(facts.ports ?? []), ...(facts.endpoints ?? []).map((e) => e.port)])) {
