@@ -146,8 +146,9 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       }
       const c = e as Conflict
       const refusal = { rule: c._tag === "held" ? "lease.held" : "lease.pending-recovery", target: c.holder.member, step: "(plan)", reason: describeConflict(c) }
-      recorder.error(fail(new TargetRefused({ target: refusal.target, step: refusal.step, rule: refusal.rule, detail: refusal.reason })))
-      return finish("refused", `refused before any side effect: ${refusal.reason}`, { refusal })
+      const refused = new TargetRefused({ target: refusal.target, step: refusal.step, rule: refusal.rule, detail: refusal.reason })
+      recorder.error(fail(refused))
+      return finish("refused", `refused before any side effect: ${refused.message}`, { refusal })
     }
     const leases = leased.value
 
