@@ -28,9 +28,12 @@ Usage:
   shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
   shiftup report <journal files or folders…> --format <formats> [--out <dir>]
                                               render journals: html, junit, sarif, md
-  shiftup halt [reason…] [--clear]            emergency stop: every run on this machine aborts
-                                              and rolls back; --clear lets runs start again
-  shiftup pause | shiftup resume              hold every run before its next step / continue
+  shiftup halt [reason…] [--clear]            emergency stop: every run of yours aborts and
+                                              rolls back; --clear lets runs start again
+  shiftup pause | shiftup resume              hold every run of yours before its next step
+                                              (faults stay, within their fault time) / continue
+                                              (control dir: $SHIFTUP_CONTROL_DIR, config
+                                              controlDir, or ~/.local/state/shiftup/control)
   shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
                                               shiftup.run of runs that are over (Docker): the
                                               runs in --state-dir, one run, or all of them
