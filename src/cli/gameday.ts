@@ -107,11 +107,13 @@ export const makeGate = (options: GateOptions) => {
   const wanted = new Set(options.approve)
   const needs = (s: StepInfo) => wanted.has("all") || wanted.has(s.id) || (wanted.has("faults") && s.kind === "fault")
   const paused = options.paused ?? (() => false)
-  return async (s: StepInfo): Promise<void> => {
+  // `step` ends the wait when the run itself stops (e.g. a fault reached budget.maxFaultTime).
+  return async (s: StepInfo, step?: AbortSignal): Promise<void> => {
+    const over = () => options.signal.aborted || step?.aborted === true
     if (paused()) {
-      options.io.err(`shiftup: PAUSED before "${s.id}" (run ${s.runId}); active faults stay in place — \`shiftup resume\` to continue, \`shiftup halt\` to stop\n`)
-      while (paused() && !options.signal.aborted) await new Promise((r) => setTimeout(r, 100))
-      if (!options.signal.aborted) options.io.err(`shiftup: resumed (run ${s.runId})\n`)
+      options.io.err(`shiftup: PAUSED before "${s.id}" (run ${s.runId}); active faults stay in place, within the budget's fault time — \`shiftup resume\` to continue, \`shiftup halt\` to stop\n`)
+      while (paused() && !over()) await new Promise((r) => setTimeout(r, 100))
+      if (!over()) options.io.err(`shiftup: resumed (run ${s.runId})\n`)
     }
     if (!needs(s)) return
     const what = `${s.kind === "fault" ? "inject" : "run"} "${s.id}"`
@@ -164,7 +166,7 @@ export const withGameDay = async (
     /** The control directory to watch for halt and pause (`run`; none for `plan`), from `openControlDir`. */
     readonly control: ControlDir | undefined
   },
-  body: (signal: AbortSignal, beforeStep: (s: StepInfo) => Promise<void>) => Promise<number>,
+  body: (signal: AbortSignal, beforeStep: (s: StepInfo, step?: AbortSignal) => Promise<void>) => Promise<number>,
 ): Promise<number> => {
   const dir = options.control
   if (dir !== undefined) {

@@ -175,7 +175,9 @@ describe.concurrent("game-day controls", () => {
   })
 })
 
-describe.concurrent("the control directory is the user's own", () => {
+// One at a time, after the timed tests above: they need no concurrency, and the halt test's
+// "aborts within 15 s" should not compete with them for the CPU.
+describe("the control directory is the user's own", () => {
   /** A world whose runs use the per-user default control dir under a HOME of their own. */
   const homeWorld = (context: TestContext) => {
     const scope = testScope(context)
