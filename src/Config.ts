@@ -2,6 +2,7 @@
  * Configuration: a typed `shiftup.config.ts` written with `defineConfig`. It can tighten the
  * policy and the budget and register compensators for `recover`; it can never lower the floor.
  */
+import { isAbsolute } from "node:path"
 import { Duration, Schema } from "effect"
 import { BudgetSchema, type Budget } from "./Budget.ts"
 import type { Compensators } from "./Compensation.ts"
@@ -41,6 +42,13 @@ export interface Config {
    * A config without it cannot provide compensators to a run (a crash could not be undone).
    */
   readonly module?: string
+  /**
+   * The game-day control directory (`shiftup halt`, `pause`, `resume`), an absolute path; default
+   * `~/.local/state/shiftup/control`, per user. `SHIFTUP_CONTROL_DIR` overrides it. The way to
+   * share controls with a team on a game-day host: a directory owned by you or root, with a
+   * group and the setgid bit (`chmod 2770`), e.g. `/srv/shiftup/control`. See docs/gameday.md.
+   */
+  readonly controlDir?: string
 }
 
 const ConfigSchema = Schema.Struct({
@@ -61,6 +69,7 @@ const ConfigSchema = Schema.Struct({
   stateDir: Schema.optionalKey(Schema.String),
   rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
   module: Schema.optionalKey(Schema.String),
+  controlDir: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => (isAbsolute(s) ? undefined : `must be an absolute path (runs and \`shiftup halt\` must name the same directory wherever they start), got ${JSON.stringify(s)}`)))),
 })
 
 /**

@@ -3,8 +3,10 @@
  * it to a probe once, `during` the active faults, `eventually` within a window (time-to-recover),
  * or since the last injection (time-to-detect). A guard is a stop condition.
  */
-import { Duration } from "effect"
+import { type Duration, Schema } from "effect"
+import { countOption, decodeAll, durationOption, millisOf, showDuration } from "./internal/validate.ts"
 import type { Probe } from "./Probe.ts"
+import type { Issue } from "./ShiftupError.ts"
 
 export const CheckTypeId: unique symbol = Symbol.for("shiftup/Check") as never
 
@@ -69,6 +71,12 @@ export interface Check<A> {
   readonly remediation?: string
   /** The weakness class of the finding, e.g. `CWE-306`. */
   readonly cwe?: string
+  /**
+   * What is wrong with the options it was made with (paths relative to them), e.g. `samples`
+   * of NaN. The check is built even so, and `Experiment.make` / `Experiment.gen` report the
+   * issues of every check they hold, with their paths, all at once.
+   */
+  readonly issues: ReadonlyArray<Issue>
 }
 
 export interface CheckOptions {
@@ -80,7 +88,24 @@ export interface CheckOptions {
   readonly cwe?: string
 }
 
-const make = <A>(probe: Probe<A>, matcher: Matcher<A> | A, mode: Mode, options: CheckOptions, verb: string): Check<A> => {
+const checkFields = {
+  id: Schema.optional(Schema.String),
+  title: Schema.optional(Schema.String),
+  severity: Schema.optional(Schema.Literals(["critical", "high", "medium", "low"])),
+  remediation: Schema.optional(Schema.String),
+  cwe: Schema.optional(Schema.String),
+}
+const ThatOptions = Schema.Struct(checkFields)
+const DuringOptionsSchema = Schema.Struct({
+  ...checkFields,
+  samples: Schema.optional(countOption(1, "rounds")),
+  every: Schema.optional(durationOption(0)),
+  burst: Schema.optional(countOption(1, "concurrent observations per round")),
+})
+const EventuallyOptionsSchema = Schema.Struct({ ...checkFields, within: durationOption("positive"), every: Schema.optional(durationOption("positive")) })
+const GuardOptionsSchema = Schema.Struct({ id: Schema.optional(Schema.String), every: Schema.optional(durationOption("positive")) })
+
+const make = <A>(probe: Probe<A>, matcher: Matcher<A> | A, mode: Mode, options: CheckOptions, verb: string, schema: Schema.Top): Check<A> => {
   const m = toMatcher(matcher)
   return {
     [CheckTypeId]: CheckTypeId,
@@ -93,12 +118,11 @@ const make = <A>(probe: Probe<A>, matcher: Matcher<A> | A, mode: Mode, options: 
     severity: options.severity ?? "high",
     ...(options.remediation === undefined ? {} : { remediation: options.remediation }),
     ...(options.cwe === undefined ? {} : { cwe: options.cwe }),
+    issues: decodeAll(schema, options),
   }
 }
 
 export const isCheck = (u: unknown): u is Check<unknown> => typeof u === "object" && u !== null && CheckTypeId in u
-
-const ms = (d: Duration.Input): number => Duration.toMillis(d)
 
 /**
  * One observation must match.
@@ -106,7 +130,7 @@ const ms = (d: Duration.Input): number => Duration.toMillis(d)
  * @example
  * Expect.that(Probe.status(api, "/admin"), Expect.oneOf(401, 403))
  */
-export const that = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: CheckOptions = {}): Check<A> => make(probe, matcher, { _tag: "once" }, options, "")
+export const that = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: CheckOptions = {}): Check<A> => make(probe, matcher, { _tag: "once" }, options, "", ThatOptions)
 
 export interface DuringOptions extends CheckOptions {
   /** How many rounds of observation; default 10. */
@@ -124,7 +148,7 @@ export interface DuringOptions extends CheckOptions {
  * Expect.during(Probe.status(api, "/admin"), Expect.never(200), { samples: 20, burst: 5 })
  */
 export const during = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: DuringOptions = {}): Check<A> =>
-  make(probe, matcher, { _tag: "during", samples: options.samples ?? 10, everyMs: ms(options.every ?? 100), burst: options.burst ?? 1 }, options, "during faults:")
+  make(probe, matcher, { _tag: "during", samples: options.samples ?? 10, everyMs: millisOf(options.every ?? 100), burst: options.burst ?? 1 }, options, "during faults:", DuringOptionsSchema)
 
 export interface EventuallyOptions extends CheckOptions {
   readonly within: Duration.Input
@@ -139,7 +163,7 @@ export interface EventuallyOptions extends CheckOptions {
  * fails, still recording the measured time. The last poll falls on the deadline.
  */
 export const eventually = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: EventuallyOptions): Check<A> =>
-  make(probe, matcher, { _tag: "eventually", withinMs: ms(options.within), everyMs: ms(options.every ?? 100), since: "check", metric: "time-to-recover" }, options, `eventually (within ${Duration.format(Duration.fromInputUnsafe(options.within))})`)
+  make(probe, matcher, { _tag: "eventually", withinMs: millisOf(options.within), everyMs: millisOf(options.every ?? 100), since: "check", metric: "time-to-recover" }, options, `eventually (within ${showDuration(options.within)})`, EventuallyOptionsSchema)
 
 /** Time-to-recover: `eventually`, named for what it measures. */
 export const recovers = eventually
@@ -153,7 +177,7 @@ export const recovers = eventually
  * counts when its answer arrives.
  */
 export const detects = <A>(probe: Probe<A>, matcher: Matcher<A> | A, options: EventuallyOptions): Check<A> =>
-  make(probe, matcher, { _tag: "eventually", withinMs: ms(options.within), everyMs: ms(options.every ?? 100), since: "last-fault", metric: "time-to-detect" }, options, `detected within ${Duration.format(Duration.fromInputUnsafe(options.within))}:`)
+  make(probe, matcher, { _tag: "eventually", withinMs: millisOf(options.within), everyMs: millisOf(options.every ?? 100), since: "last-fault", metric: "time-to-detect" }, options, `detected within ${showDuration(options.within)}:`, EventuallyOptionsSchema)
 
 export const GuardTypeId: unique symbol = Symbol.for("shiftup/Guard") as never
 
@@ -165,6 +189,8 @@ export interface Guard<A> {
   readonly probe: Probe<A>
   readonly matcher: Matcher<A>
   readonly everyMs: number
+  /** What is wrong with its options; see `Check.issues`. */
+  readonly issues: ReadonlyArray<Issue>
 }
 
 /**
@@ -173,7 +199,7 @@ export interface Guard<A> {
  */
 export const guard = <A>(probe: Probe<A>, mustHold: Matcher<A> | A, options: { readonly id?: string; readonly every?: Duration.Input } = {}): Guard<A> => {
   const matcher = toMatcher(mustHold)
-  return { [GuardTypeId]: GuardTypeId, _tag: "Guard", id: options.id ?? `guard: ${probe.id} ${matcher.describe}`, probe, matcher, everyMs: ms(options.every ?? 250) }
+  return { [GuardTypeId]: GuardTypeId, _tag: "Guard", id: options.id ?? `guard: ${probe.id} ${matcher.describe}`, probe, matcher, everyMs: millisOf(options.every ?? 250), issues: decodeAll(GuardOptionsSchema, options) }
 }
 
 export const isGuard = (u: unknown): u is Guard<unknown> => typeof u === "object" && u !== null && GuardTypeId in u

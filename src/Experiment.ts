@@ -7,11 +7,11 @@ import { Duration, Effect, Schema } from "effect"
 import { BudgetSchema, type Budget } from "./Budget.ts"
 import { isCheck, isGuard, type Check, type Guard } from "./Expect.ts"
 import { isFault, type Fault } from "./Fault.ts"
-import { decodeAll } from "./internal/validate.ts"
+import { decodeAll, durationOption, under } from "./internal/validate.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { isProbe, type Probe } from "./Probe.ts"
 import { fail, InvalidExperiment, type Issue, type ShiftupError } from "./ShiftupError.ts"
-import { targetOf, type Step } from "./Step.ts"
+import { targetOf, type Step, type Wait } from "./Step.ts"
 import { isTarget, type Target } from "./Target.ts"
 
 export const ExperimentTypeId: unique symbol = Symbol.for("shiftup/Experiment") as never
@@ -88,8 +88,9 @@ const declared = <T>(is: (u: unknown) => u is T, expected: string) => Schema.dec
 const TargetS = declared(isTarget, "a Target (Target.make, Http.target, …)")
 const CheckS = declared(isCheck, "a check (Expect.that, Expect.during, Expect.eventually, …)")
 const GuardS = declared(isGuard, "a guard (Expect.guard)")
+const isWait = (u: unknown): u is Partial<Wait> => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Wait"
 const StepS = declared(
-  (u): u is Step => isFault(u) || isCheck(u) || isProbe(u) || (typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Wait"),
+  (u): u is Step => isFault(u) || isCheck(u) || isProbe(u) || isWait(u),
   "a step: a Fault, a check, a Probe or Step.wait",
 )
 
@@ -105,7 +106,7 @@ const common = {
   hypothesis: Schema.optionalKey(Schema.Array(CheckS)),
   stopWhen: Schema.optionalKey(Schema.Array(GuardS)),
   recovery: Schema.optionalKey(Schema.Array(CheckS)),
-  rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number.check(Schema.isGreaterThan(0)), Schema.String])),
+  rollbackTimeout: Schema.optionalKey(durationOption("positive")),
 }
 
 const DefinitionSchema = Schema.Struct({ ...common, method: Schema.Array(StepS) })
@@ -115,7 +116,17 @@ const GenSchema = Schema.Struct({
   run: declared((u): u is (...a: never) => unknown => typeof u === "function", "a generator function"),
 })
 
-/** Checks that cannot be expressed per field: undeclared targets, duplicate ids. */
+/**
+ * The problems of the options a check, guard or wait was built with, under `path`; none for
+ * anything else. A generator's `ctx.check` and `ctx.wait` need the same test at run time.
+ */
+export const optionIssues = (path: string, item: unknown): ReadonlyArray<Issue> =>
+  isCheck(item) || isGuard(item) ? under(`${path}.options`, item.issues) : isWait(item) ? under(path, item.issues ?? []) : []
+
+/**
+ * Checks that cannot be expressed per field: undeclared targets, duplicate ids, and the options
+ * each check, guard and wait was built with (`method[2].options.samples`).
+ */
 const crossIssues = (def: Partial<Definition & GenDefinition>): ReadonlyArray<Issue> => {
   const issues: Array<Issue> = []
   const targets = Object.values(def.targets ?? {}).filter(isTarget)
@@ -132,6 +143,7 @@ const crossIssues = (def: Partial<Definition & GenDefinition>): ReadonlyArray<Is
       const p = `${path}[${i}]`
       if (isFault(s) || isProbe(s)) checkTarget(p, s.target)
       else if (isCheck(s) || isGuard(s)) checkTarget(p, s.probe.target)
+      issues.push(...optionIssues(p, s))
       if (isFault(s)) {
         const other = seen.get(s.id)
         if (other !== undefined) issues.push({ path: p, message: `fault id "${s.id}" is also used at ${other}; fault ids must be unique` })

@@ -4,6 +4,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
+import { Schema } from "effect"
 import type { EffectiveBudget } from "./Budget.ts"
 import type { Signal } from "./internal/classify.ts"
 import type { PlanContact } from "./internal/discover.ts"
@@ -127,6 +128,87 @@ export interface Journal {
   readonly errors: ReadonlyArray<ErrorRecord>
   readonly ledger?: string
 }
+
+// ── the documented schema (docs/journal.md), for reading journals back ──
+
+const S = Schema
+const opt = S.optionalKey
+const Str = S.String
+const Num = S.Number
+const Strings = S.Array(Str)
+const Environment = S.Literals(["production", "staging", "development", "lab", "unknown"])
+const PhaseS = S.Literals(["before", "method", "after", "recovery", "guard"])
+const Severity = S.Literals(["critical", "high", "medium", "low"])
+const SignalS = S.Struct({ source: S.Literals(["explicit", "label", "name", "hostname", "env-var", "image", "process", "port", "fingerprint", "default"]), key: Str, value: Str, means: Str })
+
+const PlanS = S.Struct({
+  targets: S.Array(
+    S.Struct({
+      key: Str,
+      id: Str,
+      kind: Str,
+      environment: Environment,
+      effective: S.Literals(["production", "staging", "development", "lab"]),
+      environmentSignals: S.Array(SignalS),
+      dataStore: S.Struct({ is: S.Boolean, engine: opt(Str), signals: S.Array(SignalS) }),
+      population: Num,
+      members: Strings,
+      owner: opt(Str),
+    }),
+  ),
+  decisions: S.Array(S.Struct({ step: Str, target: Str, safety: S.Literals(["observe", "disrupt", "destroy"]), allowed: S.Boolean, rule: Str, reason: Str })),
+  faults: S.Array(S.Struct({ id: Str, target: Str, safety: S.Literals(["disrupt", "destroy"]), compensation: Str })),
+  budget: S.Struct({ maxTargets: Num, maxPercent: Num, maxConcurrentFaults: Num, maxFaultTimeMs: Num, maxDestroySteps: Num, maxDurationMs: Num, maxProbeRate: Num, egress: Strings }),
+  use: S.Struct({ targets: Num, faults: Num, destroySteps: Num, maxPercent: Num }),
+})
+
+const StepS = S.Struct({
+  id: Str,
+  phase: PhaseS,
+  kind: S.Literals(["fault", "check", "probe", "wait"]),
+  target: opt(Str),
+  startedAt: Str,
+  endedAt: Str,
+  durationMs: Num,
+  outcome: S.Literals(["ok", "held", "violated", "error"]),
+  expected: opt(Str),
+  observed: opt(S.Unknown),
+  samples: opt(Num),
+  metric: opt(S.Struct({ name: Str, ms: Num })),
+  message: opt(Str),
+})
+
+/**
+ * `shiftup.journal/v1` as documented in docs/journal.md. Fields a reader does not know are
+ * ignored when decoding (a newer writer may add some); every documented field is checked.
+ */
+export const JournalSchema = S.Struct({
+  schema: S.Literal(schema),
+  runId: Str,
+  experiment: S.Struct({ id: Str, title: Str, description: Str, tags: Strings }),
+  startedAt: Str,
+  endedAt: Str,
+  durationMs: Num,
+  status: S.Literals(["passed", "failed", "refused", "aborted", "invalid", "rollback-incomplete"]),
+  exitCode: Num,
+  summary: Str,
+  dryRun: S.Boolean,
+  plan: opt(PlanS),
+  refusal: opt(S.Struct({ rule: Str, target: Str, step: Str, reason: Str })),
+  abort: opt(S.Struct({ cause: S.Literals(["signal", "guard", "timeout", "budget", "error"]), detail: Str })),
+  steps: S.Array(StepS),
+  findings: S.Array(
+    S.Struct({ id: Str, severity: Severity, title: Str, phase: PhaseS, target: Str, expected: Str, observed: S.Unknown, remediation: opt(Str), cwe: opt(Str) }),
+  ),
+  rollbacks: S.Array(
+    S.Struct({ seq: Num, fault: Str, target: Str, compensation: Str, startedAt: Str, endedAt: Str, durationMs: Num, outcome: S.Literals(["restored", "failed", "timeout"]), error: opt(Str) }),
+  ),
+  errors: S.Array(S.Struct({ tag: Str, message: Str })),
+  ledger: opt(Str),
+})
+
+// The schema and the `Journal` type describe the same document: a mismatch fails to compile.
+const _sameShape: (decoded: typeof JournalSchema.Type) => Journal = (decoded) => decoded
 
 /** Writes the journal atomically (write, then rename), creating directories. */
 export const write = (journal: Journal, path: string): void => {

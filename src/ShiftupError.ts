@@ -190,6 +190,21 @@ export class ApprovalDeclined extends Data.TaggedError("ApprovalDeclined")<{
   }
 }
 
+/**
+ * The game-day control directory (where `shiftup halt` and `shiftup pause` leave their files)
+ * is not safely the user's: a link, someone else's, writable by others. Nothing was started.
+ */
+export class ControlDirRefused extends Data.TaggedError("ControlDirRefused")<{
+  readonly path: string
+  /** Where the path came from: `SHIFTUP_CONTROL_DIR`, `config controlDir` or `per-user default`. */
+  readonly source: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `game-day control directory ${this.path} (${this.source}) ${this.detail}`
+  }
+}
+
 export type Reason =
   | TargetRefused
   | BudgetExceeded
@@ -208,6 +223,7 @@ export type Reason =
   | LedgerError
   | UnknownCompensation
   | ApprovalDeclined
+  | ControlDirRefused
 
 /** Every `_tag` a `ShiftupError` reason can have. */
 export type ReasonTag = Reason["_tag"]

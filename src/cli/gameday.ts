@@ -1,31 +1,33 @@
 /**
- * Game-day controls for CLI runs. Machine-wide state lives in a control directory shared by every
- * run on this machine, whatever its working or state directory: `$SHIFTUP_CONTROL_DIR`, else
- * `<tmpdir>/shiftup-control`.
+ * Game-day controls for CLI runs. Machine-wide state lives in the user's control directory
+ * (control.ts: `$SHIFTUP_CONTROL_DIR`, `controlDir` in the config, else
+ * `~/.local/state/shiftup/control`), shared by every run of that user whatever its working or
+ * state directory.
  *
  * - `shiftup halt` writes `HALT` there: every running `shiftup run` sees it within ~100 ms, aborts
  *   and rolls back (exit 3); runs started while it is there abort at once. `shiftup halt --clear`
  *   removes it.
  * - `shiftup pause` writes `PAUSE`: runs hold before their next method step (faults stay active;
- *   guards, budget deadlines and halt still apply) until `shiftup resume` removes it.
+ *   guards, budget deadlines — `maxFaultTime` included — and halt still apply) until
+ *   `shiftup resume` removes it.
  * - Partial runs: `--step <id>` (repeatable) keeps only those method steps of a declarative
  *   experiment (the hypothesis and recovery checks always run; the plan and budget cover only
  *   what runs); the experiment gets the tag `partial`.
  * - Approval gates: `--approve <step id>` (repeatable), `--approve faults` or `--approve all`
  *   make the run ask a person on the terminal before those steps; `--yes` approves them (CI).
  *   Declined — or nobody to ask (no TTY, no `--yes`) — aborts the run and rolls back (exit 3).
+ *   A value that is none of these is invalid input (exit 4), never a gate that silently matches
+ *   nothing.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir, userInfo } from "node:os"
-import { join } from "node:path"
+import { userInfo } from "node:os"
 import { createInterface } from "node:readline/promises"
 import type { Experiment } from "../Experiment.ts"
 import type { Phase, StepRecord } from "../Journal.ts"
 import { ApprovalDeclined, fail, InvalidArguments } from "../ShiftupError.ts"
+import { has, openControlDir, read, remove, write, type ControlDir } from "./control.ts"
 
-export const controlDir = (): string => process.env["SHIFTUP_CONTROL_DIR"] ?? join(tmpdir(), "shiftup-control")
-const haltFile = () => join(controlDir(), "HALT")
-const pauseFile = () => join(controlDir(), "PAUSE")
+export { openControlDir }
+import { closest } from "./suggest.ts"
 
 export interface Halt {
   readonly at: string
@@ -41,49 +43,35 @@ const user = () => {
   }
 }
 
-const writeAtomically = (path: string, text: string) => {
-  mkdirSync(controlDir(), { recursive: true })
-  const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, text)
-  renameSync(tmp, path)
-}
-
-export const requestHalt = (reason: string): Halt => {
+export const requestHalt = (dir: ControlDir, reason: string): Halt => {
   const halt = { at: new Date().toISOString(), reason, by: `${user()} (pid ${process.pid})` }
-  writeAtomically(haltFile(), `${JSON.stringify(halt)}\n`)
+  write(dir, "HALT", `${JSON.stringify(halt)}\n`)
   return halt
 }
 
-export const readHalt = (): Halt | undefined => {
+export const readHalt = (dir: ControlDir): Halt | undefined => {
   try {
-    const h = JSON.parse(readFileSync(haltFile(), "utf8")) as Partial<Halt>
+    const text = read(dir, "HALT")
+    if (text === undefined) return undefined
+    const h = JSON.parse(text) as Partial<Halt>
     return { at: String(h.at ?? ""), reason: String(h.reason ?? "halt"), by: String(h.by ?? "") }
   } catch (e) {
-    // A halt file that cannot be parsed still halts.
-    return existsSync(haltFile()) ? { at: "", reason: `halt (${String(e)})`, by: "" } : undefined
+    // A halt file that cannot be read or parsed (even a link, which is not followed) still halts.
+    return has(dir, "HALT") ? { at: "", reason: `halt (${String(e)})`, by: "" } : undefined
   }
 }
 
-export const clearHalt = (): boolean => {
-  const was = existsSync(haltFile())
-  rmSync(haltFile(), { force: true })
-  return was
-}
-
-export const requestPause = (): void => writeAtomically(pauseFile(), `${JSON.stringify({ at: new Date().toISOString(), by: user() })}\n`)
-export const isPaused = (): boolean => existsSync(pauseFile())
-export const resume = (): boolean => {
-  const was = isPaused()
-  rmSync(pauseFile(), { force: true })
-  return was
-}
+export const clearHalt = (dir: ControlDir): boolean => remove(dir, "HALT")
+export const requestPause = (dir: ControlDir): void => write(dir, "PAUSE", `${JSON.stringify({ at: new Date().toISOString(), by: user() })}\n`)
+export const isPaused = (dir: ControlDir): boolean => has(dir, "PAUSE")
+export const resume = (dir: ControlDir): boolean => remove(dir, "PAUSE")
 
 /** Polls the halt file every `everyMs` (and once now); calls `onHalt` once. Returns a stop function. */
-export const watchHalt = (onHalt: (halt: Halt) => void, everyMs = 100): (() => void) => {
+export const watchHalt = (dir: ControlDir, onHalt: (halt: Halt) => void, everyMs = 100): (() => void) => {
   let fired = false
   const check = () => {
     if (fired) return
-    const h = readHalt()
+    const h = readHalt(dir)
     if (h !== undefined) {
       fired = true
       onHalt(h)
@@ -108,6 +96,8 @@ export interface GateOptions {
   readonly ask?: (question: string, signal: AbortSignal) => Promise<boolean>
   readonly signal: AbortSignal
   readonly io: Io
+  /** Whether `shiftup pause` is in effect; default never. */
+  readonly paused?: () => boolean
 }
 
 type StepInfo = { readonly runId: string; readonly id: string; readonly phase: Phase; readonly kind: StepRecord["kind"] }
@@ -116,11 +106,14 @@ type StepInfo = { readonly runId: string; readonly id: string; readonly phase: P
 export const makeGate = (options: GateOptions) => {
   const wanted = new Set(options.approve)
   const needs = (s: StepInfo) => wanted.has("all") || wanted.has(s.id) || (wanted.has("faults") && s.kind === "fault")
-  return async (s: StepInfo): Promise<void> => {
-    if (isPaused()) {
-      options.io.err(`shiftup: PAUSED before "${s.id}" (run ${s.runId}); active faults stay in place — \`shiftup resume\` to continue, \`shiftup halt\` to stop\n`)
-      while (isPaused() && !options.signal.aborted) await new Promise((r) => setTimeout(r, 100))
-      if (!options.signal.aborted) options.io.err(`shiftup: resumed (run ${s.runId})\n`)
+  const paused = options.paused ?? (() => false)
+  // `step` ends the wait when the run itself stops (e.g. a fault reached budget.maxFaultTime).
+  return async (s: StepInfo, step?: AbortSignal): Promise<void> => {
+    const over = () => options.signal.aborted || step?.aborted === true
+    if (paused()) {
+      options.io.err(`shiftup: PAUSED before "${s.id}" (run ${s.runId}); active faults stay in place, within the budget's fault time — \`shiftup resume\` to continue, \`shiftup halt\` to stop\n`)
+      while (paused() && !over()) await new Promise((r) => setTimeout(r, 100))
+      if (!over()) options.io.err(`shiftup: resumed (run ${s.runId})\n`)
     }
     if (!needs(s)) return
     const what = `${s.kind === "fault" ? "inject" : "run"} "${s.id}"`
@@ -164,11 +157,20 @@ export const askOn =
  * already in effect, nothing starts.
  */
 export const withGameDay = async (
-  options: { readonly signal: AbortSignal | undefined; readonly io: Io; readonly tty: boolean; readonly approve: ReadonlyArray<string>; readonly yes: boolean; readonly watch: boolean },
-  body: (signal: AbortSignal, beforeStep: (s: StepInfo) => Promise<void>) => Promise<number>,
+  options: {
+    readonly signal: AbortSignal | undefined
+    readonly io: Io
+    readonly tty: boolean
+    readonly approve: ReadonlyArray<string>
+    readonly yes: boolean
+    /** The control directory to watch for halt and pause (`run`; none for `plan`), from `openControlDir`. */
+    readonly control: ControlDir | undefined
+  },
+  body: (signal: AbortSignal, beforeStep: (s: StepInfo, step?: AbortSignal) => Promise<void>) => Promise<number>,
 ): Promise<number> => {
-  if (options.watch) {
-    const h = readHalt()
+  const dir = options.control
+  if (dir !== undefined) {
+    const h = readHalt(dir)
     if (h !== undefined) {
       options.io.err(`shiftup: HALT in effect since ${h.at}${h.by === "" ? "" : ` (by ${h.by})`}: ${h.reason} — not starting; \`shiftup halt --clear\` allows runs again\n`)
       return 3
@@ -179,8 +181,9 @@ export const withGameDay = async (
   const follow = () => control.abort(options.signal?.reason)
   if (options.signal?.aborted === true) follow()
   options.signal?.addEventListener("abort", follow, { once: true })
-  const stop = options.watch
-    ? watchHalt((h) => {
+  const stop =
+    dir !== undefined
+      ? watchHalt(dir, (h) => {
         if (control.signal.aborted) return
         options.io.err(`\nshiftup: HALT requested${h.by === "" ? "" : ` by ${h.by}`}: ${h.reason} — aborting and rolling back every fault\n`)
         halted = true
@@ -192,6 +195,7 @@ export const withGameDay = async (
     yes: options.yes,
     signal: control.signal,
     io: options.io,
+    ...(dir === undefined ? {} : { paused: () => isPaused(dir) }),
     ...(options.tty && process.stdin.isTTY === true ? { ask: askOn(process.stdin, process.stderr) } : {}),
   })
   try {
@@ -203,24 +207,51 @@ export const withGameDay = async (
   }
 }
 
-/** `shiftup halt [reason…] [--clear]`, `shiftup pause`, `shiftup resume`. */
-export const controlCommand = (command: "halt" | "pause" | "resume", rest: ReadonlyArray<string>, clear: boolean, io: Io): number => {
+/** Who a control in `dir` reaches, for the commands' messages. */
+const reach = (dir: ControlDir) => `every shiftup run ${dir.team ? "of the team sharing" : `of ${user()} using`} ${dir.path} (${dir.source})`
+
+/** `shiftup halt [reason…] [--clear]`, `shiftup pause`, `shiftup resume`; `controlDir` from the config. */
+export const controlCommand = (command: "halt" | "pause" | "resume", rest: ReadonlyArray<string>, clear: boolean, controlDir: string | undefined, io: Io): number => {
+  const dir = openControlDir(controlDir)
   if (command === "halt" && clear) {
-    io.out(clearHalt() ? `halt cleared (${controlDir()}): runs may start again\n` : `no halt in effect (${controlDir()})\n`)
+    io.out(clearHalt(dir) ? `halt cleared (${dir.path}): runs may start again\n` : `no halt in effect (${dir.path})\n`)
     return 0
   }
   if (command === "halt") {
-    const h = requestHalt(rest.length === 0 ? "emergency stop" : rest.join(" "))
-    io.out(`HALT requested at ${h.at}: every shiftup run on this machine aborts and rolls back now (${controlDir()}).\nNew runs abort at once until \`shiftup halt --clear\`.\n`)
+    const h = requestHalt(dir, rest.length === 0 ? "emergency stop" : rest.join(" "))
+    io.out(`HALT requested at ${h.at}: ${reach(dir)} aborts and rolls back now.\nNew runs abort at once until \`shiftup halt --clear\`.\n`)
     return 0
   }
   if (command === "pause") {
-    requestPause()
-    io.out(`pause requested: runs hold before their next step, faults stay active (${controlDir()}); \`shiftup resume\` to continue\n`)
+    requestPause(dir)
+    io.out(`pause requested: ${reach(dir)} holds before its next step, faults stay active (within the budget's fault time); \`shiftup resume\` to continue\n`)
     return 0
   }
-  io.out(resume() ? "resumed: paused runs continue\n" : "nothing was paused\n")
+  io.out(resume(dir) ? "resumed: paused runs continue\n" : "nothing was paused\n")
   return 0
+}
+
+/**
+ * `--approve` values, checked before anything runs: `faults`, `all`, or the id of a method step
+ * of the selected (declarative) experiments. A typo would otherwise be a gate that never asks.
+ */
+export const checkApprovals = (selected: ReadonlyArray<{ readonly experiment: Experiment }>, approve: ReadonlyArray<string>): void => {
+  const steps = [...new Set(selected.flatMap((x) => (x.experiment.body._tag === "Steps" ? x.experiment.body.steps.map((s) => s.id) : [])))]
+  const valid = ["faults", "all", ...steps]
+  const unknown = approve.filter((a) => !valid.includes(a))
+  if (unknown.length === 0) return
+  const generators = selected.filter((x) => x.experiment.body._tag === "Gen").map((x) => `"${x.experiment.id}"`)
+  const named = unknown.map((u) => {
+    const near = closest(u, valid)
+    return `"${u}"${near === undefined ? "" : ` (did you mean ${near}?)`}`
+  })
+  throw fail(
+    new InvalidArguments({
+      detail: `--approve ${named.join(", ")}: no such step; use \`faults\`, \`all\`${steps.length === 0 ? "" : ` or a method step id: ${steps.map((x) => `"${x}"`).join(", ")}`}${
+        generators.length === 0 ? "" : ` (the steps of generator experiment ${generators.join(", ")} exist only at run time: gate them with \`faults\` or \`all\`)`
+      }`,
+    }),
+  )
 }
 
 /**

@@ -13,7 +13,7 @@ import { startWatchdog, watch } from "./watchdog.ts"
 import { recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
 import { reportCommand, reportTarget, writeRunReports } from "../report/cli.ts"
-import { asking, controlCommand, selectSteps, withGameDay } from "./gameday.ts"
+import { asking, checkApprovals, controlCommand, openControlDir, selectSteps, withGameDay } from "./gameday.ts"
 import { version } from "../RunContext.ts"
 import { run as runEngine, newRunId, type RunOptions } from "../internal/runner.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
@@ -28,9 +28,12 @@ Usage:
   shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
   shiftup report <journal files or folders…> --format <formats> [--out <dir>]
                                               render journals: html, junit, sarif, md
-  shiftup halt [reason…] [--clear]            emergency stop: every run on this machine aborts
-                                              and rolls back; --clear lets runs start again
-  shiftup pause | shiftup resume              hold every run before its next step / continue
+  shiftup halt [reason…] [--clear]            emergency stop: every run of yours aborts and
+                                              rolls back; --clear lets runs start again
+  shiftup pause | shiftup resume              hold every run of yours before its next step
+                                              (faults stay, within their fault time) / continue
+                                              (control dir: $SHIFTUP_CONTROL_DIR, config
+                                              controlDir, or ~/.local/state/shiftup/control)
   shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
                                               shiftup.run of runs that are over (Docker): the
                                               runs in --state-dir, one run, or all of them
@@ -127,7 +130,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const stateDir = args.values["state-dir"]
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "report") return reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
-    if (command === "halt" || command === "pause" || command === "resume") return controlCommand(command, rest, args.values.clear === true, io)
+    if (command === "halt" || command === "pause" || command === "resume") return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)
     if (command === "reap") return await reapCommand({ runId: args.values.run, all: args.values.all === true, force: args.values.force === true, stateDir, config: args.values.config }, io)
     if (command === "watchdog") {
       const pid = Number(args.values.pid)
@@ -146,11 +149,14 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const tagged = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
     const selected = args.values.step === undefined ? tagged : selectSteps(tagged, args.values.step)
     if (selected.length === 0) throw fail(new InvalidArguments({ detail: `no experiment has tag ${tags.map((t) => `"${t}"`).join(" or ")}` }))
+    checkApprovals(selected, args.values.approve ?? [])
+    // Checked (and created, owner-only) before anything starts, so nobody else can make it later.
+    const control = command === "run" ? openControlDir(config.controlDir) : undefined
     if (args.values.watchdog === true && command === "run") {
       const w = await startWatchdog(stateDir ?? config.stateDir ?? ".shiftup")
       io.out(`watchdog ${w.pid} is watching this run (pid ${process.pid}); its log: ${w.log}\n`)
     }
-    const controls = { signal: options.signal, io, tty: io.tty, approve: args.values.approve ?? [], yes: args.values.yes === true, watch: command === "run" }
+    const controls = { signal: options.signal, io, tty: io.tty, approve: args.values.approve ?? [], yes: args.values.yes === true, control }
     return await withGameDay(controls, (signal, beforeStep) =>
       runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
     )

@@ -1,5 +1,5 @@
 /** Schema decoding that reports every issue with a dotted path, for experiments and configs. */
-import { Cause, Exit, Schema, SchemaIssue } from "effect"
+import { Cause, Duration, Exit, Option, Schema, SchemaIssue } from "effect"
 import type { Issue } from "../ShiftupError.ts"
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -7,10 +7,60 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 export const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`), "")
 
-export const decodeAll = (schema: Schema.Top, input: unknown): ReadonlyArray<Issue> => {
-  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(input, { errors: "all", onExcessProperty: "error" })
+/**
+ * Every issue of `input` against `schema`. Unknown keys are errors unless `excess` is `"ignore"`
+ * (documents such as journals, whose readers must skip fields a newer writer added).
+ */
+export const decodeAll = (schema: Schema.Top, input: unknown, excess: "error" | "ignore" = "error"): ReadonlyArray<Issue> => {
+  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(input, { errors: "all", onExcessProperty: excess })
   if (Exit.isSuccess(exit)) return []
   const error = Cause.squash(exit.cause)
   if (!Schema.isSchemaError(error)) return [{ path: "", message: String(error) }]
   return formatter(error.issue).issues.map((i) => ({ path: pathOf((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))), message: i.message }))
 }
+
+/** The issues of a nested value, with `prefix` in front of their paths. */
+export const under = (prefix: string, issues: ReadonlyArray<Issue>): ReadonlyArray<Issue> =>
+  issues.map((i) => ({ path: i.path === "" ? prefix : i.path.startsWith("[") ? `${prefix}${i.path}` : `${prefix}.${i.path}`, message: i.message }))
+
+const durationKeys = new Set(["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"])
+
+/**
+ * Milliseconds of a `Duration.Input`, or NaN when it is not one. Stricter than Effect, which
+ * reads `NaN` and `{ foo: 1 }` as zero: a typo must not become "no wait at all".
+ */
+export const millisOf = (u: unknown): number => {
+  if (typeof u === "number") return u
+  if (Array.isArray(u) && !(u.length === 2 && u.every((n) => typeof n === "number" && Number.isFinite(n)))) return Number.NaN
+  if (typeof u === "object" && u !== null && !Array.isArray(u) && !Duration.isDuration(u)) {
+    const entries = Object.entries(u)
+    if (entries.length === 0 || entries.some(([k, v]) => !durationKeys.has(k) || (v !== undefined && !(typeof v === "number" && Number.isFinite(v))))) return Number.NaN
+  }
+  if (typeof u !== "string" && typeof u !== "object" && typeof u !== "bigint") return Number.NaN
+  const d = Duration.fromInput(u as Duration.Input)
+  return Option.isSome(d) ? Duration.toMillis(d.value) : Number.NaN
+}
+
+/** A duration for an id or a title, as given when it is not one (its issues say so). */
+export const showDuration = (u: Duration.Input): string => (Number.isNaN(millisOf(u)) ? String(u) : Duration.format(Duration.fromInputUnsafe(u)))
+
+/**
+ * A finite duration option: `atLeast: 0` accepts no pause at all, `atLeast: "positive"` needs
+ * some time (a poll loop with no pause would spin).
+ */
+export const durationOption = (atLeast: 0 | "positive") =>
+  Schema.Unknown.check(
+    Schema.makeFilter((u) => {
+      const ms = millisOf(u)
+      if (Number.isNaN(ms)) return `expected a duration such as 500 (milliseconds) or "2 seconds", got ${shown(u)}`
+      if (!Number.isFinite(ms)) return `must be finite, got ${shown(u)}`
+      if (atLeast === 0 ? ms < 0 : ms <= 0) return `must be ${atLeast === 0 ? "0 or more" : "more than 0"}, got ${shown(u)}`
+      return undefined
+    }),
+  )
+
+/** A whole number of at least `min` (a count of samples, of concurrent requests…). */
+export const countOption = (min: number, what: string) =>
+  Schema.Unknown.check(Schema.makeFilter((u) => (typeof u === "number" && Number.isSafeInteger(u) && u >= min ? undefined : `must be a whole number of ${what}, at least ${min}, got ${shown(u)}`)))
+
+const shown = (u: unknown): string => (typeof u === "number" || typeof u === "bigint" ? String(u) : typeof u === "function" ? "a function" : (JSON.stringify(u) ?? String(u)))

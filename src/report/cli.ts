@@ -6,8 +6,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import type { Journal } from "../Journal.ts"
-import { schema } from "../Journal.ts"
-import { describeUnknown, fail, InvalidArguments, LoadFailed } from "../ShiftupError.ts"
+import { JournalSchema, schema } from "../Journal.ts"
+import { decodeAll } from "../internal/validate.ts"
+import { describeUnknown, fail, formatIssues, InvalidArguments, LoadFailed } from "../ShiftupError.ts"
 import { parseFormats, render, writeReports, type Format } from "./index.ts"
 
 interface Io {
@@ -61,18 +62,30 @@ const journalFiles = (paths: ReadonlyArray<string>): ReadonlyArray<string> =>
     )
   })
 
-/** Reads a journal file; anything that is not a `shiftup.journal/v1` document is a `LoadFailed`. */
+/**
+ * Reads a journal file and checks it against the documented schema (docs/journal.md); anything
+ * else — unreadable, empty, not JSON, another document, a field missing or of the wrong type —
+ * is a `LoadFailed` naming the file and every path that is wrong.
+ */
 export const readJournalFile = (file: string): Journal => {
+  let text: string
+  try {
+    text = readFileSync(file, "utf8")
+  } catch (e) {
+    throw fail(new LoadFailed({ file, detail: `cannot read it: ${describeUnknown(e)}` }))
+  }
+  if (text.trim() === "") throw fail(new LoadFailed({ file, detail: `the file is empty, not a ${schema} journal` }))
   let value: unknown
   try {
-    value = JSON.parse(readFileSync(file, "utf8"))
+    value = JSON.parse(text)
   } catch (e) {
-    throw fail(new LoadFailed({ file, detail: `not a JSON journal: ${describeUnknown(e)}` }))
+    throw fail(new LoadFailed({ file, detail: `not JSON (${describeUnknown(e)}); a journal is one ${schema} JSON object` }))
   }
-  const v = value as Partial<Journal> | null
-  if (typeof v !== "object" || v === null || v.schema !== schema || !Array.isArray(v.steps) || !Array.isArray(v.findings) || !Array.isArray(v.rollbacks))
-    throw fail(new LoadFailed({ file, detail: `not a ${schema} journal (schema: ${JSON.stringify((v as { schema?: unknown } | null)?.schema)})` }))
-  return v as Journal
+  const declared = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as { schema?: unknown }).schema : undefined
+  if (declared !== schema) throw fail(new LoadFailed({ file, detail: `not a ${schema} journal (${Array.isArray(value) ? "a JSON array" : `schema: ${JSON.stringify(declared) ?? "none"}`})` }))
+  const issues = decodeAll(JournalSchema, value, "ignore")
+  if (issues.length > 0) throw fail(new LoadFailed({ file, detail: `not a valid ${schema} journal (see docs/journal.md):\n${formatIssues(issues)}` }))
+  return value as Journal
 }
 
 /** `shiftup report <journal files or folders…> --format <formats> [--out <dir>]`; resolves with the exit code. */

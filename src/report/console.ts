@@ -135,6 +135,8 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
         }
         if (j.status !== "passed") line(`    ${p.dim("next:")} ${nextStep[j.status]}`)
         if (e.path !== undefined) line(`    ${p.dim(`journal: ${e.path}`)}`)
+        // The run's only record is this output then: say so, loudly.
+        for (const x of j.errors.filter((x) => x.tag === "JournalWriteFailed")) line(`    ${p.red(p.bold("journal NOT written"))}: ${x.message}; this output is the run's only record`)
         return
       }
     }

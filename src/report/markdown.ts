@@ -8,13 +8,27 @@ import { runProblem, show, statusWord } from "./shared.ts"
 
 const icon: Readonly<Record<Journal["status"], string>> = { passed: "✅", failed: "❌", refused: "⛔", aborted: "⚠️", invalid: "⚠️", "rollback-incomplete": "🚨" }
 
-/** Text safe inside a Markdown table cell or inline code. */
-const cell = (s: string) => s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ")
+const entities: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;" }
+const oneLine = (s: string) => s.replace(/\r\n?|\n/g, " ")
+
+/**
+ * Journal text (which a target may control: a response body, a header, a finding's title) made
+ * inert for Markdown rendered as HTML, as GitHub renders it, also inside a table cell: no tag or
+ * entity, no emphasis, link or code span, and no pipe or line break that could end the cell.
+ */
+const text = (s: string) => oneLine(s).replace(/[\\`*_[\]~]/g, "\\$&").replace(/[&<>|]/g, (c) => entities[c] ?? c)
+
+/**
+ * Journal text as inline code. Inside a code span nothing is HTML or Markdown, so only what could
+ * end it is handled: a fence longer than any run of backticks in the text, and, for tables, an
+ * escaped pipe (GFM splits cells before it parses code spans).
+ */
 const code = (s: string) => {
-  const t = cell(s)
-  const ticks = /`+/g.exec(t)?.[0].length ?? 0
+  const t = oneLine(s).replace(/\|/g, "\\|")
+  const ticks = Math.max(0, ...(t.match(/`+/g) ?? []).map((run) => run.length))
   const fence = "`".repeat(ticks + 1)
-  return `${fence}${ticks > 0 ? " " : ""}${t}${ticks > 0 ? " " : ""}${fence}`
+  const pad = ticks > 0 || t === "" ? " " : ""
+  return `${fence}${pad}${t}${pad}${fence}`
 }
 
 /**
@@ -40,7 +54,7 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
     const held = checks.filter((s) => s.outcome === "held").length
     const restored = j.rollbacks.filter((r) => r.outcome === "restored").length
     out.push(
-      `| ${icon[j.status]} | ${code(j.experiment.id)} ${cell(j.experiment.title)} | ${statusWord[j.status]} | ${held}/${checks.length} held | ${j.findings.length} | ${j.rollbacks.length === 0 ? "—" : `${restored}/${j.rollbacks.length} restored`} | ${(j.durationMs / 1000).toFixed(1)} s | ${code(j.runId)} |`,
+      `| ${icon[j.status]} | ${code(j.experiment.id)} ${text(j.experiment.title)} | ${statusWord[j.status]} | ${held}/${checks.length} held | ${j.findings.length} | ${j.rollbacks.length === 0 ? "—" : `${restored}/${j.rollbacks.length} restored`} | ${(j.durationMs / 1000).toFixed(1)} s | ${code(j.runId)} |`,
     )
   }
   const withFindings = journals.filter((j) => j.findings.length > 0)
@@ -48,11 +62,11 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
     out.push("", "### Findings", "")
     for (const j of withFindings)
       for (const f of j.findings) {
-        out.push(`- **[${f.severity}] ${cell(f.title)}** — ${code(j.experiment.id)}, ${f.phase} phase, target ${code(f.target)}${f.cwe === undefined ? "" : `, ${cell(f.cwe)}`}`)
+        out.push(`- **[${text(f.severity)}] ${text(f.title)}** — ${code(j.experiment.id)}, ${text(f.phase)} phase, target ${code(f.target)}${f.cwe === undefined ? "" : `, ${text(f.cwe)}`}`)
         out.push(`  - expected ${code(f.expected)}, observed ${code(show(f.observed, 200))}`)
         const step = j.steps.find((s) => s.id === f.id && s.phase === f.phase && s.outcome === "violated")
-        if (step !== undefined) out.push(`  - evidence: ${step.samples ?? 1} sample(s) over ${step.durationMs} ms from ${step.startedAt}${step.message === undefined ? "" : `; ${cell(step.message)}`}`)
-        if (f.remediation !== undefined) out.push(`  - fix: ${cell(f.remediation)}`)
+        if (step !== undefined) out.push(`  - evidence: ${step.samples ?? 1} sample(s) over ${step.durationMs} ms from ${text(step.startedAt)}${step.message === undefined ? "" : `; ${text(step.message)}`}`)
+        if (f.remediation !== undefined) out.push(`  - fix: ${text(f.remediation)}`)
       }
   }
   const problems = journals.flatMap((j) => {
@@ -61,12 +75,12 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
   })
   if (problems.length > 0) {
     out.push("", "### Refused, aborted or incomplete", "")
-    for (const { j, p } of problems) out.push(`- ${icon[j.status]} ${code(j.experiment.id)}: ${cell(p)}`)
+    for (const { j, p } of problems) out.push(`- ${icon[j.status]} ${code(j.experiment.id)}: ${text(p)}`)
   }
   const failedRollbacks = journals.flatMap((j) => j.rollbacks.filter((r) => r.outcome !== "restored").map((r) => ({ j, r })))
   if (failedRollbacks.length > 0) {
     out.push("", "### 🚨 Rollbacks that did not restore — run `shiftup recover`", "")
-    for (const { j, r } of failedRollbacks) out.push(`- ${code(j.experiment.id)}: ${code(r.fault)} on ${code(r.target)} ${r.outcome}${r.error === undefined ? "" : `: ${cell(r.error)}`} (compensation ${code(r.compensation)})`)
+    for (const { j, r } of failedRollbacks) out.push(`- ${code(j.experiment.id)}: ${code(r.fault)} on ${code(r.target)} ${text(r.outcome)}${r.error === undefined ? "" : `: ${text(r.error)}`} (compensation ${code(r.compensation)})`)
   }
   out.push("")
   return out.join("\n")

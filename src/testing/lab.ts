@@ -6,6 +6,7 @@
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { fail, InvalidConfig } from "../ShiftupError.ts"
 
 export type AuthMode = "ok" | "down" | "slow" | "error"
 
@@ -42,8 +43,22 @@ export const adminToken = "demo-admin-token"
 export const gatewayAuthTimeoutMs = 300
 const slowAuthMs = 1500
 
-/** Base port of the lab: `SHIFTUP_LAB_PORT` or 47180; the four services use base … base+3. */
-export const basePort = (): number => Number(process.env["SHIFTUP_LAB_PORT"] ?? 47180)
+/**
+ * Base port of the lab: `SHIFTUP_LAB_PORT` or 47180; the four services use base … base+3.
+ * Anything but a whole number from 1 to 65532 is an `InvalidConfig` naming the variable.
+ */
+export const basePort = (): number => {
+  const raw = process.env["SHIFTUP_LAB_PORT"]
+  if (raw === undefined) return 47180
+  const port = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
+  if (Number.isInteger(port) && port >= 1 && port <= 65532) return port
+  throw fail(
+    new InvalidConfig({
+      source: "(environment)",
+      issues: [{ path: "SHIFTUP_LAB_PORT", message: `${JSON.stringify(raw)} is not a base port: set it to a whole number from 1 to 65532 (the lab uses it and the three ports after it), or unset it for 47180` }],
+    }),
+  )
+}
 
 export const portsFrom = (base: number): LabPorts => ({ gateway: base, auth: base + 1, alerts: base + 2, control: base + 3 })
 

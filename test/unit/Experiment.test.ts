@@ -83,6 +83,85 @@ describe("Experiment.make", () => {
   })
 })
 
+describe("the options of checks, guards and waits", () => {
+  const p = probe()
+  /** `issue path → message` of an experiment built around `parts`. */
+  const issuesAt = (parts: Partial<Experiment.Definition>) => {
+    const issues = issuesOf(() => Experiment.make({ id: "x", title: "t", targets: { lab }, method: [], ...parts }))
+    return Object.fromEntries(issues.map((i) => [i.path, i.message]))
+  }
+
+  it("a during check with NaN samples and a negative burst is refused, not a vacuous pass", () => {
+    const at = issuesAt({ method: [fault("a"), Step.wait(1), Expect.during(p, 1, { samples: Number.NaN, burst: -3 })] })
+    expect(at).toEqual({
+      "method[2].options.samples": "must be a whole number of rounds, at least 1, got NaN",
+      "method[2].options.burst": "must be a whole number of concurrent observations per round, at least 1, got -3",
+    })
+  })
+
+  // Each bad value with the path and the message fragment its issue must carry.
+  const cases: ReadonlyArray<readonly [string, Partial<Experiment.Definition>, string, string]> = [
+    ["during: zero samples", { method: [Expect.during(p, 1, { samples: 0 })] }, "method[0].options.samples", "at least 1, got 0"],
+    ["during: fractional samples", { method: [Expect.during(p, 1, { samples: 2.5 })] }, "method[0].options.samples", "whole number"],
+    ["during: infinite samples", { method: [Expect.during(p, 1, { samples: Number.POSITIVE_INFINITY })] }, "method[0].options.samples", "got Infinity"],
+    ["during: burst 0", { method: [Expect.during(p, 1, { burst: 0 })] }, "method[0].options.burst", "at least 1"],
+    ["during: negative every", { method: [Expect.during(p, 1, { every: -5 })] }, "method[0].options.every", "0 or more, got -5"],
+    ["during: every NaN", { method: [Expect.during(p, 1, { every: Number.NaN })] }, "method[0].options.every", "expected a duration"],
+    ["during: every not a duration", { method: [Expect.during(p, 1, { every: "soon" as never })] }, "method[0].options.every", 'got "soon"'],
+    ["during: a typo in an option name", { method: [Expect.during(p, 1, { sample: 3 } as never)] }, "method[0].options.sample", ""],
+    ["eventually: within 0", { recovery: [Expect.eventually(p, 1, { within: 0 })] }, "recovery[0].options.within", "more than 0"],
+    ["eventually: within Infinity", { recovery: [Expect.eventually(p, 1, { within: Number.POSITIVE_INFINITY })] }, "recovery[0].options.within", "finite"],
+    ["eventually: within not a duration", { recovery: [Expect.eventually(p, 1, { within: "half a minute" as never })] }, "recovery[0].options.within", "expected a duration"],
+    ["eventually: every 0 (a busy loop)", { recovery: [Expect.recovers(p, 1, { within: "1 second", every: 0 })] }, "recovery[0].options.every", "more than 0"],
+    ["detects: negative within", { method: [Expect.detects(p, 1, { within: "-5 seconds" })] }, "method[0].options.within", "more than 0"],
+    ["guard: negative every", { stopWhen: [Expect.guard(p, 1, { every: -1 })] }, "stopWhen[0].options.every", "more than 0, got -1"],
+    ["guard: every NaN", { stopWhen: [Expect.guard(p, 1, { every: Number.NaN })] }, "stopWhen[0].options.every", "expected a duration"],
+    ["that: unknown severity", { hypothesis: [Expect.that(p, 1, { severity: "urgent" as never })] }, "hypothesis[0].options.severity", ""],
+    ["wait: negative", { method: [Step.wait(-1000)] }, "method[0].duration", "0 or more, got -1000"],
+    ["wait: NaN", { method: [Step.wait(Number.NaN)] }, "method[0].duration", "expected a duration"],
+    ["wait: Infinity", { method: [Step.wait("Infinity")] }, "method[0].duration", "finite"],
+    ["wait: not a duration", { method: [Step.wait("forever" as never)] }, "method[0].duration", 'got "forever"'],
+    ["wait: an object that is no duration", { method: [Step.wait({ secs: 5 } as never)] }, "method[0].duration", "expected a duration"],
+    ["rollbackTimeout: not a duration", { rollbackTimeout: "abc" as never }, "rollbackTimeout", 'got "abc"'],
+  ]
+  it.each(cases)("%s", (_, parts, path, fragment) => {
+    const at = issuesAt(parts)
+    expect(Object.keys(at)).toEqual([path])
+    expect(at[path]).toContain(fragment)
+  })
+
+  it("one bad check used in hypothesis, method, recovery is reported at each place, with every other issue", () => {
+    const bad = Expect.during(p, 1, { samples: Number.NaN })
+    const at = issuesAt({ title: "", hypothesis: [bad], method: [bad, Step.wait(-1)], recovery: [bad], stopWhen: [Expect.guard(p, 1, { every: 0 })] })
+    expect(Object.keys(at).sort()).toEqual(["hypothesis[0].options.samples", "method[0].options.samples", "method[1].duration", "recovery[0].options.samples", "stopWhen[0].options.every", "title"])
+  })
+
+  it("building a check with bad options does not throw: the experiment reports it", () => {
+    expect(() => Expect.eventually(p, 1, { within: "whenever" as never })).not.toThrow()
+    expect(() => Step.wait("forever" as never)).not.toThrow()
+    expect(Step.wait("forever" as never).id).toBe("wait forever")
+  })
+
+  it("good options have no issues; every Duration.Input form is accepted", () => {
+    const good = [
+      Expect.during(p, 1, { samples: 3, burst: 2, every: "10 millis" }),
+      Expect.during(p, 1, { every: 0 }),
+      Expect.eventually(p, 1, { within: [2, 0] }),
+      Expect.detects(p, 1, { within: { seconds: 2 }, every: 50 }),
+      Expect.guard(p, 1, { every: "1 second" }),
+      Step.wait(0),
+      Step.wait("2 minutes"),
+    ]
+    for (const item of good) expect(item.issues).toEqual([])
+    expect(() => Experiment.make({ id: "x", title: "t", targets: { lab }, method: good.filter((g) => g._tag !== "Guard") as never, stopWhen: [Expect.guard(p, 1)] })).not.toThrow()
+  })
+
+  it("a generator experiment's hypothesis, guards and recovery are checked too", () => {
+    const issues = issuesOf(() => Experiment.gen({ id: "x", title: "t", targets: { lab }, mayInject: {}, recovery: [Expect.eventually(p, 1, { within: -1 })] }, function* () {}))
+    expect(paths(issues)).toEqual(["recovery[0].options.within"])
+  })
+})
+
 describe("Experiment.gen", () => {
   it("builds a generator experiment with its manifest", () => {
     const e = Experiment.gen({ id: "x", title: "t", targets: { lab }, mayInject: { lab: "destroy" } }, function* () {})

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import {
-  BudgetExceeded, describeUnknown, EgressDenied, fail, formatIssues, InjectionFailed, InvalidArguments, InvalidConfig, InvalidExperiment, LedgerError, LoadFailed, OutsideManifest, ProbeFailed,
+  BudgetExceeded, ControlDirRefused, describeUnknown, EgressDenied, fail, formatIssues, InjectionFailed, InvalidArguments, InvalidConfig, InvalidExperiment, LedgerError, LoadFailed, OutsideManifest, ProbeFailed,
   RecoveryNotObserved, RollbackFailed, ShiftupError, TargetRefused, TargetUnresolved, UnknownCompensation, type Reason,
 } from "shiftup"
 
@@ -21,6 +21,7 @@ describe("ShiftupError", () => {
     [new TargetUnresolved({ target: "auth", detail: "no container" }), 'target "auth" could not be resolved: no container'],
     [new LedgerError({ path: "/l.jsonl", detail: "EACCES" }), "ledger /l.jsonl: EACCES"],
     [new UnknownCompensation({ kind: "docker.unpause" }), 'no compensator registered for kind "docker.unpause"; load the adapter that defines it (config `compensators`)'],
+    [new ControlDirRefused({ path: "/c", source: "per-user default", detail: "is a symbolic link" }), "game-day control directory /c (per-user default) is a symbolic link"],
   ]
 
   it.each(cases)("%s: the message is derived from the fields", (reason, message) => {

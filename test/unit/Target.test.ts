@@ -25,8 +25,8 @@ describe("Target and Http.target", () => {
 
   it("Step helpers: wait durations, targets and safety classes of steps", () => {
     const t = Target.make("t")
-    expect(Step.wait("2 seconds")).toEqual({ _tag: "Wait", id: "wait 2s", ms: 2000 })
-    expect(Step.wait(5, "pause")).toEqual({ _tag: "Wait", id: "pause", ms: 5 })
+    expect(Step.wait("2 seconds")).toEqual({ _tag: "Wait", id: "wait 2s", ms: 2000, issues: [] })
+    expect(Step.wait(5, "pause")).toEqual({ _tag: "Wait", id: "pause", ms: 5, issues: [] })
     const p = Probe.make({ id: "p", target: t, observe: () => 1 })
     expect(Step.targetOf(Step.wait(1))).toBeUndefined()
     expect(Step.targetOf(p)).toBe(t)

@@ -34,6 +34,15 @@ describe("consoleReporter", () => {
     expect(text).toContain("FAILED 1 finding(s): GET /admin as anonymous during faults: never 200")
     expect(text).toContain("fix: Treat an auth timeout as a denial (fail closed), and alert on it.")
   })
+
+  it("a journal that could not be written is said, with why", () => {
+    const { out, r } = collect(false)
+    const journal = byStatus("passed")
+    r.onEvent({ _tag: "Finished", journal: { ...journal, errors: [...journal.errors, { tag: "JournalWriteFailed", message: "ENOSPC: no space left on device" }] } })
+    r.stop()
+    expect(out.join("")).toContain("journal NOT written: ENOSPC: no space left on device; this output is the run's only record")
+    expect(out.join("")).not.toContain("journal: ")
+  })
 })
 
 describe("consoleReporter countdown", () => {

@@ -1,5 +1,7 @@
 /** The Markdown summary: a table row per run, the findings with evidence, refusals and aborts. */
+import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
+import type { Journal } from "shiftup"
 import { markdown } from "shiftup/report"
 import { synthetic } from "../../fixtures/report/synthetic.ts"
 import { aborted, all, byStatus, frozen, real, withHostileText } from "./journals.ts"
@@ -45,5 +47,61 @@ describe("markdown", () => {
 
   it("is deterministic", () => {
     expect(markdown(all)).toBe(markdown(all))
+  })
+})
+
+/**
+ * What GitHub does with a comment: cmark-gfm (GitHub's own renderer; Debian package `cmark-gfm`)
+ * with its extensions, keeping raw HTML (`--unsafe`) so that any tag that survives is visible —
+ * GitHub's sanitizer comes after and is not ours to rely on.
+ */
+const renderLikeGitHub = (md: string): string => {
+  const r = spawnSync("cmark-gfm", ["--unsafe", "-e", "table", "-e", "autolink", "-e", "strikethrough"], { input: md, encoding: "utf8" })
+  if (r.error !== undefined) throw new Error(`cmark-gfm is needed for this test (apt-get install cmark-gfm): ${r.error.message}`)
+  return r.stdout
+}
+
+/** Payloads that try to leave their cell, their code span or plain text; `N` numbers each use. */
+const payloads = [
+  "<img src=x onerror=alert(N)>",
+  "</td><script>alert(N)</script>",
+  "a`b``c`<img src=x onerror=alert(N)>``",
+  "x\\|<img src=x onerror=alert(N)>",
+  "line\n\n<img src=x onerror=alert(N)>",
+  "[click](javascript:alert(N)) **bold** ~~s~~ <!-- open",
+  "&lt;img src=x onerror=alert(N)&gt; | pipe",
+]
+
+/** A failed, an incomplete and a refused run whose every string field a reporter prints holds `payload`. */
+const hostileRuns = (payload: string): ReadonlyArray<Journal.Journal> => {
+  let n = 0
+  const p = () => payload.replace("N", String(++n))
+  const failed = byStatus("failed")
+  const finding = failed.findings[0] as Journal.Finding
+  const step = failed.steps.find((s) => s.id === finding.id && s.outcome === "violated") as Journal.StepRecord
+  const id = p()
+  const withStep = { ...step, id, phase: finding.phase, startedAt: p(), message: p() }
+  const rollback = { seq: 1, fault: p(), target: p(), compensation: p(), startedAt: "t", endedAt: "t", durationMs: 1, outcome: "failed" as const, error: p() }
+  return [
+    { ...failed, runId: p(), experiment: { ...failed.experiment, id: p(), title: p() }, steps: [withStep], findings: [{ ...finding, id, title: p(), target: p(), expected: p(), observed: p(), remediation: p(), cwe: p() }] },
+    { ...failed, status: "rollback-incomplete", exitCode: 5, summary: p(), findings: [], rollbacks: [rollback] },
+    { ...byStatus("refused"), refusal: { rule: p(), target: p(), step: p(), reason: p() } },
+    { ...failed, status: "aborted", exitCode: 3, findings: [], abort: { cause: "guard", detail: p() } },
+  ]
+}
+
+describe("markdown rendered as GitHub renders it", () => {
+  it.each(payloads)("no tag, link or broken cell survives from journal text: %s", (payload) => {
+    const md = markdown(hostileRuns(payload))
+    const html = renderLikeGitHub(md)
+    expect(html, md).not.toMatch(/<(img|script|a)[\s>]/i)
+    expect(html, md).not.toMatch(/<!--/)
+    expect(html, md).not.toMatch(/<strong>bold|<del>/)
+    // Every run is one row of eight cells: nothing left its cell.
+    const rows = html.split("<tr>").slice(2)
+    expect(rows.length).toBe(4)
+    for (const row of rows) expect(row.match(/<td>/g)?.length, row).toBe(8)
+    // The text is still there to read, escaped.
+    expect(html).toContain("alert(")
   })
 })
