@@ -52,7 +52,7 @@ export interface Context {
   readonly inject: (fault: Fault) => Effect.Effect<void, ShiftupError>
   /** Runs a check; returns whether it held (a violation is recorded as a finding). */
   readonly check: <A>(check: Check<A>) => Effect.Effect<boolean, ShiftupError>
-  readonly wait: (duration: Duration.Input) => Effect.Effect<void>
+  readonly wait: (duration: Duration.Input) => Effect.Effect<void, ShiftupError>
 }
 
 export interface GenDefinition extends Common {

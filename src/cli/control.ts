@@ -18,9 +18,9 @@
  * - Files in it are never opened through a link (O_NOFOLLOW) and are replaced atomically.
  */
 import { randomBytes } from "node:crypto"
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, type Stats, writeSync } from "node:fs"
-import { homedir } from "node:os"
-import { dirname, isAbsolute, join } from "node:path"
+import { closeSync, constants, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs"
+import { isAbsolute, join } from "node:path"
+import { defaultDir, lstatOrUndefined, openSharedDir } from "../internal/userdir.ts"
 import { ControlDirRefused, fail, InvalidConfig } from "../ShiftupError.ts"
 
 export interface ControlDir {
@@ -31,7 +31,7 @@ export interface ControlDir {
   readonly team: boolean
 }
 
-export const defaultControlDir = (): string => join(homedir(), ".local", "state", "shiftup", "control")
+export const defaultControlDir = (): string => defaultDir("control")
 
 const choose = (configured: string | undefined): Omit<ControlDir, "team"> => {
   const env = process.env["SHIFTUP_CONTROL_DIR"]
@@ -43,44 +43,6 @@ const choose = (configured: string | undefined): Omit<ControlDir, "team"> => {
   return configured === undefined ? { path: defaultControlDir(), source: "per-user default" } : { path: configured, source: "config controlDir" }
 }
 
-const lstatOrUndefined = (path: string): Stats | undefined => {
-  try {
-    return lstatSync(path)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
-    throw e
-  }
-}
-
-const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, "0")
-const groupWritable = (s: Stats) => (s.mode & 0o020) !== 0
-const worldWritable = (s: Stats) => (s.mode & 0o002) !== 0
-
-/** The first directory above `dir` (resolved) that someone other than `uid` or root could rearrange. */
-const unsafeAncestor = (dir: string, uid: number): string | undefined => {
-  for (let d = realpathSync(dir); ; d = dirname(d)) {
-    const s = lstatSync(d)
-    const fix = "use a directory whose parents only you and root can change"
-    if (s.uid !== uid && s.uid !== 0) return `sits in ${d}, which belongs to uid ${s.uid}, who could swap it for their own: ${fix}`
-    if ((groupWritable(s) || worldWritable(s)) && (s.mode & 0o1000) === 0)
-      return `sits in ${d}, which is writable by ${worldWritable(s) ? "every user" : "its group"} (mode ${octal(s.mode)}) without the sticky bit, so they could swap it for their own: ${fix}`
-    if (d === dirname(d)) return undefined
-  }
-}
-
-/** Why this directory may not hold the controls, or undefined. */
-const problem = (s: Stats, explicit: boolean, uid: number): string | undefined => {
-  if (s.isSymbolicLink()) return "is a symbolic link, and shiftup never follows one there (whoever made it chooses where halts go). Remove the link; shiftup then creates the directory itself"
-  if (!s.isDirectory()) return "is not a directory. Remove it; shiftup then creates the directory itself"
-  if (s.uid !== uid && !(explicit && s.uid === 0))
-    return `is owned by uid ${s.uid}, not by you (uid ${uid}): its owner could halt or pause your runs. Remove it${explicit ? " or name a directory you own" : ""}; shiftup then creates its own (mode 0700)`
-  if (worldWritable(s)) return `is writable by every user (mode ${octal(s.mode)}), so anyone could halt or pause your runs: chmod 700 it (or 2770 with a group, for a team directory)`
-  if (groupWritable(s) && !explicit)
-    return `is writable by its group (mode ${octal(s.mode)}): chmod 700 it. A directory shared by a team must be named explicitly (SHIFTUP_CONTROL_DIR or controlDir in shiftup.config.ts) and carry the setgid bit (chmod 2770)`
-  if (groupWritable(s) && (s.mode & 0o2000) === 0) return `is writable by its group (mode ${octal(s.mode)}) without the setgid bit: chmod 2770 it to share it with that group as a team directory, or chmod 700 it`
-  return undefined
-}
-
 /**
  * The control directory to use, checked (and created, owner-only, when missing). Throws a
  * `ControlDirRefused` that says what to change.
@@ -90,24 +52,9 @@ const problem = (s: Stats, explicit: boolean, uid: number): string | undefined =
 export const openControlDir = (configured: string | undefined): ControlDir => {
   const { path, source } = choose(configured)
   const refuse = (detail: string) => fail(new ControlDirRefused({ path, source, detail }))
-  let s = lstatOrUndefined(path)
-  if (s === undefined) {
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-      mkdirSync(path, { mode: 0o700 })
-    } catch (e) {
-      // Another shiftup may have created it at the same moment; the checks below decide.
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw refuse(`cannot be created (${(e as Error).message}); set SHIFTUP_CONTROL_DIR to an absolute path of a directory you own`)
-    }
-    s = lstatSync(path)
-  }
-  const uid = process.getuid?.()
-  // Without user ids (Windows) there is no owner to compare: the directory is per-user already.
-  if (uid === undefined) return { path, source, team: false }
-  const explicit = source !== "per-user default"
-  const wrong = problem(s, explicit, uid) ?? unsafeAncestor(dirname(path), uid)
-  if (wrong !== undefined) throw refuse(wrong)
-  return { path, source, team: groupWritable(s) }
+  const opened = openSharedDir(path, { explicit: source !== "per-user default", power: "halt or pause your runs", how: "SHIFTUP_CONTROL_DIR or controlDir in shiftup.config.ts" })
+  if (opened._tag === "refused") throw refuse(opened.detail.startsWith("cannot be created") ? `${opened.detail}; set SHIFTUP_CONTROL_DIR to an absolute path of a directory you own` : opened.detail)
+  return { path, source, team: opened.team }
 }
 
 const entry = (dir: ControlDir, name: string) => join(dir.path, name)

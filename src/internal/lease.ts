@@ -12,7 +12,7 @@
  * `shiftup recover` (which takes the lease over on behalf of the dead run) may act on it.
  */
 import { createHash } from "node:crypto"
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { Duration, Effect } from "effect"
 import type { Config } from "../Config.ts"
@@ -21,7 +21,7 @@ import * as Ledger from "../Ledger.ts"
 import { describeUnknown, fail, LedgerError, type ShiftupError } from "../ShiftupError.ts"
 import { faultsOf, type Planned } from "./plan.ts"
 import { processAlive, processStart } from "./process.ts"
-import { privateDir } from "./userdir.ts"
+import { defaultDir, openSharedDir } from "./userdir.ts"
 
 export interface Holder {
   readonly member: string
@@ -192,13 +192,13 @@ export const takeLeases = (
     return yield* acquire(members, { dir, runId: o.runId, ledger: o.ledger, ...(o.wait === undefined ? {} : { wait: o.wait }) })
   })
 
-/** The config's shared lease directory (a team opt-in; never world-writable), else the user's. */
+/**
+ * The lease directory: `leases.dir` from the config (a team opt-in on a shared game-day host),
+ * else `~/.local/state/shiftup/leases`; checked like the control directory (userdir.ts).
+ */
 export const leaseDir = (config: Config): string => {
-  const dir = config.leases?.dir
-  if (dir === undefined) return privateDir("leases")
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const st = lstatSync(dir)
-  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`leases.dir ${dir} must be a directory, not a symbolic link`)
-  if ((st.mode & 0o002) !== 0) throw new Error(`leases.dir ${dir} is writable by every account (mode ${(st.mode & 0o777).toString(8)}): make it group-owned and not world-writable (chmod o-w)`)
+  const dir = config.leases?.dir ?? defaultDir("leases")
+  const opened = openSharedDir(dir, { explicit: config.leases?.dir !== undefined, power: "forge or delete the leases that keep two runs off one target", how: "leases.dir in shiftup.config.ts" })
+  if (opened._tag === "refused") throw new Error(`the lease directory ${dir} ${opened.detail}`)
   return dir
 }

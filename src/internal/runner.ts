@@ -8,14 +8,14 @@ import { randomBytes } from "node:crypto"
 import { Cause, Deferred, Duration, Effect, Exit, Scope } from "effect"
 import * as Compensation from "../Compensation.ts"
 import type { Config } from "../Config.ts"
-import type { Context, Experiment } from "../Experiment.ts"
+import { optionIssues, type Context, type Experiment } from "../Experiment.ts"
 import type { Check } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import type { Probe } from "../Probe.ts"
 import { correlationHeaders, pacer, RunContext, unpaced } from "../RunContext.ts"
-import { ApprovalDeclined, describeUnknown, fail, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
-import type { Step } from "../Step.ts"
+import { ApprovalDeclined, describeUnknown, fail, InvalidExperiment, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
+import * as Step from "../Step.ts"
 import { observeOf } from "./capability.ts"
 import { runCheck } from "./checks.ts"
 import { defaultEgress, makeEgress } from "./egress.ts"
@@ -59,7 +59,7 @@ export interface RunOptions {
    * rejection aborts the run (with rollback); reject with a `ShiftupError` to keep its reason.
    * Guards, deadlines and the signal keep running while it waits.
    */
-  readonly beforeStep?: (step: { readonly runId: string; readonly id: string; readonly phase: Journal.Phase; readonly kind: Journal.StepRecord["kind"] }) => Promise<void>
+  readonly beforeStep?: (step: { readonly runId: string; readonly id: string; readonly phase: Journal.Phase; readonly kind: Journal.StepRecord["kind"] }, signal?: AbortSignal) => Promise<void>
 }
 
 export const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(3).toString("hex")}`
@@ -102,17 +102,28 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         ...(ledgerPath === undefined ? {} : { ledger: ledgerPath }),
         ...extra,
       }
-      let path = journalPath
-      if (path !== undefined) {
-        try {
-          Journal.write(journal, path)
-        } catch (e) {
-          recorder.errors.push({ tag: "JournalWriteFailed", message: describeUnknown(e) })
-          path = undefined
-        }
+      if (journalPath === undefined) {
+        recorder.emit({ _tag: "Finished", journal })
+        return journal
       }
-      recorder.emit({ _tag: "Finished", journal, ...(path === undefined ? {} : { path }) })
-      return journal
+      try {
+        Journal.write(journal, journalPath)
+        recorder.emit({ _tag: "Finished", journal, path: journalPath })
+        return journal
+      } catch (e) {
+        // The run's record is lost: never a silent success. Exit 4 (the journal's destination is
+        // bad input), unless the rollback is incomplete, which stays 5.
+        const error = { tag: "JournalWriteFailed", message: describeUnknown(e) }
+        const unwritten: Journal.Journal = {
+          ...journal,
+          exitCode: Math.max(journal.exitCode, Journal.exitCodes.invalid),
+          summary: `${journal.summary} — journal NOT written to ${journalPath} (${error.message})`,
+          errors: [...journal.errors, error],
+        }
+        recorder.errors.push(error)
+        recorder.emit({ _tag: "Finished", journal: unwritten })
+        return unwritten
+      }
     }
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
@@ -222,14 +233,19 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         recorder.step({ id, phase, kind: "wait", startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, outcome: "ok" })
       })
 
+    // A generator's checks and waits are built at run time: the options test of Experiment.make.
+    const validOptions = (path: string, item: unknown): Effect.Effect<void, ShiftupError> => {
+      const issues = optionIssues(path, item)
+      return issues.length === 0 ? Effect.void : Effect.fail(fail(new InvalidExperiment({ source: `"${experiment.id}" (generator step)`, issues })))
+    }
     const beforeStep = options.beforeStep
     const gate = (id: string, kind: Journal.StepRecord["kind"]): Effect.Effect<void, ShiftupError> =>
       beforeStep === undefined
         ? Effect.void
-        : Effect.tryPromise({ try: () => beforeStep({ runId, id, phase: "method", kind }), catch: (e) => (isShiftupError(e) ? e : fail(new ApprovalDeclined({ step: id, detail: describeUnknown(e) }))) })
-    const runStep = (step: Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> =>
+        : Effect.tryPromise({ try: (signal) => beforeStep({ runId, id, phase: "method", kind }, signal), catch: (e) => (isShiftupError(e) ? e : fail(new ApprovalDeclined({ step: id, detail: describeUnknown(e) }))) })
+    const runStep = (step: Step.Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> =>
       beforeStep === undefined ? runStepNow(step, scope) : Effect.andThen(gate(step.id, step._tag === "Fault" ? "fault" : step._tag === "Check" ? "check" : step._tag === "Probe" ? "probe" : "wait"), runStepNow(step, scope))
-    const runStepNow = (step: Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> => {
+    const runStepNow = (step: Step.Step, scope: Scope.Scope): Effect.Effect<void, ShiftupError> => {
       switch (step._tag) {
         case "Fault":
           return faults.inject(step, scope, "method")
@@ -248,8 +264,12 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         runId,
         observe: (probe) => observeStep(probe, "method"),
         inject: (fault) => Effect.andThen(gate(fault.id, "fault"), faults.inject(fault, scope, "method")),
-        check: (c) => Effect.andThen(gate(c.id, "check"), check(c, "method")),
-        wait: (d) => waitStep(`wait ${Duration.format(Duration.fromInputUnsafe(d))}`, Duration.toMillis(d), "method"),
+        check: (c) => Effect.andThen(validOptions("ctx.check", c), Effect.andThen(gate(c.id, "check"), check(c, "method"))),
+        wait: (d) => {
+          // Built like a declarative wait, so the same checks apply (no NaN or negative durations).
+          const w = Step.wait(d)
+          return Effect.andThen(validOptions("ctx.wait", w), waitStep(w.id, w.ms, "method"))
+        },
       }
       const gen = experiment.body.run
       return Effect.gen(() => gen(genCtx)) as Effect.Effect<void, ShiftupError>

@@ -221,6 +221,19 @@ describe.concurrent("a journal that cannot be written", () => {
     expect(w.lab.authMode()).toBe("ok")
     expect(pendingIntents(w.state)).toEqual([])
   })
+
+  test("a run that passed but whose journal could not be written exits 4, not 0", async (context) => {
+    const { expect } = context
+    const w = await setup(context)
+    const blocker = join(w.state, "not-a-folder")
+    writeFileSync(blocker, "")
+    const r = await w.scope.runCli(["run", join(fixture(".."), "..", "experiments", "alerts.auth-outage-detected.ts"), "--state-dir", w.state, "--journal", join(blocker, "run.json")], { env: w.env })
+    expect(r.output).toContain("PASSED")
+    expect(r.output).toContain("journal NOT written")
+    expect(r.code, r.output).toBe(4)
+    expect(w.lab.authMode()).toBe("ok")
+    expect(pendingIntents(w.state)).toEqual([])
+  })
 })
 
 describe.concurrent("a probe that throws", () => {
