@@ -16,16 +16,19 @@ import { withWorld } from "../support/prop-world.ts"
 const meaningful = new Set([
   ..."production prod prd live prod1 staging stage stg preprod pre uat qa test testing development develop dev local lab sandbox chaos demo".split(" "),
   ..."postgres postgresql pg mysql mariadb mongo mongodb redis valkey memcached elasticsearch opensearch elastic cassandra scylla kafka rabbitmq nats minio etcd clickhouse cockroach cockroachdb neo4j couchdb couchbase influxdb timescaledb zookeeper dynamodb oracle mssql sqlserver db2 keydb dragonfly pulsar db database".split(" "),
+  ..."dbs databases datastore datastores datastorage sql nosql rds cache caches store stores storage ledger ledgers warehouse dwh datalake lake kv mq queue queues persistence".split(" "),
+  ..."mysqld mariadbd mongod mongos postmaster pgbouncer pgpool proxysql vitess tidb yugabyte solr meilisearch typesense qdrant weaviate milvus chroma arangodb rethinkdb surrealdb questdb victoriametrics hazelcast ignite aerospike riak hbase hadoop hdfs ceph seaweedfs sqlite duckdb firebird sybase scylladb yugabytedb".split(" "),
 ])
 
-const neutralWord = fc.stringMatching(/^[a-z][a-z0-9]{0,7}$/).filter((w) => !meaningful.has(w))
+/** A word that names nothing: not a listed word, and no `…db` database name (`userdb`). */
+const neutralWord = fc.stringMatching(/^[a-z][a-z0-9]{0,7}$/).filter((w) => !meaningful.has(w) && !meaningful.has(w.replace(/\d+$/, "")) && !(w.replace(/\d+$/, "").length > 3 && w.replace(/\d+$/, "").endsWith("db")))
 const neutralName = fc.array(neutralWord, { minLength: 1, maxLength: 3 }).map((ws) => ws.join("-"))
 
 /** The keys where environments usually live, plus arbitrary ones. */
 const labelKey = fc.oneof(fc.constantFrom("shiftup.env", "environment", "env", "stage", "tier", "app.kubernetes.io/environment", "deployment.environment", "team", "app"), neutralWord)
 const envVarKey = fc.oneof(fc.constantFrom("NODE_ENV", "APP_ENV", "ENVIRONMENT", "ENV", "RAILS_ENV", "RACK_ENV", "SPRING_PROFILES_ACTIVE", "ASPNETCORE_ENVIRONMENT", "DEPLOY_ENV", "HOME"), neutralWord.map((w) => w.toUpperCase()))
 /** Ports that no data store is known for. */
-const knownStorePorts = new Set([5432, 3306, 27017, 6379, 11211, 9200, 9300, 9042, 9092, 5672, 4222, 2379, 8123, 26257, 7687, 5984, 8086, 2181, 1521, 1433, 6380, 5433, 27018, 15672])
+const knownStorePorts = new Set([5432, 6432, 3306, 33060, 27017, 6379, 26379, 11211, 9200, 9300, 9042, 9092, 5672, 4222, 2379, 8123, 26257, 7687, 5984, 8086, 2181, 1521, 1433, 28015, 6380, 5433, 27018, 15672])
 const port = fc.integer({ min: 1, max: 65535 }).filter((p) => !knownStorePorts.has(p))
 
 const facts = fc.record(
