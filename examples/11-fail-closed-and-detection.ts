@@ -6,7 +6,7 @@
 // time-to-detect check that fails with the measured time.
 //
 // For an alerting pipeline you run, `Http.Detect.alertSink()` starts an HTTP receiver inside the
-// run (put `sink.start` first in the method and point your pipeline's webhook at its port);
+// run (declare `resources: { sink: sink.resource }` and point your pipeline's webhook at its port);
 // alerts are matched to the run by the `x-shiftup-run-id` header or a run id in the body. The
 // demo lab has its own sink, so this tutorial counts the lab's alerts for this run instead.
 //

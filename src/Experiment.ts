@@ -10,6 +10,7 @@ import { isFault, type Fault } from "./Fault.ts"
 import { decodeAll, durationOption, under } from "./internal/validate.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { isProbe, type Probe } from "./Probe.ts"
+import { isResource, type Resource } from "./Resource.ts"
 import { fail, InvalidExperiment, type Issue, type ShiftupError } from "./ShiftupError.ts"
 import { targetOf, type Step, type Wait } from "./Step.ts"
 import { isTarget, type Target } from "./Target.ts"
@@ -37,6 +38,11 @@ interface Common {
   readonly recovery?: ReadonlyArray<Check<any>>
   /** Timeout of each rollback; default 10 seconds. */
   readonly rollbackTimeout?: Duration.Input
+  /**
+   * What the run owns for its duration (a TCP fault proxy, an alert sink, a fixture), by name:
+   * started after the plan is accepted, before the steady state; stopped at the very end.
+   */
+  readonly resources?: Readonly<Record<string, Resource<any>>>
 }
 
 export interface Definition extends Common {
@@ -79,6 +85,7 @@ export interface Experiment {
   readonly recovery: ReadonlyArray<Check<any>>
   /** Timeout of each rollback, when the experiment sets one (else the config's, else 10 s). */
   readonly rollbackTimeoutMs: number | undefined
+  readonly resources: Readonly<Record<string, Resource<any>>>
   readonly body: Body
 }
 
@@ -107,6 +114,7 @@ const common = {
   stopWhen: Schema.optionalKey(Schema.Array(GuardS)),
   recovery: Schema.optionalKey(Schema.Array(CheckS)),
   rollbackTimeout: Schema.optionalKey(durationOption("positive")),
+  resources: Schema.optionalKey(Schema.Record(Schema.String, declared(isResource, "a resource (Resource.make, Net.proxy, Detect.alertSink, …)"))),
 }
 
 const DefinitionSchema = Schema.Struct({ ...common, method: Schema.Array(StepS) })
@@ -155,6 +163,13 @@ const crossIssues = (def: Partial<Definition & GenDefinition>): ReadonlyArray<Is
   walk("method", def.method)
   walk("stopWhen", def.stopWhen)
   walk("recovery", def.recovery)
+  const resourceIds = new Map<string, string>()
+  for (const [key, r] of Object.entries(def.resources ?? {})) {
+    if (!isResource(r)) continue
+    const other = resourceIds.get(r.id)
+    if (other !== undefined) issues.push({ path: `resources.${key}`, message: `resource id "${r.id}" is also used by resources.${other}; give each a unique id` })
+    resourceIds.set(r.id, key)
+  }
   for (const key of Object.keys(def.mayInject ?? {}))
     if (!(key in (def.targets ?? {}))) issues.push({ path: `mayInject.${key}`, message: `"${key}" is not a key of \`targets\`` })
   return issues
@@ -174,6 +189,7 @@ const build = (def: Common, body: Body): Experiment => ({
   stopWhen: def.stopWhen ?? [],
   recovery: def.recovery ?? [],
   rollbackTimeoutMs: def.rollbackTimeout === undefined ? undefined : Duration.toMillis(def.rollbackTimeout),
+  resources: def.resources ?? {},
   body,
 })
 

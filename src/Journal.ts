@@ -62,7 +62,8 @@ export interface Plan {
 export interface StepRecord {
   readonly id: string
   readonly phase: Phase
-  readonly kind: "fault" | "check" | "probe" | "wait"
+  /** `resource`: a run-owned resource acquired before the steady state (Resource.ts). */
+  readonly kind: "fault" | "check" | "probe" | "wait" | "resource"
   readonly target?: string
   readonly startedAt: string
   readonly endedAt: string
@@ -165,7 +166,7 @@ const PlanS = S.Struct({
 const StepS = S.Struct({
   id: Str,
   phase: PhaseS,
-  kind: S.Literals(["fault", "check", "probe", "wait"]),
+  kind: S.Literals(["fault", "check", "probe", "wait", "resource"]),
   target: opt(Str),
   startedAt: Str,
   endedAt: Str,

@@ -8,10 +8,9 @@ import { open } from "node:fs/promises"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
-import * as Compensation from "../Compensation.ts"
 import * as Expect from "../Expect.ts"
-import * as Fault from "../Fault.ts"
 import * as Probe from "../Probe.ts"
+import * as Resource from "../Resource.ts"
 import { RunContext } from "../RunContext.ts"
 import * as Target from "../Target.ts"
 
@@ -33,8 +32,12 @@ export interface AlertSinkOptions {
 
 export interface AlertSink {
   readonly target: Target.Target
-  /** The step that starts the receiver; it is released (stopped) at rollback like a fault. */
-  readonly start: Fault.Fault
+  /**
+   * The receiver as a run-owned resource: put it in the experiment's `resources`; the run starts
+   * it after the plan is accepted and stops it at the very end. It is not a fault: it does not
+   * count against the fault budget nor start the time-to-detect clock.
+   */
+  readonly resource: Resource.Resource<void>
   /** Alerts matched to the current run. */
   readonly alerts: Probe.Probe<ReadonlyArray<ReceivedAlert>>
   /** How many alerts were matched to the current run. */
@@ -48,14 +51,13 @@ export interface AlertSink {
 const runIdPattern = /\b\d{8}T\d{6}-[0-9a-f]{6}\b/
 
 /**
- * An HTTP receiver for alerts, living inside the run: `start` is a step of the method (an
- * in-process fault with an `ephemeral` compensation, so it counts against
- * `budget.maxConcurrentFaults` and is stopped at rollback). Put it before the real fault, so
- * time-to-detect is measured from the real fault.
+ * An HTTP receiver for alerts, owned by the run: declare `sink.resource` in the experiment's
+ * `resources`, point your alerting pipeline's webhook at its port, and check what it received.
  *
  * @example
  * const sink = Detect.alertSink({ port: 9099 })
- * method: [sink.start, authDown, Detect.detected(sink.received, { within: "30 seconds" })]
+ * resources: { sink: sink.resource },
+ * method: [authDown, Detect.detected(sink.received, { within: "30 seconds" })]
  */
 export const alertSink = (options: AlertSinkOptions = {}): AlertSink => {
   const id = options.id ?? "alert-sink"
@@ -64,13 +66,10 @@ export const alertSink = (options: AlertSinkOptions = {}): AlertSink => {
   let server: http.Server | undefined
   let port = options.port ?? 0
   const target = Target.make(id, { kind: "alert-sink", environment: "lab", facts: { hostnames: ["127.0.0.1"], ...(port === 0 ? {} : { ports: [port] }) } })
-  const start = Fault.make({
-    id: `start ${id}`,
-    title: `start the alert sink ${id}`,
-    target,
-    safety: "disrupt",
-    compensation: Compensation.ephemeral({ target: id, description: `stop the alert sink ${id}` }),
-    inject: () =>
+  const resource = Resource.make({
+    id,
+    title: `the alert sink ${id}`,
+    acquire: () =>
       new Promise<void>((resolve, reject) => {
         const s = http.createServer((req, res) => {
           const chunks: Array<Buffer> = []
@@ -93,7 +92,7 @@ export const alertSink = (options: AlertSinkOptions = {}): AlertSink => {
           resolve()
         })
       }),
-    release: () =>
+    release: (): Promise<void> =>
       new Promise<void>((resolve) => {
         const s = server
         server = undefined
@@ -109,7 +108,7 @@ export const alertSink = (options: AlertSinkOptions = {}): AlertSink => {
   })
   return {
     target,
-    start,
+    resource,
     alerts,
     received: Probe.map(alerts, (a) => a.length, `alerts of this run received by ${id}`),
     url: () => `http://127.0.0.1:${port}${path}`,

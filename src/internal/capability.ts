@@ -35,7 +35,13 @@ export interface ProbeCapability<A> {
   readonly observe: Effect.Effect<A, ShiftupError>
 }
 
+export interface ResourceCapability {
+  readonly acquire: Effect.Effect<unknown, ShiftupError>
+  readonly release: (value: unknown) => Effect.Effect<void, ShiftupError>
+}
+
 const faults = new WeakMap<object, FaultCapability>()
+const resources = new WeakMap<object, ResourceCapability>()
 const probes = new WeakMap<object, ProbeCapability<unknown>>()
 
 export const sealFault = <F extends object>(fault: F, capability: FaultCapability): F => {
@@ -46,6 +52,17 @@ export const sealFault = <F extends object>(fault: F, capability: FaultCapabilit
 export const sealProbe = <P extends object, A>(probe: P, capability: ProbeCapability<A>): P => {
   probes.set(probe, capability as ProbeCapability<unknown>)
   return Object.freeze(probe)
+}
+
+export const sealResource = <R extends object>(resource: R, capability: ResourceCapability): R => {
+  resources.set(resource, capability)
+  return Object.freeze(resource)
+}
+
+export const resourceOf = (resource: { readonly id: string }): ResourceCapability => {
+  const c = resources.get(resource)
+  if (c === undefined) throw new Error(`"${resource.id}" is not a resource built by Resource.make (a copied or hand-made resource carries no capability)`)
+  return c
 }
 
 /** A fault's capability; a defect for an object that no `Fault.make` sealed (a forged fault). */

@@ -46,6 +46,8 @@ const touches = (e: Experiment): ReadonlyArray<{ readonly step: string; readonly
     })
   const checks = [...e.hypothesis, ...e.recovery].map((c) => ({ step: c.id, target: c.probe.target, safety: "observe" as Safety }))
   const guards = e.stopWhen.map((g) => ({ step: g.id, target: g.probe.target, safety: "observe" as Safety }))
+  // A resource that reaches a target (a proxy's upstream) is decided like an observation of it.
+  const resources = Object.values(e.resources).flatMap((r) => (r.target === undefined ? [] : [{ step: `resource ${r.id}`, target: r.target, safety: "observe" as Safety }]))
   const body =
     e.body._tag === "Steps"
       ? fromSteps(e.body.steps)
@@ -56,7 +58,7 @@ const touches = (e: Experiment): ReadonlyArray<{ readonly step: string; readonly
             return target === undefined ? [] : [{ step: `may inject ${safety} into ${key}`, target, safety }]
           }),
         ]
-  return [...checks, ...guards, ...body]
+  return [...checks, ...guards, ...resources, ...body]
 }
 
 export const faultsOf = (e: Experiment): ReadonlyArray<Fault> => (e.body._tag === "Steps" ? e.body.steps.filter((s): s is Fault => s._tag === "Fault") : [])
@@ -118,7 +120,10 @@ export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.E
 
     const pairs = touches(e)
     const used = [...new Set(pairs.map((p) => p.target.id))]
-    const targets = Object.entries(e.targets).filter(([, t]) => used.includes(t.id))
+    // Declared targets, and the targets of resources that are not declared (a proxy is its own).
+    const declaredTargets = Object.entries(e.targets)
+    const resourceTargets = Object.entries(e.resources).flatMap(([key, r]) => (r.target === undefined || declaredTargets.some(([, t]) => t.id === r.target?.id) ? [] : [[key, r.target] as const]))
+    const targets = [...declaredTargets, ...resourceTargets].filter(([, t], i, all) => used.includes(t.id) && all.findIndex(([, u]) => u.id === t.id) === i)
 
     // Discovery is read-only and happens for every target before any decision is made.
     const resolved = yield* Effect.forEach(

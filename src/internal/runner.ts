@@ -14,9 +14,9 @@ import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import type { Probe } from "../Probe.ts"
 import { correlationHeaders, pacer, RunContext, unpaced } from "../RunContext.ts"
-import { ApprovalDeclined, describeUnknown, fail, InvalidExperiment, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
+import { ApprovalDeclined, describeUnknown, fail, InjectionFailed, InvalidExperiment, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
 import * as Step from "../Step.ts"
-import { observeOf } from "./capability.ts"
+import { observeOf, resourceOf } from "./capability.ts"
 import { runCheck } from "./checks.ts"
 import { defaultEgress, makeEgress } from "./egress.ts"
 import { makeFaults } from "./faults.ts"
@@ -61,6 +61,9 @@ export interface RunOptions {
    */
   readonly beforeStep?: (step: { readonly runId: string; readonly id: string; readonly phase: Journal.Phase; readonly kind: Journal.StepRecord["kind"] }, signal?: AbortSignal) => Promise<void>
 }
+
+/** How long a resource may take to start. */
+const resourceTimeoutMs = 30_000
 
 export const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(3).toString("hex")}`
 
@@ -188,6 +191,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     }
     ledgerPath = ledger.value.path
 
+    const rollbackTimeoutMs = experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout))
     const faults = makeFaults({
       experiment,
       planned: p,
@@ -196,7 +200,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       extra,
       ledger: ledger.value,
       recorder,
-      rollbackTimeoutMs: experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout)),
+      rollbackTimeoutMs,
       requestAbort: (cause, detail) => requestAbort({ cause, detail }),
     })
 
@@ -290,7 +294,41 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const guarded = <A>(work: Effect.Effect<A, ShiftupError>, withGuards: boolean): Effect.Effect<A | Abort, ShiftupError> =>
       Effect.raceFirst(work, Effect.raceAll([Deferred.await(aborted), ...(withGuards ? (watchGuards as ReadonlyArray<Effect.Effect<never>>) : [])]))
 
+    // Each resource is an acquireRelease in the scope around the whole program: released after the
+    // rollback and the final checks, in reverse order, each with the rollback timeout; a release
+    // that fails is a rollback failure (something may be left behind).
+    const acquireResources = Effect.forEach(
+      Object.values(experiment.resources),
+      (r) =>
+        Effect.gen(function* () {
+          const cap = resourceOf(r)
+          const target = r.target?.id ?? r.id
+          recorder.emit({ _tag: "StepStarted", id: `resource ${r.id}`, phase: "before", kind: "resource" })
+          const t0 = Date.now()
+          const started = cap.acquire.pipe(
+            Effect.timeoutOption(resourceTimeoutMs),
+            Effect.flatMap((o) => (o._tag === "Some" ? Effect.succeed(o.value) : Effect.fail(fail(new InjectionFailed({ fault: `resource ${r.id}`, target, detail: `it did not start within ${resourceTimeoutMs / 1000} s` }))))),
+          )
+          const exit = yield* Effect.exit(Effect.acquireRelease(started, (value) => releaseResource(r.id, target, cap.release(value))))
+          const t1 = Date.now()
+          const base = { id: `resource ${r.id}`, phase: "before" as const, kind: "resource" as const, ...(r.target === undefined ? {} : { target: r.target.id }), startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0 }
+          recorder.step(Exit.isSuccess(exit) ? { ...base, outcome: "ok", message: r.title } : { ...base, outcome: "error", message: describeUnknown(Cause.squash(exit.cause)) })
+          return yield* exit
+        }),
+      { discard: true },
+    )
+    const releaseResource = (id: string, target: string, release: Effect.Effect<void, ShiftupError>) =>
+      Effect.gen(function* () {
+        const t0 = Date.now()
+        const exit = yield* release.pipe(Effect.timeoutOption(rollbackTimeoutMs), Effect.exit)
+        const t1 = Date.now()
+        const error = Exit.isFailure(exit) ? describeUnknown(Cause.squash(exit.cause)) : exit.value._tag === "None" ? `no answer within ${rollbackTimeoutMs} ms` : undefined
+        recorder.rollback({ seq: 0, fault: `resource ${id}`, target, compensation: "release the resource", startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, outcome: error === undefined ? "restored" : "failed", ...(error === undefined ? {} : { error }) })
+      })
+
     const program = Effect.gen(function* () {
+      // ── resources: after the plan, before the steady state; released at the very end ──
+      yield* acquireResources
       // ── steady state before ──
       recorder.emit({ _tag: "Phase", phase: "before" })
       const before = yield* guarded(checks(experiment.hypothesis, "before"), false)
@@ -333,6 +371,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
           abort ??= { cause: "error", detail: e.message }
         }),
       ),
+      Effect.scoped,
       Effect.provideService(RunContext, ctx),
     )
 

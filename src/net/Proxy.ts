@@ -10,6 +10,8 @@ import { Effect } from "effect"
 import { RunContext } from "../RunContext.ts"
 import { checkEgress, defaultEgress, makeEgress, type Egress } from "../internal/egress.ts"
 import { describeUnknown, fail, InjectionFailed, type ShiftupError } from "../ShiftupError.ts"
+import { sealResource } from "../internal/capability.ts"
+import * as Resource from "../Resource.ts"
 import * as Target from "../Target.ts"
 import { makeEngine, type Engine, type Upstream } from "./internal/engine.ts"
 
@@ -38,7 +40,11 @@ export interface ProxyOptions {
   readonly random?: () => number
 }
 
-export interface Proxy extends Target.Target, Omit<Engine, "listen"> {
+/**
+ * A proxy is a target (its upstream, for the policy) and a resource: put it in an experiment's
+ * `resources` and the run starts it after the plan is accepted and closes it at the very end.
+ */
+export interface Proxy extends Target.Target, Resource.Resource<AddressInfo>, Omit<Engine, "listen"> {
   readonly kind: "tcp-proxy"
   readonly upstream: Upstream
   /**
@@ -111,8 +117,14 @@ export const proxy = (options: ProxyOptions): Proxy => {
   })
   // Not the upstream's `url`: a probe given the proxy must not silently bypass it.
   const { url: _url, ...fronted } = base as Target.Target & { readonly url?: string }
-  return {
+  const proxyObject: Proxy = {
     ...fronted,
+    [Resource.ResourceTypeId]: { _A: (_: never) => _ },
+    _tag: "Resource",
+    title: `TCP fault proxy in front of ${upstream.host}:${upstream.port}`,
+    get target() {
+      return proxyObject
+    },
     id,
     kind: "tcp-proxy",
     // The proxy is its upstream, for the policy: same environment, labels, data store evidence —
@@ -141,6 +153,9 @@ export const proxy = (options: ProxyOptions): Proxy => {
     stats: engine.stats,
     admit,
   }
+  // As a resource: started inside the run (the upstream checked against the run's allowlist),
+  // closed at its end.
+  return sealResource(proxyObject, { acquire: ensureStarted(proxyObject), release: () => Effect.promise(() => engine.close()) })
 }
 
 /** Inside a run: checks the upstream against the run's allowlist, then makes sure the proxy listens. */

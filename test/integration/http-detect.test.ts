@@ -52,8 +52,8 @@ describe("alert sink", () => {
       id: "test.detect.sink",
       title: "sink",
       targets: { system, sink: sink.target },
+      resources: { sink: sink.resource },
       method: [
-        sink.start,
         outage((runId) => {
           postAlert(sink.url(), "20200101T000000-000000", true) // someone else's run
           postAlert(sink.url(), runId, false) // run id in the body
@@ -77,7 +77,8 @@ describe("alert sink", () => {
       id: "test.detect.silent",
       title: "silent",
       targets: { system, sink: sink.target },
-      method: [sink.start, outage(() => undefined, null), Http.Detect.detected(sink.received, { within: "300 millis", every: "50 millis" })],
+      resources: { sink: sink.resource },
+      method: [outage(() => undefined, null), Http.Detect.detected(sink.received, { within: "300 millis", every: "50 millis" })],
     })
     const journal = await Effect.runPromise(Runner.run(experiment, { stateDir: temp(), journal: false }))
     expect(journal.status).toBe("failed")

@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as net from "node:net"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as tls from "node:tls"
@@ -118,14 +119,34 @@ describe("the demo lab routes the gateway's auth calls through a proxy, and back
 })
 
 describe("Net toxics check the run's egress allowlist", () => {
-  it("an upstream outside the allowlist fails the injection with EgressDenied; the proxy never listens", async () => {
+  it("an upstream outside the allowlist is refused at plan time; the proxy never listens", async () => {
     const proxy = Net.proxy({ upstream: "192.0.2.10:8080", id: "far", target: { environment: "lab" } })
     cleanups.push(proxy.close)
-    const j = await run(Experiment.make({ id: "net.egress", title: "t", targets: { proxy }, method: [Net.latency(proxy, { ms: 5 })] }), { journal: false, stateDir: stateDir() })
-    expect(j.status).toBe("aborted")
-    expect(j.steps.find((s) => s.kind === "fault")?.message).toContain("egress to 192.0.2.10")
-    expect(j.rollbacks.map((r) => r.outcome)).toEqual(["restored"])
+    const j = await run(Experiment.make({ id: "net.egress", title: "t", targets: { proxy }, resources: { proxy }, method: [Net.latency(proxy, { ms: 5 })] }), { journal: false, stateDir: stateDir() })
+    expect(j).toMatchObject({ status: "refused", refusal: { rule: "egress.not-allowed" } })
+    expect(j.refusal?.reason).toContain("192.0.2.10")
+    expect(j.steps).toEqual([])
     expect(proxy.address()).toBeUndefined()
+  })
+
+  it("as a resource, a proxy is started after the plan and closed at the end; a refused plan never starts it", async () => {
+    const upstream = net.createServer((s) => s.pipe(s))
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()))
+    cleanups.push(() => new Promise<void>((r) => upstream.close(() => r())))
+    const at = `127.0.0.1:${(upstream.address() as AddressInfo).port}`
+    const seen: Array<number | undefined> = []
+    const look = (proxy: Net.Proxy) => Probe.make({ id: "listening", target: proxy, observe: () => (seen.push(proxy.address()?.port), true) })
+    const staging = Net.proxy({ upstream: at, target: { environment: "staging" } })
+    const j = await run(Experiment.make({ id: "net.resource", title: "t", targets: { staging }, resources: { staging }, method: [look(staging)] }), { journal: false, stateDir: stateDir() })
+    expect(j.status, j.summary).toBe("passed")
+    expect(seen[0]).toBeGreaterThan(0)
+    expect(j.steps[0]).toMatchObject({ kind: "resource", outcome: "ok" })
+    expect(staging.address()).toBeUndefined()
+    // The same proxy in front of a production upstream: refused at plan time, never listening.
+    const prod = Net.proxy({ upstream: at, target: { environment: "production" } })
+    const refused = await run(Experiment.make({ id: "net.resource.prod", title: "t", targets: { prod }, resources: { prod }, method: [Net.latency(prod, { ms: 5 })] }), { journal: false, stateDir: stateDir() })
+    expect(refused.status).toBe("refused")
+    expect(prod.address()).toBeUndefined()
   })
 })
 
