@@ -64,6 +64,6 @@ describe("Recover.recover", () => {
       expect(report.items[0]?.error).toBe("timed out")
       expect(report.items[1]?.error).toContain('no compensator registered for kind "test.nobody"')
       expect(Ledger.pending(Ledger.read(path)).map((p) => p.fault)).toEqual(["b", "a"])
-      expect(report.unreadable.map((u) => u.ledger)).toEqual([expect.stringContaining("broken.jsonl")])
+      expect(report.bad.map((u) => u.ledger)).toEqual([expect.stringContaining("broken.jsonl")])
     }))
 })
