@@ -5,11 +5,10 @@
  * leases can use the same primitive.
  *
  * A lock whose holder is gone (its pid is dead, or now belongs to a process started at another
- * time) is stale and may be broken. Breaking it moves away exactly the file judged stale (same
- * inode) and puts back anything else it moved by accident, so a lock that another process just
- * took is never lost.
+ * time) is stale and may be broken. Breaking it moves the lock file aside, and puts it back if it
+ * is not exactly the one judged stale (another process broke it and took a fresh one meanwhile).
  */
-import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs"
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs"
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { processAlive } from "./process.ts"
@@ -22,6 +21,8 @@ export interface Holder {
   /** What the lock is held for, e.g. `recover` or `watchdog`. */
   readonly purpose: string
   readonly at: string
+  /** Tells two locks of one holder apart (an inode number is reused as soon as it is freed). */
+  readonly nonce?: string
 }
 
 export type Acquired =
@@ -59,7 +60,7 @@ const parse = (text: string): Holder | undefined => {
 
 const me = (purpose: string): Holder => {
   const start = startTime(process.pid)
-  return { pid: process.pid, ...(start === undefined ? {} : { start }), host: hostname(), purpose, at: new Date().toISOString() }
+  return { pid: process.pid, ...(start === undefined ? {} : { start }), host: hostname(), purpose, at: new Date().toISOString(), nonce: randomBytes(8).toString("hex") }
 }
 
 /** Writes `text` to a fresh owner-only file next to `path`, durably; returns its name. */
@@ -83,37 +84,29 @@ const writeTemp = (path: string, text: string): string => {
  * read-only or missing directory) are thrown: they are not "somebody else holds it".
  */
 export const acquire = (path: string, purpose: string): Acquired => {
-  const mine = me(purpose)
-  const tmp = writeTemp(path, `${JSON.stringify(mine)}\n`)
+  const text = `${JSON.stringify(me(purpose))}\n`
+  const tmp = writeTemp(path, text)
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         linkSync(tmp, path)
-        const ino = statSync(path).ino
-        return { _tag: "acquired", release: () => releaseIfMine(path, ino) }
+        return { _tag: "acquired", release: () => releaseIfMine(path, text) }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
       }
-      let text: string
-      let ino: number
+      let found: string
       try {
-        const fd = openSync(path, "r")
-        try {
-          ino = fstatSync(fd).ino
-          text = readFileSync(fd, "utf8")
-        } finally {
-          closeSync(fd)
-        }
+        found = readFileSync(path, "utf8")
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") continue // released meanwhile: try again
         throw e
       }
-      const holder = parse(text)
+      const holder = parse(found)
       // A lock file is written whole before it appears, so an unreadable one was not made here: a
       // damaged lock is never broken automatically.
       if (holder === undefined) return { _tag: "held", by: { pid: 0, host: "?", purpose: `an unreadable lock file (${path}); remove it by hand once no recover runs`, at: "?" } }
       if (holderAlive(holder)) return { _tag: "held", by: holder }
-      breakStale(path, ino)
+      breakStale(path, found)
     }
     return { _tag: "held", by: { pid: 0, host: "?", purpose: `a lock (${path}) that keeps changing hands`, at: "?" } }
   } finally {
@@ -121,8 +114,8 @@ export const acquire = (path: string, purpose: string): Acquired => {
   }
 }
 
-/** Moves away the lock file with inode `ino` if it is still the one at `path`. */
-const breakStale = (path: string, ino: number): void => {
+/** Moves away the lock file at `path` if it still holds exactly `stale`. */
+const breakStale = (path: string, stale: string): void => {
   const aside = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.stale`
   try {
     renameSync(path, aside)
@@ -130,7 +123,7 @@ const breakStale = (path: string, ino: number): void => {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return
     throw e
   }
-  if (statSync(aside).ino === ino) {
+  if (readFileSync(aside, "utf8") === stale) {
     unlinkSync(aside)
     return
   }
@@ -143,9 +136,9 @@ const breakStale = (path: string, ino: number): void => {
   }
 }
 
-const releaseIfMine = (path: string, ino: number): void => {
+const releaseIfMine = (path: string, mine: string): void => {
   try {
-    if (statSync(path).ino === ino) unlinkSync(path)
+    if (readFileSync(path, "utf8") === mine) unlinkSync(path)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e
   }
