@@ -17,8 +17,9 @@ import { finish, fixture, ledgerFiles, ledgerRecords, pendingIntents, readLedger
 useProcessCleanup()
 
 const experiment = fixture("files-destroy.ts")
-// The built-in file.restore, slowed by 30 ms per replay so a runner's rollback phase lasts long
-// enough to be hit; `recover` gets the same config, as a team would use one config for both.
+// A file restore slowed by 30 ms per replay (kind fixture.slow-file-restore) so a runner's rollback
+// phase lasts long enough to be hit; `recover` gets the same config, as a team would use one config
+// for both (it would find it through the ledger anyway).
 const config = fixture("slow-file-restore.config.ts")
 
 /** The lab's state: three files with random contents (one empty) and one that does not exist yet. */
@@ -56,7 +57,8 @@ const expectRestored = (w: World, context: string) => {
   expect(readdirSync(w.dir).sort(), `${context}: directory listing`).toEqual(w.names.filter((n) => w.originals.get(n) !== null).sort())
 }
 
-const envFor = (w: World, hold = 40) => ({
+const envFor = (w: World, hold = 40, restoreKind = "fixture.slow-file-restore") => ({
+  SHIFTUP_FIXTURE_RESTORE_KIND: restoreKind,
   SHIFTUP_FIXTURE_DIR: w.dir,
   SHIFTUP_FIXTURE_FILES: w.names.join(","),
   SHIFTUP_FIXTURE_WAIT: "40",
@@ -197,7 +199,7 @@ describe("crash recovery: SIGKILL at any point, then `shiftup recover`", () => {
   it("leaves a ledger whose runner is alive alone, unless --force", async () => {
     const w = makeWorld()
     const state = tempDir("shiftup-state-")
-    const runner = spawnCli(["run", experiment, "--state-dir", state], { env: envFor(w, 30_000) })
+    const runner = spawnCli(["run", experiment, "--state-dir", state], { env: envFor(w, 30_000, "file.restore") })
     await waitFor("every fault applied", () => ledgerRecords(state).filter((r) => r.type === "applied").length === 4, { proc: runner })
     expect(damaged(w).length).toBe(4)
 
