@@ -2,9 +2,10 @@
  * The journal: the run's record as a value and as a versioned JSON document
  * (`shiftup.journal/v1`, documented in docs/journal.md). Reporters are functions of it.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import type { EffectiveBudget } from "./Budget.ts"
+import { ensureDir } from "./internal/dirs.ts"
 import type { Signal } from "./internal/classify.ts"
 import type { Decision } from "./Policy.ts"
 import type { Environment } from "./Target.ts"
@@ -119,7 +120,8 @@ export interface Journal {
 
 /** Writes the journal atomically (write, then rename), creating directories. */
 export const write = (journal: Journal, path: string): void => {
-  mkdirSync(dirname(path), { recursive: true })
+  // Bounded: a recursive mkdir loops forever under a path like /proc/x.
+  ensureDir(dirname(path))
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, `${JSON.stringify(journal, null, 2)}\n`)
   renameSync(tmp, path)
