@@ -10,7 +10,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { finish, fixture, ledgerFiles, ledgerRecords, pendingIntents, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
@@ -366,8 +366,11 @@ describe("a compensator from the run's config, after a SIGKILL: recover and the 
     await child.exited
   }
 
-  it("the watchdog, started without the config, replays the config's compensator", async () => {
+  it("the watchdog, started without the config, replays the config's compensator, and reports a ledger it cannot read", async () => {
     const state = tempDir("shiftup-state-")
+    // Not this runner's, or was it? The watchdog cannot tell, so it must say so.
+    mkdirSync(join(state, "ledger"), { recursive: true, mode: 0o700 })
+    writeFileSync(join(state, "ledger", "unreadable.jsonl"), "not a ledger\n", { mode: 0o600 })
     const { dir, child } = start(state, true)
     await killApplied(state, child)
     expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("INJECTED")
@@ -375,7 +378,8 @@ describe("a compensator from the run's config, after a SIGKILL: recover and the 
     await waitFor("the watchdog's report", () => existsSync(report), { timeoutMs: 30_000 })
     const r = JSON.parse(readFileSync(report, "utf8")) as { items: ReadonlyArray<{ outcome: string; error?: string }>; bad: ReadonlyArray<unknown> }
     expect(r.items.map((i) => i.outcome), JSON.stringify(r)).toEqual(["restored"])
-    expect(r.bad).toEqual([])
+    expect(r.bad).toEqual([{ ledger: join(state, "ledger", "unreadable.jsonl"), line: 1, error: expect.stringContaining("line 1: not JSON") }])
+    expect(readFileSync(join(state, "watchdog", `${child.pid}.log`), "utf8")).toMatch(/NOT RECOVERED ledger .*unreadable\.jsonl line 1/)
     expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("ORIGINAL")
     expect(existsSync(join(dir, "markers", "rollback-done"))).toBe(true)
     expect(ledgerRecords(state).filter((x) => x.type === "rolled-back").map((x) => x["by"])).toEqual(["watchdog"])

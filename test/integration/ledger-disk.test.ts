@@ -10,7 +10,7 @@
  * The page a record straddles is chosen by sizing the files the faults back up (their contents
  * are in the intents), from the byte offsets of a calibration run's ledger.
  */
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -144,4 +144,33 @@ describe.skipIf(!root)("a full disk at every ledger write point (tmpfs, real run
     }
     console.log(`full-disk write points:\n${summary.join("\n")}`)
   }, 300_000)
+})
+
+describe.skipIf(!root)("recover on a full disk", () => {
+  it("replays, but cannot record the outcome: says so, exits 5, and the ledger still lists it as pending", async () => {
+    const mount = mkdtempSync(join(tmpdir(), "shiftup-disk2-"))
+    // Two pages: the ledger fills one to the byte, recover's lock file takes the other.
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${2 * page},mode=0700`, "tmpfs", mount])
+    try {
+      const world = worlds()
+      const file = join(world, "f.txt")
+      writeFileSync(file, "TAMPERED")
+      const header = `${JSON.stringify({ v: 1, type: "run", runId: "full", experiment: "e", pid: spawnSync(process.execPath, ["-e", ""]).pid, at: "2025-01-01T00:00:00.000Z" })}\n`
+      const intent = (pad: string) => `${JSON.stringify({ v: 1, type: "intent", seq: 1, fault: "f", target: "t", module: "shiftup", compensation: { kind: "file.restore", description: `restore${pad}`, target: "t", path: file, content: Buffer.from("ORIGINAL").toString("base64") }, at: "2025-01-01T00:00:00.000Z" })}\n`
+      const text = header + intent(" ".repeat(page - Buffer.byteLength(header + intent(""))))
+      expect(Buffer.byteLength(text)).toBe(page)
+      execFileSync("mkdir", ["-m", "700", join(mount, "ledger")])
+      writeFileSync(join(mount, "ledger", "full.jsonl"), text, { mode: 0o600 })
+      const r = await runCli(["recover", "--state-dir", mount])
+      expect(r.code, r.output).toBe(5)
+      expect(r.stdout).toMatch(/^restored f on t \(run full\)/m)
+      expect(r.stderr).toMatch(/cannot record the outcome of intent 1 in .*full\.jsonl: .*ENOSPC.*still lists it as pending/)
+      expect(r.output).not.toMatch(/nothing to recover/)
+      expect(readFileSync(file, "utf8")).toBe("ORIGINAL")
+      expect(readFileSync(join(mount, "ledger", "full.jsonl"), "utf8")).toBe(text)
+    } finally {
+      execFileSync("umount", [mount])
+      rmSync(mount, { recursive: true, force: true })
+    }
+  })
 })
