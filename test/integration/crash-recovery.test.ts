@@ -103,13 +103,15 @@ const killTrial = async (t: Trial, state: string): Promise<void> => {
     return ledger === undefined ? [] : readLedger(ledger)
   }
   const when = t.when
+  // Generous waits: a runner reaches its point in about a second, but many at once on a loaded
+  // two-core machine can take far longer.
   if ("damaged" in when) {
     const name = w.names[when.damaged] ?? ""
-    await waitFor(`${name} damaged`, () => damaged(w).includes(name) || !child.running(), { everyMs: 2, timeoutMs: 30_000 })
+    await waitFor(`${name} damaged`, () => damaged(w).includes(name) || !child.running(), { everyMs: 2, timeoutMs: 90_000 })
     await new Promise((r) => setTimeout(r, t.extraDelayMs / 3))
   } else if (when.records === 0) await new Promise((r) => setTimeout(r, t.extraDelayMs * 10))
   else {
-    await waitFor(`${when.records} ledger records`, () => records().length >= when.records || !child.running(), { everyMs: 2, timeoutMs: 30_000 })
+    await waitFor(`${when.records} ledger records`, () => records().length >= when.records || !child.running(), { everyMs: 2, timeoutMs: 90_000 })
     await new Promise((r) => setTimeout(r, t.extraDelayMs))
   }
   t.exitedByItself = !child.running()
