@@ -3,12 +3,13 @@
  * runner's rollback and in `shiftup recover` (from the ledger, in another process), so every
  * compensator must be idempotent: running it twice leaves the world as running it once.
  */
-import { readdir, rename, rm, writeFile } from "node:fs/promises"
-import { basename, dirname, join } from "node:path"
-import { Effect, type Schema } from "effect"
+import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { basename, dirname, join, resolve } from "node:path"
+import { Cause, Effect, Schema } from "effect"
 import { send } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
-import { describeUnknown, fail, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
+import { decodeAll } from "./internal/validate.ts"
+import { describeUnknown, fail, InvalidCompensation, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
 
 export type Json = string | number | boolean | null | ReadonlyArray<Json> | { readonly [k: string]: Json }
 
@@ -64,10 +65,11 @@ export const httpRequest = (spec: { readonly target: string; readonly method: st
   ...spec,
 })
 
-/** Restores a file's saved contents (base64), or removes it if it did not exist. */
+/** Restores a file's saved contents (base64), or removes it if it did not exist. The path is made absolute, as `recover` may run elsewhere. */
 export const fileRestore = (spec: { readonly target: string; readonly path: string; readonly content: string | null; readonly description: string }): Compensation => ({
   kind: "file.restore",
   ...spec,
+  path: resolve(spec.path),
 })
 
 /**
@@ -77,41 +79,140 @@ export const fileRestore = (spec: { readonly target: string; readonly path: stri
  */
 export const ephemeral = (spec: { readonly target: string; readonly description: string }): Compensation => ({ kind: "ephemeral", pid: process.pid, ...spec })
 
+const base = { description: Schema.String, target: Schema.String }
+const Base64 = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/))
 
-export const builtins: Compensators = {
-  ephemeral: (c) =>
-    typeof c["pid"] === "number" && c["pid"] !== process.pid && !processAlive(c["pid"])
-      ? Effect.void
-      : Effect.fail(rollbackError(c, `it lives in process ${String(c["pid"])}, which is still running: only that process can release it`)),
-  "http.request": (c) =>
-    send(
-      { method: String(c["method"]), url: String(c["url"]), ...(typeof c["body"] === "string" ? { body: c["body"] } : {}), headers: { "content-type": "application/json" }, timeoutMs: 5000 },
-      { probe: "compensation", target: String(c["target"]) },
-    ).pipe(
-      Effect.mapError((e) => rollbackError(c, e.message)),
-      Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(rollbackError(c, `switch answered ${r.status}`)))),
-    ),
-  "file.restore": (c) =>
-    Effect.tryPromise({
-      try: async () => {
-        const path = String(c["path"])
-        if (c["content"] === null) return rm(path, { force: true })
-        // Write then rename: a crash mid-restore never leaves a half-written file.
-        const tmp = `${path}.shiftup-restore-${process.pid}`
-        await writeFile(tmp, Buffer.from(String(c["content"]), "base64"))
-        await rename(tmp, path)
-        // A process killed between its write and its rename left its temp file: this replay
-        // (typically `recover`) restored the file, so remove those leftovers too (invariant 5).
-        const prefix = `${basename(path)}.shiftup-restore-`
-        const stale = (await readdir(dirname(path)).catch(() => [] as Array<string>)).filter((f) => f.startsWith(prefix))
-        await Promise.all(stale.map((f) => rm(join(dirname(path), f), { force: true })))
-      },
-      catch: (e) => rollbackError(c, describeUnknown(e)),
+const restoreFile = (c: Compensation) =>
+  Effect.tryPromise({
+    try: async () => {
+      const path = String(c["path"])
+      if (c["content"] === null) return rm(path, { force: true })
+      // Write then rename: a crash mid-restore never leaves a half-written file.
+      const tmp = `${path}.shiftup-restore-${process.pid}`
+      await writeFile(tmp, Buffer.from(String(c["content"]), "base64"))
+      await rename(tmp, path)
+      // A process killed between its write and its rename left its temp file: this replay
+      // (typically `recover`) restored the file, so remove those leftovers too (invariant 5).
+      const prefix = `${basename(path)}.shiftup-restore-`
+      const stale = (await readdir(dirname(path)).catch(() => [] as Array<string>)).filter((f) => f.startsWith(prefix))
+      await Promise.all(stale.map((f) => rm(join(dirname(path), f), { force: true })))
+    },
+    catch: (e) => rollbackError(c, describeUnknown(e)),
+  })
+
+const fileDiffers = (c: Compensation) =>
+  Effect.tryPromise({
+    try: async () => {
+      const path = String(c["path"])
+      const now = await readFile(path).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : Promise.reject(e)))
+      if (c["content"] === null) return now === null ? undefined : `${path} exists (${now.length} bytes) but did not before the fault`
+      const saved = Buffer.from(String(c["content"]), "base64")
+      return now === null ? `${path} is missing` : now.equals(saved) ? undefined : `${path} has ${now.length} bytes that differ from the ${saved.length} saved before the fault`
+    },
+    catch: (e) => rollbackError(c, `cannot read the file back: ${describeUnknown(e)}`),
+  })
+
+/** The compensation kinds every process has. A configuration or an adapter cannot replace them. */
+export const builtins: Readonly<Record<string, CompensatorSpec>> = {
+  ephemeral: {
+    schema: Schema.Struct({ kind: Schema.Literal("ephemeral"), ...base, pid: Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0)) }),
+    apply: (c) =>
+      typeof c["pid"] === "number" && c["pid"] !== process.pid && !processAlive(c["pid"])
+        ? Effect.void
+        : Effect.fail(rollbackError(c, `it lives in process ${String(c["pid"])}, which is still running: only that process can release it`)),
+  },
+  "http.request": {
+    schema: Schema.Struct({
+      kind: Schema.Literal("http.request"),
+      ...base,
+      method: Schema.Literals(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+      url: Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/)),
+      body: Schema.optionalKey(Schema.String),
     }),
+    apply: (c) =>
+      send(
+        { method: String(c["method"]), url: String(c["url"]), ...(typeof c["body"] === "string" ? { body: c["body"] } : {}), headers: { "content-type": "application/json" }, timeoutMs: 5000 },
+        { probe: "compensation", target: String(c["target"]) },
+      ).pipe(
+        Effect.mapError((e) => rollbackError(c, e.message)),
+        Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(rollbackError(c, `switch answered ${r.status}`)))),
+      ),
+  },
+  "file.restore": {
+    schema: Schema.Struct({
+      kind: Schema.Literal("file.restore"),
+      ...base,
+      path: Schema.String.check(Schema.isPattern(/^\//)),
+      content: Schema.NullOr(Base64),
+    }),
+    apply: restoreFile,
+    verify: fileDiffers,
+  },
 }
 
-/** Replays one compensation through the known compensators. */
+/** Replays one compensation through the known compensators, once. */
 export const apply = (compensators: Compensators, c: Compensation): Effect.Effect<void, ShiftupError> => {
   const run = compensators[c.kind]
   return run === undefined ? Effect.fail(fail(new UnknownCompensation({ kind: c.kind }))) : Effect.suspend(() => specOf(run).apply(c))
 }
+
+export type RestoreOutcome =
+  | { readonly _tag: "restored"; readonly attempts: number }
+  /**
+   * Not restored: `detail` says what still differs (`differs`: from `verify`, when the deadline
+   * passed) or the last error of `apply`.
+   */
+  | { readonly _tag: "incomplete"; readonly attempts: number; readonly detail: string; readonly differs: boolean }
+
+export interface RestoreOptions {
+  /** Epoch ms of an intent without `applied`: its injection may still land, so let it settle first. */
+  readonly inFlightSince?: number
+  /** How long settling, apply and verify may take altogether; default 30 seconds. */
+  readonly deadlineMs?: number
+  /** Where the record comes from, named when it does not decode. */
+  readonly source?: { readonly path: string; readonly seq: number }
+}
+
+const pause = (attempt: number) => Math.min(1000, 100 * 2 ** (attempt - 1))
+
+/**
+ * Restores the world a compensation describes, and converges on it rather than acting once: the
+ * record is decoded with its kind's schema (one that does not decode is never run), an injection
+ * still in flight is given `settleMs` to land, then `apply` and `verify` repeat — both are
+ * idempotent — until `verify` finds nothing different or the deadline passes. A kind without
+ * `verify` is applied once. Fails only when it cannot even start: an unknown kind, a record that
+ * does not decode.
+ */
+export const restore = (compensator: Compensator | undefined, c: Compensation, options: RestoreOptions = {}): Effect.Effect<RestoreOutcome, ShiftupError> =>
+  Effect.gen(function* () {
+    if (compensator === undefined) return yield* Effect.fail(fail(new UnknownCompensation({ kind: c.kind })))
+    const spec = specOf(compensator)
+    if (spec.schema !== undefined) {
+      const issues = decodeAll(spec.schema, c, { excess: "ignore" })
+      if (issues.length > 0) return yield* Effect.fail(fail(new InvalidCompensation({ path: options.source?.path ?? "(in memory)", seq: options.source?.seq ?? 0, kind: c.kind, issues })))
+    }
+    const deadline = Date.now() + (options.deadlineMs ?? 30_000)
+    const left = () => Math.max(0, deadline - Date.now())
+    if (options.inFlightSince !== undefined && spec.settleMs !== undefined) {
+      const settle = Math.min(left(), options.inFlightSince + spec.settleMs - Date.now())
+      if (settle > 0) yield* Effect.sleep(settle)
+    }
+    for (let attempt = 1; ; attempt++) {
+      const applied = yield* spec.apply(c).pipe(Effect.timeoutOption(Math.max(1, left())), Effect.exit)
+      let detail: string | undefined =
+        applied._tag === "Failure" ? describeUnknown(Cause.squash(applied.cause)) : applied.value._tag === "None" ? "timed out" : undefined
+      let differs = false
+      if (detail === undefined && spec.verify !== undefined) {
+        const verified = yield* spec.verify(c).pipe(Effect.timeoutOption(Math.max(1, left())), Effect.exit)
+        if (verified._tag === "Failure") detail = `cannot verify: ${describeUnknown(Cause.squash(verified.cause))}`
+        else if (verified.value._tag === "None") detail = "verify timed out"
+        else if (verified.value.value !== undefined) {
+          detail = `still differs after ${attempt} attempt(s): ${verified.value.value}`
+          differs = true
+        }
+      }
+      if (detail === undefined) return { _tag: "restored", attempts: attempt } as const
+      if (spec.verify === undefined || left() <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
+      yield* Effect.sleep(pause(attempt))
+    }
+  })

@@ -5,7 +5,7 @@
 import { isAbsolute } from "node:path"
 import { Duration, Schema } from "effect"
 import { BudgetSchema, type Budget } from "./Budget.ts"
-import type { Compensators } from "./Compensation.ts"
+import { builtins, type Compensators } from "./Compensation.ts"
 import { stepDown, type Exception } from "./internal/classify.ts"
 import { decodeAll } from "./internal/validate.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
@@ -30,7 +30,11 @@ export interface Config {
   readonly leases?: { readonly dir?: string }
   /** Caps on every experiment's budget. */
   readonly budget?: Budget
-  /** Extra compensators (kind → function) this process can replay. */
+  /**
+   * Extra compensation kinds (kind → function or `CompensatorSpec`) that runs ledger and
+   * `recover` replays. Adds kinds only: a built-in kind (`http.request`, `file.restore`,
+   * `ephemeral`) cannot be replaced.
+   */
   readonly compensators?: Compensators
   /** Where ledgers and journals go; default `.shiftup` in the working directory. */
   readonly stateDir?: string
@@ -65,7 +69,14 @@ const ConfigSchema = Schema.Struct({
     ),
   ),
   budget: Schema.optionalKey(BudgetSchema),
-  compensators: Schema.optionalKey(Schema.Record(Schema.String, Schema.declare((u): u is (...a: never) => unknown => typeof u === "function", { expected: "a compensator function" }))),
+  compensators: Schema.optionalKey(
+    Schema.Record(
+      Schema.String,
+      Schema.declare((u): u is object => typeof u === "function" || (typeof u === "object" && u !== null && typeof (u as { apply?: unknown }).apply === "function"), {
+        expected: "a compensator: a function, or { apply, schema?, verify?, settleMs? }",
+      }),
+    ),
+  ),
   stateDir: Schema.optionalKey(Schema.String),
   rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
   module: Schema.optionalKey(Schema.String),
@@ -80,8 +91,12 @@ const ConfigSchema = Schema.Struct({
  * export default defineConfig({ policy: { allow: { staging: ["observe"] } }, budget: { maxTargets: 3 } })
  */
 export const defineConfig = (config: Config, source = "shiftup.config.ts"): Config => {
+  const replaced = Object.keys(config.compensators ?? {})
+    .filter((kind) => Object.hasOwn(builtins, kind))
+    .map((kind) => ({ path: `compensators.${kind}`, message: `"${kind}" is a built-in compensation kind and cannot be replaced (a replaced undo could silently do nothing); give your compensator a kind of its own, e.g. "myteam.${kind}"` }))
   const issues = [
     ...decodeAll(ConfigSchema, config),
+    ...replaced,
     ...(config.exceptions ?? []).flatMap((x, i) =>
       stepDown[x.from] === x.to ? [] : [{ path: `exceptions[${i}].to`, message: `an exception moves a member one step only: from ${x.from} to ${stepDown[x.from]}, not ${x.to}` }],
     ),

@@ -2,10 +2,11 @@
  * The journal: the run's record as a value and as a versioned JSON document
  * (`shiftup.journal/v1`, documented in docs/journal.md). Reporters are functions of it.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Schema } from "effect"
 import type { EffectiveBudget } from "./Budget.ts"
+import { ensureDir } from "./internal/dirs.ts"
 import type { Signal } from "./internal/classify.ts"
 import type { PlanContact } from "./internal/discover.ts"
 import type { Decision } from "./Policy.ts"
@@ -213,7 +214,8 @@ const _sameShape: (decoded: typeof JournalSchema.Type) => Journal = (decoded) =>
 
 /** Writes the journal atomically (write, then rename), creating directories. */
 export const write = (journal: Journal, path: string): void => {
-  mkdirSync(dirname(path), { recursive: true })
+  // Bounded: a recursive mkdir loops forever under a path like /proc/x.
+  ensureDir(dirname(path))
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, `${JSON.stringify(journal, null, 2)}\n`)
   renameSync(tmp, path)

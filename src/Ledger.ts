@@ -2,11 +2,19 @@
  * The ledger: an append-only JSONL file per run. Before a fault is injected its intent and
  * compensation are appended and fsynced (invariant 2), so that `shiftup recover` — in another
  * process, after a crash or a SIGKILL — can replay every compensation still pending.
+ *
+ * A record counts as written only when every byte of it is on disk and fsynced; a short write is
+ * continued, and a failed one (ENOSPC, EIO) is a `LedgerError`, so the fault it announces is not
+ * injected. Reading validates every record and tells a crash's torn last line from corruption
+ * (see internal/ledger-codec.ts). Ledgers and their folder are owner-only, and `recover` refuses a
+ * ledger another user could have written.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs"
+import { closeSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, readSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import type { Compensation } from "./Compensation.ts"
+import { ensureDir, errnoOf } from "./internal/dirs.ts"
+import { parse } from "./internal/ledger-codec.ts"
 import { processAlive } from "./internal/process.ts"
 import { describeUnknown, fail, LedgerError, type ShiftupError } from "./ShiftupError.ts"
 
@@ -44,6 +52,8 @@ export type Record =
   | { readonly type: "rolled-back"; readonly seq: number; readonly by: "runner" | "recover" | "watchdog"; readonly at: string }
   | { readonly type: "rollback-failed"; readonly seq: number; readonly by: "runner" | "recover" | "watchdog"; readonly error: string; readonly at: string }
   | { readonly type: "end"; readonly status: string; readonly at: string }
+  /** Line `line` is a torn record (an append cut short); written by the next append, before its own record. */
+  | { readonly type: "torn"; readonly line: number; readonly at: string }
 
 export interface Writer {
   readonly path: string
@@ -58,6 +68,11 @@ export const stamp = now
 /** Where the ledger of run `runId` lives. */
 export const pathOf = (stateDir: string, runId: string) => join(ledgerDir(stateDir), `${runId}.jsonl`)
 
+const ledgerError = (path: string, what: string, e: unknown, line?: number) => {
+  const errno = errnoOf(e)
+  return fail(new LedgerError({ path, detail: `${what}: ${describeUnknown(e)}`, ...(errno === undefined ? {} : { errno }), ...(line === undefined ? {} : { line }) }))
+}
+
 /** Opens (creating) the ledger of a run and writes its header record, durably. */
 export const open = (
   stateDir: string,
@@ -70,8 +85,11 @@ export const open = (
     const path = join(ledgerDir(stateDir), `${runId}.jsonl`)
     const append = (record: Record) => appendRecord(path, record)
     yield* Effect.try({
-      try: () => mkdirSync(ledgerDir(stateDir), { recursive: true }),
-      catch: (e) => fail(new LedgerError({ path, detail: describeUnknown(e) })),
+      try: () => {
+        if (stateDir === "") throw new Error("the state directory is an empty string; give a directory (default .shiftup)")
+        ensureDir(ledgerDir(stateDir))
+      },
+      catch: (e) => ledgerError(path, `cannot create its folder ${ledgerDir(stateDir)}`, e),
     })
     yield* append({ type: "run", runId, experiment, pid: process.pid, ...(egress === undefined ? {} : { egress }), ...(providers === undefined ? {} : { providers }), at: now() })
     // The new file's directory entry must be durable too, or a crash could lose the whole ledger.
@@ -84,41 +102,96 @@ export const open = (
           closeSync(fd)
         }
       },
-      catch: (e) => fail(new LedgerError({ path, detail: `cannot fsync its folder: ${describeUnknown(e)}` })),
+      catch: (e) => ledgerError(path, "cannot fsync its folder", e),
     })
     return { path, append }
   })
 
-/** Appends one record durably: open, write, fsync, close. */
-export const appendRecord = (path: string, record: Record): Effect.Effect<void, ShiftupError> =>
-      Effect.try({
-        try: () => {
-          // Open-append-fsync-close per record: a record is either fully on disk or not at all,
-          // and no descriptor outlives a crash.
-          const fd = openSync(path, "a", 0o600)
-          try {
-            writeSync(fd, `${JSON.stringify({ v: 1, ...record })}\n`)
-            fsyncSync(fd)
-          } finally {
-            closeSync(fd)
-          }
-        },
-        catch: (e) => fail(new LedgerError({ path, detail: `cannot append: ${describeUnknown(e)}` })),
-      })
-
-/** Reads a ledger; a torn last line (a crash mid-write) is ignored, as its injection never ran. */
-export const read = (path: string): ReadonlyArray<Record> => {
-  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "")
-  const records: Array<Record> = []
-  for (const [i, line] of lines.entries()) {
-    try {
-      records.push(JSON.parse(line) as Record)
-    } catch (e) {
-      if (i !== lines.length - 1) throw new Error(`line ${i + 1} is not JSON: ${describeUnknown(e)}`)
+/** Writes all of `buf` at the end of `fd`: `write` may take only part of it (a nearly full disk). */
+const writeAll = (fd: number, buf: Buffer): void => {
+  let written = 0
+  try {
+    while (written < buf.length) {
+      const n = writeSync(fd, buf, written)
+      if (n <= 0) throw Object.assign(new Error("the system accepted no more bytes"), { code: "EIO" })
+      written += n
     }
+  } catch (e) {
+    throw Object.assign(new Error(`wrote ${written} of ${buf.length} bytes: ${describeUnknown(e)}`), { code: errnoOf(e) })
   }
-  return records
 }
+
+/**
+ * What must precede the next record: nothing after a newline; a newline after a complete record
+ * someone forgot to end; a newline and a `torn` marker after a torn line.
+ */
+const repairPrefix = (fd: number): string => {
+  const size = fstatSync(fd).size
+  if (size === 0) return ""
+  const last = Buffer.alloc(1)
+  readSync(fd, last, 0, 1, size - 1)
+  if (last[0] === 0x0a) return ""
+  const text = readFileSync(fd, "utf8")
+  const lines = text.split("\n")
+  const tail = lines.at(-1) ?? ""
+  try {
+    JSON.parse(tail)
+    return "\n"
+  } catch {
+    return `\n${JSON.stringify({ v: 1, type: "torn", line: lines.length, at: now() })}\n`
+  }
+}
+
+/** Appends one record durably (every byte written, then fsynced), ending a torn last line first. */
+export const appendRecord = (path: string, record: Record): Effect.Effect<void, ShiftupError> =>
+  Effect.try({
+    try: () => {
+      // Open-append-fsync-close per record: no descriptor outlives a crash.
+      const fd = openSync(path, "a+", 0o600)
+      try {
+        writeAll(fd, Buffer.from(`${repairPrefix(fd)}${JSON.stringify({ v: 1, ...record })}\n`))
+        fsyncSync(fd)
+      } finally {
+        closeSync(fd)
+      }
+    },
+    catch: (e) => ledgerError(path, `cannot append a "${record.type}" record`, e),
+  })
+
+export interface Contents {
+  readonly path: string
+  readonly records: ReadonlyArray<Record>
+  /** The 1-based line of each record (parallel to `records`). */
+  readonly lines: ReadonlyArray<number>
+  /** The last append never completed (a crash, a full disk): its line, skipped. */
+  readonly torn?: { readonly line: number; readonly bytes: number }
+  /** Corrupt lines skipped because the reader forced it. */
+  readonly skipped: ReadonlyArray<{ readonly line: number; readonly reason: string }>
+}
+
+/**
+ * Reads and validates a ledger. Fails (a `LedgerError` with the line) on a file that cannot be
+ * read, is not a ledger, or is corrupt; `force` skips corrupt lines instead (reported in `skipped`).
+ */
+export const inspect = (path: string, options: { readonly force?: boolean } = {}): Contents => {
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch (e) {
+    throw ledgerError(path, "cannot read it", e)
+  }
+  const parsed = parse(path, text, options)
+  return {
+    path,
+    records: parsed.records.map((r) => r.value as unknown as Record),
+    lines: parsed.records.map((r) => r.line),
+    ...(parsed.torn === undefined ? {} : { torn: parsed.torn }),
+    skipped: parsed.skipped,
+  }
+}
+
+/** The records of a ledger; throws a `ShiftupError` (`LedgerError`) on a damaged or unreadable one. */
+export const read = (path: string): ReadonlyArray<Record> => inspect(path).records
 
 export interface Pending {
   readonly seq: number
@@ -128,6 +201,9 @@ export interface Pending {
   readonly members?: ReadonlyArray<string>
   readonly compensation: Compensation
   readonly applied: boolean
+  /** When the intent was written (its injection was in flight from then until `applied`). */
+  readonly at: string
+  readonly module?: ModuleRef
 }
 
 /** Intents without a `rolled-back` record, newest first (the order to undo them in). */
@@ -135,20 +211,50 @@ export const pending = (records: ReadonlyArray<Record>): ReadonlyArray<Pending> 
   const done = new Set(records.flatMap((r) => (r.type === "rolled-back" ? [r.seq] : [])))
   const applied = new Set(records.flatMap((r) => (r.type === "applied" ? [r.seq] : [])))
   return records
-    .flatMap((r) => (r.type === "intent" && !done.has(r.seq) ? [{ seq: r.seq, fault: r.fault, target: r.target, ...(r.members === undefined ? {} : { members: r.members }), compensation: r.compensation, applied: applied.has(r.seq) }] : []))
+    .flatMap((r) =>
+      r.type === "intent" && !done.has(r.seq)
+        ? [{ seq: r.seq, fault: r.fault, target: r.target, ...(r.members === undefined ? {} : { members: r.members }), compensation: r.compensation, applied: applied.has(r.seq), at: r.at, ...(r.module === undefined ? {} : { module: r.module }) }]
+        : [],
+    )
     .reverse()
 }
 
-/** The ledgers of a state directory. */
+/**
+ * The ledgers of a state directory: none when it has no `ledger` folder; a folder that cannot be
+ * listed (EACCES, ENOTDIR) is a `LedgerError`, never "no ledgers".
+ */
 export const list = (stateDir: string): ReadonlyArray<string> => {
+  let names: Array<string>
   try {
-    return readdirSync(ledgerDir(stateDir))
-      .filter((f) => f.endsWith(".jsonl"))
-      .sort()
-      .map((f) => join(ledgerDir(stateDir), f))
-  } catch {
-    return []
+    names = readdirSync(ledgerDir(stateDir))
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") return []
+    throw ledgerError(ledgerDir(stateDir), "cannot list the ledgers", e)
   }
+  return names
+    .filter((f) => f.endsWith(".jsonl"))
+    .sort()
+    .map((f) => join(ledgerDir(stateDir), f))
+}
+
+/**
+ * Why a ledger file must not be trusted, or undefined. Like ssh with its keys: it must be a
+ * regular file of the current user that nobody else can write, or a forged ledger could make
+ * `recover` act on anything.
+ */
+export const distrust = (path: string): string | undefined => {
+  if (typeof process.getuid !== "function") return undefined
+  let s: ReturnType<typeof lstatSync>
+  try {
+    s = lstatSync(path)
+  } catch (e) {
+    throw ledgerError(path, "cannot read it", e)
+  }
+  if (!s.isFile()) return `it is not a regular file (${s.isSymbolicLink() ? "a symbolic link" : "a special file"}); recover reads only ledgers a run wrote. Replace it with the file itself`
+  const uid = process.getuid()
+  if (s.uid !== uid) return `it belongs to uid ${s.uid}, not to you (uid ${uid}): a ledger someone else wrote is not replayed. If it is really yours: chown ${uid} ${path}`
+  if ((s.mode & 0o022) !== 0) return `it is writable by ${(s.mode & 0o002) !== 0 ? "everyone" : "its group"} (mode ${(s.mode & 0o777).toString(8)}), so anyone could have edited it. Check its contents, then: chmod 600 ${path}`
+  return undefined
 }
 
 /** The run header and whether its process is still alive (then `recover` must not touch it). */

@@ -62,14 +62,25 @@ export class ProbeFailed extends Data.TaggedError("ProbeFailed")<{
   }
 }
 
-/** An injection could not be applied. Its compensation still runs. */
+/**
+ * An injection could not be applied. `compensation` says what became of its undo: `ledgered`
+ * (written ahead, so the rollback replays it), `none` (it failed before anything was ledgered or
+ * touched: there is nothing to undo); absent when the code that failed cannot tell.
+ */
 export class InjectionFailed extends Data.TaggedError("InjectionFailed")<{
   readonly fault: string
   readonly target: string
   readonly detail: string
+  readonly compensation?: "ledgered" | "none"
 }> {
   override get message() {
-    return `fault "${this.fault}" on "${this.target}" could not be injected: ${this.detail} (its compensation was still run)`
+    const what =
+      this.compensation === "ledgered"
+        ? " (its compensation was ledgered first and is replayed by the rollback)"
+        : this.compensation === "none"
+          ? " (nothing was ledgered or touched, so there is nothing to undo)"
+          : ""
+    return `fault "${this.fault}" on "${this.target}" could not be injected: ${this.detail}${what}`
   }
 }
 
@@ -161,13 +172,34 @@ export class EngineUnavailable extends Data.TaggedError("EngineUnavailable")<{
   }
 }
 
-/** The ledger could not be written or read. Nothing is injected without a durable ledger. */
+/**
+ * The ledger could not be written, read or trusted. Nothing is injected without a durable ledger,
+ * and nothing is replayed from one that is damaged, forged or unreadable. `line` points at the
+ * record at fault (1-based); `errno` is the system's code (ENOSPC, EACCES…) when there is one.
+ */
 export class LedgerError extends Data.TaggedError("LedgerError")<{
   readonly path: string
   readonly detail: string
+  readonly line?: number
+  readonly errno?: string
 }> {
   override get message() {
-    return `ledger ${this.path}: ${this.detail}`
+    return `ledger ${this.path}${this.line === undefined ? "" : ` line ${this.line}`}: ${this.detail}`
+  }
+}
+
+/**
+ * A ledgered compensation does not match the schema of its kind (a forged, edited or damaged
+ * ledger, or a compensator whose record format changed): it is never replayed.
+ */
+export class InvalidCompensation extends Data.TaggedError("InvalidCompensation")<{
+  readonly path: string
+  readonly seq: number
+  readonly kind: string
+  readonly issues: ReadonlyArray<Issue>
+}> {
+  override get message() {
+    return `ledger ${this.path}, intent ${this.seq}: the "${this.kind}" compensation does not match its kind's schema, so it is not replayed (check the ledger was not edited; undo this fault by hand):\n${formatIssues(this.issues)}`
   }
 }
 
@@ -221,6 +253,7 @@ export type Reason =
   | TargetUnresolved
   | EngineUnavailable
   | LedgerError
+  | InvalidCompensation
   | UnknownCompensation
   | ApprovalDeclined
   | ControlDirRefused

@@ -2,15 +2,17 @@
  * The `shiftup` command: run, plan, recover. Exit codes are the contract of DESIGN.md:
  * 0 passed · 1 finding · 2 refused · 3 aborted · 4 invalid input · 5 rollback incomplete.
  */
+import { existsSync, statSync } from "node:fs"
+import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
-import { adapterCompensators, pendingKinds } from "./adapters.ts"
+import { loadModule } from "./adapters.ts"
 import { startWatchdog, watch } from "./watchdog.ts"
-import { recover } from "../Recover.ts"
+import { incomplete, recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
 import { reportCommand, reportTarget, writeRunReports } from "../report/cli.ts"
 import { asking, checkApprovals, controlCommand, openControlDir, selectSteps, withGameDay } from "./gameday.ts"
@@ -136,7 +138,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       const pid = Number(args.values.pid)
       if (!Number.isInteger(pid) || pid <= 0) throw fail(new InvalidArguments({ detail: "`shiftup watchdog` needs --pid <runner pid> (it is started by `shiftup run --watchdog`)" }))
       const report = await watch(pid, stateDir ?? ".shiftup", (line) => io.out(`${line}\n`))
-      return report.items.some((i) => i.outcome === "failed") ? Journal.exitCodes["rollback-incomplete"] : 0
+      return incomplete(report) ? Journal.exitCodes["rollback-incomplete"] : 0
     }
     if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan, recover, report, halt, pause, resume or reap` }))
     const reports = reportTarget(args.values.report, args.values.out)
@@ -234,25 +236,41 @@ const printPlan = (plan: Journal.Plan, io: CliIo) => {
 
 const recoverCommand = async (ledgers: ReadonlyArray<string>, opts: { readonly stateDir?: string; readonly force: boolean; readonly config: string | undefined }, io: CliIo): Promise<number> => {
   const config = await loadConfig(opts.config)
-  const stateDir = opts.stateDir ?? config.stateDir
-  const adapters = await adapterCompensators(pendingKinds(ledgers.length === 0 ? Ledger.list(stateDir ?? ".shiftup") : ledgers))
+  const stateDir = opts.stateDir ?? config.stateDir ?? ".shiftup"
+  // A mistyped directory is not "nothing to recover": say where we looked.
+  if (ledgers.length === 0) {
+    if (stateDir === "") throw fail(new InvalidArguments({ detail: "--state-dir is empty; give the state directory of the runs to recover (default .shiftup)" }))
+    if (!existsSync(stateDir) || !statSync(stateDir).isDirectory())
+      throw fail(new InvalidArguments({ detail: `the state directory ${resolve(stateDir)} does not exist${existsSync(stateDir) ? " (it is not a directory)" : ""}, so no ledger was searched; check --state-dir (or the config's stateDir)` }))
+  }
+  const missing = ledgers.filter((l) => !existsSync(l))
+  if (missing.length > 0) throw fail(new InvalidArguments({ detail: `no such ledger file: ${missing.join(", ")}` }))
   const report = await Effect.runPromise(
     recover({
-      ...(ledgers.length === 0 ? {} : { ledgers }),
-      ...(stateDir === undefined ? {} : { stateDir }),
-      compensators: { ...adapters, ...config.compensators },
+      ...(ledgers.length === 0 ? { stateDir } : { ledgers }),
+      ...(config.compensators === undefined ? {} : { compensators: config.compensators }),
+      load: loadModule,
       force: opts.force,
+      skipCorruptLines: opts.force,
     }),
   )
   for (const s of report.skipped) io.out(`skipped ${s.ledger}: run ${s.runId} is still running (pid ${s.pid}); stop it (it rolls back itself) or pass --force\n`)
-  for (const u of report.unreadable) io.err(`cannot read ${u.ledger}: ${u.error}\n`)
+  for (const w of report.waited) io.out(`waited for ${w.by.purpose} (pid ${w.by.pid}), which was replaying ${w.ledger}\n`)
+  for (const l of report.locked) io.out(`skipped ${l.ledger}: ${l.by.purpose} (pid ${l.by.pid}, since ${l.by.at}) is replaying it; run \`shiftup recover\` again once it has finished\n`)
+  for (const t of report.torn) io.out(`note: ${t.ledger} line ${t.line} is torn (an append cut short by a crash or a full disk); it was never acted upon and is skipped\n`)
+  for (const f of report.forced) io.err(`--force: skipped ${f.ledger} line ${f.line}: ${f.reason}\n`)
+  for (const b of report.bad) io.err(`NOT RECOVERED: ${b.error}\n`)
   for (const i of report.items)
-    io.out(`${i.outcome === "restored" ? "restored" : "FAILED  "} ${i.fault} on ${i.target} (run ${i.runId}): ${i.compensation}${i.error === undefined ? "" : ` — ${i.error}`}\n`)
-  const failed = report.items.filter((i) => i.outcome === "failed").length
-  if (report.items.length === 0 && report.skipped.length === 0) io.out("nothing to recover: no compensation is pending\n")
-  else io.out(`recover: ${report.items.length - failed} restored, ${failed} failed, ${report.skipped.length} ledger(s) skipped\n`)
-  // A skipped live run still has its faults in place: not "all clear" for a script that checks.
-  return failed > 0 || report.unreadable.length > 0 || report.skipped.length > 0 ? Journal.exitCodes["rollback-incomplete"] : 0
+    io.out(`${i.outcome === "restored" ? "restored" : i.outcome === "incomplete" ? "INCOMPLETE" : "FAILED  "} ${i.fault} on ${i.target} (run ${i.runId}): ${i.compensation}${i.error === undefined ? "" : ` — ${i.error}`}\n`)
+  for (const u of report.unrecorded) io.err(`cannot record the outcome of intent ${u.seq} in ${u.ledger}: ${u.error}; the ledger still lists it as pending (free space or fix permissions, then run recover again)\n`)
+  const restored = report.items.filter((i) => i.outcome === "restored").length
+  if (!incomplete(report) && report.items.length === 0) io.out("nothing to recover: no compensation is pending\n")
+  else
+    io.out(
+      `recover: ${restored} restored, ${report.items.length - restored} not restored, ${report.skipped.length + report.locked.length} ledger(s) skipped, ${report.bad.length} ledger(s) not recovered${report.unrecorded.length === 0 ? "" : `, ${report.unrecorded.length} outcome(s) not recorded`}\n`,
+    )
+  // Anything skipped, unreadable or unrecorded may still have faults in place: not "all clear".
+  return incomplete(report) ? Journal.exitCodes["rollback-incomplete"] : 0
 }
 
 const reapCommand = async (opts: { readonly runId: string | undefined; readonly all: boolean; readonly force: boolean; readonly stateDir: string | undefined; readonly config: string | undefined }, io: CliIo): Promise<number> => {

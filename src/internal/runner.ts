@@ -71,6 +71,17 @@ type Abort = NonNullable<Journal.Journal["abort"]>
 
 const isAbort = (u: unknown): u is Abort => typeof u === "object" && u !== null && "cause" in u && "detail" in u && Object.keys(u).length === 2
 
+/** What the ledger still lists as pending after the rollback, or undefined when nothing. */
+const ledgerStillPending = (path: string | undefined): string | undefined => {
+  if (path === undefined) return undefined
+  try {
+    const left = Ledger.pending(Ledger.read(path))
+    return left.length === 0 ? undefined : `the ledger ${path} could not record ${left.length} of them (${left.map((p) => p.fault).join(", ")}) and still lists them as pending`
+  } catch (e) {
+    return `its ledger cannot be read back (${describeUnknown(e)})`
+  }
+}
+
 export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Effect<Journal.Journal> =>
   Effect.gen(function* () {
     const config = options.config ?? {}
@@ -383,7 +394,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     const outcome = yield* program.pipe(
       Effect.onExit(() => Effect.sync(() => options.signal?.removeEventListener("abort", onSignal))),
-      Effect.ensuring(Effect.ignore(Effect.suspend(() => ledger.value.append({ type: "end", status: "finished", at: iso(Date.now()) })))),
+      // A missing end record loses nothing (recover decides by pending intents), but is journaled.
+      Effect.ensuring(Effect.catch(Effect.suspend(() => ledger.value.append({ type: "end", status: "finished", at: iso(Date.now()) })), (e) => Effect.sync(() => recorder.error(e)))),
       // Interrupted from outside (a test timeout, a parent fiber): the scope has already rolled
       // back by now; leave a journal that says so.
       Effect.onInterrupt(() =>
@@ -403,6 +415,10 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const findings = recorder.findings
     if (rb.failed.length > 0)
       return finish("rollback-incomplete", `ROLLBACK INCOMPLETE: ${rb.failed.map((r) => `${r.fault} on ${r.target}: ${r.error ?? r.outcome}`).join("; ")}. Run \`shiftup recover\` now`)
+    // The world was restored, but a ledger that could not record it (a full disk) still lists the
+    // compensations as pending: not a clean ledger, so not a clean exit.
+    const unrecorded = ledgerStillPending(ledgerPath)
+    if (unrecorded !== undefined) return finish("rollback-incomplete", `ROLLBACK NOT RECORDED: every rollback ran, but ${unrecorded}. Free the space (or fix the ledger), then run \`shiftup recover\`: it replays them again, idempotently`)
     if (abort !== undefined) return finish("aborted", `aborted (${abort.cause}): ${abort.detail}; ${rb.text}`)
     if (outcome === "deviated-before") return finish("failed", `steady state did not hold before the method, so nothing was injected: ${findings.map((f) => f.title).join("; ")}`)
     if (findings.length > 0) return finish("failed", `${findings.length} finding(s): ${findings.map((f) => f.title).join("; ")}; ${rb.text}`)

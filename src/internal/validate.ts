@@ -7,12 +7,9 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 export const pathOf = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`), "")
 
-/**
- * Every issue of `input` against `schema`. Unknown keys are errors unless `excess` is `"ignore"`
- * (documents such as journals, whose readers must skip fields a newer writer added).
- */
-export const decodeAll = (schema: Schema.Top, input: unknown, excess: "error" | "ignore" = "error"): ReadonlyArray<Issue> => {
-  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(input, { errors: "all", onExcessProperty: excess })
+/** Every issue of `input` against `schema`; extra keys are an issue unless `excess: "ignore"` (open records). */
+export const decodeAll = (schema: Schema.Top, input: unknown, options: { readonly excess?: "error" | "ignore" } = {}): ReadonlyArray<Issue> => {
+  const exit = Schema.decodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(input, { errors: "all", onExcessProperty: options.excess ?? "error" })
   if (Exit.isSuccess(exit)) return []
   const error = Cause.squash(exit.cause)
   if (!Schema.isSchemaError(error)) return [{ path: "", message: String(error) }]

@@ -83,7 +83,7 @@ export const readJournalFile = (file: string): Journal => {
   }
   const declared = typeof value === "object" && value !== null && !Array.isArray(value) ? (value as { schema?: unknown }).schema : undefined
   if (declared !== schema) throw fail(new LoadFailed({ file, detail: `not a ${schema} journal (${Array.isArray(value) ? "a JSON array" : `schema: ${JSON.stringify(declared) ?? "none"}`})` }))
-  const issues = decodeAll(JournalSchema, value, "ignore")
+  const issues = decodeAll(JournalSchema, value, { excess: "ignore" })
   if (issues.length > 0) throw fail(new LoadFailed({ file, detail: `not a valid ${schema} journal (see docs/journal.md):\n${formatIssues(issues)}` }))
   return value as Journal
 }

@@ -8,8 +8,9 @@
  * byte, leave nothing behind, and be idempotent. A live runner's ledger is left alone unless
  * `--force`.
  */
+import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { finish, fixture, ledgerFiles, ledgerRecords, pendingIntents, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
@@ -17,8 +18,9 @@ import { finish, fixture, ledgerFiles, ledgerRecords, pendingIntents, readLedger
 useProcessCleanup()
 
 const experiment = fixture("files-destroy.ts")
-// The built-in file.restore, slowed by 30 ms per replay so a runner's rollback phase lasts long
-// enough to be hit; `recover` gets the same config, as a team would use one config for both.
+// A file restore slowed by 30 ms per replay (kind fixture.slow-file-restore) so a runner's rollback
+// phase lasts long enough to be hit; `recover` gets the same config, as a team would use one config
+// for both (it would find it through the ledger anyway).
 const config = fixture("slow-file-restore.config.ts")
 
 /** The lab's state: three files with random contents (one empty) and one that does not exist yet. */
@@ -56,7 +58,8 @@ const expectRestored = (w: World, context: string) => {
   expect(readdirSync(w.dir).sort(), `${context}: directory listing`).toEqual(w.names.filter((n) => w.originals.get(n) !== null).sort())
 }
 
-const envFor = (w: World, hold = 40) => ({
+const envFor = (w: World, hold = 40, restoreKind = "fixture.slow-file-restore") => ({
+  SHIFTUP_FIXTURE_RESTORE_KIND: restoreKind,
   SHIFTUP_FIXTURE_DIR: w.dir,
   SHIFTUP_FIXTURE_FILES: w.names.join(","),
   SHIFTUP_FIXTURE_WAIT: "40",
@@ -100,13 +103,15 @@ const killTrial = async (t: Trial, state: string): Promise<void> => {
     return ledger === undefined ? [] : readLedger(ledger)
   }
   const when = t.when
+  // Generous waits: a runner reaches its point in about a second, but many at once on a loaded
+  // two-core machine can take far longer.
   if ("damaged" in when) {
     const name = w.names[when.damaged] ?? ""
-    await waitFor(`${name} damaged`, () => damaged(w).includes(name) || !child.running(), { everyMs: 2, timeoutMs: 30_000 })
+    await waitFor(`${name} damaged`, () => damaged(w).includes(name) || !child.running(), { everyMs: 2, timeoutMs: 90_000 })
     await new Promise((r) => setTimeout(r, t.extraDelayMs / 3))
   } else if (when.records === 0) await new Promise((r) => setTimeout(r, t.extraDelayMs * 10))
   else {
-    await waitFor(`${when.records} ledger records`, () => records().length >= when.records || !child.running(), { everyMs: 2, timeoutMs: 30_000 })
+    await waitFor(`${when.records} ledger records`, () => records().length >= when.records || !child.running(), { everyMs: 2, timeoutMs: 90_000 })
     await new Promise((r) => setTimeout(r, t.extraDelayMs))
   }
   t.exitedByItself = !child.running()
@@ -150,6 +155,98 @@ const runBatch = async (batch: ReadonlyArray<Trial>, checkIdempotence: boolean):
   }
 }
 
+/** A small deterministic generator, so a printed seed replays the torture's choices. */
+const rng = (seed: number) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+/** Bad ledgers a state dir may also hold: recover reports each (exit 5) and still restores the rest. */
+const strays = {
+  "null line": (h: string, i: string) => `${h}null\n${i}`,
+  "null compensation": (h: string) => `${h}${JSON.stringify({ v: 1, type: "intent", seq: 1, fault: "f", target: "t", compensation: null, at: "2025-01-01T00:00:00.000Z" })}\n`,
+  garbage: () => "these are not the records you are looking for\n",
+  binary: () => "\u0000\u00ff\u0001binary\n\u0002",
+  "torn middle": (h: string, i: string) => `${h}{"v":1,"type":"appl\n${i}`,
+} as const
+type Stray = keyof typeof strays
+
+/** Writes a bad ledger owing the restore of a sentinel file, which must never be replayed. */
+const addStray = (state: string, kind: Stray) => {
+  const dir = tempDir("shiftup-stray-")
+  const sentinel = join(dir, "sentinel.txt")
+  writeFileSync(sentinel, "TAMPERED")
+  const dead = spawnSyncPid()
+  const h = `${JSON.stringify({ v: 1, type: "run", runId: `stray-${kind.replace(/ /g, "-")}`, experiment: "stray", pid: dead, at: "2025-01-01T00:00:00.000Z" })}\n`
+  const i = `${JSON.stringify({ v: 1, type: "intent", seq: 1, fault: "stray", target: "t", module: "shiftup", compensation: { kind: "file.restore", description: "stray", target: "t", path: sentinel, content: Buffer.from("ORIGINAL").toString("base64") }, at: "2025-01-01T00:00:00.000Z" })}\n`
+  const path = join(state, "ledger", `zz-stray-${kind.replace(/ /g, "-")}.jsonl`)
+  writeFileSync(path, strays[kind](h, i), { mode: 0o600 })
+  return { path, sentinel }
+}
+const spawnSyncPid = () => spawnSync(process.execPath, ["-e", ""]).pid
+
+/** The torn start of a record the runner might have been appending when it died. */
+const tornTail = (records: ReadonlyArray<{ readonly type: string; readonly seq?: number }>, pick: () => number) => {
+  const done = new Set(records.filter((r) => r.type === "rolled-back").map((r) => r.seq))
+  const open = records.filter((r) => r.type === "intent" && !done.has(r.seq))
+  const seq = open[Math.floor(pick() * open.length)]?.seq
+  const full = seq === undefined ? JSON.stringify({ v: 1, type: "end", status: "finished", at: new Date().toISOString() }) : JSON.stringify({ v: 1, type: pick() < 0.5 ? "rolled-back" : "applied", seq, by: "runner", at: new Date().toISOString() })
+  return full.slice(0, 1 + Math.floor(pick() * (full.length - 2)))
+}
+
+/** For each ledger, how many `rolled-back` records each seq has: more than one is a double replay. */
+const doubleReplays = (state: string): ReadonlyArray<string> =>
+  ledgerFiles(state).flatMap((f) => {
+    const counts = new Map<unknown, number>()
+    // (A stray bad ledger may hold a `null` line.)
+    for (const r of readLedger(f)) if (r !== null && r.type === "rolled-back") counts.set(r.seq, (counts.get(r.seq) ?? 0) + 1)
+    return [...counts].filter(([, n]) => n > 1).map(([seq, n]) => `${f} seq ${String(seq)}: ${n} rolled-back records`)
+  })
+
+interface Torture {
+  readonly seed: number
+  readonly trials: ReadonlyArray<Trial & { torn?: boolean }>
+  readonly batches: Array<{ stray: Stray | undefined; race: boolean; codes?: ReadonlyArray<number | null> }>
+}
+
+/**
+ * One batch of the seeded torture: kill the batch's runners at their points, maybe tear the last
+ * line of some ledgers (a crash mid-append), maybe add a bad ledger, then recover — with one
+ * `recover`, or two racing. The world must equal its snapshot, nothing may stay pending, no undo
+ * may be replayed twice, and the bad ledger must be reported (exit 5) and not replayed.
+ */
+const tortureBatch = async (batch: ReadonlyArray<Trial & { torn?: boolean }>, plan: Torture["batches"][number], pick: () => number, seed: number) => {
+  const state = tempDir("shiftup-torture-")
+  await Promise.all(batch.map((t) => killTrial(t, state)))
+  for (const t of batch) {
+    const ledger = t.runId === undefined ? undefined : join(state, "ledger", `${t.runId}.jsonl`)
+    if (t.torn !== true || ledger === undefined || !existsSync(ledger)) continue
+    const text = readFileSync(ledger, "utf8")
+    // A torn line only ever ends a ledger: tear one that ends cleanly.
+    if (text.endsWith("\n")) appendFileSync(ledger, tornTail(readLedger(ledger), pick))
+    else t.torn = false
+  }
+  const stray = plan.stray === undefined ? undefined : addStray(state, plan.stray)
+  const args = ["recover", "--state-dir", state, "--config", config]
+  const recovers = plan.race ? await Promise.all([runCli(args), runCli(args)]) : [await runCli(args)]
+  plan.codes = recovers.map((r) => r.code)
+  const context = `seed ${seed} (replay with SHIFTUP_TORTURE_SEED=${seed}), batch ${JSON.stringify({ stray: plan.stray, race: plan.race })}\n${batch.map((t) => `${describeTrial(t)}${t.torn === true ? ", torn last line" : ""}`).join("\n")}\n${recovers.map((r, i) => `recover ${i + 1}:\n${r.output}`).join("\n")}`
+  for (const r of recovers) {
+    expect(r.code, context).toBe(stray === undefined ? 0 : 5)
+    if (stray !== undefined) expect(r.stderr, context).toContain(`NOT RECOVERED: ledger ${stray.path}`)
+  }
+  for (const t of batch) if (t.world !== undefined) expectRestored(t.world, `trial ${t.index}\n${context}`)
+  expect(doubleReplays(state), context).toEqual([])
+  if (stray !== undefined) {
+    expect(readFileSync(stray.sentinel, "utf8"), `the bad ledger was replayed\n${context}`).toBe("TAMPERED")
+    rmSync(stray.path)
+  }
+  expect(pendingIntents(state), context).toEqual([])
+  for (const t of batch) t.restoredByRecover = t.runId === undefined ? 0 : recovers.flatMap((r) => r.stdout.split("\n")).filter((l) => l.startsWith("restored ") && l.includes(`(run ${t.runId})`)).length
+}
+
 describe("crash recovery: SIGKILL at any point, then `shiftup recover`", () => {
   it("restores every file byte for byte after a SIGKILL before, during and after the injections", async () => {
     const trials: Array<Trial> = Array.from({ length: 22 }, (_, index) => ({
@@ -172,6 +269,40 @@ describe("crash recovery: SIGKILL at any point, then `shiftup recover`", () => {
     expect(trials.filter((t) => t.lastRecordAtKill === "intent" && (t.damagedBeforeRecover ?? 0) > 0).length, summary).toBeGreaterThanOrEqual(1)
     // About 20–40 s on an idle two-core machine; the margin is for CI boxes under load.
   }, 180_000)
+
+  it("seeded torture: random kill points, torn last lines, bad ledgers beside good ones, two recovers racing", async () => {
+    const seed = Number(process.env["SHIFTUP_TORTURE_SEED"] ?? Date.now() % 1_000_000)
+    const count = Number(process.env["SHIFTUP_TORTURE_TRIALS"] ?? 56)
+    console.log(`crash torture seed ${seed} (replay: SHIFTUP_TORTURE_SEED=${seed}), ${count} trials`)
+    const pick = rng(seed)
+    const kinds = Object.keys(strays) as Array<Stray>
+    const torture: Torture = {
+      seed,
+      trials: Array.from({ length: count }, (_, index) => ({
+        index,
+        when: pick() < 0.75 ? { records: Math.floor(pick() * (recordsOfCompleteRun + 1)) } : { damaged: Math.floor(pick() * 4) },
+        extraDelayMs: Math.floor(pick() * 30),
+        torn: pick() < 0.35,
+      })),
+      batches: [],
+    }
+    const size = 8
+    for (let b = 0; b * size < count; b++) {
+      const plan = { stray: pick() < 0.4 ? kinds[Math.floor(pick() * kinds.length)] : undefined, race: pick() < 0.5 }
+      torture.batches.push(plan)
+      await tortureBatch(torture.trials.slice(b * size, (b + 1) * size), plan, pick, seed)
+    }
+    const summary = `seed ${seed}\n${torture.trials.map((t) => `${describeTrial(t)}${t.torn === true ? ", torn last line" : ""}`).join("\n")}\nbatches: ${JSON.stringify(torture.batches)}`
+    console.log(summary)
+    // The torture reached what it is for: faults in place at the kill, torn ledgers replayed,
+    // bad ledgers among good ones, and recovers racing.
+    expect(torture.trials.filter((t) => (t.damagedBeforeRecover ?? 0) > 0).length, summary).toBeGreaterThanOrEqual(Math.floor(count / 5))
+    expect(torture.trials.filter((t) => t.torn === true).length, summary).toBeGreaterThanOrEqual(Math.floor(count / 8))
+    if (count >= 40) {
+      expect(torture.batches.some((b) => b.stray !== undefined), summary).toBe(true)
+      expect(torture.batches.some((b) => b.race), summary).toBe(true)
+    }
+  }, 900_000)
 
   it("removes the temp file of a restore the SIGKILL cut between its write and its rename", async () => {
     // The window is a few microseconds wide, so random kills rarely land in it: kill the runner
@@ -197,7 +328,7 @@ describe("crash recovery: SIGKILL at any point, then `shiftup recover`", () => {
   it("leaves a ledger whose runner is alive alone, unless --force", async () => {
     const w = makeWorld()
     const state = tempDir("shiftup-state-")
-    const runner = spawnCli(["run", experiment, "--state-dir", state], { env: envFor(w, 30_000) })
+    const runner = spawnCli(["run", experiment, "--state-dir", state], { env: envFor(w, 30_000, "file.restore") })
     await waitFor("every fault applied", () => ledgerRecords(state).filter((r) => r.type === "applied").length === 4, { proc: runner })
     expect(damaged(w).length).toBe(4)
 
@@ -221,4 +352,51 @@ describe("crash recovery: SIGKILL at any point, then `shiftup recover`", () => {
     expect(after.stdout).toMatch(/nothing to recover/)
     expectRestored(w, after.output)
   }, 120_000)
+})
+
+describe("a compensator from the run's config, after a SIGKILL: recover and the watchdog load it from the ledger", () => {
+  const start = (state: string, watchdog: boolean) => {
+    const dir = tempDir("shiftup-world-")
+    writeFileSync(join(dir, "state.txt"), "ORIGINAL")
+    const args = ["run", fixture("custom-rollback.ts"), "--config", fixture("rollback.config.ts"), "--state-dir", state, ...(watchdog ? ["--watchdog"] : [])]
+    const child = spawnCli(args, { env: { SHIFTUP_FIXTURE_DIR: dir, SHIFTUP_FIXTURE_KIND: "fixture.slow", SHIFTUP_FIXTURE_ROLLBACK_MS: "50" } })
+    return { dir, child }
+  }
+  const killApplied = async (state: string, child: ReturnType<typeof spawnCli>) => {
+    await waitFor("the fault applied", () => ledgerRecords(state).some((r) => r.type === "applied"), { proc: child })
+    child.child.kill("SIGKILL")
+    await child.exited
+  }
+
+  it("the watchdog, started without the config, replays the config's compensator, and reports a ledger it cannot read", async () => {
+    const state = tempDir("shiftup-state-")
+    // Not this runner's, or was it? The watchdog cannot tell, so it must say so.
+    mkdirSync(join(state, "ledger"), { recursive: true, mode: 0o700 })
+    writeFileSync(join(state, "ledger", "unreadable.jsonl"), "not a ledger\n", { mode: 0o600 })
+    const { dir, child } = start(state, true)
+    await killApplied(state, child)
+    expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("INJECTED")
+    const report = join(state, "watchdog", `${child.pid}.json`)
+    await waitFor("the watchdog's report", () => existsSync(report), { timeoutMs: 30_000 })
+    const r = JSON.parse(readFileSync(report, "utf8")) as { items: ReadonlyArray<{ outcome: string; error?: string }>; bad: ReadonlyArray<unknown> }
+    expect(r.items.map((i) => i.outcome), JSON.stringify(r)).toEqual(["restored"])
+    expect(r.bad).toEqual([{ ledger: join(state, "ledger", "unreadable.jsonl"), line: 1, error: expect.stringContaining("line 1: not JSON") }])
+    expect(readFileSync(join(state, "watchdog", `${child.pid}.log`), "utf8")).toMatch(/NOT RECOVERED ledger .*unreadable\.jsonl line 1/)
+    expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("ORIGINAL")
+    expect(existsSync(join(dir, "markers", "rollback-done"))).toBe(true)
+    expect(ledgerRecords(state).filter((x) => x.type === "rolled-back").map((x) => x["by"])).toEqual(["watchdog"])
+    expect(pendingIntents(state)).toEqual([])
+  }, 90_000)
+
+  it("recover without --config replays it (the ledger names the config file)", async () => {
+    const state = tempDir("shiftup-state-")
+    const { dir, child } = start(state, false)
+    await killApplied(state, child)
+    expect(ledgerRecords(state).find((x) => x.type === "intent")?.["module"]).toBe(fixture("rollback.config.ts"))
+    const rec = await runCli(["recover", "--state-dir", state])
+    expect(rec.code, rec.output).toBe(0)
+    expect(rec.stdout).toMatch(/^restored overwrite-state on fixture-state/m)
+    expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("ORIGINAL")
+    expect(pendingIntents(state)).toEqual([])
+  }, 90_000)
 })

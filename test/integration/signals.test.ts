@@ -114,10 +114,11 @@ describe("signals abort the run and roll everything back", () => {
       expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("INJECTED")
       expect(pendingIntents(state)).toHaveLength(1)
 
-      // Without the compensator, recover cannot replay it: it says so and exits 5.
-      const blind = await runCli(["recover", "--state-dir", state])
+      // recover loads the compensator from the config file the ledger names (no --config needed);
+      // while that compensator is still broken it says so and exits 5.
+      const blind = await runCli(["recover", "--state-dir", state], { env: { SHIFTUP_FIXTURE_JAMMED: "1" } })
       expect(blind.code, blind.output).toBe(5)
-      expect(blind.stdout).toMatch(/FAILED\s+overwrite-state .*no compensator registered for kind "fixture.hang"/)
+      expect(blind.stdout).toMatch(/FAILED\s+overwrite-state .*the switch is still jammed/)
       expect(readFileSync(join(dir, "state.txt"), "utf8")).toBe("INJECTED")
 
       const rec = await runCli(["recover", "--state-dir", state, "--config", fixture("repair.config.ts")])
