@@ -45,6 +45,9 @@ export const makeFaults = (env: FaultEnv): Faults => {
   let destroys = 0
   let lastInjection: number | undefined
   let rollbackStarted = false
+  /** Injections that finished (succeeded or failed): nothing of theirs is still in flight. */
+  const settled = new Set<number>()
+  const intentAt = new Map<number, number>()
 
   /** The runtime checks; fails with the typed refusal, touching nothing. */
   const admit = (fault: Fault): Effect.Effect<void, ShiftupError> => {
@@ -84,16 +87,37 @@ export const makeFaults = (env: FaultEnv): Faults => {
       const t0 = Date.now()
       const cap = faultOf(fault)
       const located = locate(compensation.kind, cap, env.config, env.extra)
-      const undo =
+      // The same convergent restore `recover` uses: the record decoded against its kind's schema, an
+      // injection still in flight let settle, then apply and verify until it holds or time is up.
+      const undo: Effect.Effect<Compensation.RestoreOutcome, ShiftupError> =
         located._tag === "ephemeral" && cap.release !== undefined
-          ? cap.release
+          ? Effect.as(cap.release, { _tag: "restored", attempts: 1 } as const)
           : located._tag === "found"
-            ? Effect.suspend(() => Compensation.specOf(located.compensator).apply(compensation))
+            ? Compensation.restore(located.compensator, compensation, {
+                deadlineMs: env.rollbackTimeoutMs,
+                source: { path: env.ledger.path, seq: n },
+                // Only an injection cut off mid-call (an abort) may still land; a finished one cannot.
+                ...(settled.has(n) ? {} : { inFlightSince: intentAt.get(n) ?? t0 }),
+              })
             : Effect.fail(fail(new UnknownCompensation({ kind: compensation.kind })))
-      const exit = yield* undo.pipe(Effect.interruptible, Effect.timeoutOption(env.rollbackTimeoutMs), Effect.exit)
+      // A margin over the restore's own deadline: a compensator that ignores interruption cannot
+      // hold the rollback forever.
+      const exit = yield* undo.pipe(Effect.interruptible, Effect.timeoutOption(env.rollbackTimeoutMs + 1000), Effect.exit)
       const t1 = Date.now()
-      const outcome: Journal.RollbackRecord["outcome"] = Exit.isFailure(exit) ? "failed" : exit.value._tag === "None" ? "timeout" : "restored"
-      const error = Exit.isFailure(exit) ? describeUnknown(Cause.squash(exit.cause)) : outcome === "timeout" ? `no answer within ${env.rollbackTimeoutMs} ms` : undefined
+      const outcome: Journal.RollbackRecord["outcome"] = Exit.isFailure(exit)
+        ? "failed"
+        : exit.value._tag === "None" || (exit.value.value._tag === "incomplete" && exit.value.value.detail === "timed out")
+          ? "timeout"
+          : exit.value.value._tag === "restored"
+            ? "restored"
+            : "failed"
+      const error = Exit.isFailure(exit)
+        ? describeUnknown(Cause.squash(exit.cause))
+        : outcome === "timeout"
+          ? `no answer within ${env.rollbackTimeoutMs} ms`
+          : exit.value._tag === "Some" && exit.value.value._tag === "incomplete"
+            ? exit.value.value.detail
+            : undefined
       const appended = yield* Effect.exit(
         env.ledger.append(outcome === "restored" ? { type: "rolled-back", seq: n, by: "runner", at: iso(t1) } : { type: "rollback-failed", seq: n, by: "runner", error: error ?? outcome, at: iso(t1) }),
       )
@@ -119,9 +143,10 @@ export const makeFaults = (env: FaultEnv): Faults => {
         recorder.emit({ _tag: "StepStarted", id: fault.id, phase, kind: "fault" })
         const t0 = Date.now()
         const cap = faultOf(fault)
-        const compensation = yield* restore(cap.capture)
+        // Nothing is ledgered or touched until the capture succeeded: say so in the error.
+        const compensation = yield* restore(cap.capture).pipe(Effect.mapError((e) => withCompensation(e, "none")))
         if (compensation.kind !== fault.kind)
-          return yield* Effect.fail(fail(new InjectionFailed({ fault: fault.id, target: fault.target.id, detail: `its compensation is of kind "${compensation.kind}", not the declared "${fault.kind}"; nothing was injected` })))
+          return yield* Effect.fail(fail(new InjectionFailed({ fault: fault.id, target: fault.target.id, detail: `its compensation is of kind "${compensation.kind}", not the declared "${fault.kind}"`, compensation: "none" })))
         // A fault nobody could undo — here, or in a fresh process after a crash — is never injected.
         const located = locate(compensation.kind, cap, env.config, env.extra)
         if (located._tag === "unrecoverable")
@@ -129,7 +154,9 @@ export const makeFaults = (env: FaultEnv): Faults => {
         const n = ++seq
         const members = (planned.members.get(fault.target.id) ?? []).map((m) => m.id)
         // Invariant 2: the compensation is durable before the fault exists…
-        yield* env.ledger.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, members, ...(located._tag === "found" ? { module: located.module } : {}), compensation, at: iso(Date.now()) })
+        const intentTime = Date.now()
+        intentAt.set(n, intentTime)
+        yield* env.ledger.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, members, ...(located._tag === "found" ? { module: located.module } : {}), compensation, at: iso(intentTime) })
         // …and its release is registered before the injection, so a half-applied fault is undone.
         yield* Scope.addFinalizer(scope, release(n, fault, compensation))
         active.add(n)
@@ -138,7 +165,8 @@ export const makeFaults = (env: FaultEnv): Faults => {
           Effect.sleep(budget.maxFaultTimeMs).pipe(Effect.andThen(env.requestAbort("budget", `fault "${fault.id}" reached budget.maxFaultTime (${budget.maxFaultTimeMs} ms)`))),
           scope,
         )
-        const injected = yield* Effect.exit(restore(cap.inject))
+        const injected = yield* Effect.exit(restore(cap.inject).pipe(Effect.mapError((e) => withCompensation(e, "ledgered"))))
+        if (!Exit.hasInterrupts(injected)) settled.add(n)
         const t1 = Date.now()
         const base = { id: fault.id, phase, kind: "fault" as const, target: fault.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0 }
         if (Exit.isFailure(injected)) {
@@ -155,3 +183,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
 
   return { inject, lastInjection: () => lastInjection }
 }
+
+/** An `InjectionFailed` that says whether its compensation had been ledgered (and is replayed). */
+const withCompensation = (e: ShiftupError, compensation: "ledgered" | "none"): ShiftupError =>
+  e.reason._tag === "InjectionFailed" && e.reason.compensation === undefined ? fail(new InjectionFailed({ fault: e.reason.fault, target: e.reason.target, detail: e.reason.detail, compensation })) : e

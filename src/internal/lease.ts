@@ -12,23 +12,21 @@
  * `shiftup recover` (which takes the lease over on behalf of the dead run) may act on it.
  */
 import { createHash } from "node:crypto"
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { Duration, Effect } from "effect"
 import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import * as Ledger from "../Ledger.ts"
 import { describeUnknown, fail, LedgerError, type ShiftupError } from "../ShiftupError.ts"
+import * as Lock from "./lock.ts"
 import { faultsOf, type Planned } from "./plan.ts"
-import { processAlive, processStart } from "./process.ts"
 import { defaultDir, openSharedDir } from "./userdir.ts"
 
+/** Who holds a lease: the lock's holder, with the run and its ledger. */
 export interface Holder {
   readonly member: string
   readonly runId: string
   readonly pid: number
-  /** The holder process's start time (from /proc), when known: tells a reused pid apart. */
-  readonly started?: string
   readonly ledger?: string
   readonly at: string
 }
@@ -44,25 +42,13 @@ export interface Leases {
 
 const fileOf = (dir: string, member: string) => join(dir, `${createHash("sha256").update(member).digest("hex").slice(0, 32)}.lease`)
 
-const read = (path: string): Holder | undefined => {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as Holder
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined
-    // A half-written or garbled lease still means somebody took it: treat it as held by an
-    // unknown live process, never as free.
-    return { member: "?", runId: "unknown (unreadable lease file)", pid: -1, at: "" }
-  }
-}
-
-/** Whether the holder's process is still the one that took the lease. */
-export const holderAlive = (h: Holder): boolean => {
-  if (h.pid === -1) return true
-  if (h.pid === process.pid) return h.started === undefined || h.started === processStart(process.pid)
-  if (!processAlive(h.pid)) return false
-  const now = processStart(h.pid)
-  return h.started === undefined || now === undefined || now === h.started
-}
+const holderOf = (member: string, h: Lock.Holder): Holder => ({
+  member,
+  runId: h.details?.["runId"] ?? h.purpose,
+  pid: h.pid,
+  ...(h.details?.["ledger"] === undefined ? {} : { ledger: h.details["ledger"] }),
+  at: h.at,
+})
 
 /** Compensations the holder's ledger still has pending on `member`. */
 const pendingOn = (h: Holder, member: string): boolean => {
@@ -73,37 +59,6 @@ const pendingOn = (h: Holder, member: string): boolean => {
     // A ledger that is gone was cleaned up; one that cannot be read may hold anything.
     return (e as NodeJS.ErrnoException).code !== "ENOENT"
   }
-}
-
-const write = (path: string, holder: Holder): boolean => {
-  let fd: number
-  try {
-    fd = openSync(path, "wx", 0o600)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false
-    throw e
-  }
-  try {
-    const text = `${JSON.stringify(holder)}\n`
-    let off = 0
-    while (off < text.length) off += writeSync(fd, text, off)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  return true
-}
-
-/** Removes a stale lease so that exactly one contender takes it over (rename is atomic). */
-const breakStale = (path: string): void => {
-  const aside = `${path}.stale-${process.pid}-${Date.now()}`
-  try {
-    renameSync(path, aside)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return
-    throw e
-  }
-  rmSync(aside, { force: true })
 }
 
 export interface AcquireOptions {
@@ -117,32 +72,36 @@ export interface AcquireOptions {
 }
 
 /**
- * Takes a lease on every member, all or nothing. Fails with the first conflict (after waiting,
- * if asked); a file-system error is a `LedgerError` (no lease, no run).
+ * Takes a lease on every member, all or nothing (the lock primitive of lock.ts, one file per
+ * member). A lease of a process that is gone is broken only when its ledger has nothing pending on
+ * the member. Fails with the first conflict (after waiting, if asked); a file-system error is a
+ * `LedgerError` (no lease, no run).
  */
 export const acquire = (members: ReadonlyArray<string>, options: AcquireOptions): Effect.Effect<Leases, Conflict | ShiftupError> =>
   Effect.gen(function* () {
-    const me: Omit<Holder, "member"> = { runId: options.runId, pid: process.pid, ...started(), ...(options.ledger === undefined ? {} : { ledger: options.ledger }), at: new Date().toISOString() }
-    const taken: Array<string> = []
+    const taken: Array<() => void> = []
     const release = () => {
-      for (const path of taken.splice(0)) if (read(path)?.runId === me.runId) rmSync(path, { force: true })
+      for (const free of taken.splice(0)) free()
     }
     const deadline = Date.now() + (options.wait === undefined ? 0 : Duration.toMillis(Duration.fromInputUnsafe(options.wait)))
+    const details = { runId: options.runId, ...(options.ledger === undefined ? {} : { ledger: options.ledger }) }
     const tryOne = (member: string): Conflict | undefined => {
-      const path = fileOf(options.dir, member)
-      for (let attempt = 0; attempt < 5; attempt++) {
-        if (write(path, { member, ...me })) {
-          taken.push(path)
-          return undefined
-        }
-        const holder = read(path)
-        if (holder === undefined) continue
-        if (holder.runId === me.runId && holder.pid === me.pid) return undefined
-        if (holderAlive(holder)) return { _tag: "held", holder }
-        if (holder.runId !== options.takeOverFrom && pendingOn(holder, member)) return { _tag: "pending-recovery", holder }
-        breakStale(path)
+      let pending: Holder | undefined
+      const got = Lock.acquire(fileOf(options.dir, member), `run ${options.runId}`, {
+        details: { ...details, member },
+        mayBreak: (stale) => {
+          const h = holderOf(member, stale)
+          if (h.runId === options.takeOverFrom || !pendingOn(h, member)) return true
+          pending = h
+          return false
+        },
+      })
+      if (got._tag === "acquired") {
+        taken.push(got.release)
+        return undefined
       }
-      return { _tag: "held", holder: read(path) ?? { member, runId: "unknown (lease contended)", pid: -1, at: "" } }
+      const holder = holderOf(member, got.by)
+      return pending !== undefined ? { _tag: "pending-recovery", holder: pending } : { _tag: "held", holder }
     }
     for (;;) {
       const conflict = yield* Effect.try({
@@ -161,11 +120,6 @@ export const acquire = (members: ReadonlyArray<string>, options: AcquireOptions)
       yield* Effect.sleep(Math.min(200, deadline - Date.now()))
     }
   })
-
-const started = (): { readonly started?: string } => {
-  const s = processStart(process.pid)
-  return s === undefined ? {} : { started: s }
-}
 
 /** One line for a refusal. */
 export const describeConflict = (c: Conflict): string =>

@@ -23,6 +23,14 @@ export interface Holder {
   readonly at: string
   /** Tells two locks of one holder apart (an inode number is reused as soon as it is freed). */
   readonly nonce?: string
+  /** What the holder's user wants others to know (a target lease: the run id and its ledger). */
+  readonly details?: Readonly<Record<string, string>>
+}
+
+export interface AcquireOptions {
+  readonly details?: Readonly<Record<string, string>>
+  /** Whether a lock whose holder is gone may be broken (default: always). */
+  readonly mayBreak?: (stale: Holder) => boolean
 }
 
 export type Acquired =
@@ -58,9 +66,9 @@ const parse = (text: string): Holder | undefined => {
   }
 }
 
-const me = (purpose: string): Holder => {
+const me = (purpose: string, details: Readonly<Record<string, string>> | undefined): Holder => {
   const start = startTime(process.pid)
-  return { pid: process.pid, ...(start === undefined ? {} : { start }), host: hostname(), purpose, at: new Date().toISOString(), nonce: randomBytes(8).toString("hex") }
+  return { pid: process.pid, ...(start === undefined ? {} : { start }), host: hostname(), purpose, at: new Date().toISOString(), nonce: randomBytes(8).toString("hex"), ...(details === undefined ? {} : { details }) }
 }
 
 /** Writes `text` to a fresh owner-only file next to `path`, durably; returns its name. */
@@ -83,8 +91,8 @@ const writeTemp = (path: string, text: string): string => {
  * exists), so a reader never sees a half-written holder. Errors other than "it exists" (a
  * read-only or missing directory) are thrown: they are not "somebody else holds it".
  */
-export const acquire = (path: string, purpose: string): Acquired => {
-  const text = `${JSON.stringify(me(purpose))}\n`
+export const acquire = (path: string, purpose: string, options: AcquireOptions = {}): Acquired => {
+  const text = `${JSON.stringify(me(purpose, options.details))}\n`
   const tmp = writeTemp(path, text)
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -105,7 +113,7 @@ export const acquire = (path: string, purpose: string): Acquired => {
       // A lock file is written whole before it appears, so an unreadable one was not made here: a
       // damaged lock is never broken automatically.
       if (holder === undefined) return { _tag: "held", by: { pid: 0, host: "?", purpose: `an unreadable lock file (${path}); remove it by hand once no recover runs`, at: "?" } }
-      if (holderAlive(holder)) return { _tag: "held", by: holder }
+      if (holderAlive(holder) || options.mayBreak?.(holder) === false) return { _tag: "held", by: holder }
       breakStale(path, found)
     }
     return { _tag: "held", by: { pid: 0, host: "?", purpose: `a lock (${path}) that keeps changing hands`, at: "?" } }

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { Experiment, Step, Target, run } from "shiftup"
@@ -105,7 +106,7 @@ describe("target leases", () => {
       expect(first.status).toBe("passed")
       // Forge what a crashed run with a clean ledger leaves: a lease of a dead pid.
       expect(readdirSync(dir)).toEqual([])
-      writeFileSync(join(dir, `${createHash("sha256").update("stale").digest("hex").slice(0, 32)}.lease`), JSON.stringify({ member: "stale", runId: "dead-run", pid: 2 ** 22 + 7, at: "then" }))
+      writeFileSync(join(dir, `${createHash("sha256").update("stale").digest("hex").slice(0, 32)}.lease`), JSON.stringify({ pid: 2 ** 22 + 7, host: hostname(), purpose: "run dead-run", at: "then", details: { runId: "dead-run", member: "stale" } }))
       expect((await run(Experiment.make({ id: "stale.b", title: "b", targets: { t }, method: [w.fault("b", t)] }), w.options())).status).toBe("passed")
     }))
 })

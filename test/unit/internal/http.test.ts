@@ -127,7 +127,7 @@ describe("egress is checked before any connection (invariant 7)", () => {
     expect(connections).toBe(1)
   })
 
-  it("a run whose probe aims outside the allowlist records EgressDenied and opens no connection", async () => {
+  it("a run whose probe aims outside the allowlist is refused at plan time and opens no connection", async () => {
     await withTempDir("egress", async (stateDir) => {
       // 0.0.0.0 is not loopback, so the allowlist denies it; on Linux a connection to it would
       // reach this host's own listener, so a regression shows up here instead of on a network.
@@ -135,10 +135,9 @@ describe("egress is checked before any connection (invariant 7)", () => {
         const away = Http.target("away", { url: `http://${host}:${port}`, environment: "staging" })
         const e = Experiment.make({ id: "unit.egress", title: "t", targets: { away }, method: [Probe.status(away, "/", { timeout: 500 })] })
         const journal = await Runner.runPromise(e, { journal: false, stateDir })
-        expect(journal.status).toBe("aborted")
-        expect(journal.errors.map((x) => x.tag)).toContain("EgressDenied")
-        expect(journal.errors.find((x) => x.tag === "EgressDenied")?.message).toContain("is not allowed")
-        expect(journal.steps.find((s) => s.kind === "probe")?.outcome).toBe("error")
+        expect(journal).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "egress.not-allowed" } })
+        expect(journal.refusal?.reason).toContain("is not allowed")
+        expect(journal.steps).toEqual([])
       }
       expect(connections).toBe(0)
       expect(seen).toEqual([])
@@ -150,12 +149,14 @@ describe("egress is checked before any connection (invariant 7)", () => {
       const api = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "staging", endpoints: [`0.0.0.0:${port}`] })
       const outside = Fault.httpSwitch(api, { id: "sw", url: `http://0.0.0.0:${port}/faults`, on: "on", off: "off" })
       const journal = await Runner.runPromise(Experiment.make({ id: "unit.egress2", title: "t", targets: { api }, method: [outside] }), { journal: false, stateDir })
-      expect(journal).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "fault.contact-egress", step: "sw" } })
+      // The switch is an endpoint of its target, outside the allowlist: the target itself is refused.
+      expect(journal).toMatchObject({ status: "refused", exitCode: 2, refusal: { rule: "egress.not-allowed" } })
       expect(journal.ledger).toBeUndefined()
       // Another target's address: a lab fault may not flip a switch on a production endpoint.
       const prod = Http.target("prod", { url: `http://localhost:${port}`, environment: "production" })
-      const elsewhere = Fault.httpSwitch(api, { id: "sw2", url: `${prod.url}faults`, on: "on", off: "off" })
-      const j2 = await Runner.runPromise(Experiment.make({ id: "unit.egress3", title: "t", targets: { api, prod }, method: [elsewhere] }), { journal: false, stateDir })
+      const lab = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "staging" })
+      const elsewhere = Fault.httpSwitch(lab, { id: "sw2", url: `${prod.url}faults`, on: "on", off: "off" })
+      const j2 = await Runner.runPromise(Experiment.make({ id: "unit.egress3", title: "t", targets: { api: lab, prod }, method: [elsewhere] }), { journal: false, stateDir })
       expect(j2).toMatchObject({ status: "refused", refusal: { rule: "fault.contact-outside-target", step: "sw2" } })
       expect(connections).toBe(0)
     })
