@@ -6,7 +6,7 @@
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { Cause, Effect, Schema } from "effect"
-import { send } from "./internal/http.ts"
+import { send, type TlsSettings } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { decodeAll } from "./internal/validate.ts"
 import { describeUnknown, fail, InvalidCompensation, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
@@ -59,8 +59,19 @@ export interface Provider {
 
 const rollbackError = (c: Compensation, detail: string) => fail(new RollbackFailed({ fault: c.kind, target: String(c["target"] ?? "?"), detail }))
 
-/** Sends the request that switches a fault off (e.g. a lab's fault switch). */
-export const httpRequest = (spec: { readonly target: string; readonly method: string; readonly url: string; readonly body?: string; readonly description: string }): Compensation => ({
+/**
+ * Sends the request that switches a fault off (e.g. a lab's fault switch). `tls` keeps what a
+ * fresh process needs to reach an https switch — the CA, the name, whether to verify — never a
+ * client key (a ledger is no place for one: such a switch is replayed without the certificate).
+ */
+export const httpRequest = (spec: {
+  readonly target: string
+  readonly method: string
+  readonly url: string
+  readonly body?: string
+  readonly description: string
+  readonly tls?: { readonly ca?: string; readonly servername?: string; readonly rejectUnauthorized?: boolean }
+}): Compensation => ({
   kind: "http.request",
   ...spec,
 })
@@ -128,10 +139,18 @@ export const builtins: Readonly<Record<string, CompensatorSpec>> = {
       method: Schema.Literals(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
       url: Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/)),
       body: Schema.optionalKey(Schema.String),
+      tls: Schema.optionalKey(Schema.Struct({ ca: Schema.optionalKey(Schema.String), servername: Schema.optionalKey(Schema.String), rejectUnauthorized: Schema.optionalKey(Schema.Boolean) })),
     }),
     apply: (c) =>
       send(
-        { method: String(c["method"]), url: String(c["url"]), ...(typeof c["body"] === "string" ? { body: c["body"] } : {}), headers: { "content-type": "application/json" }, timeoutMs: 5000 },
+        {
+          method: String(c["method"]),
+          url: String(c["url"]),
+          ...(typeof c["body"] === "string" ? { body: c["body"] } : {}),
+          ...(typeof c["tls"] === "object" && c["tls"] !== null ? { tls: c["tls"] as TlsSettings } : {}),
+          headers: { "content-type": "application/json" },
+          timeoutMs: 5000,
+        },
         { probe: "compensation", target: String(c["target"]) },
       ).pipe(
         Effect.mapError((e) => rollbackError(c, e.message)),

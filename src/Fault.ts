@@ -115,14 +115,17 @@ export interface SwitchOptions {
  */
 export const httpSwitch = (target: HttpTarget, options: SwitchOptions): Fault => {
   const method = options.method ?? "POST"
-  const compensation = Compensation.httpRequest({ target: target.id, method, url: options.url, body: options.off, description: `${method} ${options.url} ${options.off}` })
+  // The switch is an address of the target: it is reached with the target's TLS settings.
+  const tls = target.tls
+  const replayable = tls === undefined ? undefined : { ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.servername === undefined ? {} : { servername: tls.servername }), ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }) }
+  const compensation = Compensation.httpRequest({ target: target.id, method, url: options.url, body: options.off, description: `${method} ${options.url} ${options.off}`, ...(replayable === undefined ? {} : { tls: replayable }) })
   return make({
     id: options.id,
     title: options.title ?? options.id,
     target,
     safety: "disrupt",
     compensation,
-    inject: send({ method, url: options.url, body: options.on, headers: { "content-type": "application/json" } }, { probe: options.id, target: target.id }).pipe(
+    inject: send({ method, url: options.url, body: options.on, headers: { "content-type": "application/json" }, ...(tls === undefined ? {} : { tls }) }, { probe: options.id, target: target.id }).pipe(
       Effect.mapError((e) => fail(new InjectionFailed({ fault: options.id, target: target.id, detail: e.message }))),
       Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(fail(new InjectionFailed({ fault: options.id, target: target.id, detail: `switch answered ${r.status}` }))))),
     ),

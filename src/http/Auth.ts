@@ -9,7 +9,7 @@ import * as Expect from "../Expect.ts"
 import * as Probe from "../Probe.ts"
 import { request, type Exchange, type SecurityTarget } from "./Client.ts"
 import { finding, rules, type Report, type SecurityFinding } from "./Findings.ts"
-import { reveal, secret, type Secret, type Value } from "./Secret.ts"
+import { reveal, secret, type Secret, type Value } from "../Secret.ts"
 
 const b64url = (s: string | Buffer) => Buffer.from(s).toString("base64url")
 

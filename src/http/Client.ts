@@ -6,108 +6,25 @@
  */
 import { Context, Effect } from "effect"
 import type { HttpTarget } from "../Http.ts"
-import { asEffect, correlated, exchange, Failure, HttpClient, type Abortable, type HttpClientService, type TlsSettings } from "../internal/http.ts"
+import { HttpClient, sendTo, type Abortable, type Exchange, type Request } from "../internal/http.ts"
 import { RunContext } from "../RunContext.ts"
 import { fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
 import * as Http from "../Http.ts"
-import { isSecret, redact, redactText, reveal, secretsOf, type Secret, type Value } from "./Secret.ts"
 
-export { closeRun, egressConnector, HttpClient, runOwned, type HttpClientService, type TlsSettings } from "../internal/http.ts"
+export { closeRun, egressConnector, HttpClient, request, runOwned, type Exchange, type HttpClientService, type Request, type TlsSettings } from "../internal/http.ts"
 
-export interface SecurityTarget extends HttpTarget {
-  readonly tls?: TlsSettings
-}
-
-export interface TargetOptions extends Http.HttpTargetOptions {
-  readonly tls?: TlsSettings
-}
+/** The one HTTP target of shiftup (`Http.target` of the core): this name is kept for existing code. */
+export type SecurityTarget = HttpTarget
+export type TargetOptions = Http.HttpTargetOptions
 
 /**
- * An HTTP(S) target for the probes of `shiftup/http`: the core's `Http.target` plus TLS settings.
+ * An HTTP(S) target: the core's `Http.target`, the same object every probe, fault and
+ * compensation honours (TLS, client certificates, SNI, default headers and timeout).
  *
  * @example
  * const api = Http.target("api", { url: "https://127.0.0.1:8443", environment: "staging", tls: { ca: labCa } })
  */
-export const target = (id: string, options: TargetOptions): SecurityTarget => {
-  const { tls, ...rest } = options
-  return { ...Http.target(id, rest), ...(tls === undefined ? {} : { tls }) }
-}
-
-export interface Request {
-  readonly method?: string
-  /** A path resolved against the target's URL (or an absolute URL on the same target). */
-  readonly path: string
-  readonly headers?: Readonly<Record<string, Value>>
-  /** A string, or a secret (a login form with a password, say). */
-  readonly body?: Value
-  /** Further secrets to redact from the answer (e.g. a password inside a JSON body you built). */
-  readonly secrets?: ReadonlyArray<Secret>
-  /** Deadline for the whole exchange, body included; default 5 seconds. */
-  readonly timeoutMs?: number
-  /** Bytes of body kept; default 64 KiB. */
-  readonly maxBody?: number
-  /** Aborts the exchange when it fires, on top of `timeoutMs` (e.g. `AbortSignal.timeout(ms)` shared by several requests). */
-  readonly signal?: AbortSignal
-}
-
-/** One exchange, with the secrets the request carried redacted everywhere. */
-export interface Exchange {
-  readonly url: string
-  readonly method: string
-  readonly status: number
-  /** Lower-case names; repeated headers joined with ", " (except `set-cookie`, see `cookies`). */
-  readonly headers: Readonly<Record<string, string>>
-  readonly cookies: ReadonlyArray<string>
-  readonly body: string
-  readonly ms: number
-}
-
-const maxBodyDefault = 64 * 1024
-
-const origins = new WeakMap<SecurityTarget, URL>()
-/** Origin and path of a request: plain concatenation for the common absolute path. */
-const locate = (target: SecurityTarget, path: string): { readonly origin: string; readonly path: string } => {
-  let base = origins.get(target)
-  if (base === undefined) origins.set(target, (base = new URL(target.url)))
-  if (path.startsWith("/") && !path.startsWith("//")) return { origin: base.origin, path }
-  const url = new URL(path, base)
-  return { origin: url.origin, path: `${url.pathname}${url.search}` }
-}
-
-/**
- * Sends one request outside Effect (a burst's hot path) and calls `done` exactly once — possibly
- * before it returns — with the exchange or the error. Returns what ends the exchange early.
- */
-const send = (run: RunContext, client: HttpClientService, target: SecurityTarget, req: Request, label: string | undefined, done: (result: Exchange | ShiftupError) => void): Abortable => {
-  const method = req.method ?? "GET"
-  const url = locate(target, req.path)
-  const href = `${url.origin}${url.path}`
-  const given = req.headers
-  const secrets = given === undefined && req.secrets === undefined && !isSecret(req.body) ? [] : secretsOf([...Object.values(given ?? {}), ...(req.secrets ?? []), req.body])
-  let revealed: Record<string, string> | undefined
-  if (given !== undefined) {
-    revealed = {}
-    for (const k in given) revealed[k] = reveal(given[k] as Value)
-  }
-  return exchange(
-    run,
-    client,
-    { origin: url.origin, path: url.path, method, headers: correlated(run, revealed), body: req.body === undefined ? undefined : reveal(req.body), timeoutMs: req.timeoutMs ?? 5000, maxBody: req.maxBody ?? maxBodyDefault, signal: req.signal, tls: target.tls },
-    (r) => {
-      if (r instanceof Failure) return done(fail(new ProbeFailed({ probe: label ?? `${method} ${url.path}`, target: target.id, detail: redactText(`${method} ${href}: ${r.detail}`, secrets) })))
-      if (isShiftupError(r)) return done(r)
-      const x: Exchange = { url: href, method, ...r }
-      done(secrets.length === 0 ? x : redact(x, secrets))
-    },
-  )
-}
-
-/**
- * Sends one request to `target` and reads the answer. `label` names the probe in errors.
- * Fails with `EgressDenied` (before any connection) or `ProbeFailed` (timeout, reset, TLS).
- */
-export const request = (target: SecurityTarget, req: Request, label?: string): Effect.Effect<Exchange, ShiftupError> =>
-  asEffect<Exchange>((run, client, done) => send(run, client, target, req, label, done))
+export const target = Http.target
 
 /** Node's timers take at most 2^31 − 1 ms; a longer wait is made of several. */
 const maxTimer = 2 ** 31 - 1
@@ -146,7 +63,7 @@ export const burst = (target: SecurityTarget, n: number, concurrency: number, ma
         let handle: Abortable | undefined
         let settled = false
         try {
-          handle = send(run, client, target, make(i), label, (r) => {
+          handle = sendTo(run, client, target, make(i), label, (r) => {
             // May run before `send` returns (an aborted signal, a closed agent).
             settled = true
             if (handle !== undefined) inFlight.delete(handle)

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import * as Probe from "../Probe.ts"
 import { request, type SecurityTarget } from "./Client.ts"
 import { finding, type Report, type SecurityFinding } from "./Findings.ts"
-import type { Value } from "./Secret.ts"
+import type { Value } from "../Secret.ts"
 
 export interface CorsObservation {
   readonly origin: string

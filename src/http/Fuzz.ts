@@ -13,7 +13,7 @@ import { RunContext } from "../RunContext.ts"
 import { describeUnknown, fail, ProbeFailed } from "../ShiftupError.ts"
 import { HttpClient, request, type Exchange, type SecurityTarget } from "./Client.ts"
 import { finding, type Report, type RuleId, type SecurityFinding } from "./Findings.ts"
-import type { Value } from "./Secret.ts"
+import type { Value } from "../Secret.ts"
 
 export type Family = "sqli" | "xss" | "traversal" | "command" | "crlf"
 

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import * as Probe from "../Probe.ts"
 import { burst, type Request, type SecurityTarget } from "./Client.ts"
 import { finding, type Report } from "./Findings.ts"
-import type { Value } from "./Secret.ts"
+import type { Value } from "../Secret.ts"
 
 export interface RateLimitOptions {
   readonly path: string

@@ -11,7 +11,7 @@
  */
 export { burst, closeRun, egressConnector, HttpClient, paced, request, runOwned, target } from "./Client.ts"
 export type { Exchange, HttpClientService, Request, SecurityTarget, TargetOptions, TlsSettings } from "./Client.ts"
-export { isSecret, redact, redactText, secret, type Secret, type Value } from "./Secret.ts"
+export { isSecret, redact, redactText, secret, type Secret, type Value } from "../Secret.ts"
 export * as Auth from "./Auth.ts"
 export * as Cors from "./Cors.ts"
 export * as Detect from "./Detect.ts"

@@ -14,15 +14,26 @@ import { isIP } from "node:net"
 import { Context, Effect } from "effect"
 import { Agent, buildConnector, type Dispatcher } from "undici"
 import { RunContext } from "../RunContext.ts"
+import type { HttpTarget } from "../Http.ts"
+import { isSecret, redact, redactText, reveal, secretsOf, type Secret, type Value } from "../Secret.ts"
 import { describeUnknown, fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
 import { checkEgress, type Egress } from "./egress.ts"
 
-/** TLS settings of a target: a private CA for a lab's certificates, or no verification at all. */
+/**
+ * TLS settings of a target: a private CA for a lab's certificates (or no verification at all), a
+ * client certificate for mutual TLS, and the name to send as SNI and verify the certificate for.
+ */
 export interface TlsSettings {
   /** PEM of the CA(s) to trust instead of the system store. */
   readonly ca?: string
   /** Default true. `false` still records what the certificate says (see `Tls`). */
   readonly rejectUnauthorized?: boolean
+  /** PEM of the client certificate (chain), for servers that ask for one. */
+  readonly cert?: string
+  /** PEM of the client key: a `Secret`, so it never reaches a journal or a ledger. */
+  readonly key?: Value
+  /** SNI and the name the certificate is verified for, when the URL's host is an address. */
+  readonly servername?: string
 }
 
 /** Makes the dispatcher a request goes through. */
@@ -35,6 +46,8 @@ export const egressConnector = (egress: Egress, tls: TlsSettings | undefined): b
   const base = buildConnector({
     ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
     ...(tls?.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+    ...(tls?.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls?.key === undefined ? {} : { key: reveal(tls.key) }),
   })
   return (options, callback) => {
     Effect.runPromise(checkEgress(egress, options.hostname)).then(
@@ -42,7 +55,8 @@ export const egressConnector = (egress: Egress, tls: TlsSettings | undefined): b
         // The checked address is the one connected to; the name still goes out as SNI and in
         // the Host header, and the certificate is verified against it.
         const name = options.hostname.replace(/^\[|\]$/g, "")
-        base({ ...options, hostname: address, ...(isIP(name) === 0 && options.servername === undefined ? { servername: name } : {}) }, callback)
+        const servername = tls?.servername ?? options.servername ?? (isIP(name) === 0 ? name : undefined)
+        base({ ...options, hostname: address, ...(servername === undefined ? {} : { servername }) }, callback)
       },
       (e: unknown) => callback(e instanceof Error ? e : new Error(describeUnknown(e)), null),
     )
@@ -240,6 +254,7 @@ export interface HttpRequest {
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: string
   readonly timeoutMs?: number
+  readonly tls?: TlsSettings
 }
 
 export interface HttpResponse {
@@ -261,6 +276,83 @@ export const asEffect = <A>(start: (run: RunContext, client: HttpClientService, 
     }),
   )
 
+export interface Request {
+  readonly method?: string
+  /** A path resolved against the target's URL (or an absolute URL on the same target). */
+  readonly path: string
+  readonly headers?: Readonly<Record<string, Value>>
+  /** A string, or a secret (a login form with a password, say). */
+  readonly body?: Value
+  /** Further secrets to redact from the answer (e.g. a password inside a JSON body you built). */
+  readonly secrets?: ReadonlyArray<Secret>
+  /** Deadline for the whole exchange, body included; default 5 seconds. */
+  readonly timeoutMs?: number
+  /** Bytes of body kept; default 64 KiB. */
+  readonly maxBody?: number
+  /** Aborts the exchange when it fires, on top of `timeoutMs` (e.g. `AbortSignal.timeout(ms)` shared by several requests). */
+  readonly signal?: AbortSignal
+}
+
+/** One exchange, with the secrets the request carried redacted everywhere. */
+export interface Exchange {
+  readonly url: string
+  readonly method: string
+  readonly status: number
+  /** Lower-case names; repeated headers joined with ", " (except `set-cookie`, see `cookies`). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly cookies: ReadonlyArray<string>
+  readonly body: string
+  readonly ms: number
+}
+
+const maxBodyDefault = 64 * 1024
+
+const origins = new WeakMap<HttpTarget, URL>()
+/** Origin and path of a request: plain concatenation for the common absolute path. */
+const locate = (target: HttpTarget, path: string): { readonly origin: string; readonly path: string } => {
+  let base = origins.get(target)
+  if (base === undefined) origins.set(target, (base = new URL(target.url)))
+  if (path.startsWith("/") && !path.startsWith("//")) return { origin: base.origin, path }
+  const url = new URL(path, base)
+  return { origin: url.origin, path: `${url.pathname}${url.search}` }
+}
+
+/**
+ * Sends one request outside Effect (a burst's hot path) and calls `done` exactly once — possibly
+ * before it returns — with the exchange or the error. Returns what ends the exchange early.
+ */
+export const sendTo = (run: RunContext, client: HttpClientService, target: HttpTarget, req: Request, label: string | undefined, done: (result: Exchange | ShiftupError) => void): Abortable => {
+  const method = req.method ?? "GET"
+  const url = locate(target, req.path)
+  const href = `${url.origin}${url.path}`
+  // The target's own headers (an API key, say) under the request's.
+  const given = target.headers === undefined ? req.headers : { ...target.headers, ...req.headers }
+  const secrets = given === undefined && req.secrets === undefined && !isSecret(req.body) ? [] : secretsOf([...Object.values(given ?? {}), ...(req.secrets ?? []), req.body])
+  let revealed: Record<string, string> | undefined
+  if (given !== undefined) {
+    revealed = {}
+    for (const k in given) revealed[k] = reveal(given[k] as Value)
+  }
+  return exchange(
+    run,
+    client,
+    { origin: url.origin, path: url.path, method, headers: correlated(run, revealed), body: req.body === undefined ? undefined : reveal(req.body), timeoutMs: req.timeoutMs ?? target.timeoutMs ?? 5000, maxBody: req.maxBody ?? maxBodyDefault, signal: req.signal, tls: target.tls },
+    (r) => {
+      if (r instanceof Failure) return done(fail(new ProbeFailed({ probe: label ?? `${method} ${url.path}`, target: target.id, detail: redactText(`${method} ${href}: ${r.detail}`, secrets) })))
+      if (isShiftupError(r)) return done(r)
+      const x: Exchange = { url: href, method, ...r }
+      done(secrets.length === 0 ? x : redact(x, secrets))
+    },
+  )
+}
+
+/**
+ * Sends one request to `target` and reads the answer. `label` names the probe in errors.
+ * Fails with `EgressDenied` (before any connection) or `ProbeFailed` (timeout, reset, TLS).
+ */
+export const request = (target: HttpTarget, req: Request, label?: string): Effect.Effect<Exchange, ShiftupError> =>
+  asEffect<Exchange>((run, client, done) => sendTo(run, client, target, req, label, done))
+
 /** Sends one request; `label` names the probe or fault in errors. Keeps the first 64 KiB of the body. */
 export const send = (req: HttpRequest, label: { readonly probe: string; readonly target: string }): Effect.Effect<HttpResponse, ShiftupError> => {
   const method = req.method ?? "GET"
@@ -271,7 +363,7 @@ export const send = (req: HttpRequest, label: { readonly probe: string; readonly
     return Effect.fail(fail(new ProbeFailed({ ...label, detail: `"${req.url}" is not a valid URL` })))
   }
   return asEffect<HttpResponse>((run, client, done) =>
-    exchange(run, client, { origin: url.origin, path: `${url.pathname}${url.search}`, method, headers: correlated(run, req.headers), body: req.body, timeoutMs: req.timeoutMs ?? 5000, maxBody: 64 * 1024 }, (r) => {
+    exchange(run, client, { origin: url.origin, path: `${url.pathname}${url.search}`, method, headers: correlated(run, req.headers), body: req.body, timeoutMs: req.timeoutMs ?? 5000, maxBody: 64 * 1024, tls: req.tls }, (r) => {
       if (r instanceof Failure) return done(fail(new ProbeFailed({ ...label, detail: `${method} ${req.url}: ${r.detail}` })))
       if (isShiftupError(r)) return done(r)
       done({ status: r.status, headers: r.headers, body: r.body, ms: r.ms })

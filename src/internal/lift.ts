@@ -8,14 +8,25 @@ import { describeUnknown, isShiftupError, type ShiftupError } from "../ShiftupEr
 
 export type Thunk<A> = Effect.Effect<A, ShiftupError> | (() => A | Promise<A> | Effect.Effect<A, ShiftupError>)
 
-export const lift = <A>(thunk: Thunk<A>, onError: (detail: string) => ShiftupError): Effect.Effect<A, ShiftupError> => {
+/**
+ * A function given an AbortSignal that fires when the run no longer wants its answer (an abort,
+ * a halt, a deadline): a Promise-returning probe passes it to what it awaits, so it stops.
+ */
+export type Abortable<A> = (signal: AbortSignal) => A | Promise<A> | Effect.Effect<A, ShiftupError>
+
+export const lift = <A>(thunk: Thunk<A> | Abortable<A>, onError: (detail: string) => ShiftupError): Effect.Effect<A, ShiftupError> => {
   const effect: Effect.Effect<A, ShiftupError> = Effect.isEffect(thunk)
     ? thunk
     : Effect.suspend(() => {
-        const out = thunk()
+        const controller = new AbortController()
+        const out = thunk(controller.signal)
         if (Effect.isEffect(out)) return out
-        // A rejected ShiftupError keeps its reason, as a thrown one does below.
-        if (out instanceof Promise) return Effect.tryPromise({ try: () => out, catch: (e) => (isShiftupError(e) ? e : onError(describeUnknown(e))) })
+        // A rejected ShiftupError keeps its reason, as a thrown one does below. Interrupting the
+        // wait aborts the signal the function was given.
+        if (out instanceof Promise)
+          return Effect.tryPromise({ try: () => out, catch: (e) => (isShiftupError(e) ? e : onError(describeUnknown(e))) }).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => controller.abort(new Error("interrupted: the run no longer waits for this")))),
+          )
         return Effect.succeed(out)
       })
   return effect.pipe(

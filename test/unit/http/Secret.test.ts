@@ -2,7 +2,7 @@ import { inspect } from "node:util"
 import * as fc from "fast-check"
 import * as Http from "shiftup/http"
 import { describe, expect, it } from "vitest"
-import { secretsOf } from "../../../src/http/Secret.ts"
+import { secretsOf } from "../../../src/Secret.ts"
 
 describe("Secret", () => {
   it("prints as [redacted] in JSON, strings and inspect, and reveals only on request", () => {

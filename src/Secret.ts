@@ -4,7 +4,7 @@
  * `shiftup/http` returns is passed through `redact` with the secrets it was given, so a value
  * echoed back by the server never reaches the journal or a report either.
  */
-const SecretTypeId: unique symbol = Symbol.for("shiftup/http/Secret") as never
+const SecretTypeId: unique symbol = Symbol.for("shiftup/Secret") as never
 
 export const placeholder = "[redacted]"
 
