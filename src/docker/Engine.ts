@@ -99,6 +99,8 @@ export interface CreateSpec {
   /** Container port → host port, always published on 127.0.0.1. */
   readonly publish?: ReadonlyArray<{ readonly containerPort: number; readonly hostPort: number; readonly protocol?: "tcp" | "udp" }>
   readonly network?: string
+  /** `host`, `none` or `container:<id>`: a network mode without an endpoint of its own (instead of `network`). */
+  readonly networkMode?: string
   readonly aliases?: ReadonlyArray<string>
   readonly restartPolicy?: "no" | "always" | "unless-stopped" | "on-failure"
   readonly healthcheck?: { readonly test: ReadonlyArray<string>; readonly intervalMs: number; readonly timeoutMs?: number; readonly retries?: number }

@@ -223,6 +223,7 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
             PortBindings: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, [{ HostIp: "127.0.0.1", HostPort: String(p.hostPort) }]])),
             RestartPolicy: { Name: spec.restartPolicy ?? "no" },
             ...(spec.network === undefined ? {} : { NetworkMode: spec.network }),
+            ...(spec.networkMode === undefined ? {} : { NetworkMode: spec.networkMode }),
           },
           ...(spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } } }),
           abortSignal,
