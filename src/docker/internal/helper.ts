@@ -13,6 +13,8 @@ export interface HelperOptions {
   readonly timeoutMs: number
   /** Open file descriptors the helper gets as its fds 3, 4…: a namespace held open, say. */
   readonly fds?: ReadonlyArray<number>
+  /** Written to its standard input (then closed). */
+  readonly input?: string
 }
 
 /** How a helper ended when it did not exit 0. */
@@ -39,13 +41,28 @@ const killGroup = (child: ChildProcess): void => {
   }
 }
 
-/** Runs `file args` (no shell) in its own process group; resolves with its stdout. */
+/** Signals a terminal sends to its foreground process group. */
+const terminalSignals = new Set(["SIGINT", "SIGQUIT", "SIGHUP", "SIGTSTP"])
+
+/**
+ * Runs `file args` (no shell) in its own process group; resolves with its stdout.
+ *
+ * A terminal's signal can still reach a helper in one instant: between the fork and its
+ * `setsid`, the child is in this process's group, its signals blocked; the signal stays pending
+ * and ends it right before it would have run its program. So a helper that dies of a terminal's
+ * signal never ran, and is started again (a few times: Ctrl-C pressed again and again).
+ */
 export const runHelper = (file: string, args: ReadonlyArray<string>, options: HelperOptions): Effect.Effect<string, HelperFailure> =>
+  spawnHelper(file, args, options).pipe(
+    Effect.retry({ while: (e) => !e.killed && e.signal !== null && terminalSignals.has(e.signal), times: 10 }),
+  )
+
+const spawnHelper = (file: string, args: ReadonlyArray<string>, options: HelperOptions): Effect.Effect<string, HelperFailure> =>
   Effect.callback<string, HelperFailure>((resume, signal) => {
     const child = spawn(file, [...args], {
       // A new session and process group: a signal to the terminal's group never reaches it.
       detached: true,
-      stdio: ["ignore", "pipe", "pipe", ...(options.fds ?? [])],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe", ...(options.fds ?? [])],
       env: { ...process.env, LC_ALL: "C" },
     })
     let stdout = ""
@@ -72,6 +89,9 @@ export const runHelper = (file: string, args: ReadonlyArray<string>, options: He
     child.stderr?.setEncoding("utf8").on("data", (c: string) => {
       stderr += c
     })
+    // A helper that exits before reading all of it fails on its own (its exit code says why).
+    child.stdin?.on("error", () => undefined)
+    child.stdin?.end(options.input)
     child.once("error", (e: NodeJS.ErrnoException) => done(Effect.fail({ code: e.code ?? "error", killed: false, signal: null, stderr, message: e.message })))
     child.once("close", (code, sig) => {
       if (code === 0 && !killed) return done(Effect.succeed(stdout))

@@ -51,6 +51,8 @@ const packages: Readonly<Record<string, string>> = {
   "iptables-nft": "iptables",
   "ip6tables-legacy": "iptables",
   "ip6tables-nft": "iptables",
+  "iptables-restore": "iptables",
+  "ip6tables-restore": "iptables",
   tc: "iproute2",
   ip: "iproute2",
 }
@@ -88,6 +90,8 @@ const nsenterTarget = (args: ReadonlyArray<string>) => args.find((a) => !a.start
 
 export interface RunOptions {
   readonly timeoutMs?: number
+  /** Written to the program's standard input. */
+  readonly input?: string
 }
 
 /**
@@ -96,7 +100,7 @@ export interface RunOptions {
  */
 export const run = (file: string, args: ReadonlyArray<string>, options: RunOptions & { readonly fds?: ReadonlyArray<number> } = {}): Effect.Effect<string, CommandFailed> => {
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs
-  return runHelper(file, args, { timeoutMs, ...(options.fds === undefined ? {} : { fds: options.fds }) }).pipe(Effect.mapError((e) => classify(file, args, e, timeoutMs)))
+  return runHelper(file, args, { timeoutMs, ...(options.fds === undefined ? {} : { fds: options.fds }), ...(options.input === undefined ? {} : { input: options.input }) }).pipe(Effect.mapError((e) => classify(file, args, e, timeoutMs)))
 }
 
 // ---------------------------------------------------------------------------------------------

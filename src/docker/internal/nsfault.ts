@@ -162,17 +162,40 @@ export const inRecorded = <A>(engine: Engine, e: Entered, use: (ns: Netns.Namesp
     return yield* Effect.fail<Netns.CommandFailed>({ ...(last as Netns.CommandFailed), detail: `network namespace ${e.netns} kept moving while shiftup tried to enter it: ${last?.detail ?? ""}` })
   })
 
-/** The lines of `tool -S` (filter table) carrying `tag`, as arguments. */
-export const tagged = (ns: Netns.Namespace, tool: string, tag: string): Effect.Effect<ReadonlyArray<ReadonlyArray<string>>, Netns.CommandFailed> =>
-  Netns.inNetns(ns, tool, ["-w", "5", "-S"]).pipe(Effect.map((out) => out.split("\n").map(Netns.splitRule).filter((a) => a[0] === "-A" && Netns.commentOf(a) === tag)))
+/** The lines of `tool -S` (filter table) carrying `tag`, as printed. */
+const taggedLines = (ns: Netns.Namespace, tool: string, tag: string): Effect.Effect<ReadonlyArray<string>, Netns.CommandFailed> =>
+  Netns.inNetns(ns, tool, ["-w", "5", "-S"]).pipe(
+    Effect.map((out) =>
+      out.split("\n").filter((line) => {
+        const a = Netns.splitRule(line)
+        return a[0] === "-A" && Netns.commentOf(a) === tag
+      }),
+    ),
+  )
 
-/** Deletes every rule of `tool`'s filter table carrying `tag`; `undefined` once none is left, else what is. */
+/**
+ * Deletes every rule of `tool`'s filter table carrying `tag`, then reads the table again:
+ * `undefined` once none is left, else what is. The deletions go in one atomic
+ * `iptables-restore --noflush` (hundreds of rules in milliseconds, so a rollback meets its
+ * deadline); when a rule went meanwhile (a concurrent replay) that batch fails as a whole and the
+ * rules are deleted one by one.
+ */
 export const removeTagged = (ns: Netns.Namespace, tool: string, tag: string): Effect.Effect<string | undefined, Netns.CommandFailed> =>
   Effect.gen(function* () {
-    for (const rule of yield* tagged(ns, tool, tag)) {
-      yield* Netns.inNetns(ns, tool, ["-w", "5", "-D", ...rule.slice(1)]).pipe(
-        // Deleted meanwhile (a concurrent replay): fine.
-        Effect.catchIf((e) => e.reason === "failed" && /does a matching rule exist|No chain\/target\/match/.test(e.stderr), () => Effect.void),
+    const lines = yield* taggedLines(ns, tool, tag)
+    if (lines.length > 0) {
+      const batch = `*filter\n${lines.map((l) => `-D${l.slice(2)}`).join("\n")}\nCOMMIT\n`
+      yield* Netns.inNetns(ns, `${tool}-restore`, ["--noflush", "--wait", "5"], { input: batch }).pipe(
+        Effect.catchIf(
+          (e) => e.reason === "failed",
+          () =>
+            Effect.forEach(lines, (line) =>
+              Netns.inNetns(ns, tool, ["-w", "5", "-D", ...Netns.splitRule(line).slice(1)]).pipe(
+                // Deleted meanwhile (a concurrent replay): fine.
+                Effect.catchIf((e) => e.reason === "failed" && /does a matching rule exist|No chain\/target\/match/.test(e.stderr), () => Effect.void),
+              ),
+            ),
+        ),
       )
     }
     return yield* rulesLeft(ns, tool, tag)
@@ -180,7 +203,7 @@ export const removeTagged = (ns: Netns.Namespace, tool: string, tag: string): Ef
 
 /** What is left of a fault's rules in a namespace, as a line; `undefined` when nothing. */
 export const rulesLeft = (ns: Netns.Namespace, tool: string, tag: string): Effect.Effect<string | undefined, Netns.CommandFailed> =>
-  tagged(ns, tool, tag).pipe(Effect.map((left) => (left.length === 0 ? undefined : `${left.length} ${tool} rule(s) tagged ${tag} are still in network namespace ${ns.inode}`)))
+  taggedLines(ns, tool, tag).pipe(Effect.map((left) => (left.length === 0 ? undefined : `${left.length} ${tool} rule(s) tagged ${tag} are still in network namespace ${ns.inode}`)))
 
 const ours = (qs: ReadonlyArray<Netns.Qdisc>, handle: string) => qs.filter((q) => q.root && q.kind === "tbf" && q.handle === handle)
 
