@@ -39,7 +39,8 @@ const restored = (now: Resources, s: SavedResources): boolean => {
 /** Whether `now` still shows the original values (the squeeze never reached this container). */
 const unchanged = (now: Resources, s: SavedResources): boolean => Object.entries(s.original).every(([k, v]) => now[k as keyof Resources] === v)
 
-const Limit = Schema.optionalKey(Schema.Number.check(Schema.isInt()))
+// Whole numbers beyond 2^53 too: the kernel's "no memory limit" is 2^63 − 4096 (see `unlimitedMemory`).
+const Limit = Schema.optionalKey(Schema.Number.check(Schema.makeFilter((n: number) => Number.isInteger(n), { message: "a whole number" })))
 /** Only the limits a squeeze touches: an update with anything else (`Privileged`…) is not a restore. */
 const ResourceValues = Schema.Struct({ cpuQuota: Limit, cpuPeriod: Limit, nanoCpus: Limit, cpuShares: Limit, memory: Limit, memorySwap: Limit, pidsLimit: Limit })
 

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Effect, Exit, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, Compensation, type Fault, type Journal } from "../../src/index.ts"
 import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
@@ -168,11 +168,19 @@ const applyAgain = (fault: Fault.Fault, runId: string) =>
  * After the run: the fault applied again by hand, then the ledgered compensation replayed
  * twice — the first restores `expected`, the second changes nothing (no engine event).
  */
-const idempotent = async (j: Journal.Journal, fault: Fault.Fault, check: () => Promise<void>) => {
+const idempotent = async (j: Journal.Journal, fault: Fault.Fault, check: () => Promise<void>, options: { readonly seen?: boolean } = {}) => {
   const [intent] = intents(j)
   if (intent === undefined) throw new Error("no intent in the ledger")
+  // The ledgered record decodes against its kind's schema, every field accounted for.
+  const spec = Compensation.specOf(Faults.compensators[intent.compensation.kind]!)
+  expect(Exit.isSuccess(Schema.decodeUnknownExit(spec.schema as Schema.Codec<unknown>)(intent.compensation, { onExcessProperty: "error" })), JSON.stringify(intent.compensation).slice(0, 300)).toBe(true)
+  expect(spec.settleMs).toBeGreaterThan(0)
   await applyAgain(fault, j.runId)
+  // With the fault in place again, the compensator's check sees what differs (a restart, once
+  // over, leaves nothing to see); after a replay, nothing.
+  if (options.seen !== false) expect(await Effect.runPromise(spec.verify!(intent.compensation))).toEqual(expect.any(String))
   await replay(intent.compensation)
+  expect(await Effect.runPromise(spec.verify!(intent.compensation))).toBeUndefined()
   await check()
   const events = await eventsDuring(j.runId, () => replay(intent.compensation))
   expect(events, "second replay must not touch anything").toEqual([])
@@ -278,7 +286,7 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     record(j)
     expect(j.rollbacks[0]?.compensation).toBe(`ensure ${a.name} running (a restart cannot be undone)`)
     expect(await snapshot(a.id, noIp)).toEqual(before)
-    await idempotent(j, fault, async () => expect(await snapshot(a.id, noIp)).toEqual(before))
+    await idempotent(j, fault, async () => expect(await snapshot(a.id, noIp)).toEqual(before), { seen: false })
   })
 
   it("squeeze, no limits before: limits visible in inspect and cgroup during; the cgroup exactly as before after, inspect with the documented 'no limit' values", async () => {

@@ -108,7 +108,7 @@ const ledgered = (dir: string): ReadonlyArray<Compensation> => {
     .flatMap((r) => (r.type === "intent" && r.compensation !== undefined ? [r.compensation] : []))
 }
 
-const runFaults = async (id: string, faults: ReadonlyArray<Fault>, during?: () => Promise<unknown>) => {
+const runFaults = async (id: string, faults: ReadonlyArray<Fault>, during?: (stateDir: string) => Promise<unknown>) => {
   const dir = stateDir()
   const targets = Object.fromEntries(faults.map((f) => [f.target.id, f.target]))
   const seen: { value?: unknown } = {}
@@ -116,7 +116,7 @@ const runFaults = async (id: string, faults: ReadonlyArray<Fault>, during?: () =
     id: `${id}.during`,
     target: faults[0]!.target,
     observe: async () => {
-      seen.value = await during?.()
+      seen.value = await during?.(dir)
       return "seen"
     },
   })
@@ -171,9 +171,14 @@ describe("namespace faults and network modes", () => {
 
   it("default bridge: allowed; the ledger records the namespace by identity (never the host's) and rollback proves the fault gone", async () => {
     const pid = await pidOf("solo")
-    const r = await runFaults("netns.bridge", [gentlePartition(lab("solo")), gentleBandwidth(lab("solo"))], async () => ({ rules: rulesIn(pid).length, tbf: tbfIn(pid).length }))
+    const r = await runFaults("netns.bridge", [gentlePartition(lab("solo")), gentleBandwidth(lab("solo"))], async (dir) => ({
+      rules: rulesIn(pid).length,
+      tbf: tbfIn(pid).length,
+      // While the faults hold, each compensator's check sees them.
+      verified: await Promise.all(ledgered(dir).map(verify)),
+    }))
     expect(r.journal.status, JSON.stringify(r.journal.errors)).toBe("passed")
-    expect(r.during).toEqual({ rules: 2, tbf: 1 })
+    expect(r.during).toMatchObject({ rules: 2, tbf: 1, verified: [expect.stringMatching(/2 iptables rule\(s\) tagged shiftup:.* are still in network namespace \d+/), expect.stringMatching(/the tbf [0-9a-f]+: is still the root qdisc of eth0/)] })
     expect(r.compensations.map((c) => c.kind)).toEqual(["docker.iptables-remove", "docker.tc-restore"])
     for (const c of r.compensations) {
       expect(c["namespaces"]).toEqual([{ container: boxes.solo.id, name: boxes.solo.name, pid, netns: inodeOf(pid) }])
