@@ -15,6 +15,8 @@ import type { Engine, EngineCallError } from "../Engine.ts"
 
 const callError = (detail: string): EngineCallError => ({ _tag: "EngineCallError", op: "events", status: 0, detail, unreachable: false })
 
+const readTimeoutMs = 10_000
+
 /** Seconds since the epoch, with milliseconds (the engine takes `seconds.fraction`). */
 const seconds = (ms: number) => ms / 1000
 
@@ -36,7 +38,10 @@ export const pendingStop = (engine: Engine, id: string, sinceMs: number, windowM
       return pending !== undefined && pending + windowMs > Date.now() ? pending : undefined
     },
     catch: (e) => callError(`reading the events of ${id.slice(0, 12)}: ${String(e)}`),
-  })
+  }).pipe(
+    // The log up to now is a bounded read: an engine that does not answer is unreachable.
+    Effect.timeoutOrElse({ duration: readTimeoutMs, orElse: () => Effect.fail<EngineCallError>({ ...callError(`no answer within ${readTimeoutMs} ms`), unreachable: true }) }),
+  )
 
 /** Waits until container `id` exits (or is removed) after `fromMs`, or until `untilMs` passes. */
 export const awaitExit = (engine: Engine, id: string, fromMs: number, untilMs: number): Effect.Effect<void, EngineCallError> =>

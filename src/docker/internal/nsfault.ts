@@ -13,7 +13,9 @@
  * - At rollback, the recorded namespace is looked for on the whole machine (the container's
  *   current process, the recorded pid, every process, every bind mount): found, the rollback
  *   enters it (checked again: that inode, not the host's) and proves the fault's rules or qdisc
- *   gone; not found anywhere, the namespace was destroyed with everything in it.
+ *   gone; not found anywhere, the namespace was destroyed with everything in it. (The kernel may
+ *   give a destroyed namespace's inode to a later one; entering that one removes nothing, as only
+ *   what carries the fault's own tag or handle is removed.)
  */
 import { Effect } from "effect"
 import type { Refusal } from "../../Fault.ts"
