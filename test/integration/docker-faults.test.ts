@@ -8,6 +8,7 @@
  * Without an engine these tests fail (the global setup says how to opt out); they never skip.
  */
 import { randomBytes } from "node:crypto"
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
@@ -454,6 +455,21 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     await replay(intents(j)[0]?.compensation as Compensation.Compensation)
     expect((await call(engine.inspect(a.id))).state.status).toBe("running")
     await call(engine.unpause(b.id))
+  })
+
+  it("stop, kill and crash of a container started with --rm are refused at plan time (docker.auto-remove): nothing could start it again; restart is allowed", async () => {
+    const name = `${testRun}-autoremove`
+    execFileSync("docker", ["run", "-d", "--rm", "--name", name, "--label", `shiftup.run=${testRun}`, busybox, "sleep", "3600"])
+    const target = container(name, { environment: "lab", fingerprint: false })
+    for (const fault of [Faults.stop(target, { timeoutS: 1 }), Faults.kill(target), Faults.crash(target)]) {
+      const j = await run(Experiment.make({ id: "faults.autoremove", title: "autoremove", targets: { t: target }, method: [fault] }), { stateDir: stateDir(), journal: false })
+      expect(j.status, fault.id).toBe("refused")
+      expect(j.refusal).toMatchObject({ rule: "docker.auto-remove", step: fault.id })
+      expect(j.refusal?.reason).toContain("--rm")
+      expect((await call(engine.inspect(name))).state.status).toBe("running")
+    }
+    const restarted = await runIt(Experiment.make({ id: "faults.autoremove-restart", title: "autoremove restart", targets: { t: target }, method: [Faults.restart(target, { timeoutS: 0 })] }))
+    expect((await call(engine.inspect(name))).state.status).toBe("running")
   })
 })
 
