@@ -23,6 +23,13 @@ export interface Container {
   readonly state: ContainerState
   readonly restartCount: number
   readonly restartPolicy: string
+  /** Removed by the engine when it exits (`--rm`): a stop or kill of it cannot be undone. */
+  readonly autoRemove: boolean
+  /**
+   * `HostConfig.NetworkMode`: `default`/`bridge` or a network name (a namespace of its own),
+   * `host` (the host's namespace), `none`, or `container:<id>` (another container's namespace).
+   */
+  readonly networkMode: string
   readonly networks: Readonly<Record<string, Endpoint>>
   /** Ports the image or container exposes (container side). */
   readonly exposedPorts: ReadonlyArray<number>
@@ -79,6 +86,8 @@ export interface ContainerSummary {
   readonly image: string
   readonly labels: Readonly<Record<string, string>>
   readonly state: string
+  /** As in `Container.networkMode`. */
+  readonly networkMode: string
 }
 
 export interface CreateSpec {
@@ -90,6 +99,8 @@ export interface CreateSpec {
   /** Container port → host port, always published on 127.0.0.1. */
   readonly publish?: ReadonlyArray<{ readonly containerPort: number; readonly hostPort: number; readonly protocol?: "tcp" | "udp" }>
   readonly network?: string
+  /** `host`, `none` or `container:<id>`: a network mode without an endpoint of its own (instead of `network`). */
+  readonly networkMode?: string
   readonly aliases?: ReadonlyArray<string>
   readonly restartPolicy?: "no" | "always" | "unless-stopped" | "on-failure"
   readonly healthcheck?: { readonly test: ReadonlyArray<string>; readonly intervalMs: number; readonly timeoutMs?: number; readonly retries?: number }
@@ -161,8 +172,8 @@ export interface Engine {
   readonly tag: (image: string, repo: string, tag: string) => Call<void>
   /** Imports a root filesystem tar as `repo:tag`, with Dockerfile-style `changes` (`CMD`, `LABEL`…). */
   readonly importImage: (tar: Buffer, repo: string, tag: string, changes: ReadonlyArray<string>) => Call<void>
-  /** Engine events from `sinceS` (seconds since the epoch) until `signal` aborts. */
-  readonly events: (filter: { readonly containers?: ReadonlyArray<string>; readonly sinceS?: number }, signal: AbortSignal) => AsyncIterable<DockerEvent>
+  /** Engine events from `sinceS` (seconds since the epoch) until `untilS` (then the stream ends) or until `signal` aborts. */
+  readonly events: (filter: { readonly containers?: ReadonlyArray<string>; readonly sinceS?: number; readonly untilS?: number }, signal: AbortSignal) => AsyncIterable<DockerEvent>
   /** Closes the client's sockets. */
   readonly close: () => void
 }

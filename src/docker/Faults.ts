@@ -3,49 +3,102 @@
  * serialisable data recorded in the ledger before the change, and whose compensator is
  * idempotent (a second replay finds nothing to undo).
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { ContainerTarget } from "./Container.ts"
-import type { Container } from "./Engine.ts"
+import type { Container, Engine } from "./Engine.ts"
 import * as DockerFault from "./internal/fault.ts"
-import { gone, ids } from "./internal/fault.ts"
+import { differences, gone, ids } from "./internal/fault.ts"
+import { awaitExit, pendingStop } from "./internal/inflight.ts"
 import { processOf } from "./internal/netns.ts"
+import * as Records from "./internal/records.ts"
+import type { Refusal } from "../Fault.ts"
 import { fail, InjectionFailed } from "../ShiftupError.ts"
 
-const undo: Readonly<Record<string, DockerFault.Undo>> = {
-  "docker.unpause": (c, engine) =>
-    DockerFault.eachOf(c["containers"] as ReadonlyArray<string>, (id) =>
-      // One call in the common case; when the engine refuses (already unpaused, say: it answers
-      // 500 "is not paused"), the container's state decides whether anything is left to undo.
-      engine.unpause(id).pipe(
-        Effect.catch((refused) =>
-          engine.inspect(id).pipe(
-            Effect.flatMap((now) => (now.state.paused ? Effect.fail(refused) : Effect.void)),
-            // A container removed since is not paused any more: nothing to undo.
-            Effect.catchIf((e) => "status" in e && e.status === 404, () => Effect.void),
+/** Beyond a stop's own timeout: the SIGKILL, the exit, and the engine's bookkeeping (measured well under 1 s). */
+const stopMarginMs = 2000
+
+/** Docker's default stop timeout. */
+const defaultStopS = 10
+
+/** The container now, or `undefined` when it has been removed. */
+const current = (engine: Engine, id: string) => gone(engine.inspect(id).pipe(Effect.map((c): Container | undefined => c)))
+
+/**
+ * Lets a stop, restart or kill that the engine began since the capture land first (see
+ * `inflight.ts`): starting the container while the engine still stops it would be undone by the stop.
+ */
+const settle = (engine: Engine, id: string, c: Readonly<Record<string, unknown>>) =>
+  Effect.gen(function* () {
+    const windowMs = typeof c["settleMs"] === "number" ? c["settleMs"] : defaultStopS * 1000 + stopMarginMs
+    const since = typeof c["capturedAt"] === "number" ? c["capturedAt"] : Date.now() - windowMs
+    const began = yield* pendingStop(engine, id, since, windowMs)
+    if (began !== undefined) yield* awaitExit(engine, id, began, began + windowMs)
+  })
+
+const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
+  "docker.unpause": {
+    undo: (c, engine) =>
+      DockerFault.eachOf(ids(c, "containers"), (id) =>
+        // One call in the common case; when the engine refuses (already unpaused, say: it answers
+        // 500 "is not paused"), the container's state decides whether anything is left to undo.
+        engine.unpause(id).pipe(
+          Effect.catch((refused) =>
+            engine.inspect(id).pipe(
+              Effect.flatMap((now) => (now.state.paused ? Effect.fail(refused) : Effect.void)),
+              // A container removed since is not paused any more: nothing to undo.
+              Effect.catchIf((e) => "status" in e && e.status === 404, () => Effect.void),
+            ),
           ),
         ),
       ),
-    ),
+    verify: (c, engine) => differences(ids(c, "containers"), (id) => current(engine, id).pipe(Effect.map((now) => (now?.state.paused === true ? `${now.name} is still paused` : undefined)))),
+    schema: Records.record("docker.unpause", {}),
+    // A pause takes some 14 ms on the engine.
+    settleMs: 2000,
+  },
   /**
-   * `containers` were running before the fault: start each that is not running now (a restart
-   * policy may have brought it back already), and pause again each of `paused` that is not.
+   * `containers` were running before the fault: once a stop or restart still in flight has
+   * landed, start each that is not running now (a restart policy may have brought it back
+   * already), and pause again each of `paused` that is not.
    */
-  "docker.start": (c, engine) => {
-    const paused = new Set(ids(c, "paused"))
-    return DockerFault.eachOf(ids(c, "containers"), (id) =>
-      gone(
+  "docker.start": {
+    undo: (c, engine) => {
+      const paused = new Set(ids(c, "paused"))
+      return DockerFault.eachOf(ids(c, "containers"), (id) =>
+        gone(
+          Effect.gen(function* () {
+            yield* settle(engine, id, c)
+            const now = yield* engine.inspect(id)
+            if (!now.state.running) yield* engine.start(id)
+            if (paused.has(id) && !(now.state.running && now.state.paused)) yield* engine.pause(id)
+          }),
+        ),
+      )
+    },
+    verify: (c, engine) => {
+      const paused = new Set(ids(c, "paused"))
+      const windowMs = typeof c["settleMs"] === "number" ? c["settleMs"] : defaultStopS * 1000 + stopMarginMs
+      return differences(ids(c, "containers"), (id) =>
         Effect.gen(function* () {
-          const now = yield* engine.inspect(id)
-          if (!now.state.running) yield* engine.start(id)
-          if (paused.has(id) && !(now.state.running && now.state.paused)) yield* engine.pause(id)
+          const now = yield* current(engine, id)
+          // Removed since: not something a start can bring back, and not what this fault did.
+          if (now === undefined) return undefined
+          const began = yield* pendingStop(engine, id, typeof c["capturedAt"] === "number" ? c["capturedAt"] : Date.now() - windowMs, windowMs)
+          if (began !== undefined) return `${now.name}: a stop or kill the engine began at ${new Date(began).toISOString()} has not ended yet`
+          if (!now.state.running) return `${now.name} is ${now.state.status}, was running`
+          if (paused.has(id) && !now.state.paused) return `${now.name} is not paused, was paused`
+          return undefined
         }),
-      ),
-    )
+      )
+    },
+    schema: Records.record("docker.start", { paused: Schema.Array(Records.ContainerId), capturedAt: Schema.optionalKey(Records.EpochMs), settleMs: Schema.optionalKey(Records.SettleMs) }),
+    // Docker's default stop timeout and the margin; a stop with a longer timeout records its own `settleMs`.
+    settleMs: defaultStopS * 1000 + stopMarginMs,
   },
 }
 
 /** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(undo)
+export const compensators = DockerFault.compensators(specs)
 
 export interface FaultOptions {
   /** Step id; default `<kind> <target>`. */
@@ -74,13 +127,30 @@ export const pause = (target: ContainerTarget, options: FaultOptions = {}) =>
     compensators,
   })
 
-/** What a stop, kill or restart must bring back: the running members, and which of them were paused. */
-const runningState = (list: ReadonlyArray<Container>, verb: (names: string) => string) => {
+/**
+ * What a stop, kill or restart must bring back: the running members, and which of them were
+ * paused; when it was captured, and how long the engine may take to finish the change
+ * (`waitsS`: the stop's timeout), so recovery lets a change still in flight land first.
+ */
+const runningState = (list: ReadonlyArray<Container>, verb: (names: string) => string, waitsS: number) => {
   const running = list.filter((c) => c.state.running)
   const paused = running.filter((c) => c.state.paused)
   const description = running.length === 0 ? "nothing to start (no member was running)" : `${verb(DockerFault.names(running))}${paused.length === 0 ? "" : `, then pause ${DockerFault.names(paused)} again`}`
-  return { description, containers: running.map((c) => c.id), paused: paused.map((c) => c.id) }
+  return { description, containers: running.map((c) => c.id), paused: paused.map((c) => c.id), capturedAt: Date.now(), settleMs: Math.min(Math.round(waitsS * 1000) + stopMarginMs, maxSettleMs) }
 }
+
+/** The longest settle a record may ask for (its schema's bound). */
+const maxSettleMs = 10 * 60_000
+
+/** Refuses members the engine removes once they exit (`--rm`): no rollback could start them again. */
+const removedOnExit =
+  (what: string) =>
+  (list: ReadonlyArray<Container>): Effect.Effect<ReadonlyArray<Refusal>> =>
+    Effect.succeed(
+      list
+        .filter((c) => c.autoRemove && c.state.running)
+        .map((c) => ({ rule: "docker.auto-remove", detail: `container ${c.name} was started with --rm (AutoRemove): ${what} removes it, and no rollback can bring it back; target a container started without --rm` })),
+    )
 
 export interface StopOptions extends FaultOptions {
   /** Seconds between SIGTERM and SIGKILL; default 10 (Docker's). */
@@ -100,7 +170,8 @@ export const stop = (target: ContainerTarget, options: StopOptions = {}) =>
     title: `stop ${target.id}`,
     target,
     kind: "docker.start",
-    capture: (list) => Effect.succeed(runningState(list, (n) => `start ${n} again (was running)`)),
+    preflight: removedOnExit("a stop"),
+    capture: (list) => Effect.succeed(runningState(list, (n) => `start ${n} again (was running)`, options.timeoutS ?? defaultStopS)),
     inject: (list, engine) => DockerFault.eachOf(list, (c) => (c.state.running ? engine.stop(c.id, options.timeoutS) : Effect.void)),
     compensators,
   })
@@ -125,7 +196,8 @@ export const kill = (target: ContainerTarget, options: KillOptions = {}) => {
     title: `kill ${target.id} (${signal})`,
     target,
     kind: "docker.start",
-    capture: (list) => Effect.succeed(runningState(list, (n) => `start ${n} again if not running (was running)`)),
+    preflight: removedOnExit(`a ${signal}`),
+    capture: (list) => Effect.succeed(runningState(list, (n) => `start ${n} again if not running (was running)`, 0)),
     inject: (list, engine) => DockerFault.eachOf(list, (c) => (c.state.running ? engine.kill(c.id, signal) : Effect.void)),
     compensators,
   })
@@ -144,7 +216,7 @@ export const restart = (target: ContainerTarget, options: StopOptions = {}) =>
     title: `restart ${target.id}`,
     target,
     kind: "docker.start",
-    capture: (list) => Effect.succeed(runningState(list, (n) => `ensure ${n} running (a restart cannot be undone)`)),
+    capture: (list) => Effect.succeed(runningState(list, (n) => `ensure ${n} running (a restart cannot be undone)`, options.timeoutS ?? defaultStopS)),
     // Only running members: restarting a stopped one would start it, which rollback would not undo.
     inject: (list, engine) => DockerFault.eachOf(list, (c) => (c.state.running ? engine.restart(c.id, options.timeoutS) : Effect.void)),
     compensators,
@@ -181,6 +253,7 @@ export const crash = (target: ContainerTarget, options: FaultOptions = {}) => {
     title: `crash ${target.id} (SIGKILL to its process from the host)`,
     target,
     kind: "docker.start",
+    preflight: removedOnExit("a crash"),
     capture: (list) =>
       Effect.gen(function* () {
         for (const c of live(list)) {
@@ -192,6 +265,8 @@ export const crash = (target: ContainerTarget, options: FaultOptions = {}) => {
           description: running.length === 0 ? "nothing to start (no member was running unpaused)" : `start ${DockerFault.names(running)} again if not running (was running; its restart policy may restart it first)`,
           containers: running.map((c) => c.id),
           paused: [],
+          capturedAt: Date.now(),
+          settleMs: stopMarginMs,
         }
       }),
     inject: (list, engine) =>

@@ -2,40 +2,93 @@
  * File tamper (`destroy`, lab only): overwrite a file in a container after saving the original
  * through the archive API; rollback puts the original archive back (content, mode, owner, mtime).
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { ContainerTarget } from "./Container.ts"
 import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import { gone } from "./internal/fault.ts"
+import * as Records from "./internal/records.ts"
+import type { Engine } from "./Engine.ts"
 import { pack, unpack } from "./internal/tar.ts"
 import { fail, InjectionFailed } from "../ShiftupError.ts"
 
-const undo: Readonly<Record<string, DockerFault.Undo>> = {
+interface SavedFile {
+  readonly id: string
+  readonly name: string
+  readonly archive: string
+}
+
+const filesOf = (c: Readonly<Record<string, unknown>>) => (Array.isArray(c["files"]) ? c["files"] : []) as unknown as ReadonlyArray<SavedFile>
+
+/** Whether the file in archive `now` has the saved original's type, permission bits, owner and content. */
+const sameFile = (original: Buffer, now: Buffer): boolean => {
+  const [a] = unpack(original)
+  const [b] = unpack(now)
+  return a !== undefined && b !== undefined && a.type === b.type && (a.mode & 0o7777) === (b.mode & 0o7777) && a.content.equals(b.content) && a.uid === b.uid && a.gid === b.gid
+}
+
+/** The file at `path` in container `id` now, as an archive; `undefined` when it does not exist. */
+const fileNow = (engine: Engine, id: string, path: string) => engine.getArchive(id, path).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
+
+/** A saved original: a tar archive holding exactly one regular file, named like the path's last part. */
+const holdsOneFile = (path: string, archive: string): string | undefined => {
+  const entries = unpack(Buffer.from(archive, "base64"))
+  const name = path.slice(path.lastIndexOf("/") + 1)
+  return entries.length === 1 && entries[0]?.type === "file" && entries[0].path === name ? undefined : `the saved archive must hold exactly the regular file ${name}`
+}
+
+const FileRecord = Records.record("docker.archive-restore", {
+  path: Schema.String.check(Schema.isPattern(/^\/(?:[^/\0]+\/)*[^/\0]+$/, { message: "the absolute path of a file" })),
+  dir: Schema.String,
+  files: Schema.Array(Schema.Struct({ id: Records.ContainerId, name: Schema.String, size: Schema.Number, mode: Schema.Number, archive: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/, { message: "base64" })) })),
+}).check(
+  Schema.makeFilter((r) => {
+    const cut = r.path.lastIndexOf("/")
+    if (r.dir !== (cut <= 0 ? "/" : r.path.slice(0, cut))) return { path: ["dir"], issue: `must be the folder of ${r.path}` }
+    return r.files.flatMap((f, i) => {
+      const bad = holdsOneFile(r.path, f.archive)
+      return bad === undefined ? [] : [{ path: ["files", i, "archive"], issue: bad }]
+    })
+  }),
+)
+
+const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
   /** Extracts each saved original archive (content, mode, owner, mtime) back into its folder, unless the file already matches it. */
-  "docker.archive-restore": (c, engine) => {
-    const dir = String(c["dir"])
-    const path = String(c["path"])
-    const files = (Array.isArray(c["files"]) ? c["files"] : []) as unknown as ReadonlyArray<{ readonly id: string; readonly archive: string }>
-    return DockerFault.eachOf(files, (f) =>
-      gone(
+  "docker.archive-restore": {
+    undo: (c, engine) => {
+      const dir = String(c["dir"])
+      const path = String(c["path"])
+      return DockerFault.eachOf(filesOf(c), (f) =>
+        gone(
+          Effect.gen(function* () {
+            const original = Buffer.from(f.archive, "base64")
+            const now = yield* fileNow(engine, f.id, path)
+            if (now !== undefined && sameFile(original, now)) return
+            yield* engine.putArchive(f.id, dir, original)
+          }),
+        ),
+      )
+    },
+    verify: (c, engine) => {
+      const path = String(c["path"])
+      return DockerFault.differences(filesOf(c), (f) =>
         Effect.gen(function* () {
-          const original = Buffer.from(f.archive, "base64")
-          const now = yield* engine.getArchive(f.id, path).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
-          if (now !== undefined) {
-            const [a] = unpack(original)
-            const [b] = unpack(now)
-            const same = a !== undefined && b !== undefined && a.type === b.type && (a.mode & 0o7777) === (b.mode & 0o7777) && a.content.equals(b.content) && a.uid === b.uid && a.gid === b.gid
-            if (same) return
-          }
-          yield* engine.putArchive(f.id, dir, original)
+          // A container removed since took the file with it: nothing a restore could put back.
+          if ((yield* gone(engine.inspect(f.id))) === undefined) return undefined
+          const now = yield* fileNow(engine, f.id, path)
+          if (now === undefined) return `${path} is missing in ${f.name}`
+          return sameFile(Buffer.from(f.archive, "base64"), now) ? undefined : `${path} in ${f.name} differs from the saved original`
         }),
-      ),
-    )
+      )
+    },
+    schema: FileRecord,
+    // A write of at most 1 MiB through the archive API.
+    settleMs: 5000,
   },
 }
 
 /** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(undo)
+export const compensators = DockerFault.compensators(specs)
 
 export interface TamperOptions extends FaultOptions {
   /** Absolute path of an existing regular file in the container. */

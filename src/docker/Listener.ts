@@ -2,29 +2,48 @@
  * Rogue listener: "does anybody notice a new open port?" — a labelled container listening next
  * to the target, removed by its labels on rollback (also after a crash between create and ledger).
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { RunContext } from "../RunContext.ts"
 import type { ContainerTarget } from "./Container.ts"
 import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
+import * as Records from "./internal/records.ts"
 import { runLabel } from "./Reaper.ts"
 import { fail, InjectionFailed } from "../ShiftupError.ts"
 
-const undo: Readonly<Record<string, DockerFault.Undo>> = {
+/** The label selector of a compensation; empty when it names no labels. */
+const selectorOf = (c: Readonly<Record<string, unknown>>): ReadonlyArray<string> =>
+  Object.entries((typeof c["labels"] === "object" && c["labels"] !== null ? c["labels"] : {}) as Readonly<Record<string, string>>).map(([k, v]) => `${k}=${v}`)
+
+const NonEmpty = Schema.String.check(Schema.isMinLength(1))
+
+const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
   /** Removes every container carrying all of `labels` (created by a fault); none left is fine. */
-  "docker.remove-labelled": (c, engine) =>
-    Effect.gen(function* () {
-      const labels = (typeof c["labels"] === "object" && c["labels"] !== null ? c["labels"] : {}) as Readonly<Record<string, string>>
-      const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`)
-      // Never "every container": a compensation without labels removes nothing.
-      if (selector.length === 0) return
-      const found = yield* engine.list({ all: true, labels: selector })
-      yield* DockerFault.eachOf(found, (s) => engine.remove(s.id))
-    }),
+  "docker.remove-labelled": {
+    undo: (c, engine) =>
+      Effect.gen(function* () {
+        const selector = selectorOf(c)
+        // Never "every container": a compensation without labels removes nothing.
+        if (selector.length === 0) return
+        const found = yield* engine.list({ all: true, labels: selector })
+        yield* DockerFault.eachOf(found, (s) => engine.remove(s.id))
+      }),
+    verify: (c, engine) =>
+      Effect.gen(function* () {
+        const selector = selectorOf(c)
+        if (selector.length === 0) return undefined
+        const left = yield* engine.list({ all: true, labels: selector })
+        return left.length === 0 ? undefined : `${left.map((x) => x.name).join(", ")} (labelled ${selector.join(", ")}) still there`
+      }),
+    // Exactly the labels a fault puts on what it creates: a record cannot name anyone else's containers.
+    schema: Records.record("docker.remove-labelled", { labels: Schema.Struct({ [runLabel]: NonEmpty, "shiftup.fault": NonEmpty }) }),
+    // Creating and starting the listener takes some 250 ms on the engine.
+    settleMs: 5000,
+  },
 }
 
 /** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(undo)
+export const compensators = DockerFault.compensators(specs)
 
 export interface RogueListenerOptions extends FaultOptions {
   /** The port it listens on, inside its container and published on 127.0.0.1. */

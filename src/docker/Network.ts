@@ -2,18 +2,20 @@
  * Network faults on containers: disconnect from a Docker network, partition with iptables rules
  * inside the container's network namespace, and a bandwidth limit with a `tbf` qdisc.
  *
- * Partition and bandwidth act from the host, as root, through `nsenter -t <pid> -n`: the
- * container's image needs no tools and no capabilities. Their compensations name exactly what
- * the fault added (the iptables rules carrying the comment `shiftup:<runId>:<faultId>`, the tbf
- * with this fault's own handle), so a rollback never removes anything it did not add, and a
- * second replay finds nothing left to undo. A container that has stopped since took its network
- * namespace — and the fault in it — with it: there is nothing to undo there.
+ * Partition and bandwidth act from the host, as root, inside the container's network namespace
+ * (`nsenter`): the container's image needs no tools and no capabilities. They are refused at plan
+ * time on a container using the host's network, sharing an unplanned container's namespace, or
+ * with no network (`internal/nsfault.ts`). Their compensations name exactly what the fault added
+ * (the iptables rules carrying the comment `shiftup:<runId>:<faultId>`, the tbf with this
+ * fault's own handle) and the namespaces it added them to (by identity), so a rollback never
+ * removes anything it did not add, never enters another namespace, and proves the fault gone: a
+ * namespace that no longer exists anywhere on the machine took the fault with it.
  *
  * The kernel here has no `netem`: latency and jitter need a proxy in the path (`shiftup/net`).
  */
 import { createHash } from "node:crypto"
 import { isIP } from "node:net"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type * as Compensation from "../Compensation.ts"
 import { RunContext } from "../RunContext.ts"
 import { fail, InjectionFailed, InvalidExperiment, type Issue, RollbackFailed, type ShiftupError } from "../ShiftupError.ts"
@@ -22,6 +24,8 @@ import type { Container, Endpoint, Engine, EngineCallError } from "./Engine.ts"
 import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import * as Netns from "./internal/netns.ts"
+import * as NsFault from "./internal/nsfault.ts"
+import * as Records from "./internal/records.ts"
 
 type Json = Compensation.Json
 
@@ -40,26 +44,6 @@ const rollbackFailed = (c: Compensation.Compensation, detail: string): ShiftupEr
 /** The container now, or `undefined` when it has been removed. */
 const current = (engine: Engine, id: string): Effect.Effect<Container | undefined, EngineCallError> =>
   engine.inspect(id).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
-
-const elsewhere = (pid: number, c: Container) =>
-  `process ${pid} on this machine is not container ${c.name}'s: is the engine on another machine or in a VM? Network faults enter the container's namespace from the engine's own host`
-
-/**
- * The pid whose namespace holds the fault, or `undefined` when the namespace is gone with the
- * container's process. Fails when that pid is not the container's on this machine.
- */
-const pidOf = (c: Container | undefined, onError: (detail: string) => ShiftupError): Effect.Effect<number | undefined, ShiftupError> =>
-  Effect.gen(function* () {
-    if (c === undefined || !c.state.running || c.state.pid <= 0) return undefined
-    const owner = yield* Netns.processOf(c.state.pid, c.id)
-    if (owner === "gone") return undefined
-    if (owner === "other") return yield* Effect.fail(onError(elsewhere(c.state.pid, c)))
-    return c.state.pid
-  })
-
-/** A namespace that disappears while a compensator works in it took the fault with it. */
-const unlessGone = <A>(e: Effect.Effect<A, Netns.CommandFailed>): Effect.Effect<A | undefined, Netns.CommandFailed> =>
-  e.pipe(Effect.catchIf((x) => x.reason === "namespace-gone", () => Effect.succeed(undefined)))
 
 const short = (id: string) => id.slice(0, 12)
 
@@ -81,99 +65,136 @@ export const tbfHandle = (tag: string): string => {
 // ---------------------------------------------------------------------------------------------
 // Compensators.
 
-const undo: Readonly<Record<string, DockerFault.Undo>> = {
-  "docker.reconnect": (c, engine) =>
-    DockerFault.eachOf(objs(c["endpoints"]), (saved) =>
-      Effect.gen(function* () {
-        const id = str(saved["container"])
-        const network = str(saved["network"])
-        const networkId = str(saved["networkId"])
-        const connected = (x: Container) => Object.entries(x.networks).some(([name, e]) => e.networkId === networkId || name === network)
-        const now = yield* current(engine, id)
-        // Removed since, or already connected (a second replay, or someone reconnected it): nothing to do.
-        if (now === undefined || connected(now)) return
-        const endpoint: Endpoint = {
-          networkId,
-          aliases: strs(saved["aliases"]),
-          links: strs(saved["links"]),
-          ipv4: "",
-          ipamIpv4: str(saved["ipamIpv4"]),
-          ipamIpv6: str(saved["ipamIpv6"]),
-          driverOpts: dict(saved["driverOpts"]),
-        }
-        const attempt = (net: string) => engine.connect(net, id, endpoint)
-        yield* attempt(networkId).pipe(
-          // The network may have been re-created under the same name: try the name.
-          Effect.catchIf((e) => e.status === 404 && network !== "", () => attempt(network)),
-          Effect.catch((e: EngineCallError) =>
-            Effect.gen(function* () {
-              // Connected meanwhile (a concurrent replay) or removed: done. Otherwise it failed.
-              const after = yield* current(engine, id)
-              if (after === undefined || connected(after)) return
-              return yield* Effect.fail(e.unreachable ? e : rollbackFailed(c, `cannot reconnect ${str(saved["name"]) || short(id)} to ${network}: ${e.op}: ${e.detail}`))
-            }),
-          ),
-        )
-      }),
-    ),
+/** The namespaces a compensation records (see `NsFault.Entered`). */
+const namespacesOf = (c: Compensation.Compensation): ReadonlyArray<NsFault.Entered> =>
+  objs(c["namespaces"]).map((e) => ({ container: str(e["container"]), name: str(e["name"]), pid: Number(e["pid"]), netns: Number(e["netns"]) }))
 
-  "docker.iptables-remove": (c, engine) => {
-    const tag = str(c["tag"])
-    const tools = strs(c["tools"])
-    if (tag === "" || tools.length === 0) return Effect.fail(rollbackFailed(c, "the compensation names no rule tag or no iptables tool"))
-    return DockerFault.eachOf(strs(c["containers"]), (id) =>
-      Effect.gen(function* () {
-        const pid = yield* pidOf(yield* current(engine, id), (d) => rollbackFailed(c, d))
-        // Not running any more: its network namespace, and the rules in it, are gone. Nothing to undo.
-        if (pid === undefined) return
-        for (const tool of tools) yield* unlessGone(removeTagged(pid, tool, tag)).pipe(Effect.mapError((e) => rollbackFailed(c, `container ${short(id)}: ${e.detail}`)))
-      }),
-    )
+/** Runs `check` in each recorded namespace that still exists; every line it returns, joined. */
+const inEachNamespace = (c: Compensation.Compensation, engine: Engine, check: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+  DockerFault.differences(namespacesOf(c), (e) =>
+    NsFault.inRecorded(engine, e, check).pipe(Effect.mapError((x): EngineCallError | ShiftupError => (x._tag === "CommandFailed" ? rollbackFailed(c, `container ${e.name}: ${x.detail}`) : x))),
+  )
+
+/** Removal in each namespace must end with nothing left (proved by reading it again), or the rollback failed. */
+const proveGone = (c: Compensation.Compensation, engine: Engine, remove: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+  inEachNamespace(c, engine, remove).pipe(Effect.flatMap((left) => (left === undefined ? Effect.void : Effect.fail(rollbackFailed(c, left)))))
+
+/** The first of `checks` (in order) that finds something left. */
+const firstLeft = (checks: ReadonlyArray<Effect.Effect<string | undefined, Netns.CommandFailed>>) => Effect.forEach(checks, (x) => x).pipe(Effect.map((found) => found.find((l) => l !== undefined)))
+
+const Endpoints = Schema.Array(
+  Schema.Struct({
+    container: Records.ContainerId,
+    name: Schema.String,
+    network: Schema.String,
+    networkId: Schema.String,
+    aliases: Records.Strings,
+    links: Records.Strings,
+    ipamIpv4: Schema.String,
+    ipamIpv6: Schema.String,
+    driverOpts: Records.StringMap,
+  }),
+)
+
+const Tag = Schema.String.check(Schema.isPattern(/^shiftup:[\w.:@+=/-]{1,247}$/, { message: "a rule tag shiftup:<runId>:<faultId>" }))
+
+const connectedTo = (x: Container, saved: { readonly [k: string]: Json }) =>
+  Object.entries(x.networks).find(([name, e]) => e.networkId === str(saved["networkId"]) || name === str(saved["network"]))?.[1]
+
+const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
+  "docker.reconnect": {
+    undo: (c, engine) =>
+      DockerFault.eachOf(objs(c["endpoints"]), (saved) =>
+        Effect.gen(function* () {
+          const id = str(saved["container"])
+          const network = str(saved["network"])
+          const networkId = str(saved["networkId"])
+          const now = yield* current(engine, id)
+          // Removed since, or already connected (a second replay, or someone reconnected it): nothing to do.
+          if (now === undefined || connectedTo(now, saved) !== undefined) return
+          const endpoint: Endpoint = {
+            networkId,
+            aliases: strs(saved["aliases"]),
+            links: strs(saved["links"]),
+            ipv4: "",
+            ipamIpv4: str(saved["ipamIpv4"]),
+            ipamIpv6: str(saved["ipamIpv6"]),
+            driverOpts: dict(saved["driverOpts"]),
+          }
+          const attempt = (net: string) => engine.connect(net, id, endpoint)
+          yield* attempt(networkId).pipe(
+            // The network may have been re-created under the same name: try the name.
+            Effect.catchIf((e) => e.status === 404 && network !== "", () => attempt(network)),
+            Effect.catch((e: EngineCallError) =>
+              Effect.gen(function* () {
+                // Connected meanwhile (a concurrent replay) or removed: done. Otherwise it failed.
+                const after = yield* current(engine, id)
+                if (after === undefined || connectedTo(after, saved) !== undefined) return
+                return yield* Effect.fail(e.unreachable ? e : rollbackFailed(c, `cannot reconnect ${str(saved["name"]) || short(id)} to ${network}: ${e.op}: ${e.detail}`))
+              }),
+            ),
+          )
+        }),
+      ),
+    verify: (c, engine) =>
+      DockerFault.differences(objs(c["endpoints"]), (saved) =>
+        current(engine, str(saved["container"])).pipe(
+          Effect.map((now) => {
+            if (now === undefined) return undefined
+            const name = str(saved["name"])
+            const network = str(saved["network"])
+            const e = connectedTo(now, saved)
+            if (e === undefined) return `${name} is not connected to ${network}`
+            const missing = strs(saved["aliases"]).filter((a) => !e.aliases.includes(a))
+            if (missing.length > 0) return `${name} lacks the aliases ${missing.join(", ")} on ${network}`
+            if (str(saved["ipamIpv4"]) !== e.ipamIpv4 || str(saved["ipamIpv6"]) !== e.ipamIpv6) return `${name} has other static addresses on ${network}`
+            return undefined
+          }),
+        ),
+      ),
+    schema: Records.record("docker.reconnect", { endpoints: Endpoints }),
+    // A disconnect takes some 60 ms on the engine.
+    settleMs: 2000,
   },
 
-  "docker.tc-restore": (c, engine) => {
-    const handle = str(c["handle"])
-    if (!/^[0-9a-f]+:$/.test(handle)) return Effect.fail(rollbackFailed(c, `the compensation has no valid qdisc handle (${JSON.stringify(c["handle"])})`))
-    return DockerFault.eachOf(strs(c["containers"]), (id) =>
-      Effect.gen(function* () {
-        const pid = yield* pidOf(yield* current(engine, id), (d) => rollbackFailed(c, d))
-        // Not running: the namespace and its qdiscs are gone. Nothing to undo.
-        if (pid === undefined) return
-        yield* unlessGone(removeTbf(pid, handle)).pipe(Effect.mapError((e) => rollbackFailed(c, `container ${short(id)}: ${e.detail}`)))
-      }),
-    )
+  "docker.iptables-remove": {
+    undo: (c, engine) => {
+      const tag = str(c["tag"])
+      const tools = strs(c["tools"])
+      if (tag === "" || tools.length === 0) return Effect.fail(rollbackFailed(c, "the compensation names no rule tag or no iptables tool"))
+      return proveGone(c, engine, (ns) => firstLeft(tools.map((tool) => NsFault.removeTagged(ns, tool, tag))))
+    },
+    verify: (c, engine) => inEachNamespace(c, engine, (ns) => firstLeft(strs(c["tools"]).map((tool) => NsFault.rulesLeft(ns, tool, str(c["tag"]))))),
+    schema: Records.record("docker.iptables-remove", {
+      tag: Tag,
+      tools: Schema.Array(Schema.Literals(["iptables", "ip6tables"])).check(Schema.isMinLength(1)),
+      backend: Schema.String,
+      rules: Schema.Array(Records.Strings),
+      namespaces: Schema.Array(Records.NamespaceRecord),
+    }),
+    // An insert in flight when the runner died waits at most 5 s for the xtables lock (`-w 5`).
+    settleMs: 6000,
+  },
+
+  "docker.tc-restore": {
+    undo: (c, engine) => {
+      const handle = str(c["handle"])
+      if (!/^[0-9a-f]+:$/.test(handle)) return Effect.fail(rollbackFailed(c, `the compensation has no valid qdisc handle (${JSON.stringify(c["handle"])})`))
+      return proveGone(c, engine, (ns) => NsFault.removeTbf(ns, handle))
+    },
+    verify: (c, engine) => inEachNamespace(c, engine, (ns) => NsFault.tbfLeft(ns, str(c["handle"]))),
+    schema: Records.record("docker.tc-restore", {
+      handle: Schema.String.check(Schema.isPattern(/^[0-9a-f]{1,4}:$/)),
+      rateBits: Schema.Number,
+      burst: Schema.Number,
+      latencyMs: Schema.Number,
+      originals: Schema.Array(Schema.Struct({ container: Records.ContainerId, name: Schema.String, dev: Schema.String, kind: Schema.String, handle: Schema.String })),
+      namespaces: Schema.Array(Records.NamespaceRecord),
+    }),
+    // A `tc qdisc replace` takes milliseconds.
+    settleMs: 2000,
   },
 }
-
-/** Deletes every rule of `tool`'s filter table carrying `tag`, then checks that none is left. */
-const removeTagged = (pid: number, tool: string, tag: string): Effect.Effect<void, Netns.CommandFailed> =>
-  Effect.gen(function* () {
-    const tagged = (out: string) => out.split("\n").map(Netns.splitRule).filter((a) => a[0] === "-A" && Netns.commentOf(a) === tag)
-    for (const rule of tagged(yield* Netns.inNetns(pid, tool, ["-w", "5", "-S"]))) {
-      yield* Netns.inNetns(pid, tool, ["-w", "5", "-D", ...rule.slice(1)]).pipe(
-        // Deleted meanwhile (a concurrent replay): fine.
-        Effect.catchIf((e) => e.reason === "failed" && /does a matching rule exist|No chain\/target\/match/.test(e.stderr), () => Effect.void),
-      )
-    }
-    const left = tagged(yield* Netns.inNetns(pid, tool, ["-w", "5", "-S"]))
-    if (left.length > 0)
-      return yield* Effect.fail<Netns.CommandFailed>({ _tag: "CommandFailed", command: `${tool} -S`, reason: "failed", detail: `${left.length} rule(s) tagged ${tag} are still there after deleting them`, exitCode: 0, stderr: "" })
-  })
-
-/** Deletes the root tbf with `handle` on every interface that still has it; the kernel puts its default qdisc back. */
-const removeTbf = (pid: number, handle: string): Effect.Effect<void, Netns.CommandFailed> =>
-  Effect.gen(function* () {
-    const ours = (yield* Netns.qdiscs(pid)).filter((q) => q.root && q.kind === "tbf" && q.handle === handle)
-    for (const q of ours) {
-      yield* Netns.inNetns(pid, "tc", ["qdisc", "del", "dev", q.dev, "root", "handle", handle]).pipe(
-        // Gone meanwhile (a concurrent replay, or the interface went with a disconnect): fine.
-        Effect.catchIf((e) => e.reason === "failed" && /Cannot find device|handle of zero|Invalid handle|No such file or directory/.test(e.stderr), () => Effect.void),
-      )
-    }
-    const left = (yield* Netns.qdiscs(pid)).filter((q) => q.root && q.kind === "tbf" && q.handle === handle)
-    if (left.length > 0)
-      return yield* Effect.fail<Netns.CommandFailed>({ _tag: "CommandFailed", command: "tc qdisc del", reason: "failed", detail: `the tbf ${handle} is still the root qdisc of ${left.map((q) => q.dev).join(", ")}`, exitCode: 0, stderr: "" })
-  })
 
 /**
  * Compensators of this module's faults, by kind: `docker.reconnect`, `docker.iptables-remove`,
@@ -183,7 +204,7 @@ const removeTbf = (pid: number, handle: string): Effect.Effect<void, Netns.Comma
  * @example
  * const config = defineConfig({ compensators: { ...Network.compensators } })
  */
-export const compensators = DockerFault.compensators(undo)
+export const compensators = DockerFault.compensators(specs)
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces of the faults.
@@ -208,18 +229,6 @@ const perRun = <P>() => {
       return plan
     },
   }
-}
-
-/** The pid of a running member whose namespace this machine can enter. */
-const running = (fault: string, target: string, c: Container, what: string): Effect.Effect<number, ShiftupError> => {
-  const failed = (detail: string) => fail(new InjectionFailed({ fault, target, detail }))
-  return Effect.gen(function* () {
-    if (!c.state.running || c.state.pid <= 0) return yield* Effect.fail(failed(`container ${c.name} is ${c.state.status}: it has no network namespace to ${what}`))
-    const owner = yield* Netns.processOf(c.state.pid, c.id)
-    if (owner === "gone") return yield* Effect.fail(failed(`container ${c.name} stopped: it has no network namespace to ${what}`))
-    if (owner === "other") return yield* Effect.fail(failed(elsewhere(c.state.pid, c)))
-    return c.state.pid
-  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,19 +424,20 @@ export const partition = (target: ContainerTarget, options: PartitionOptions = {
 
   const id = options.id ?? `partition ${target.id}`
   const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: id, target: target.id, detail }))
-  const planned = perRun<{ readonly tag: string; readonly byTool: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]> }>()
+  const planned = perRun<{ readonly tag: string; readonly byTool: ReadonlyArray<readonly [string, ReadonlyArray<Rule>]>; readonly namespaces: ReadonlyArray<NsFault.Entered> }>()
 
   return DockerFault.make({
     id,
     title: `partition ${target.id} (${describePartition(options)})`,
     target,
     kind: "docker.iptables-remove",
+    preflight: NsFault.preflight(target.id, { fault: "partition", changes: "add DROP/REJECT rules to" }),
     capture: (list) =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
         const tag = ruleTag(runId, id)
-        // Refused before anything is ledgered: a member without a namespace this machine can enter.
-        for (const c of list) yield* running(id, target.id, c, "partition")
+        // Refused before anything is ledgered: a member without a namespace of its own this machine can enter.
+        const namespaces = yield* NsFault.capture(id, target.id, list, "partition")
         const version = yield* Netns.run("iptables", ["--version"]).pipe(Effect.mapError(commandError(id, target.id)))
         // Peers: CIDRs as given, container targets as their current addresses.
         let cidrs: Array<string> | undefined
@@ -447,35 +457,38 @@ export const partition = (target: ContainerTarget, options: PartitionOptions = {
         const v4 = cidrs === undefined ? undefined : cidrs.filter((c) => family(c) === 4)
         const v6 = cidrs === undefined ? undefined : cidrs.filter((c) => family(c) === 6)
         // IPv6 rules too when a peer is IPv6, or (every peer) when a container has IPv6 addresses.
-        const anyIpv6 = v6 === undefined ? (yield* Effect.forEach(list, (c) => Netns.hasIpv6(c.state.pid))).some((b) => b) : v6.length > 0
+        const anyIpv6 = v6 === undefined ? (yield* Effect.forEach(namespaces, (e) => Netns.hasIpv6(e.pid))).some((b) => b) : v6.length > 0
         const byTool: Array<readonly [string, ReadonlyArray<Rule>]> = []
         if (v4 === undefined || v4.length > 0) byTool.push(["iptables", rulesFor(options, v4, tag, 4)])
         if (anyIpv6) byTool.push(["ip6tables", rulesFor(options, v6, tag, 6)])
-        planned.put(runId, { tag, byTool })
+        planned.put(runId, { tag, byTool, namespaces })
         return {
-          description: `delete the iptables rules commented ${tag} in the network namespace of ${DockerFault.names(list)} (a container stopped since took its rules with it: nothing to undo)`,
+          description: `delete the iptables rules commented ${tag} in the network namespace of ${DockerFault.names(list)} (recorded by identity; a namespace destroyed since took its rules with it)`,
           tag,
           tools: byTool.map(([tool]) => tool),
           backend: Netns.backendOf(version),
           rules: byTool.flatMap(([tool, rules]) => rules.map((r) => [tool, r.chain, ...r.args])),
+          namespaces: namespaces.map((e) => ({ ...e })),
         }
       }),
-    inject: (list) =>
+    inject: () =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
         const plan = planned.take(runId)
         if (plan === undefined) return yield* Effect.fail(injectionFailed("the rules were not planned (compensation not captured)"))
-        yield* DockerFault.eachOf(list, (c) =>
-          Effect.gen(function* () {
-            const pid = yield* running(id, target.id, c, "partition")
-            for (const [tool, rules] of plan.byTool) {
-              const position = { INPUT: 0, OUTPUT: 0 }
-              for (const r of rules) {
-                position[r.chain] += 1
-                yield* Netns.inNetns(pid, tool, ["-w", "5", "-I", r.chain, String(position[r.chain]), ...r.args]).pipe(Effect.mapError((e) => injectionFailed(`container ${c.name}: ${e.detail}`)))
+        // Into exactly the namespaces the ledger names: one that changed since (a restart) is refused.
+        yield* DockerFault.eachOf(plan.namespaces, (e) =>
+          NsFault.inCaptured(e, (ns) =>
+            Effect.gen(function* () {
+              for (const [tool, rules] of plan.byTool) {
+                const position = { INPUT: 0, OUTPUT: 0 }
+                for (const r of rules) {
+                  position[r.chain] += 1
+                  yield* Netns.inNetns(ns, tool, ["-w", "5", "-I", r.chain, String(position[r.chain]), ...r.args])
+                }
               }
-            }
-          }),
+            }),
+          ).pipe(Effect.mapError((x) => injectionFailed(`container ${e.name}: ${x.detail}`))),
         )
       }),
     compensators,
@@ -530,37 +543,39 @@ export const bandwidth = (target: ContainerTarget, options: BandwidthOptions) =>
   const latencyMs = options.latencyMs ?? 50
   const id = options.id ?? `bandwidth ${target.id}`
   const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: id, target: target.id, detail }))
-  const planned = perRun<{ readonly handle: string; readonly interfaces: ReadonlyMap<string, ReadonlyArray<string>> }>()
+  const planned = perRun<{ readonly handle: string; readonly interfaces: ReadonlyMap<number, ReadonlyArray<string>>; readonly namespaces: ReadonlyArray<NsFault.Entered> }>()
 
   return DockerFault.make({
     id,
     title: `limit ${target.id} to ${typeof options.rate === "number" ? `${options.rate} B/s` : options.rate}`,
     target,
     kind: "docker.tc-restore",
+    preflight: NsFault.preflight(target.id, { fault: "bandwidth limit", changes: "replace the root queueing discipline (tc qdisc) of" }),
     capture: (list) =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
         const handle = tbfHandle(ruleTag(runId, id))
-        const interfaces = new Map<string, ReadonlyArray<string>>()
+        const namespaces = yield* NsFault.capture(id, target.id, list, "shape")
+        const interfaces = new Map<number, ReadonlyArray<string>>()
         const originals: Array<Json> = []
-        for (const c of list) {
-          const pid = yield* running(id, target.id, c, "shape")
-          const names = yield* Netns.interfaces(pid).pipe(Effect.mapError((e) => injectionFailed(`container ${c.name}: ${e.detail}`)))
-          if (names.length === 0) return yield* Effect.fail(injectionFailed(`container ${c.name} has no network interface but loopback`))
-          const roots = (yield* Netns.qdiscs(pid).pipe(Effect.mapError((e) => injectionFailed(`container ${c.name}: ${e.detail}`)))).filter((q) => q.root)
+        for (const e of namespaces) {
+          const seen = yield* NsFault.inCaptured(e, (ns) => Effect.all([Netns.interfaces(ns), Netns.qdiscs(ns)])).pipe(Effect.mapError((x) => injectionFailed(`container ${e.name}: ${x.detail}`)))
+          const [names, qdiscs] = seen
+          if (names.length === 0) return yield* Effect.fail(injectionFailed(`container ${e.name} has no network interface but loopback`))
+          const roots = qdiscs.filter((q) => q.root)
           for (const dev of names) {
             const root = roots.find((q) => q.dev === dev)
             if (root !== undefined && root.handle !== "0:")
               return yield* Effect.fail(
                 injectionFailed(
-                  `container ${c.name}: ${dev} already has a configured root qdisc (${root.kind} ${root.handle}); shiftup can only put back the kernel's default qdisc, so it refuses to replace this one`,
+                  `container ${e.name}: ${dev} already has a configured root qdisc (${root.kind} ${root.handle}); shiftup can only put back the kernel's default qdisc, so it refuses to replace this one`,
                 ),
               )
-            originals.push({ container: c.id, name: c.name, dev, kind: root?.kind ?? "none", handle: root?.handle ?? "" })
+            originals.push({ container: e.container, name: e.name, dev, kind: root?.kind ?? "none", handle: root?.handle ?? "" })
           }
-          interfaces.set(c.id, names)
+          interfaces.set(e.netns, names)
         }
-        planned.put(runId, { handle, interfaces })
+        planned.put(runId, { handle, interfaces, namespaces })
         const kinds = [...new Set(objs(originals).map((o) => str(o["kind"])))]
         return {
           description: `delete the tbf qdisc ${handle} from ${objs(originals).map((o) => `${str(o["name"])}/${str(o["dev"])}`).join(", ")} where it is still there, putting back the default (${kinds.join(", ")})`,
@@ -569,22 +584,20 @@ export const bandwidth = (target: ContainerTarget, options: BandwidthOptions) =>
           burst,
           latencyMs,
           originals,
+          namespaces: namespaces.map((e) => ({ ...e })),
         }
       }),
-    inject: (list) =>
+    inject: () =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
         const plan = planned.take(runId)
         if (plan === undefined) return yield* Effect.fail(injectionFailed("the interfaces were not planned (compensation not captured)"))
-        yield* DockerFault.eachOf(list, (c) =>
-          Effect.gen(function* () {
-            const pid = yield* running(id, target.id, c, "shape")
-            for (const dev of plan.interfaces.get(c.id) ?? []) {
-              yield* Netns.inNetns(pid, "tc", ["qdisc", "replace", "dev", dev, "root", "handle", plan.handle, "tbf", "rate", `${rate}bit`, "burst", String(burst), "latency", `${latencyMs}ms`]).pipe(
-                Effect.mapError((e) => injectionFailed(`container ${c.name}: ${e.detail}`)),
-              )
-            }
-          }),
+        yield* DockerFault.eachOf(plan.namespaces, (e) =>
+          NsFault.inCaptured(e, (ns) =>
+            Effect.forEach(plan.interfaces.get(e.netns) ?? [], (dev) =>
+              Netns.inNetns(ns, "tc", ["qdisc", "replace", "dev", dev, "root", "handle", plan.handle, "tbf", "rate", `${rate}bit`, "burst", String(burst), "latency", `${latencyMs}ms`]),
+            ),
+          ).pipe(Effect.mapError((x) => injectionFailed(`container ${e.name}: ${x.detail}`))),
         )
       }),
     compensators,

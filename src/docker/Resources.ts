@@ -2,12 +2,13 @@
  * Resource squeeze: lower a container's CPU, memory and pids limits through the update API, and
  * put back exactly what was there — including "no limit", which the API cannot store as 0 again.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { ContainerTarget } from "./Container.ts"
 import type { Container, Resources } from "./Engine.ts"
 import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import { gone } from "./internal/fault.ts"
+import * as Records from "./internal/records.ts"
 import { fail, InjectionFailed } from "../ShiftupError.ts"
 
 /**
@@ -38,23 +39,49 @@ const restored = (now: Resources, s: SavedResources): boolean => {
 /** Whether `now` still shows the original values (the squeeze never reached this container). */
 const unchanged = (now: Resources, s: SavedResources): boolean => Object.entries(s.original).every(([k, v]) => now[k as keyof Resources] === v)
 
-const undo: Readonly<Record<string, DockerFault.Undo>> = {
+// Whole numbers beyond 2^53 too: the kernel's "no memory limit" is 2^63 − 4096 (see `unlimitedMemory`).
+const Limit = Schema.optionalKey(Schema.Number.check(Schema.makeFilter((n: number) => Number.isInteger(n), { message: "a whole number" })))
+/** Only the limits a squeeze touches: an update with anything else (`Privileged`…) is not a restore. */
+const ResourceValues = Schema.Struct({ cpuQuota: Limit, cpuPeriod: Limit, nanoCpus: Limit, cpuShares: Limit, memory: Limit, memorySwap: Limit, pidsLimit: Limit })
+
+const savedOf = (c: Readonly<Record<string, unknown>>) => (Array.isArray(c["saved"]) ? c["saved"] : []) as unknown as ReadonlyArray<SavedResources>
+
+const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
   /** Puts back each container's saved resource limits, unless inspect already shows them. */
-  "docker.update": (c, engine) =>
-    DockerFault.eachOf((Array.isArray(c["saved"]) ? c["saved"] : []) as unknown as ReadonlyArray<SavedResources>, (s) =>
-      gone(
-        Effect.gen(function* () {
-          const now = yield* engine.inspect(s.id)
-          // Never squeezed (the injection failed before this container) or restored already.
-          if (unchanged(now.resources, s) || restored(now.resources, s)) return
-          for (const call of s.restore) yield* engine.update(s.id, call)
-        }),
+  "docker.update": {
+    undo: (c, engine) =>
+      DockerFault.eachOf(savedOf(c), (s) =>
+        gone(
+          Effect.gen(function* () {
+            const now = yield* engine.inspect(s.id)
+            // Never squeezed (the injection failed before this container) or restored already.
+            if (unchanged(now.resources, s) || restored(now.resources, s)) return
+            for (const call of s.restore) yield* engine.update(s.id, call)
+          }),
+        ),
       ),
-    ),
+    verify: (c, engine) =>
+      DockerFault.differences(savedOf(c), (s) =>
+        gone(engine.inspect(s.id)).pipe(
+          Effect.map((now) => {
+            if (now === undefined || unchanged(now.resources, s) || restored(now.resources, s)) return undefined
+            const want: Record<string, number> = {}
+            for (const call of s.restore) Object.assign(want, call)
+            const off = Object.entries(want).filter(([k, v]) => now.resources[k as keyof Resources] !== v)
+            return `${s.name}: ${off.map(([k, v]) => `${k} is ${now.resources[k as keyof Resources]}, not ${v}`).join(", ")}`
+          }),
+        ),
+      ),
+    schema: Records.record("docker.update", {
+      saved: Schema.Array(Schema.Struct({ id: Records.ContainerId, name: Schema.String, original: ResourceValues, restore: Schema.Array(ResourceValues) })),
+    }),
+    // An update takes some 15 ms on the engine.
+    settleMs: 2000,
+  },
 }
 
 /** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(undo)
+export const compensators = DockerFault.compensators(specs)
 
 export interface SqueezeOptions extends FaultOptions {
   /** CPU time as a fraction of one CPU (`0.1` = 10 ms per 100 ms period); at least 0.01. */

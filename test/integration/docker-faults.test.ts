@@ -8,11 +8,12 @@
  * Without an engine these tests fail (the global setup says how to opt out); they never skip.
  */
 import { randomBytes } from "node:crypto"
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Effect, Exit, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, Compensation, type Fault, type Journal } from "../../src/index.ts"
 import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
@@ -168,11 +169,19 @@ const applyAgain = (fault: Fault.Fault, runId: string) =>
  * After the run: the fault applied again by hand, then the ledgered compensation replayed
  * twice — the first restores `expected`, the second changes nothing (no engine event).
  */
-const idempotent = async (j: Journal.Journal, fault: Fault.Fault, check: () => Promise<void>) => {
+const idempotent = async (j: Journal.Journal, fault: Fault.Fault, check: () => Promise<void>, options: { readonly seen?: boolean } = {}) => {
   const [intent] = intents(j)
   if (intent === undefined) throw new Error("no intent in the ledger")
+  // The ledgered record decodes against its kind's schema, every field accounted for.
+  const spec = Compensation.specOf(Faults.compensators[intent.compensation.kind]!)
+  expect(Exit.isSuccess(Schema.decodeUnknownExit(spec.schema as Schema.Codec<unknown>)(intent.compensation, { onExcessProperty: "error" })), JSON.stringify(intent.compensation).slice(0, 300)).toBe(true)
+  expect(spec.settleMs).toBeGreaterThan(0)
   await applyAgain(fault, j.runId)
+  // With the fault in place again, the compensator's check sees what differs (a restart, once
+  // over, leaves nothing to see); after a replay, nothing.
+  if (options.seen !== false) expect(await Effect.runPromise(spec.verify!(intent.compensation))).toEqual(expect.any(String))
   await replay(intent.compensation)
+  expect(await Effect.runPromise(spec.verify!(intent.compensation))).toBeUndefined()
   await check()
   const events = await eventsDuring(j.runId, () => replay(intent.compensation))
   expect(events, "second replay must not touch anything").toEqual([])
@@ -278,7 +287,7 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     record(j)
     expect(j.rollbacks[0]?.compensation).toBe(`ensure ${a.name} running (a restart cannot be undone)`)
     expect(await snapshot(a.id, noIp)).toEqual(before)
-    await idempotent(j, fault, async () => expect(await snapshot(a.id, noIp)).toEqual(before))
+    await idempotent(j, fault, async () => expect(await snapshot(a.id, noIp)).toEqual(before), { seen: false })
   })
 
   it("squeeze, no limits before: limits visible in inspect and cgroup during; the cgroup exactly as before after, inspect with the documented 'no limit' values", async () => {
@@ -446,6 +455,22 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     await replay(intents(j)[0]?.compensation as Compensation.Compensation)
     expect((await call(engine.inspect(a.id))).state.status).toBe("running")
     await call(engine.unpause(b.id))
+  })
+
+  it("stop, kill and crash of a container started with --rm are refused at plan time (docker.auto-remove): nothing could start it again; restart is allowed", async () => {
+    const name = `${testRun}-autoremove`
+    execFileSync("docker", ["run", "-d", "--rm", "--name", name, "--label", `shiftup.run=${testRun}`, busybox, "sleep", "3600"])
+    const target = container(name, { environment: "lab", fingerprint: false })
+    for (const fault of [Faults.stop(target, { timeoutS: 1 }), Faults.kill(target), Faults.crash(target)]) {
+      const j = await run(Experiment.make({ id: "faults.autoremove", title: "autoremove", targets: { t: target }, method: [fault] }), { stateDir: stateDir(), journal: false })
+      expect(j.status, fault.id).toBe("refused")
+      expect(j.refusal).toMatchObject({ rule: "docker.auto-remove", step: fault.id })
+      expect(j.refusal?.reason).toContain("--rm")
+      expect((await call(engine.inspect(name))).state.status).toBe("running")
+    }
+    // runIt: the restart passes (and rolls back) like any other.
+    await runIt(Experiment.make({ id: "faults.autoremove-restart", title: "autoremove restart", targets: { t: target }, method: [Faults.restart(target, { timeoutS: 0 })] }))
+    expect((await call(engine.inspect(name))).state.status).toBe("running")
   })
 })
 

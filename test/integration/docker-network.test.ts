@@ -14,7 +14,7 @@ import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Dockerode from "dockerode"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { container, type ContainerTarget } from "../../src/docker/Container.ts"
 import * as EngineModule from "../../src/docker/Engine.ts"
@@ -281,12 +281,19 @@ const ledgered = (stateDir: string): ReadonlyArray<Compensation> =>
 
 const expectPassed = (journal: Journal) => expect({ status: journal.status, summary: journal.summary, errors: journal.errors }).toMatchObject({ status: "passed", errors: [] })
 
-/** Replays a ledgered compensation twice more through its compensator: both must succeed. */
+/** Replays a ledgered compensation twice more through its compensator: both must succeed, and its check then finds nothing left. */
 const replayTwice = async (c: Compensation) => {
   const compensator = Network.compensators[c.kind]
   if (compensator === undefined) throw new Error(`no compensator for ${c.kind}`)
   await call(specOf(compensator).apply(c))
   await call(specOf(compensator).apply(c))
+  expect(await call(specOf(compensator).verify!(c))).toBeUndefined()
+}
+
+/** A ledgered compensation decodes against its kind's schema, every field accounted for. */
+const expectDecodes = (c: Compensation) => {
+  const schema = specOf(Network.compensators[c.kind]!).schema as Schema.Codec<unknown>
+  expect(String(Schema.decodeUnknownExit(schema)(c, { onExcessProperty: "error" })), c.kind).toMatch(/^Success/)
 }
 
 /** Everything a rollback must have restored, then the same after two more replays. */
@@ -302,6 +309,7 @@ const expectRestored = async (context: string, before: Awaited<ReturnType<typeof
   }
   await check("after rollback")
   expect(compensations.map((c) => c.kind)).toEqual([kind])
+  for (const c of compensations) expectDecodes(c)
   for (const c of compensations) await replayTwice(c)
   await check("after two more replays")
 }
@@ -481,8 +489,10 @@ describe("Docker network faults", () => {
   it("compensators replayed for a container that is gone have nothing to undo", async () => {
     const gone = randomBytes(32).toString("hex")
     const base = { engine: engine.address, target: "gone", containers: [gone] }
-    await replayTwice({ kind: "docker.iptables-remove", description: "x", ...base, tag: `shiftup:${unique}:gone`, tools: ["iptables"] })
-    await replayTwice({ kind: "docker.tc-restore", description: "x", ...base, handle: "1234:" })
+    // A namespace that exists nowhere on the machine any more (its inode is no namespace's).
+    const namespaces = [{ container: gone, name: "gone", pid: 999_999_999, netns: 1 }]
+    await replayTwice({ kind: "docker.iptables-remove", description: "x", ...base, tag: `shiftup:${unique}:gone`, tools: ["iptables"], namespaces })
+    await replayTwice({ kind: "docker.tc-restore", description: "x", ...base, handle: "1234:", namespaces })
     await replayTwice({ kind: "docker.reconnect", description: "x", ...base, endpoints: [{ container: gone, name: "gone", network: `${unique}-b`, networkId: L().netB, aliases: ["x"], links: [], ipamIpv4: "", ipamIpv6: "", driverOpts: {} }] })
   })
 

@@ -88,6 +88,8 @@ const containerOf = (j: Json): Container => {
     },
     restartCount: Number(j.RestartCount ?? 0),
     restartPolicy: String(hc.RestartPolicy?.Name || "no"),
+    autoRemove: hc.AutoRemove === true,
+    networkMode: String(hc.NetworkMode ?? "default"),
     networks: Object.fromEntries(Object.entries(j.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, endpointOf(n)])),
     exposedPorts: [...new Set([...portNumbers(j.Config?.ExposedPorts), ...portNumbers(ports)])].sort((a, b) => a - b),
     publishedPorts: Object.entries(ports).flatMap(([key, bindings]) => {
@@ -112,6 +114,7 @@ const summaryOf = (j: Json): ContainerSummary => ({
   image: String(j.Image ?? ""),
   labels: record(j.Labels),
   state: String(j.State ?? ""),
+  networkMode: String(j.HostConfig?.NetworkMode ?? "default"),
 })
 
 const resourceFields: Record<keyof Resources, string> = {
@@ -146,11 +149,12 @@ const demux = (raw: Buffer): string => {
 
 export const makeClient = (address: string, timeoutMs: number): Engine => {
   const docker = new DockerCtor(parseAddress(address))
-  const call = <A>(op: string, f: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, EngineCallError> =>
+  /** `waitsS`: seconds the engine itself may take before answering (a stop's grace period), on top of the deadline. */
+  const call = <A>(op: string, f: (signal: AbortSignal) => Promise<A>, waitsS = 0): Effect.Effect<A, EngineCallError> =>
     Effect.tryPromise({ try: f, catch: (e) => toError(op, e) }).pipe(
       Effect.timeoutOrElse({
-        duration: timeoutMs,
-        orElse: () => Effect.fail<EngineCallError>({ _tag: "EngineCallError", op, status: 0, detail: `no answer within ${timeoutMs} ms`, unreachable: true }),
+        duration: timeoutMs + waitsS * 1000,
+        orElse: () => Effect.fail<EngineCallError>({ _tag: "EngineCallError", op, status: 0, detail: `no answer within ${timeoutMs + waitsS * 1000} ms`, unreachable: true }),
       }),
     )
   const container = (id: string) => docker.getContainer(id)
@@ -167,9 +171,10 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
     pause: (id) => call(`pause ${id}`, (abortSignal) => container(id)["pause"]!({ abortSignal })),
     unpause: (id) => call(`unpause ${id}`, (abortSignal) => container(id)["unpause"]!({ abortSignal })),
     start: (id) => ignore304(call(`start ${id}`, (abortSignal) => container(id)["start"]!({ abortSignal }))),
-    stop: (id, timeoutS = 10) => ignore304(call(`stop ${id}`, (abortSignal) => container(id)["stop"]!({ t: timeoutS, abortSignal }))),
+    // A stop or restart answers once the process has exited: up to `timeoutS` after SIGTERM.
+    stop: (id, timeoutS = 10) => ignore304(call(`stop ${id}`, (abortSignal) => container(id)["stop"]!({ t: timeoutS, abortSignal }), timeoutS)),
     kill: (id, signal) => call(`kill ${id}`, (abortSignal) => container(id)["kill"]!({ signal, abortSignal })),
-    restart: (id, timeoutS = 10) => call(`restart ${id}`, (abortSignal) => container(id)["restart"]!({ t: timeoutS, abortSignal })),
+    restart: (id, timeoutS = 10) => call(`restart ${id}`, (abortSignal) => container(id)["restart"]!({ t: timeoutS, abortSignal }), timeoutS),
     update: (id, resources) =>
       call(`update ${id}`, (abortSignal) =>
         container(id)["update"]!({ ...Object.fromEntries(Object.entries(resources).map(([k, v]) => [resourceFields[k as keyof Resources], v])), abortSignal }),
@@ -218,6 +223,7 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
             PortBindings: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, [{ HostIp: "127.0.0.1", HostPort: String(p.hostPort) }]])),
             RestartPolicy: { Name: spec.restartPolicy ?? "no" },
             ...(spec.network === undefined ? {} : { NetworkMode: spec.network }),
+            ...(spec.networkMode === undefined ? {} : { NetworkMode: spec.networkMode }),
           },
           ...(spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } } }),
           abortSignal,
@@ -253,7 +259,7 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
     events: (filter, signal) => ({
       async *[Symbol.asyncIterator]() {
         const filters = filter.containers === undefined ? {} : { container: filter.containers }
-        const stream = await docker.getEvents({ filters: JSON.stringify(filters), ...(filter.sinceS === undefined ? {} : { since: filter.sinceS }), abortSignal: signal })
+        const stream = await docker.getEvents({ filters: JSON.stringify(filters), ...(filter.sinceS === undefined ? {} : { since: filter.sinceS }), ...(filter.untilS === undefined ? {} : { until: filter.untilS }), abortSignal: signal })
         const stop = () => stream.destroy()
         signal.addEventListener("abort", stop, { once: true })
         let rest = ""

@@ -4,11 +4,11 @@
  * members concurrently (bounded). Compensators find their engine by the address they recorded,
  * so `shiftup recover` in another process reaches the same engine.
  */
-import { Effect } from "effect"
+import { Effect, type Schema } from "effect"
 import type * as Compensation from "../../Compensation.ts"
 import * as Fault from "../../Fault.ts"
 import { RunContext } from "../../RunContext.ts"
-import { fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError } from "../../ShiftupError.ts"
+import { fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError, TargetUnresolved } from "../../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "../Container.ts"
 import * as EngineModule from "../Engine.ts"
 import type { Container, Engine, EngineCallError } from "../Engine.ts"
@@ -21,25 +21,50 @@ export type Json = Compensation.Json
 /** A compensator body: undoes one compensation through `engine`; must be idempotent. */
 export type Undo = (c: Compensation.Compensation, engine: Engine) => Effect.Effect<void, EngineCallError | ShiftupError>
 
+/** Reads the world after an undo: `undefined` when it is as captured, else one line saying what still differs. */
+export type Check = (c: Compensation.Compensation, engine: Engine) => Effect.Effect<string | undefined, EngineCallError | ShiftupError>
+
+/** How one `docker.*` kind is replayed (see `Compensation.CompensatorSpec`). */
+export interface KindSpec {
+  readonly undo: Undo
+  readonly verify: Check
+  /** Decodes a ledger record of this kind (`records.ts`). */
+  readonly schema: Schema.Top
+  /** How long an injection of this kind that was in flight when its runner died may still take to land. */
+  readonly settleMs: number
+}
+
 const engineFor = (address: string): Effect.Effect<Engine> =>
   Effect.gen(function* () {
     const current = yield* EngineModule.Engine
     return current.address === address ? current : EngineModule.at(address)
   })
 
-/** Wraps compensator bodies: engine lookup by recorded address, errors as `RollbackFailed`. */
-export const compensators = (undo: Readonly<Record<string, Undo>>): Compensation.Compensators =>
+/** Wraps kind specs as compensators: engine lookup by recorded address, errors as `RollbackFailed`. */
+export const compensators = (specs: Readonly<Record<string, KindSpec>>): Compensation.Compensators =>
   Object.fromEntries(
-    Object.entries(undo).map(([kind, body]) => [
-      kind,
-      (c: Compensation.Compensation) =>
-        Effect.gen(function* () {
-          const address = String(c["engine"])
-          const engine = yield* engineFor(address)
-          const rollback = (detail: string) => fail(new RollbackFailed({ fault: kind, target: String(c["target"] ?? "?"), detail }))
-          yield* body(c, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(address, e, rollback))))
-        }),
-    ]),
+    Object.entries(specs).map(([kind, spec]) => {
+      const withEngine =
+        <A>(body: (c: Compensation.Compensation, engine: Engine) => Effect.Effect<A, EngineCallError | ShiftupError>) =>
+        (c: Compensation.Compensation): Effect.Effect<A, ShiftupError> =>
+          Effect.gen(function* () {
+            const address = String(c["engine"])
+            const engine = yield* engineFor(address)
+            const rollback = (detail: string) => fail(new RollbackFailed({ fault: kind, target: String(c["target"] ?? "?"), detail }))
+            return yield* body(c, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(address, e, rollback))))
+          })
+      const compensator: Compensation.CompensatorSpec = { apply: withEngine(spec.undo), verify: withEngine(spec.verify), schema: spec.schema, settleMs: spec.settleMs }
+      return [kind, compensator]
+    }),
+  )
+
+/** Every container of a compensation whose check says something still differs, joined; `undefined` when none does. */
+export const differences = <A>(items: ReadonlyArray<A>, check: (a: A) => Effect.Effect<string | undefined, EngineCallError | ShiftupError>): Effect.Effect<string | undefined, EngineCallError | ShiftupError> =>
+  Effect.forEach(items, check, { concurrency }).pipe(
+    Effect.map((found) => {
+      const left = found.filter((d): d is string => d !== undefined)
+      return left.length === 0 ? undefined : left.join("; ")
+    }),
   )
 
 /** Runs `f` for every item, bounded, failing with every failure's detail joined. */
@@ -64,6 +89,11 @@ export interface DockerFaultOptions {
   readonly capture: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<{ readonly description: string; readonly [field: string]: Json }, EngineCallError | ShiftupError>
   readonly inject: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<void, EngineCallError | ShiftupError>
   readonly compensators: Compensation.Compensators
+  /**
+   * Read-only checks of the planned members, at plan time (and at each injection of a generator
+   * experiment): each refusal refuses the run before anything is touched.
+   */
+  readonly preflight?: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<ReadonlyArray<Fault.Refusal>, EngineCallError | ShiftupError>
 }
 
 /**
@@ -74,6 +104,7 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
   // Per run id: the same experiment may run twice at once (two test files, say).
   const captured = new Map<string, ReadonlyArray<Container>>()
   const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: o.id, target: o.target.id, detail }))
+  const preflight = o.preflight
   const mapError = (address: string) => (e: EngineCallError | ShiftupError) => (isShiftupError(e) ? e : engineError(address, e, injectionFailed))
   return Fault.make({
     id: o.id,
@@ -96,6 +127,16 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
     }),
     kind: o.kind,
     provider: { module: "shiftup/docker", compensators: o.compensators },
+    ...(preflight === undefined
+      ? {}
+      : {
+          preflight: Effect.gen(function* () {
+            const engine = yield* EngineModule.Engine
+            const unresolved = (detail: string) => fail(new TargetUnresolved({ target: o.target.id, detail }))
+            const list = yield* members(o.target, unresolved)
+            return yield* preflight(list, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(engine.address, e, unresolved))))
+          }),
+        }),
   })
 }
 
