@@ -460,7 +460,7 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
   it("stop, kill and crash of a container started with --rm are refused at plan time (docker.auto-remove): nothing could start it again; restart is allowed", async () => {
     const name = `${testRun}-autoremove`
     execFileSync("docker", ["run", "-d", "--rm", "--name", name, "--label", `shiftup.run=${testRun}`, busybox, "sleep", "3600"])
-    const target = container(name, { environment: "lab", fingerprint: false })
+    const target = container(name, { environment: "lab" })
     for (const fault of [Faults.stop(target, { timeoutS: 1 }), Faults.kill(target), Faults.crash(target)]) {
       const j = await run(Experiment.make({ id: "faults.autoremove", title: "autoremove", targets: { t: target }, method: [fault] }), { stateDir: stateDir(), journal: false })
       expect(j.status, fault.id).toBe("refused")

@@ -63,8 +63,8 @@ afterAll(async () => {
   engine.close()
 }, 60_000)
 
-const lab = (key: keyof typeof boxes): ContainerTarget => container(boxes[key].name, { environment: "lab", fingerprint: false })
-const pair = (): ContainerTarget => containers(`${unique}-pair`, { select: { labels: { "shiftup.test.pair": unique } }, environment: "lab", fingerprint: false })
+const lab = (key: keyof typeof boxes): ContainerTarget => container(boxes[key].name, { environment: "lab" })
+const pair = (): ContainerTarget => containers(`${unique}-pair`, { select: { labels: { "shiftup.test.pair": unique } }, environment: "lab" })
 
 const pidOf = async (key: keyof typeof boxes) => (await call(engine.inspect(boxes[key].id))).state.pid
 const inodeOf = (pid: number) => statSync(`/proc/${pid}/ns/net`).ino
