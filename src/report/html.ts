@@ -1,10 +1,12 @@
 /**
  * The HTML report: one self-contained file (inline CSS and SVG, no script, no external
  * resource; a Content-Security-Policy forbids any network access) that people look at instead
- * of reading logs. Per run: the verdict, an SVG timeline (phases, steps per target, fault
- * windows, rollbacks, the abort), probe values over time as small plots, the findings with their
- * evidence, the policy decisions with their reasons, rollbacks, errors and the steps. A pure
- * function of the journals.
+ * of reading logs. Per run: the verdict, the findings with their evidence, an SVG timeline
+ * (phases, steps per target, fault windows, rollbacks, the abort), probe values over time
+ * (plots.ts), the policy decisions with their reasons, rollbacks, errors and the steps. A game
+ * day (several journals) opens on an overview — the tally, time-to-detect and time-to-recover
+ * across runs, the runs that did not pass — and shows failures first, passing runs collapsed. A
+ * pure function of the journals.
  */
 import type { Journal } from "../Journal.ts"
 import { version } from "../RunContext.ts"
