@@ -63,6 +63,20 @@ describe("during: every sample is journaled", () => {
     }),
   )
 
+  it.effect("a check of 10,000 samples journals a step of kilobytes: counts exact, at most 750 samples kept", () =>
+    Effect.gen(function* () {
+      const open = new Set(Array.from({ length: 10_000 }, (_, i) => i + 1).filter((n) => n % 100 === 37))
+      const r = yield* runAt(Expect.during(statuses(open), Expect.never(200), { samples: 2000, burst: 5, every: "1 millis" }), 0)
+      expect(r.step?.samples).toBe(10_000)
+      expect(r.step?.sampling?.violated).toBe(100)
+      expect(r.step?.sampling?.kept.filter((x) => !x.held)).toHaveLength(100)
+      expect((r.step?.sampling?.kept.length ?? 0) + (r.step?.sampling?.dropped ?? 0)).toBe(10_000)
+      expect(r.step?.sampling?.kept.length).toBeLessThanOrEqual(750)
+      expect(JSON.stringify(r.step).length).toBeLessThan(40_000)
+      expect(r.findings[0]?.evidence).toMatch(/^100 of 10000 samples observed 200, first at \+\d+ ms$/)
+    }),
+  )
+
   it.effect("a check that held still journals its samples, with no violation", () =>
     Effect.gen(function* () {
       const r = yield* runAt(Expect.during(statuses(new Set()), Expect.never(200), { samples: 4, every: "10 millis" }), 0)
