@@ -60,6 +60,36 @@ export interface Plan {
   readonly contacts?: ReadonlyArray<PlanContact>
 }
 
+/** One observation of a repeated check (`during`, `eventually`, `detects`). */
+export interface Sample {
+  /** When its answer arrived, in ms after the check started. */
+  readonly atMs: number
+  /** Whether it matched the check's expectation. */
+  readonly held: boolean
+  /** The value: JSON-safe, and a string cut at 200 characters when its JSON is longer. */
+  readonly value?: unknown
+  /** Set instead of `value` when the probe failed (`eventually`/`detects` poll through errors). */
+  readonly error?: string
+}
+
+/**
+ * Every sample of a repeated check, counted exactly, and the samples themselves up to a bound:
+ * all of them up to 500; past that a uniform subsample (every k-th, k a power of two, at most
+ * 500) plus the first 250 samples that did not match. `dropped` says how many are not listed.
+ */
+export interface Sampling {
+  /** How many of the step's `samples` did not match. */
+  readonly violated: number
+  /** When the first sample that did not match arrived, in ms after the check started. */
+  readonly firstViolationMs?: number
+  /** When the check started, in ms after the last fault injection; absent when nothing was injected before it. */
+  readonly sinceInjectionMs?: number
+  /** The kept samples, in the order their answers arrived. */
+  readonly kept: ReadonlyArray<Sample>
+  /** How many samples are not in `kept`. */
+  readonly dropped: number
+}
+
 export interface StepRecord {
   readonly id: string
   readonly phase: Phase
@@ -73,6 +103,8 @@ export interface StepRecord {
   readonly expected?: string
   readonly observed?: unknown
   readonly samples?: number
+  /** Repeated checks: the samples, with how many did not match and when the first of those came. */
+  readonly sampling?: Sampling
   readonly metric?: { readonly name: string; readonly ms: number }
   readonly message?: string
 }
@@ -85,6 +117,8 @@ export interface Finding {
   readonly target: string
   readonly expected: string
   readonly observed: unknown
+  /** Repeated checks: what the samples showed, e.g. `7 of 15 samples observed 200, first at +412 ms`. */
+  readonly evidence?: string
   readonly remediation?: string
   /** The weakness class, e.g. `CWE-306`, when the check names one (shiftup/http's checks do). */
   readonly cwe?: string
@@ -141,7 +175,8 @@ const Strings = S.Array(Str)
 const Environment = S.Literals(["production", "staging", "development", "lab", "unknown"])
 const PhaseS = S.Literals(["before", "method", "after", "recovery", "guard"])
 const Severity = S.Literals(["critical", "high", "medium", "low"])
-const SignalS = S.Struct({ source: S.Literals(["explicit", "label", "name", "hostname", "env-var", "image", "process", "port", "fingerprint", "default"]), key: Str, value: Str, means: Str })
+const SignalS = S.Struct({ source: S.Literals(["explicit", "label", "name", "hostname", "env-var", "image", "process", "port", "fingerprint", "exception", "default"]), key: Str, value: Str, means: Str, member: opt(Str) })
+const ContactS = S.Struct({ address: Str, handshake: Str, sent: Str, received: Str, bytesSent: Num, bytesReceived: Num, ms: Num, target: Str, member: Str, engine: opt(Str), evidence: Str })
 
 const PlanS = S.Struct({
   targets: S.Array(
@@ -152,7 +187,8 @@ const PlanS = S.Struct({
       environment: Environment,
       effective: S.Literals(["production", "staging", "development", "lab"]),
       environmentSignals: S.Array(SignalS),
-      dataStore: S.Struct({ is: S.Boolean, engine: opt(Str), signals: S.Array(SignalS) }),
+      conflict: opt(Str),
+      dataStore: S.Struct({ is: S.Boolean, engine: opt(Str), signals: S.Array(SignalS), checkedBy: opt(Str) }),
       population: Num,
       members: Strings,
       owner: opt(Str),
@@ -162,7 +198,11 @@ const PlanS = S.Struct({
   faults: S.Array(S.Struct({ id: Str, target: Str, safety: S.Literals(["disrupt", "destroy"]), compensation: Str })),
   budget: S.Struct({ maxTargets: Num, maxPercent: Num, maxConcurrentFaults: Num, maxFaultTimeMs: Num, maxDestroySteps: Num, maxDurationMs: Num, maxProbeRate: Num, egress: Strings }),
   use: S.Struct({ targets: Num, faults: Num, destroySteps: Num, maxPercent: Num }),
+  contacts: opt(S.Array(ContactS)),
 })
+
+const SampleS = S.Struct({ atMs: Num, held: S.Boolean, value: opt(S.Unknown), error: opt(Str) })
+const SamplingS = S.Struct({ violated: Num, firstViolationMs: opt(Num), sinceInjectionMs: opt(Num), kept: S.Array(SampleS), dropped: Num })
 
 const StepS = S.Struct({
   id: Str,
@@ -176,6 +216,7 @@ const StepS = S.Struct({
   expected: opt(Str),
   observed: opt(S.Unknown),
   samples: opt(Num),
+  sampling: opt(SamplingS),
   metric: opt(S.Struct({ name: Str, ms: Num })),
   message: opt(Str),
 })
@@ -200,7 +241,7 @@ export const JournalSchema = S.Struct({
   abort: opt(S.Struct({ cause: S.Literals(["signal", "guard", "timeout", "budget", "error"]), detail: Str })),
   steps: S.Array(StepS),
   findings: S.Array(
-    S.Struct({ id: Str, severity: Severity, title: Str, phase: PhaseS, target: Str, expected: Str, observed: S.Unknown, remediation: opt(Str), cwe: opt(Str) }),
+    S.Struct({ id: Str, severity: Severity, title: Str, phase: PhaseS, target: Str, expected: Str, observed: S.Unknown, evidence: opt(Str), remediation: opt(Str), cwe: opt(Str) }),
   ),
   rollbacks: S.Array(
     S.Struct({ seq: Num, fault: Str, target: Str, compensation: Str, startedAt: Str, endedAt: Str, durationMs: Num, outcome: S.Literals(["restored", "failed", "timeout"]), error: opt(Str) }),
@@ -209,8 +250,10 @@ export const JournalSchema = S.Struct({
   ledger: opt(Str),
 })
 
-// The schema and the `Journal` type describe the same document: a mismatch fails to compile.
-const _sameShape: (decoded: typeof JournalSchema.Type) => Journal = (decoded) => decoded
+// The schema and the `Journal` type describe the same document: identical types, so a field
+// (optional or not) that one has and the other lacks, or types that differ, fail to compile.
+type Identical<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false
+const _sameShape: Identical<Journal, typeof JournalSchema.Type> = true
 
 /** Writes the journal atomically (write, then rename), creating directories. */
 export const write = (journal: Journal, path: string): void => {

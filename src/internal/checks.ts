@@ -9,6 +9,7 @@ import * as Journal from "../Journal.ts"
 import type { Probe } from "../Probe.ts"
 import { describeUnknown, fail, isShiftupError, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
 import { iso, type Recorder } from "./record.ts"
+import { duringEvidence, pollEvidence, SampleLog } from "./samples.ts"
 
 export interface CheckEnv {
   readonly recorder: Recorder
@@ -19,35 +20,39 @@ export interface CheckEnv {
 }
 
 interface Outcome {
-  samples: number
   violated: boolean
   violating: unknown
   last: unknown
   metric: Journal.StepRecord["metric"] | undefined
+  /** Every sample, counted, and kept up to a bound; set when the check starts observing. */
+  log: SampleLog | undefined
 }
 
 const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effect<void, ShiftupError> =>
   Effect.gen(function* () {
     const mode = check.mode
-    const see = (v: A) => {
-      o.samples++
-      o.last = v
-      if (!o.violated && !check.matcher.test(v)) {
-        o.violated = true
-        o.violating = v
-      }
-    }
-    if (mode._tag === "once") return see(yield* env.observe(check.probe))
+    // Virtual time in tests (TestClock); the wall clock in a run.
+    const started = yield* Clock.currentTimeMillis
+    const log = (o.log = new SampleLog({ startedAt: started, injectedAt: env.lastInjection(), snapshot: Journal.snapshot }))
     if (mode._tag === "during") {
+      // Each sample is dated by its answer, and recorded as it arrives (a burst's answers interleave).
+      const see = (v: A) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          o.last = v
+          const held = check.matcher.test(v)
+          log.add(at, held, { value: v })
+          if (!held && !o.violated) {
+            o.violated = true
+            o.violating = v
+          }
+        })
       for (let round = 0; round < mode.samples; round++) {
         if (round > 0) yield* Effect.sleep(mode.everyMs)
-        const values = yield* Effect.forEach(Array.from({ length: mode.burst }), () => env.observe(check.probe), { concurrency: mode.burst })
-        values.forEach(see)
+        yield* Effect.forEach(Array.from({ length: mode.burst }), () => Effect.flatMap(env.observe(check.probe), see), { concurrency: mode.burst, discard: true })
       }
       return
     }
-    // Virtual time in tests (TestClock); the wall clock in a run.
-    const started = yield* Clock.currentTimeMillis
+    if (mode._tag === "once") return
     const since = mode.since === "last-fault" ? (env.lastInjection() ?? started) : started
     const deadline = since + mode.withinMs
     for (;;) {
@@ -55,10 +60,11 @@ const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effec
       // An observation is dated by its answer: one sent before the deadline but answered after
       // it is late, since what it saw may have happened after the deadline.
       const at = yield* Clock.currentTimeMillis
-      o.samples++
       if (Exit.isSuccess(r)) {
         o.last = r.value
-        if (check.matcher.test(r.value)) {
+        const matched = check.matcher.test(r.value)
+        log.add(at, matched, { value: r.value })
+        if (matched) {
           // Measured even when late (a check delayed by an earlier step), so the finding says by how much.
           o.metric = { name: mode.metric, ms: at - since }
           if (at > deadline) {
@@ -67,7 +73,11 @@ const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effec
           }
           return
         }
-      } else o.last = `error: ${describeUnknown(Cause.squash(r.cause))}`
+      } else {
+        const error = describeUnknown(Cause.squash(r.cause))
+        o.last = `error: ${error}`
+        log.add(at, false, { error })
+      }
       if (at >= deadline) {
         o.violated = true
         o.violating = o.last
@@ -114,7 +124,7 @@ const runOnce = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effec
     )
   })
 
-const finding = <A>(check: Check<A>, phase: Journal.Phase, observed: unknown): Journal.Finding => ({
+const finding = <A>(check: Check<A>, phase: Journal.Phase, observed: unknown, evidence?: string): Journal.Finding => ({
   id: check.id,
   severity: check.severity,
   title: check.title,
@@ -122,6 +132,7 @@ const finding = <A>(check: Check<A>, phase: Journal.Phase, observed: unknown): J
   target: check.probe.target.id,
   expected: check.matcher.describe + (check.mode._tag === "eventually" ? ` within ${check.mode.withinMs} ms` : ""),
   observed,
+  ...(evidence === undefined ? {} : { evidence }),
   ...(check.remediation === undefined ? {} : { remediation: check.remediation }),
   ...(check.cwe === undefined ? {} : { cwe: check.cwe }),
 })
@@ -134,9 +145,21 @@ const runRepeated = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): E
   Effect.gen(function* () {
     const target = check.probe.target.id
     const mode = check.mode
-    const o: Outcome = { samples: 0, violated: false, violating: undefined, last: undefined, metric: undefined }
+    const o: Outcome = { violated: false, violating: undefined, last: undefined, metric: undefined, log: undefined }
     const { exit, t0, t1 } = yield* env.recorder.timed(check.id, phase, "check", observeAll(check, env, o))
-    const base = { id: check.id, phase, kind: "check" as const, target, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, expected: check.matcher.describe, samples: o.samples }
+    const sampling = o.log?.sampling()
+    const base = {
+      id: check.id,
+      phase,
+      kind: "check" as const,
+      target,
+      startedAt: iso(t0),
+      endedAt: iso(t1),
+      durationMs: t1 - t0,
+      expected: check.matcher.describe,
+      samples: o.log?.total ?? 0,
+      ...(sampling === undefined ? {} : { sampling }),
+    }
     if (Exit.isFailure(exit)) {
       env.recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(exit.cause)) })
       return yield* Effect.failCause(exit.cause)
@@ -144,7 +167,11 @@ const runRepeated = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): E
     const observed = Journal.snapshot(o.violated ? o.violating : o.last)
     const late = o.violated && mode._tag === "eventually" ? lateness(check.id, mode, o.metric, observed) : undefined
     env.recorder.step({ ...base, outcome: o.violated ? "violated" : "held", observed, ...(o.metric === undefined ? {} : { metric: o.metric }), ...(late === undefined ? {} : { message: late.message }) })
-    if (o.violated) env.recorder.findings.push(finding(check, phase, late?.observed ?? observed))
+    if (o.violated) {
+      const log = o.log
+      const evidence = log === undefined ? undefined : mode._tag === "during" ? duringEvidence(log, check.matcher.describe, sampling?.sinceInjectionMs) : pollEvidence(log, o.metric === undefined ? undefined : log.lastAtMs)
+      env.recorder.findings.push(finding(check, phase, late?.observed ?? observed, evidence))
+    }
     return !o.violated
   })
 

@@ -5,7 +5,7 @@
  */
 import type { RunEvent } from "../internal/runner.ts"
 import type { Journal, StepRecord } from "../Journal.ts"
-import { statusWord } from "./shared.ts"
+import { samplesLine, statusWord } from "./shared.ts"
 
 export interface ConsoleOptions {
   readonly write?: (text: string) => void
@@ -72,9 +72,10 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
     const mark = r.outcome === "held" || r.outcome === "ok" ? p.green("✓") : r.outcome === "violated" ? p.red("✗") : p.red("!")
     const kind = r.kind === "fault" ? p.yellow("⚡ injected ") : ""
     const metric = r.metric === undefined ? "" : p.dim(` ${r.metric.name} ${r.metric.ms} ms`)
+    const samples = r.outcome === "violated" ? samplesLine(r) : undefined
     const detail =
       r.outcome === "violated"
-        ? `\n        ${p.red(`expected ${r.expected ?? "?"}, observed ${value(r.observed)}`)}${r.message === undefined ? "" : ` (${r.message})`}`
+        ? `\n        ${p.red(`expected ${r.expected ?? "?"}, observed ${value(r.observed)}`)}${r.message === undefined ? "" : ` (${r.message})`}${samples === undefined ? "" : `\n        ${samples}`}`
         : r.outcome === "error"
           ? `\n        ${p.red(r.message ?? "error")}`
           : ""
@@ -131,6 +132,7 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
         for (const f of j.findings) {
           line(`    ${p.red(`finding [${f.severity}]`)} ${f.title}`)
           line(`      expected ${f.expected}; observed ${value(f.observed)}`)
+          if (f.evidence !== undefined) line(`      ${f.evidence}`)
           if (f.remediation !== undefined) line(`      fix: ${f.remediation}`)
         }
         if (j.status !== "passed") line(`    ${p.dim("next:")} ${nextStep[j.status]}`)

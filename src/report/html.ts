@@ -1,15 +1,18 @@
 /**
  * The HTML report: one self-contained file (inline CSS and SVG, no script, no external
  * resource; a Content-Security-Policy forbids any network access) that people look at instead
- * of reading logs. Per run: the verdict, an SVG timeline (phases, steps per target, fault
- * windows, rollbacks, the abort), probe values over time as small plots, the findings with their
- * evidence, the policy decisions with their reasons, rollbacks, errors and the steps. A pure
- * function of the journals.
+ * of reading logs. Per run: the verdict, the findings with their evidence, an SVG timeline
+ * (phases, steps per target, fault windows, rollbacks, the abort), probe values over time
+ * (plots.ts), the policy decisions with their reasons, rollbacks, errors and the steps. A game
+ * day (several journals) opens on an overview — the tally, time-to-detect and time-to-recover
+ * across runs, the runs that did not pass — and shows failures first, passing runs collapsed. A
+ * pure function of the journals.
  */
 import type { Journal } from "../Journal.ts"
 import { version } from "../RunContext.ts"
-import { escapeXml as e, runProblem, show, statusWord } from "./shared.ts"
-import { faultWindows, plotsOf, timelineSvg } from "./timeline.ts"
+import { chartsOf } from "./plots.ts"
+import { acrossRuns, escapeXml as e, runProblem, show, statusRank, statusWord, stepOf, timing, timingText, type Timing } from "./shared.ts"
+import { faultWindows, timelineSvg } from "./timeline.ts"
 
 export interface HtmlOptions {
   /** Page title; default from the experiments. */
@@ -40,6 +43,9 @@ svg .ph{fill:#e8eef7}svg .ph.method{fill:#fde7c8}svg .ph.rollback{fill:#e6d9f2}s
 svg .fw{stroke:#f0ad4e;stroke-width:1}.sw.fw{background:repeating-linear-gradient(45deg,#f0ad4e 0 3px,#fff3cd 3px 6px)}svg .rb.ok,.sw.rb{fill:#7b1fa2;background:#7b1fa2}svg .rb.bad{fill:#000}
 svg .mk{stroke-width:1.5;stroke-dasharray:4 3}svg .mk.rbk{stroke:#7b1fa2}svg .mk.abt{stroke:var(--warn);stroke-width:2}svg .mkl{font-size:11px;fill:#7b1fa2}svg .mkl.abt{fill:var(--warn);font-weight:600}
 svg .pf{fill:#fbfbfb;stroke:#eee}svg .pl{fill:none;stroke:#90a4ae;stroke-width:1}svg .pt{stroke-width:5;stroke-linecap:round;fill:none}svg .pt.h{stroke:var(--ok)}svg .pt.v{stroke:var(--bad)}svg .pt.x{stroke:var(--warn)}svg .pt.o,svg .pt.f{stroke:var(--info)}
+.family{border:1px solid var(--line);border-radius:6px;padding:6px 8px;background:#fff;margin:0 0 10px}.family .cap{font-size:12px}svg .lane.bad,svg .val.bad{fill:var(--bad);font-weight:600}svg .val{font-size:10.5px;fill:#555}svg circle.pt{stroke:none}svg circle.pt.h{fill:var(--ok)}svg circle.pt.v{fill:var(--bad)}svg circle.pt.x{fill:var(--warn)}svg circle.pt.o,svg circle.pt.f{fill:var(--info)}svg circle.pt.w{fill:#bbb}svg .pt.w{stroke:#bbb}
+.evidence{font-weight:600}details.run>summary{list-style:none;margin:0}details.run>summary::-webkit-details-marker{display:none}details.run>summary h2::after{content:" ▸ show";font-size:12px;font-weight:400;color:var(--muted)}details.run[open]>summary h2::after{content:" ▾ hide"}
+.overview td,.overview th{padding:2px 8px}.overview .badge{font-size:11px;padding:1px 7px}.overview{margin:8px 0 4px}.kpi{display:flex;flex-wrap:wrap;gap:8px 24px;margin:10px 0 0;font-size:13.5px}.kpi b{font-variant-numeric:tabular-nums}
 details summary{cursor:pointer;color:#333;margin:6px 0}.muted{color:var(--muted)}nav ul{margin:6px 0 0;padding-left:18px}footer{color:var(--muted);font-size:12px;text-align:center;margin:24px 0}
 `
 
@@ -49,41 +55,53 @@ const pre = (u: unknown) => `<code>${e(show(u, 2000))}</code>`
 
 const legend = `<div class="legend"><span><i class="sw h"></i>check held</span><span><i class="sw v"></i>check violated</span><span><i class="sw x"></i>error</span><span><i class="sw o"></i>probe</span><span><i class="sw w"></i>wait</span><span><i class="sw fw"></i>fault active</span><span><i class="sw rb"></i>rollback</span></div>`
 
-const section = (j: Journal, i: number, options: HtmlOptions): string => {
-  const out: Array<string> = []
-  const problem = runProblem(j)
-  out.push(`<section class="run" id="run-${i}" data-status="${e(j.status)}">`)
-  out.push(`<h2><span class="badge ${e(j.status)}">${e(statusWord[j.status])}</span>${e(j.experiment.id)}</h2>`)
-  out.push(`<div>${e(j.experiment.title)}</div>`)
-  if (j.experiment.description !== "") out.push(`<div class="muted">${e(j.experiment.description)}</div>`)
-  out.push(
-    `<div class="meta">run <code>${e(j.runId)}</code> · ${e(when(j.startedAt))} · ${dur(j.durationMs)} · exit code ${j.exitCode}${j.dryRun ? " · dry run" : ""}${j.experiment.tags.length === 0 ? "" : ` · tags ${j.experiment.tags.map((t) => `<code>${e(t)}</code>`).join(" ")}`}</div>`,
-  )
-  out.push(`<p class="summary">${e(j.summary)}</p>`)
-  if (problem !== undefined) out.push(`<div class="problem">${e(problem)}</div>`)
-
-  // timeline
-  out.push(`<h3>Timeline</h3>`, legend, timelineSvg(j, String(i)))
-
-  // plots
-  const plots = plotsOf(j)
-  out.push(`<h3>Probe values over time</h3>`)
-  if (plots.length === 0) out.push(`<p class="muted">Nothing was observed in this run.</p>`)
-  else out.push(`<div class="plots">${plots.map((p) => `<div class="plotbox"><div class="cap" title="${e(p.id)}">${e(p.id)} <span class="muted">(${p.points})</span></div>${p.svg}</div>`).join("")}</div>`)
-
-  // findings
-  out.push(`<h3>Findings (${j.findings.length})</h3>`)
+const findingsOf = (j: Journal): string => {
+  const out: Array<string> = [`<h3>Findings (${j.findings.length})</h3>`]
   if (j.findings.length === 0) out.push(`<p class="muted">${j.status === "passed" ? "Every check held." : "No check was violated."}</p>`)
   for (const f of j.findings) {
-    const step = j.steps.find((s) => s.id === f.id && s.phase === f.phase && s.outcome === "violated")
+    const step = stepOf(j, f)
     out.push(
       `<div class="finding ${e(f.severity)}"><span class="sev">${e(f.severity)}</span> <strong>${e(f.title)}</strong><dl>` +
+        (f.evidence === undefined ? "" : `<dt>samples</dt><dd class="evidence">${e(f.evidence)}</dd>`) +
         `<dt>phase</dt><dd>${e(f.phase)}</dd>${f.cwe === undefined ? "" : `<dt>weakness</dt><dd>${e(f.cwe)}</dd>`}<dt>target</dt><dd><code>${e(f.target)}</code></dd><dt>expected</dt><dd><code>${e(f.expected)}</code></dd><dt>observed</dt><dd>${pre(f.observed)}</dd>` +
         (step === undefined ? "" : `<dt>evidence</dt><dd>${step.samples ?? 1} sample(s) over ${dur(step.durationMs)}, ${e(when(step.startedAt))} → ${e(when(step.endedAt))}${step.message === undefined ? "" : `<br>${e(step.message)}`}</dd>`) +
         (f.remediation === undefined ? "" : `<dt>fix</dt><dd>${e(f.remediation)}</dd>`) +
         `</dl></div>`,
     )
   }
+  return out.join("\n")
+}
+
+const chartsSection = (j: Journal): string => {
+  const charts = chartsOf(j)
+  if (charts.length === 0) return `<h3>Probe values over time</h3><p class="muted">Nothing was observed in this run.</p>`
+  const plots = charts.filter((c) => c.kind === "plot")
+  const families = charts.filter((c) => c.kind === "family")
+  const box = (c: (typeof charts)[number]) =>
+    c.kind === "plot"
+      ? `<div class="plotbox"><div class="cap" title="${e(c.caption)}">${e(c.caption)} <span class="muted">(${c.points})</span></div>${c.svg}</div>`
+      : `<div class="family"><div class="cap">${e(c.caption)}</div>${c.svg}</div>`
+  return `<h3>Probe values over time</h3>${plots.length === 0 ? "" : `<div class="plots">${plots.map(box).join("")}</div>`}${families.map(box).join("")}`
+}
+
+/** One run. In a game day a passing run is collapsed to its heading (a `<details>`, no script). */
+const section = (j: Journal, i: number, options: HtmlOptions, collapse: boolean): string => {
+  const out: Array<string> = []
+  const problem = runProblem(j)
+  const heading = `<h2><span class="badge ${e(j.status)}">${e(statusWord[j.status])}</span>${e(j.experiment.id)}</h2>`
+  if (collapse) out.push(`<details class="run" id="run-${i}" data-status="${e(j.status)}"><summary>${heading}<div>${e(j.experiment.title)} <span class="muted">— ${e(j.summary)}</span></div></summary>`)
+  else out.push(`<section class="run" id="run-${i}" data-status="${e(j.status)}">`, heading, `<div>${e(j.experiment.title)}</div>`)
+  if (j.experiment.description !== "") out.push(`<div class="muted">${e(j.experiment.description)}</div>`)
+  out.push(
+    `<div class="meta">run <code>${e(j.runId)}</code> · ${e(when(j.startedAt))} · ${dur(j.durationMs)} · exit code ${j.exitCode}${j.dryRun ? " · dry run" : ""}${j.experiment.tags.length === 0 ? "" : ` · tags ${j.experiment.tags.map((t) => `<code>${e(t)}</code>`).join(" ")}`}</div>`,
+  )
+  if (!collapse) out.push(`<p class="summary">${e(j.summary)}</p>`)
+  if (problem !== undefined) out.push(`<div class="problem">${e(problem)}</div>`)
+
+  // what failed comes before how the run went
+  out.push(findingsOf(j))
+  out.push(`<h3>Timeline</h3>`, legend, timelineSvg(j, String(i)))
+  out.push(chartsSection(j))
 
   // metrics
   const metrics = j.steps.filter((s) => s.metric !== undefined)
@@ -147,8 +165,37 @@ const section = (j: Journal, i: number, options: HtmlOptions): string => {
       `<tr><td>${e(s.phase)}</td><td>${e(s.kind)}</td><td>${e(s.id)}</td><td>${s.target === undefined ? "" : `<code>${e(s.target)}</code>`}</td><td class="${s.outcome === "violated" || s.outcome === "error" ? "no" : "yes"}">${e(s.outcome)}</td><td>${e(s.expected ?? "")}</td><td>${s.observed === undefined ? "" : `<code>${e(show(s.observed, 160))}</code>`}</td><td class="num">${s.durationMs}</td></tr>`,
     )
   out.push(`</table>${rows.length < j.steps.length ? `<p class="muted">… ${j.steps.length - rows.length} more steps that held are in the journal.</p>` : ""}</details>`)
-  out.push(`</section>`)
+  out.push(collapse ? `</details>` : `</section>`)
   return out.join("\n")
+}
+
+const timingCell = (t: Timing | undefined) => `<td class="num${t !== undefined && (t.missed > 0 || t.late > 0) ? " no" : ""}">${e(timingText(t))}</td>`
+
+/** A game day at a glance: the tally, time-to-detect and time-to-recover across runs, one row per run. */
+const overview = (runs: ReadonlyArray<Journal>): string => {
+  const tally = (["rollback-incomplete", "failed", "aborted", "refused", "invalid", "passed"] as const)
+    .map((st) => [st, runs.filter((j) => j.status === st).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([st, n]) => `<span class="badge ${st}">${n} ${e(statusWord[st])}</span>`)
+    .join("")
+  const findings = runs.reduce((n, j) => n + j.findings.length, 0)
+  const kpi = (["time-to-detect", "time-to-recover"] as const).flatMap((name) => {
+    const line = acrossRuns(runs, name)
+    return line === undefined ? [] : [`<div><b>${name}</b> ${e(line)}</div>`]
+  })
+  const row = (j: Journal, i: number) =>
+    `<tr><td><a href="#run-${i}"><span class="badge ${e(j.status)}">${e(statusWord[j.status])}</span></a></td><td><a href="#run-${i}">${e(j.experiment.id)}</a></td><td class="num">${j.findings.length}</td>${timingCell(timing(j, "time-to-detect"))}${timingCell(timing(j, "time-to-recover"))}<td class="num">${dur(j.durationMs)}</td></tr>`
+  const head = `<tr><th></th><th>experiment</th><th class="num">findings</th><th class="num">time to detect</th><th class="num">time to recover</th><th class="num">duration</th></tr>`
+  // `runs` is sorted failures first: the passing ones are the tail, listed behind a disclosure.
+  const firstPassed = runs.findIndex((j) => j.status === "passed")
+  const cut = firstPassed < 0 ? runs.length : firstPassed
+  const failing = runs.slice(0, cut).map((j, i) => row(j, i))
+  const passing = runs.slice(cut).map((j, i) => row(j, cut + i))
+  return (
+    `<div class="overview-head">${tally} <span class="muted">${runs.length} runs · ${findings} finding${findings === 1 ? "" : "s"}</span></div>${kpi.length === 0 ? "" : `<div class="kpi">${kpi.join("")}</div>`}` +
+    (failing.length === 0 ? "" : `<table class="overview">${head}${failing.join("")}</table>`) +
+    (passing.length === 0 ? "" : `<details class="passed"><summary>${passing.length} passed run${passing.length === 1 ? "" : "s"}</summary><table class="overview">${head}${passing.join("")}</table></details>`)
+  )
 }
 
 /**
@@ -159,17 +206,16 @@ const section = (j: Journal, i: number, options: HtmlOptions): string => {
  */
 export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}): string => {
   const title = options.title ?? (journals.length === 1 && journals[0] !== undefined ? `shiftup: ${journals[0].experiment.id} — ${statusWord[journals[0].status]}` : `shiftup: ${journals.length} experiments`)
-  const nav =
-    journals.length > 1
-      ? `<nav><strong>Runs</strong><ul>${journals.map((j, i) => `<li><a href="#run-${i}"><span class="badge ${e(j.status)}">${e(statusWord[j.status])}</span></a>${e(j.experiment.id)} — ${e(j.summary.length > 140 ? `${j.summary.slice(0, 139)}…` : j.summary)}</li>`).join("")}</ul></nav>`
-      : ""
+  // A game day reads from what went wrong: failures first, passing runs collapsed.
+  const runs = journals.length > 1 ? [...journals].sort((a, b) => statusRank[a.status] - statusRank[b.status]) : journals
+  const gameDay = journals.length > 1
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title><style>${css}</style></head>
-<body><main><h1>${e(title)}</h1>${nav}
-${journals.map((j, i) => section(j, i, options)).join("\n")}
+<body><main><h1>${e(title)}</h1>${gameDay ? overview(runs) : ""}
+${runs.map((j, i) => section(j, i, options, gameDay && j.status === "passed")).join("\n")}
 <footer>shiftup ${e(version)} · generated from the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)</footer></main></body></html>
 `
 }

@@ -26,12 +26,12 @@ const caseOf = (j: Journal, s: StepRecord): { readonly xml: string; readonly fai
     const body = [
       `expected: ${s.expected ?? "?"}`,
       `observed: ${show(s.observed, 4000)}`,
-      ...(s.samples === undefined ? [] : [`samples: ${s.samples}`]),
+      ...(s.samples === undefined ? [] : [`samples: ${finding?.evidence ?? s.samples}`]),
       ...(s.target === undefined ? [] : [`target: ${s.target}`]),
       ...(s.message === undefined ? [] : [`detail: ${s.message}`]),
       ...(finding?.remediation === undefined ? [] : [`remediation: ${finding.remediation}`]),
     ].join("\n")
-    const message = `${finding === undefined ? "" : `[${finding.severity}] `}expected ${s.expected ?? "?"}, observed ${show(s.observed, 200)}`
+    const message = `${finding === undefined ? "" : `[${finding.severity}] `}expected ${s.expected ?? "?"}, observed ${show(s.observed, 200)}${finding?.evidence === undefined ? "" : `: ${finding.evidence}`}`
     return { xml: `${head}>\n      <failure${attrs({ message, type: `finding.${finding?.severity ?? "high"}` })}>${text(body)}</failure>\n    </testcase>`, failure: true, error: false }
   }
   return { xml: `${head}>\n      <error${attrs({ message: s.message ?? "error", type: "step.error" })}>${text(s.message ?? "")}</error>\n    </testcase>`, failure: false, error: true }

@@ -1,10 +1,11 @@
 /**
- * A Markdown summary for pull-request comments: one line per run, then the findings with their
+ * A Markdown summary for pull-request comments: one line per run (with its time-to-detect and
+ * time-to-recover, summed up across runs above the table), then the findings with their
  * evidence, the refusals and aborts, and the rollbacks that did not restore. A pure function of
  * the journals.
  */
 import type { Journal } from "../Journal.ts"
-import { runProblem, show, statusWord } from "./shared.ts"
+import { acrossRuns, runProblem, show, statusWord, stepOf, timing, timingText } from "./shared.ts"
 
 const icon: Readonly<Record<Journal["status"], string>> = { passed: "✅", failed: "❌", refused: "⛔", aborted: "⚠️", invalid: "⚠️", "rollback-incomplete": "🚨" }
 
@@ -46,15 +47,19 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
   out.push(`## shiftup: ${journals.length} experiment${journals.length === 1 ? "" : "s"} — ${tally === "" ? "nothing ran" : tally}`)
   out.push("")
   out.push(`${findings === 0 ? "No findings." : `**${findings} finding${findings === 1 ? "" : "s"}.**`} Exit code ${worst}.`)
+  for (const name of ["time-to-detect", "time-to-recover"] as const) {
+    const line = journals.length > 1 ? acrossRuns(journals, name) : undefined
+    if (line !== undefined) out.push("", `${name === "time-to-detect" ? "Time to detect" : "Time to recover"}: ${text(line)}.`)
+  }
   out.push("")
-  out.push("| | experiment | status | checks | findings | rollbacks | duration | run |")
-  out.push("| --- | --- | --- | --- | --- | --- | --- | --- |")
+  out.push("| | experiment | status | checks | findings | TTD | TTR | rollbacks | duration | run |")
+  out.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
   for (const j of journals) {
     const checks = j.steps.filter((s) => s.kind === "check")
     const held = checks.filter((s) => s.outcome === "held").length
     const restored = j.rollbacks.filter((r) => r.outcome === "restored").length
     out.push(
-      `| ${icon[j.status]} | ${code(j.experiment.id)} ${text(j.experiment.title)} | ${statusWord[j.status]} | ${held}/${checks.length} held | ${j.findings.length} | ${j.rollbacks.length === 0 ? "—" : `${restored}/${j.rollbacks.length} restored`} | ${(j.durationMs / 1000).toFixed(1)} s | ${code(j.runId)} |`,
+      `| ${icon[j.status]} | ${code(j.experiment.id)} ${text(j.experiment.title)} | ${statusWord[j.status]} | ${held}/${checks.length} held | ${j.findings.length} | ${timingText(timing(j, "time-to-detect"))} | ${timingText(timing(j, "time-to-recover"))} | ${j.rollbacks.length === 0 ? "—" : `${restored}/${j.rollbacks.length} restored`} | ${(j.durationMs / 1000).toFixed(1)} s | ${code(j.runId)} |`,
     )
   }
   const withFindings = journals.filter((j) => j.findings.length > 0)
@@ -64,7 +69,8 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
       for (const f of j.findings) {
         out.push(`- **[${text(f.severity)}] ${text(f.title)}** — ${code(j.experiment.id)}, ${text(f.phase)} phase, target ${code(f.target)}${f.cwe === undefined ? "" : `, ${text(f.cwe)}`}`)
         out.push(`  - expected ${code(f.expected)}, observed ${code(show(f.observed, 200))}`)
-        const step = j.steps.find((s) => s.id === f.id && s.phase === f.phase && s.outcome === "violated")
+        if (f.evidence !== undefined) out.push(`  - samples: ${text(f.evidence)}`)
+        const step = stepOf(j, f)
         if (step !== undefined) out.push(`  - evidence: ${step.samples ?? 1} sample(s) over ${step.durationMs} ms from ${text(step.startedAt)}${step.message === undefined ? "" : `; ${text(step.message)}`}`)
         if (f.remediation !== undefined) out.push(`  - fix: ${text(f.remediation)}`)
       }

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto"
 import type { Finding, Journal } from "../Journal.ts"
 import { version } from "../RunContext.ts"
-import { show } from "./shared.ts"
+import { show, stepOf } from "./shared.ts"
 
 export const sarifSchemaUri = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -65,13 +65,13 @@ const runOf = (j: Journal, options: SarifOptions) => {
   }
   const file = options.files?.[j.experiment.id]
   const results = j.findings.map((f) => {
-    const step = j.steps.find((s) => s.id === f.id && s.phase === f.phase && s.outcome === "violated")
+    const step = stepOf(j, f)
     return {
       ruleId: ruleId(j, f),
       ruleIndex: index.get(ruleId(j, f)) ?? 0,
       level: level(f.severity),
       kind: "fail",
-      message: { text: `${f.title}: expected ${f.expected}, observed ${show(f.observed)} on target ${f.target} (run ${j.runId}).${f.remediation === undefined ? "" : ` Fix: ${f.remediation}`}` },
+      message: { text: `${f.title}: expected ${f.expected}, observed ${show(f.observed)} on target ${f.target} (run ${j.runId}).${f.evidence === undefined ? "" : ` ${f.evidence}.`}${f.remediation === undefined ? "" : ` Fix: ${f.remediation}`}` },
       locations: [
         {
           ...(file === undefined ? {} : { physicalLocation: { artifactLocation: { uri: file.replace(/\\/g, "/") }, region: { startLine: 1 } } }),
@@ -87,6 +87,8 @@ const runOf = (j: Journal, options: SarifOptions) => {
         expected: f.expected,
         observed: show(f.observed, 2000),
         ...(step?.samples === undefined ? {} : { samples: step.samples }),
+        ...(step?.sampling === undefined ? {} : { violatedSamples: step.sampling.violated, ...(step.sampling.firstViolationMs === undefined ? {} : { firstViolationMs: step.sampling.firstViolationMs }) }),
+        ...(f.evidence === undefined ? {} : { evidence: f.evidence }),
         ...(step === undefined ? {} : { at: step.startedAt }),
       },
     }

@@ -1,20 +1,19 @@
 /**
  * The SVG pieces of the HTML report: the run's timeline (phases, steps per target, fault
- * windows, rollbacks, the abort) and the small plots of probe values over time. Element counts
- * are bounded whatever the journal's size: steps narrower than a pixel are merged per pixel
- * column (the worst outcome wins), plots keep at most a few hundred points per series.
+ * windows, rollbacks, the abort). Element counts are bounded whatever the journal's size: steps
+ * narrower than a pixel are merged per pixel column (the worst outcome wins).
  */
 import type { Journal, StepRecord } from "../Journal.ts"
 import { escapeXml as e, ms, show } from "./shared.ts"
 
-const W = 1000
+export const W = 1000
 const LEFT = 170
 const RIGHT = 16
 const ROW = 22
-const f1 = (n: number) => (Math.round(n * 10) / 10).toString()
+export const f1 = (n: number) => (Math.round(n * 10) / 10).toString()
 
 const worse: Readonly<Record<StepRecord["outcome"], number>> = { ok: 0, held: 1, error: 2, violated: 3 }
-const outcomeClass = (s: StepRecord) => (s.kind === "wait" ? "w" : s.outcome === "held" ? "h" : s.outcome === "violated" ? "v" : s.outcome === "error" ? "x" : s.kind === "fault" ? "f" : "o")
+export const outcomeClass = (s: StepRecord) => (s.kind === "wait" ? "w" : s.outcome === "held" ? "h" : s.outcome === "violated" ? "v" : s.outcome === "error" ? "x" : s.kind === "fault" ? "f" : "o")
 
 export interface Domain {
   readonly t0: number
@@ -40,7 +39,7 @@ const niceStep = (span: number) => {
   const p = 10 ** Math.floor(Math.log10(raw))
   return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p
 }
-const label = (msv: number) => (msv >= 10_000 ? `${(msv / 1000).toFixed(0)} s` : msv >= 1000 ? `${(msv / 1000).toFixed(1)} s` : `${msv.toFixed(0)} ms`)
+export const label = (msv: number) => (msv >= 10_000 ? `${(msv / 1000).toFixed(0)} s` : msv >= 1000 ? `${(msv / 1000).toFixed(1)} s` : `${msv.toFixed(0)} ms`)
 
 const axis = (d: Domain, y: number, height: number) => {
   const span = d.t1 - d.t0
@@ -197,72 +196,4 @@ export const timelineSvg = (j: Journal, uid: string): string => {
   }
   const height = y + 46
   return `<svg class="timeline" role="img" aria-label="timeline of run ${e(j.runId)}" viewBox="0 0 ${W} ${height}" width="100%" preserveAspectRatio="xMinYMin meet"><defs><pattern id="hatch-${uid}" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3cd"/><line x1="0" y1="0" x2="0" y2="6" stroke="#f0ad4e" stroke-width="3"/></pattern></defs>${axis(d, 4, y - 4)}${rows.join("")}${markers.join("")}</svg>`
-}
-
-// ── probe values over time ──
-
-interface Point {
-  readonly t: number
-  readonly v: unknown
-  readonly cls: string
-}
-
-const PW = 310
-const PH = 96
-const PL = 44
-
-/** One small plot per probed series (a check's or probe's id, across phases). */
-export const plotsOf = (j: Journal, maxSeries = 24, maxPoints = 300): ReadonlyArray<{ readonly id: string; readonly svg: string; readonly points: number }> => {
-  const d = domainOf(j)
-  const series = new Map<string, Array<Point>>()
-  for (const s of j.steps) {
-    if ((s.kind !== "check" && s.kind !== "probe") || s.observed === undefined) continue
-    let pts = series.get(s.id)
-    if (pts === undefined) series.set(s.id, (pts = []))
-    pts.push({ t: ms(s.endedAt), v: s.observed, cls: outcomeClass(s) })
-  }
-  const ranked = [...series.entries()].sort((a, b) => Number(b[1].some((p) => p.cls === "v")) - Number(a[1].some((p) => p.cls === "v")))
-  return ranked.slice(0, maxSeries).map(([id, all]) => {
-    // Downsample evenly, keeping every violation.
-    const stride = Math.max(1, Math.ceil(all.length / maxPoints))
-    const pts = all.filter((p, i) => i % stride === 0 || p.cls === "v" || p.cls === "x")
-    const numeric = pts.every((p) => typeof p.v === "number" || typeof p.v === "boolean")
-    const px = (t: number) => PL + ((t - d.t0) / (d.t1 - d.t0)) * (PW - PL - 8)
-    let py: (v: unknown) => number
-    let yLabels: Array<{ readonly y: number; readonly text: string }>
-    if (numeric) {
-      const vs = pts.map((p) => Number(p.v))
-      let lo = Math.min(...vs)
-      let hi = Math.max(...vs)
-      if (lo === hi) {
-        lo -= 1
-        hi += 1
-      }
-      py = (v) => 8 + (1 - (Number(v) - lo) / (hi - lo)) * (PH - 28)
-      yLabels = [
-        { y: py(hi), text: show(Math.max(...vs), 8) },
-        ...(Math.min(...vs) === Math.max(...vs) ? [] : [{ y: py(lo), text: show(Math.min(...vs), 8) }]),
-      ]
-    } else {
-      const cats = [...new Set(pts.map((p) => show(p.v, 40)))].slice(0, 6)
-      const at = (v: unknown) => {
-        const i = cats.indexOf(show(v, 40))
-        return i < 0 ? cats.length : i
-      }
-      const n = Math.max(1, cats.length - (cats.length > 1 ? 1 : 0))
-      py = (v) => 8 + (at(v) / n) * (PH - 28)
-      yLabels = cats.map((c) => ({ y: py(c === undefined ? "" : c), text: c.length > 7 ? `${c.slice(0, 6)}…` : c }))
-    }
-    const byClass = new Map<string, Array<string>>()
-    for (const p of pts) {
-      let list = byClass.get(p.cls)
-      if (list === undefined) byClass.set(p.cls, (list = []))
-      list.push(`M${f1(px(p.t))} ${f1(py(p.v))}h0`)
-    }
-    const line = numeric && pts.length > 1 ? `<path class="pl" d="${pts.map((p, i) => `${i === 0 ? "M" : "L"}${f1(px(p.t))} ${f1(py(p.v))}`).join("")}"/>` : ""
-    const dots = [...byClass].map(([cls, ds]) => `<path class="pt ${cls}" d="${ds.join("")}"/>`).join("")
-    const labels = yLabels.map((l) => `<text class="tick" x="${PL - 4}" y="${f1(l.y + 3)}" text-anchor="end">${e(l.text)}</text>`).join("")
-    const svg = `<svg class="plot" role="img" aria-label="${e(`values of ${id}`)}" viewBox="0 0 ${PW} ${PH}" width="${PW}" height="${PH}"><title>${e(`${id}: ${all.length} observation(s)`)}</title><rect class="pf" x="${PL}" y="4" width="${PW - PL - 4}" height="${PH - 20}"/>${labels}${line}${dots}<text class="tick" x="${PL}" y="${PH - 3}">0</text><text class="tick" x="${PW - 6}" y="${PH - 3}" text-anchor="end">${label(d.t1 - d.t0)}</text></svg>`
-    return { id, svg, points: all.length }
-  })
 }

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url"
 import { chromium } from "playwright-core"
 import { afterAll, describe, expect, it } from "vitest"
 import { html } from "shiftup/report"
+import { gameDay } from "../fixtures/report/gameday.ts"
 import { synthetic } from "../fixtures/report/synthetic.ts"
 import { aborted, byStatus } from "../unit/report/journals.ts"
 import { tempDir, useProcessCleanup } from "../support/proc-cli.ts"
@@ -84,6 +85,49 @@ describe("the HTML report in headless Chromium", () => {
     const png = readFileSync(shot)
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG")
     expect(png.length).toBeGreaterThan(20_000)
+    } finally {
+      await close()
+    }
+  })
+
+  it("a game day of 13 runs, failures run late: the first failure's finding is whole on the first screen; passing runs are collapsed", async () => {
+    const dir = tempDir("shiftup-html-")
+    const file = join(dir, "gameday.html")
+    const runs = gameDay()
+    expect(runs.length).toBeGreaterThanOrEqual(10)
+    expect(new Set(runs.map((j) => j.status)).size).toBeGreaterThanOrEqual(4)
+    // run order puts the failures after the eighth run: the report, not the input, brings them up
+    expect(runs.slice(0, 8).every((j) => j.status === "passed")).toBe(true)
+    writeFileSync(file, html(runs))
+    const viewport = { width: 1280, height: 800 }
+    const { page, problems, requests, close } = await open(file, viewport)
+    try {
+      expect(problems).toEqual([])
+      expect(requests).toEqual([pathToFileURL(file).href])
+      const first = page.locator(".finding").first()
+      expect(await first.innerText()).toContain("api tls /: tls.legacy-protocol")
+      const box = await first.boundingBox()
+      expect(box, "the first finding is laid out").not.toBeNull()
+      if (box !== null) {
+        expect(box.y).toBeGreaterThanOrEqual(0)
+        expect(box.x).toBeGreaterThanOrEqual(0)
+        expect(box.y + box.height, `first finding at y=${box.y}, height ${box.height}, viewport ${viewport.height}`).toBeLessThanOrEqual(viewport.height)
+        expect(box.x + box.width).toBeLessThanOrEqual(viewport.width)
+      }
+      // the overview's time-to-detect summary is on the first screen too
+      const kpi = await page.locator(".kpi").boundingBox()
+      expect((kpi?.y ?? Number.POSITIVE_INFINITY) + (kpi?.height ?? 0)).toBeLessThanOrEqual(viewport.height)
+      // a passing run shows its heading only: its timeline is not rendered until opened
+      const passed = page.locator('details.run[data-status="passed"]')
+      expect(await passed.count()).toBe(8)
+      expect(await passed.first().locator("svg.timeline").isVisible()).toBe(false)
+      expect(await passed.first().locator("h2").isVisible()).toBe(true)
+      await passed.first().locator(":scope > summary").click()
+      expect(await passed.first().locator("svg.timeline").isVisible()).toBe(true)
+      // the audit's 29 rules are 7 charts, the failing family first
+      expect(await page.locator("#run-0 svg.strip").count()).toBe(7)
+      expect(await page.locator("#run-0 .family .cap").first().innerText()).toBe("tls rules: 6 checks, 1 failing")
+      await page.screenshot({ path: join(dir, "gameday.png") })
     } finally {
       await close()
     }

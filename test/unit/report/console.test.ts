@@ -1,6 +1,8 @@
 /** The console reporter's live line: drawn on a terminal, held while a question is open, never on plain output. */
 import { describe, expect, it } from "vitest"
 import { consoleReporter } from "shiftup/report"
+import type { Journal } from "shiftup"
+import { gameDay } from "../../fixtures/report/gameday.ts"
 import { byStatus } from "./journals.ts"
 
 const collect = (tty: boolean, hold?: () => boolean) => {
@@ -33,6 +35,17 @@ describe("consoleReporter", () => {
     const text = out.join("")
     expect(text).toContain("FAILED 1 finding(s): GET /admin as anonymous during faults: never 200")
     expect(text).toContain("fix: Treat an auth timeout as a denial (fail closed), and alert on it.")
+  })
+
+  it("a violated during check says how many samples did not match and when the first came, on its step line and under the finding", () => {
+    const { out, r } = collect(false)
+    const j = gameDay().find((x) => x.experiment.id === "gameday.gateway.fails-closed.auth-slow") as Journal.Journal
+    for (const record of j.steps) r.onEvent({ _tag: "StepEnded", record })
+    r.onEvent({ _tag: "Finished", journal: j })
+    r.stop()
+    const text = out.join("")
+    expect(text).toContain("expected never 200, observed 200\n        7 of 15 samples did not match, first at +170 ms\n")
+    expect(text).toContain("expected never 200; observed 200\n      7 of 15 samples observed 200, first at +170 ms (175 ms after the last injection)\n")
   })
 
   it("a journal that could not be written is said, with why", () => {

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import type { Journal } from "shiftup"
 import { markdown } from "shiftup/report"
+import { gameDay } from "../../fixtures/report/gameday.ts"
 import { synthetic } from "../../fixtures/report/synthetic.ts"
 import { aborted, all, byStatus, frozen, real, withHostileText } from "./journals.ts"
 
@@ -17,11 +18,24 @@ describe("markdown", () => {
     expect(rows.length).toBe(real.length)
     for (const [i, j] of real.entries()) {
       const c = cells(rows[i] as string)
-      expect(c.length).toBe(8)
+      expect(c.length).toBe(10)
       expect(c[1]).toContain(`\`${j.experiment.id}\``)
       expect(c[4]?.trim()).toBe(String(j.findings.length))
-      expect(c[7]).toContain(j.runId)
+      expect(c[9]).toContain(j.runId)
     }
+  })
+
+  it("a game day: TTD and TTR columns per run, summed up across runs above the table; a finding's samples", () => {
+    const runs = gameDay()
+    const md = markdown(runs)
+    expect(md).toContain("| | experiment | status | checks | findings | TTD | TTR | rollbacks | duration | run |")
+    const row = (id: string) => cells(md.split("\n").find((l) => l.includes(`\`${id}\``)) ?? "").map((c) => c.trim())
+    expect(row("gameday.detect-and-recover-3").slice(5, 7)).toEqual(["380 ms", "1900 ms"])
+    expect(row("gameday.detect-and-recover-5").slice(5, 7)).toEqual(["not detected", "700 ms"])
+    expect(row("gameday.audit.headers-and-tls").slice(5, 7)).toEqual(["—", "—"])
+    expect(md).toContain("Time to detect: 4 runs measured: median 515 ms, slowest 950 ms (gameday.detect-and-recover-4); 1 run detected nothing.")
+    expect(md).toContain("Time to recover: 5 runs measured: median 450 ms, slowest 1900 ms (gameday.detect-and-recover-3).")
+    expect(md).toContain("  - samples: 7 of 15 samples observed 200, first at +170 ms (175 ms after the last injection)")
   })
 
   it("lists the real finding with its evidence and fix, and the refusal with its rule", () => {
@@ -42,7 +56,7 @@ describe("markdown", () => {
     const md = markdown([withHostileText, synthetic({ steps: 30, seed: 9, text: "a|b\nc`d" })])
     const rows = md.split("\n").filter((l) => l.startsWith("| ✅") || l.startsWith("| ❌"))
     expect(rows.length).toBe(2)
-    for (const r of rows) expect(cells(r).length).toBe(8)
+    for (const r of rows) expect(cells(r).length).toBe(10)
   })
 
   it("is deterministic", () => {
@@ -100,7 +114,7 @@ describe("markdown rendered as GitHub renders it", () => {
     // Every run is one row of eight cells: nothing left its cell.
     const rows = html.split("<tr>").slice(2)
     expect(rows.length).toBe(4)
-    for (const row of rows) expect(row.match(/<td>/g)?.length, row).toBe(8)
+    for (const row of rows) expect(row.match(/<td>/g)?.length, row).toBe(10)
     // The text is still there to read, escaped.
     expect(html).toContain("alert(")
   })

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { ShiftupError } from "shiftup"
+import type { Journal } from "../../../src/Journal.ts"
 import { readJournalFile } from "../../../src/report/cli.ts"
+import { gameDay } from "../../fixtures/report/gameday.ts"
 import { all, byStatus, real } from "./journals.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "shiftup-journals-"))
@@ -51,6 +53,24 @@ describe("readJournalFile", () => {
     const { detail } = refusal(text)
     expect(detail).toContain("not a valid shiftup.journal/v1 journal (see docs/journal.md):")
     expect(detail).toContain(line)
+  })
+
+  it("accepts what a run writes today: samples and their evidence, exception signals, fingerprint contacts", () => {
+    const withSamples = gameDay().find((j) => j.experiment.id === "gameday.gateway.fails-closed.auth-slow") as Journal
+    expect(readJournalFile(file(JSON.stringify(withSamples)))).toEqual(withSamples)
+    const target = failed.plan?.targets[0]
+    const plan = {
+      ...failed.plan,
+      targets: [{ ...target, conflict: "label says lab, hostname says staging", environmentSignals: [{ source: "exception", key: "config.exceptions[0]", value: "gateway", means: "staging", member: "http://127.0.0.1:1" }], dataStore: { is: false, signals: [], checkedBy: "fingerprint" } }],
+      contacts: [{ address: "127.0.0.1:6379", handshake: "redis PING", sent: "PING (14 bytes)", received: "+PONG", bytesSent: 14, bytesReceived: 7, ms: 2, target: "cache", member: "127.0.0.1:6379", engine: "redis", evidence: "+PONG" }],
+    }
+    expect(() => readJournalFile(file(JSON.stringify({ ...failed, plan })))).not.toThrow()
+  })
+
+  it("a sample of the wrong shape is named by its path", () => {
+    const withSamples = gameDay().find((j) => j.experiment.id === "gameday.gateway.fails-closed.auth-slow") as Journal
+    const steps = withSamples.steps.map((st) => (st.sampling === undefined ? st : { ...st, sampling: { ...st.sampling, kept: [{ atMs: "10", held: true }] } }))
+    expect(refusal(JSON.stringify({ ...withSamples, steps })).detail).toContain("  - steps[1].sampling.kept[0].atMs: Expected number")
   })
 
   it("several problems are all listed", () => {
