@@ -31,7 +31,8 @@ export interface Compensation {
  *   one line saying what still differs. Recovery repeats apply + verify until it holds or its
  *   deadline passes, so an engine call still in flight when the runner died cannot undo the undo.
  * - `settleMs` bounds how long an injection of this kind that was in flight (an intent without
- *   `applied`) may still take to land on its target; recovery lets it settle first.
+ *   `applied`) may still take to land on its target; recovery lets it settle first. A record may
+ *   carry a longer `settleMs` of its own (a stop with a long timeout), capped at 10 minutes.
  */
 export interface CompensatorSpec {
   readonly apply: (c: Compensation) => Effect.Effect<void, ShiftupError>
@@ -212,8 +213,11 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
     }
     const deadline = Date.now() + (options.deadlineMs ?? 30_000)
     const left = () => Math.max(0, deadline - Date.now())
-    if (options.inFlightSince !== undefined && spec.settleMs !== undefined) {
-      const settle = Math.min(left(), options.inFlightSince + spec.settleMs - Date.now())
+    // A record may carry its own settle time (a stop with a long timeout), never more than 10 min.
+    const own = typeof c["settleMs"] === "number" && Number.isFinite(c["settleMs"]) ? Math.min(c["settleMs"], 600_000) : undefined
+    const settleMs = spec.settleMs === undefined ? own : own === undefined ? spec.settleMs : Math.max(spec.settleMs, own)
+    if (options.inFlightSince !== undefined && settleMs !== undefined) {
+      const settle = Math.min(left(), options.inFlightSince + settleMs - Date.now())
       if (settle > 0) yield* Effect.sleep(settle)
     }
     for (let attempt = 1; ; attempt++) {
