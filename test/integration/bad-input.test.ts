@@ -216,7 +216,7 @@ describe.concurrent("a journal that cannot be written", () => {
     const blocker = join(w.state, "not-a-folder")
     writeFileSync(blocker, "")
     const r = await w.scope.runCli(["run", fixture("probe-throws.ts"), "--state-dir", w.state, "--journal", join(blocker, "run.json")], { env: w.env })
-    expect(r.output).toContain(`journal NOT written: EEXIST: file already exists, mkdir '${blocker}'; this output is the run's only record`)
+    expect(r.output).toContain(`journal NOT written: ${blocker} exists and is not a directory; this output is the run's only record`)
     expect(r.output).not.toContain(`journal: ${join(blocker, "run.json")}`)
     expect(w.lab.authMode()).toBe("ok")
     expect(pendingIntents(w.state)).toEqual([])

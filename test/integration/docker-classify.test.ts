@@ -4,13 +4,14 @@
  * innocent name and image, found only by its protocol fingerprint. Production and
  * unknown-environment data stores are refused with exit 2 and never touched.
  */
+import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Http, plan, Probe, run as runExperiment } from "shiftup"
 import * as Docker from "shiftup/docker"
 import type { DockerEvent } from "../../src/docker/Engine.ts"
 import { ensureImageMap, hasRedisServer } from "../../src/testing/docker/index.ts"
-import { fixture, ledgerFiles, readLedger, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import { fixture, ledgerFiles, readJournal, readLedger, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 
 useProcessCleanup()
 
@@ -51,11 +52,11 @@ afterAll(async () => {
   engine.close()
 })
 
-const classify = async (target: Docker.ContainerTarget) => {
-  const j = await plan(Experiment.make({ id: "classify", title: "classify", targets: { t: target }, method: [Docker.pause(target)] }), { stateDir: tempDir() })
+const classify = async (target: Docker.ContainerTarget, policy: { readonly denyDataStores?: boolean } = {}) => {
+  const j = await plan(Experiment.make({ id: "classify", title: "classify", targets: { t: target }, policy, method: [Docker.pause(target)] }), { stateDir: tempDir() })
   const t = j.plan?.targets[0]
   if (t === undefined) throw new Error(`no plan: ${j.summary}`)
-  return { ...t, decision: j.plan?.decisions.find((d) => d.safety === "disrupt"), status: j.status }
+  return { ...t, decision: j.plan?.decisions.find((d) => d.safety === "disrupt"), status: j.status, contacts: j.plan?.contacts ?? [] }
 }
 
 const signal = (signals: ReadonlyArray<{ source: string; key: string; value: string; means: string }>) => signals.map((s) => `${s.source} ${s.key}=${s.value} → ${s.means}`)
@@ -95,13 +96,19 @@ describe("classification of real containers", () => {
     expect(signal(thing.dataStore.signals)).toContain("port port=5432 → postgres")
   })
 
-  it("a Redis under an innocent name and image is found by its fingerprint alone", async () => {
+  it("a Redis under an innocent name and image is found by its fingerprint alone, where it matters", async () => {
+    // Pausing a staging container: being a data store would change nothing, so nothing is contacted.
     const blind = await classify(Docker.container(n("warmer")))
-    expect(blind.dataStore.is).toBe(false)
-    const seen = await classify(Docker.container(n("warmer")))
+    expect(blind.dataStore).toMatchObject({ is: false, checkedBy: "not fingerprinted: no decision depends on it" })
+    expect(blind.contacts).toEqual([])
+    expect(blind.decision?.allowed).toBe(true)
+    // With data stores denied it matters: the published port is fingerprinted, and the store refused.
+    const seen = await classify(Docker.container(n("warmer")), { denyDataStores: true })
     expect(seen.dataStore).toMatchObject({ is: true, engine: "redis" })
     expect(signal(seen.dataStore.signals)).toEqual(["fingerprint handshake=redis → redis"])
-    // A staging data store may be disrupted (the floor protects production ones).
+    expect(seen.decision).toMatchObject({ allowed: false, rule: "experiment.deny-data-stores" })
+    expect(seen.contacts.length).toBeGreaterThan(0)
+    expect(seen.contacts[0]?.address).toMatch(/^127\.0\.0\.1:\d+$/)
     expect(seen.environment).toBe("staging")
   })
 
@@ -125,24 +132,29 @@ const eventsOf = async (name: string, sinceMs: number): Promise<ReadonlyArray<Do
 
 describe("refused data stores are never touched", () => {
   it.each([
-    ["production (label)", "sessions", "floor.production-data-store"],
-    ["unknown environment", "misc", "floor.production-data-store"],
-  ])("%s data store under an innocent name: exit 2, no intent, no engine event", async (_what, suffix, rule) => {
+    ["production (label)", "sessions", "floor.production-observe-only"],
+    ["unknown environment", "misc", "floor.unknown-is-production"],
+  ])("%s data store under an innocent name, paused: exit 2 with zero connections, no intent, no engine event", async (_what, suffix, rule) => {
     const since = Date.now()
     const state = tempDir()
-    const r = await runCli(["run", fixture("docker-pause.ts"), "--state-dir", state], { env: { SHIFTUP_FIXTURE_CONTAINER: n(suffix), SHIFTUP_FIXTURE_ENV: "none", SHIFTUP_FIXTURE_FINGERPRINT: "1" } })
+    const journal = join(state, "j.json")
+    const r = await runCli(["run", fixture("docker-pause.ts"), "--state-dir", state, "--journal", journal], { env: { SHIFTUP_FIXTURE_CONTAINER: n(suffix), SHIFTUP_FIXTURE_ENV: "none" } })
     expect(r.code, r.output).toBe(2)
     expect(r.output).toContain(rule)
+    // Passive signals decided: planning opened no connection to the store.
+    expect(readJournal(journal).plan?.contacts).toBeUndefined()
     expect(ledgerFiles(state).flatMap(readLedger).filter((x) => x.type === "intent")).toEqual([])
     expect((await call(engine.inspect(n(suffix)))).state.status).toBe("running")
     expect((await eventsOf(n(suffix), since)).map((e) => e.action)).toEqual([])
   })
 
-  it("shiftup plan shows the signals that decided", async () => {
-    const r = await runCli(["plan", fixture("docker-pause.ts"), "--state-dir", tempDir()], { env: { SHIFTUP_FIXTURE_CONTAINER: n("sessions"), SHIFTUP_FIXTURE_ENV: "none", SHIFTUP_FIXTURE_FINGERPRINT: "1" } })
+  it("observing it (opted in) needs the fingerprint: refused as a production data store; shiftup plan names the handshake", async () => {
+    const r = await runCli(["plan", fixture("docker-pause.ts"), "--state-dir", tempDir()], { env: { SHIFTUP_FIXTURE_CONTAINER: n("sessions"), SHIFTUP_FIXTURE_ENV: "none", SHIFTUP_FIXTURE_OBSERVE: "1" } })
     expect(r.code, r.output).toBe(2)
+    expect(r.output).toContain("floor.production-data-store")
     expect(r.output).toContain("environment signal: label env=production → production")
     expect(r.output).toContain("data store signal: fingerprint handshake=redis → redis")
+    expect(r.output).toMatch(/contact \(plan time\): 127\.0\.0\.1:\d+ .*sent .*PING.*received .*PONG.* → redis/)
   })
 })
 
@@ -164,7 +176,7 @@ describe("egress to the engine's own containers (invariant 7)", () => {
     const allowed = await attempt(ipOf(web))
     expect(allowed).not.toContain("EgressDenied")
     expect(allowed).toContain("ProbeFailed")
-    // A container the run does not target: refused before any connection.
-    expect(await attempt(ipOf(other))).toContain("EgressDenied")
+    // A container the run does not target: refused when the run is planned, before any connection.
+    expect(await attempt(ipOf(other))).toEqual(["TargetRefused"])
   })
 })

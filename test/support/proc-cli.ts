@@ -232,7 +232,7 @@ export interface JournalDoc {
   readonly summary: string
   readonly dryRun: boolean
   readonly refusal?: { readonly rule: string; readonly target: string; readonly step: string; readonly reason: string }
-  readonly plan?: { readonly decisions: ReadonlyArray<{ readonly step: string; readonly target: string; readonly safety: string; readonly allowed: boolean; readonly rule: string }> }
+  readonly plan?: { readonly decisions: ReadonlyArray<{ readonly step: string; readonly target: string; readonly safety: string; readonly allowed: boolean; readonly rule: string }>; readonly contacts?: ReadonlyArray<unknown> }
   readonly abort?: { readonly cause: string; readonly detail: string }
   readonly steps: ReadonlyArray<{ readonly id: string; readonly kind: string; readonly outcome: string; readonly phase: string; readonly message?: string }>
   readonly findings: ReadonlyArray<{ readonly id: string }>
