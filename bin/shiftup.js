@@ -4,8 +4,9 @@
 // answers that need no library (`--version`, `--help`, argument errors: cli/start loads
 // nothing else); then the `shiftup` specifiers mapped to this very installation, so that an
 // experiment anywhere on disk uses the CLI's own copy. A checkout runs from source (Node strips
-// the types), an installed package from dist/. Experiment files are loaded by cli/load: with
-// Node's own type stripping when it suffices, with tsx only when not.
+// the types), an installed package from dist/bundle/ (scripts/build.mjs says why a bundle).
+// Experiment files are loaded by cli/load: with Node's own type stripping when it suffices,
+// with tsx only when not.
 import { existsSync } from "node:fs"
 import module from "node:module"
 
@@ -19,7 +20,7 @@ module.enableCompileCache?.()
 
 const root = new URL("../", import.meta.url)
 const fromSource = existsSync(new URL("tsconfig.json", root)) && existsSync(new URL("src/cli/start.ts", root))
-const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/${name}.js`, root).href
+const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/bundle/${name}.js`, root).href
 // Started with types stripping turned off: shiftup's own sources need tsx then.
 if (fromSource && process.features.typescript === undefined) (await import("tsx/esm/api")).register()
 const entries = { shiftup: file("index") }
