@@ -12,8 +12,9 @@ import { http } from "./http.ts"
 import { runner } from "./runner.ts"
 import { docker } from "./docker.ts"
 import { fingerprintSection } from "./fingerprint.ts"
+import { cliSection } from "./cli.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

@@ -1,24 +1,32 @@
 #!/usr/bin/env node
-// The shiftup command. Maps the `shiftup` specifiers to this very installation (so an experiment
-// anywhere on disk uses the CLI's own copy), loads the CLI (from source in a checkout, else from
-// dist/), then registers tsx so experiment files can be TypeScript. tsx is registered last
-// because its hooks triple the time it takes to load effect; Node ≥ 22.18 strips the types of
-// shiftup's own sources natively.
+// The shiftup command. In order: the Node version (one line, no stack trace, when it is too
+// old); Node's compile cache (later starts skip compiling Effect and shiftup again); the
+// answers that need no library (`--version`, `--help`, argument errors: cli/start loads
+// nothing else); then the `shiftup` specifiers mapped to this very installation, so that an
+// experiment anywhere on disk uses the CLI's own copy. A checkout runs from source (Node strips
+// the types), an installed package from dist/bundle/ (scripts/build.mjs says why a bundle).
+// Experiment files are loaded by cli/load: with Node's own type stripping when it suffices,
+// with tsx only when not.
 import { existsSync } from "node:fs"
 import module from "node:module"
-import { fileURLToPath } from "node:url"
-import { register } from "tsx/esm/api"
+
+try {
+  await import("./assert-node.js")
+} catch (e) {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
+  process.exit(4)
+}
+module.enableCompileCache?.()
 
 const root = new URL("../", import.meta.url)
-const fromSource = existsSync(fileURLToPath(new URL("src/cli/main.ts", root)))
-const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/${name}.js`, root).href
+const fromSource = existsSync(new URL("tsconfig.json", root)) && existsSync(new URL("src/cli/start.ts", root))
+const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/bundle/${name}.js`, root).href
+// Started with types stripping turned off: shiftup's own sources need tsx then.
+if (fromSource && process.features.typescript === undefined) (await import("tsx/esm/api")).register()
 const entries = { shiftup: file("index") }
 for (const sub of ["testing", "http", "net", "vitest", "report", "docker"]) entries[`shiftup/${sub}`] = file(`${sub}/index`)
-module.registerHooks?.({
+module.registerHooks({
   resolve: (specifier, context, next) => (specifier in entries ? { url: entries[specifier], shortCircuit: true } : next(specifier, context)),
 })
-const native = !fromSource || process.features.typescript !== undefined
-if (!native) register()
-const { cli } = await import(file("cli/main"))
-if (native) register()
-await cli(process.argv.slice(2))
+const { start } = await import(file("cli/start"))
+await start(process.argv.slice(2))

@@ -5,6 +5,7 @@
  */
 import { Context, Effect } from "effect"
 import { defaultEgress, makeEgress, type Egress } from "./internal/egress.ts"
+import { version } from "./version.ts"
 
 export interface RunContext {
   readonly runId: string
@@ -46,7 +47,7 @@ export const pacer = (perSecond: number): Pick<RunContext, "throttle" | "reserve
 /** No pacing (outside a run, in `recover`). */
 export const unpaced: Pick<RunContext, "throttle" | "reserve"> = { throttle: () => Effect.void, reserve: () => 0 }
 
-export const version = "0.1.0"
+export { version }
 
 export const correlationHeaders = (runId: string): Record<string, string> => ({
   "x-shiftup-run-id": runId,

@@ -4,6 +4,7 @@
  * @example
  * import { Experiment, Expect, Fault, Http, Probe, run } from "shiftup"
  */
+import "../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 export * as Budget from "./Budget.ts"
 export * as Compensation from "./Compensation.ts"
 export { defineConfig, type Config } from "./Config.ts"

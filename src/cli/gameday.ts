@@ -27,7 +27,7 @@ import { ApprovalDeclined, fail, InvalidArguments } from "../ShiftupError.ts"
 import { has, openControlDir, read, remove, write, type ControlDir } from "./control.ts"
 
 export { openControlDir }
-import { closest } from "./suggest.ts"
+import { closest } from "../internal/suggest.ts"
 
 export interface Halt {
   readonly at: string

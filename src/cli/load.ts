@@ -1,9 +1,13 @@
 /**
- * Loading experiment files and the config. TypeScript is loaded directly (the `shiftup` bin
- * registers tsx). Every experiment export counts, default and named. Problems become typed
- * errors that name the file and what to change.
+ * Loading experiment files and the config. Both are ES modules whatever the package.json of
+ * their folder says (no "type", or "commonjs"), so `export default` and top-level `await` work
+ * anywhere. TypeScript is stripped by Node itself; tsx is loaded only for a file Node cannot
+ * strip (an enum, a namespace, a parameter property, a decorator), which costs it ~3× the time.
+ * Every experiment export counts, default and named. Problems become typed errors that name
+ * the file and what to change.
  */
 import { existsSync, readdirSync, statSync } from "node:fs"
+import module from "node:module"
 import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { defineConfig, type Config } from "../Config.ts"
@@ -28,6 +32,53 @@ export const expand = (paths: ReadonlyArray<string>): ReadonlyArray<string> =>
     return found
   })
 
+/**
+ * URLs loaded as ES modules: the files the CLI was given, and the TypeScript files outside
+ * node_modules that they import (a `.cts` stays CommonJS, a `.js` follows Node's own rules).
+ */
+const forced = new Set<string>()
+const bare = (url: string) => url.replace(/[?#].*$/, "")
+const ownTypeScript = (url: string) => url.startsWith("file:") && /\.m?ts$/.test(url) && !url.includes("/node_modules/")
+let hooked = false
+
+const forceModules = () => {
+  if (hooked) return
+  hooked = true
+  module.registerHooks({
+    resolve: (specifier, context, next) => {
+      const resolved = next(specifier, context)
+      const url = bare(resolved.url)
+      const parent = context.parentURL === undefined ? undefined : bare(context.parentURL)
+      if (!forced.has(url) && !(parent !== undefined && forced.has(parent) && ownTypeScript(url))) return resolved
+      forced.add(url)
+      return { ...resolved, format: /\.m?ts$/.test(url) ? "module-typescript" : "module" }
+    },
+  })
+}
+
+let tsx: Promise<void> | undefined
+const useTsx = (): Promise<void> => (tsx ??= import("tsx/esm/api").then((api) => void api.register()))
+
+/** What Node's type stripping refuses but tsx (esbuild) compiles. */
+const stripRefused = (e: unknown) => e instanceof Error && ["ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX", "ERR_INVALID_TYPESCRIPT_SYNTAX"].includes((e as { code?: string }).code ?? "")
+
+/** Imports a file as an ES module: with Node's type stripping, or tsx when Node cannot strip it. */
+const importModule = async (file: string): Promise<Record<string, unknown>> => {
+  forceModules()
+  const url = pathToFileURL(file).href
+  forced.add(url)
+  // Type stripping turned off (--no-experimental-strip-types): tsx for every file.
+  if (process.features.typescript === undefined && /\.m?ts$/.test(file)) await useTsx()
+  try {
+    return (await import(url)) as Record<string, unknown>
+  } catch (e) {
+    if (!stripRefused(e) || tsx !== undefined) throw e
+    await useTsx()
+    // A module that failed stays failed under its URL: the query makes a new one.
+    return (await import(`${url}?tsx`)) as Record<string, unknown>
+  }
+}
+
 export interface Loaded {
   readonly file: string
   readonly experiments: ReadonlyArray<Experiment>
@@ -37,7 +88,7 @@ export interface Loaded {
 export const loadFile = async (file: string): Promise<Loaded> => {
   let mod: Record<string, unknown>
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
+    mod = await importModule(file)
   } catch (e) {
     if (isShiftupError(e)) throw e
     throw fail(new LoadFailed({ file, detail: describeUnknown(e) }))
@@ -56,7 +107,7 @@ export const loadConfig = async (explicit: string | undefined): Promise<Config> 
   if (!existsSync(file)) throw fail(new InvalidArguments({ detail: `--config ${file}: no such file` }))
   let mod: Record<string, unknown>
   try {
-    mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>
+    mod = await importModule(resolve(file))
   } catch (e) {
     if (isShiftupError(e)) throw e
     throw fail(new LoadFailed({ file, detail: describeUnknown(e) }))

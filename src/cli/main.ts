@@ -1,75 +1,27 @@
 /**
  * The `shiftup` command: run, plan, recover. Exit codes are the contract of DESIGN.md:
  * 0 passed · 1 finding · 2 refused · 3 aborted · 4 invalid input · 5 rollback incomplete.
+ * What needs no library (`--version`, `--help`, argument errors) is answered by `./start.ts`
+ * before this module loads; here, what only some commands need (report renderers, the
+ * watchdog, Docker) is imported when that command runs.
  */
 import { existsSync, statSync } from "node:fs"
 import { resolve } from "node:path"
-import { parseArgs } from "node:util"
 import { Effect } from "effect"
 import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import { loadModule } from "./adapters.ts"
-import { startWatchdog, watch } from "./watchdog.ts"
 import { incomplete, recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
-import { reportCommand, reportTarget, writeRunReports } from "../report/cli.ts"
 import { asking, checkApprovals, controlCommand, openControlDir, selectSteps, withGameDay } from "./gameday.ts"
-import { version } from "../RunContext.ts"
 import { run as runEngine, newRunId, type RunOptions } from "../internal/runner.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
+import { first } from "./start.ts"
 
-export const help = `shiftup ${version} — security chaos experiments
-
-Usage:
-  shiftup run <files or folders…> [options]   run experiments: inject, probe, assert, roll back
-  shiftup plan <files or folders…> [options]  dry run: targets, environments, decisions, faults,
-                                              compensations and budget use; touches nothing
-  shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
-  shiftup report <journal files or folders…> --format <formats> [--out <dir>]
-                                              render journals: html, junit, sarif, md
-  shiftup halt [reason…] [--clear]            emergency stop: every run of yours aborts and
-                                              rolls back; --clear lets runs start again
-  shiftup pause | shiftup resume              hold every run of yours before its next step
-                                              (faults stay, within their fault time) / continue
-                                              (control dir: $SHIFTUP_CONTROL_DIR, config
-                                              controlDir, or ~/.local/state/shiftup/control)
-  shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
-                                              shiftup.run of runs that are over (Docker): the
-                                              runs in --state-dir, one run, or all of them
-
-Options:
-  --journal <path>    where to write the journal (one experiment) or the prefix (several);
-                      default .shiftup/journals/<run id>.json
-  --config <path>     configuration file; default ./shiftup.config.ts if present
-  --tag <tag>         only experiments with this tag (repeatable: any of them)
-  --state-dir <dir>   where ledgers and journals live; default .shiftup
-  --force             recover: also replay ledgers whose runner still seems alive;
-                      reap: also remove objects of runs that still seem alive
-  --watchdog          run: start a detached dead-man switch first; if this process dies
-                      (even by SIGKILL) it rolls back from the ledger within a second
-  --run <id>          reap: only this run's objects (even if it seems alive)
-  --all               reap: every object labelled shiftup.run on the engine, not only
-                      the runs of this state directory
-  --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
-  --out <dir>         where reports go; default <state dir>/reports (report: stdout
-                      when a single format is given)
-  --format <formats>  report: the formats to render (html,junit,sarif,md)
-  --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
-                      for every fault, \`all\` for every step); declined → abort, rollback
-  -y, --yes           run: approve every approval gate (CI)
-  --step <id>         run/plan: only this method step (repeatable); hypothesis and
-                      recovery still run
-  -h, --help          this help
-  -v, --version       print the version
-
-Exit codes:
-  0 every check held, rollback complete     3 aborted (stop condition, timeout, signal), rolled back
-  1 a defence failed: a finding              4 invalid input (experiment, config, arguments)
-  2 refused by the safety policy, untouched  5 ROLLBACK INCOMPLETE: run \`shiftup recover\`
-`
+export { help } from "./start.ts"
 
 export interface CliIo {
   readonly out: (text: string) => void
@@ -79,70 +31,33 @@ export interface CliIo {
 
 const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), tty: process.stdout.isTTY === true }
 
-const parse = (argv: ReadonlyArray<string>) => {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        journal: { type: "string" },
-        config: { type: "string" },
-        tag: { type: "string", multiple: true },
-        "state-dir": { type: "string" },
-        force: { type: "boolean" },
-        report: { type: "string", multiple: true },
-        out: { type: "string" },
-        format: { type: "string", multiple: true },
-        approve: { type: "string", multiple: true },
-        yes: { type: "boolean", short: "y" },
-        clear: { type: "boolean" },
-        step: { type: "string", multiple: true },
-        watchdog: { type: "boolean" },
-        all: { type: "boolean" },
-        run: { type: "string" },
-        pid: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    })
-  } catch (e) {
-    throw fail(new InvalidArguments({ detail: (e as Error).message.replace(/\. To specify.*$/s, "") }))
-  }
-}
-
 /** Runs the CLI; resolves with the exit code. `signal` aborts the current run (with rollback). */
 export const main = async (argv: ReadonlyArray<string>, options: { readonly io?: CliIo; readonly signal?: AbortSignal } = {}): Promise<number> => {
   const io = options.io ?? defaultIo
   try {
-    const args = parse(argv)
-    if (args.values.version === true) {
-      io.out(`${version}\n`)
-      return 0
+    const answer = first(argv)
+    if (answer._tag === "Answer") {
+      if (answer.out !== undefined) io.out(answer.out)
+      if (answer.err !== undefined) io.err(answer.err)
+      return answer.code
     }
-    const [command, ...rest] = args.positionals
-    if (args.values.help === true || command === "help") {
-      io.out(help)
-      return 0
-    }
-    if (command === undefined) {
-      io.err(`shiftup: no command given; use run, plan or recover\n\n${help}`)
-      return Journal.exitCodes.invalid
-    }
+    const { command, rest, args } = answer
     const stateDir = args.values["state-dir"]
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
-    if (command === "report") return reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
-    if (command === "halt" || command === "pause" || command === "resume") return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)
+    if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
+    if (command === "halt" || command === "pause" || command === "resume")
+      return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)
     if (command === "reap") return await reapCommand({ runId: args.values.run, all: args.values.all === true, force: args.values.force === true, stateDir, config: args.values.config }, io)
     if (command === "watchdog") {
       const pid = Number(args.values.pid)
       if (!Number.isInteger(pid) || pid <= 0) throw fail(new InvalidArguments({ detail: "`shiftup watchdog` needs --pid <runner pid> (it is started by `shiftup run --watchdog`)" }))
-      const report = await watch(pid, stateDir ?? ".shiftup", (line) => io.out(`${line}\n`))
+      const report = await (await import("./watchdog.ts")).watch(pid, stateDir ?? ".shiftup", (line) => io.out(`${line}\n`))
       return incomplete(report) ? Journal.exitCodes["rollback-incomplete"] : 0
     }
-    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"; use run, plan, recover, report, halt, pause, resume or reap` }))
-    const reports = reportTarget(args.values.report, args.values.out)
-    if (rest.length === 0) throw fail(new InvalidArguments({ detail: `\`shiftup ${command}\` needs experiment files or folders` }))
+    if (command !== "run" && command !== "plan") throw fail(new InvalidArguments({ detail: `unknown command "${command}"` }))
+    // The renderers load only when reports are asked for.
+    const reportCli = args.values.report === undefined && args.values.out === undefined ? undefined : await import("../report/cli.ts")
+    const reports = reportCli?.reportTarget(args.values.report, args.values.out)
     const config = await loadConfig(args.values.config)
     const files = expand(rest)
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
@@ -155,12 +70,12 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     // Checked (and created, owner-only) before anything starts, so nobody else can make it later.
     const control = command === "run" ? openControlDir(config.controlDir) : undefined
     if (args.values.watchdog === true && command === "run") {
-      const w = await startWatchdog(stateDir ?? config.stateDir ?? ".shiftup")
+      const w = await (await import("./watchdog.ts")).startWatchdog(stateDir ?? config.stateDir ?? ".shiftup")
       io.out(`watchdog ${w.pid} is watching this run (pid ${process.pid}); its log: ${w.log}\n`)
     }
     const controls = { signal: options.signal, io, tty: io.tty, approve: args.values.approve ?? [], yes: args.values.yes === true, control }
     return await withGameDay(controls, (signal, beforeStep) =>
-      runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
+      runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => reportCli?.writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
     )
   } catch (e) {
     if (isShiftupError(e)) {

@@ -7,6 +7,7 @@
  * const auth = Docker.container("auth", { environment: "staging" })
  * Docker.pause(auth)
  */
+import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 import * as Faults from "./Faults.ts"
 import * as Files from "./Files.ts"
 import * as Listener from "./Listener.ts"

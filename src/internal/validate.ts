@@ -1,6 +1,7 @@
 /** Schema decoding that reports every issue with a dotted path, for experiments and configs. */
-import { Cause, Duration, Exit, Option, Schema, SchemaIssue } from "effect"
+import { Cause, Duration, Exit, Option, Schema, SchemaAST, SchemaIssue } from "effect"
 import type { Issue } from "../ShiftupError.ts"
+import { closest } from "./suggest.ts"
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -13,7 +14,28 @@ export const decodeAll = (schema: Schema.Top, input: unknown, options: { readonl
   if (Exit.isSuccess(exit)) return []
   const error = Cause.squash(exit.cause)
   if (!Schema.isSchemaError(error)) return [{ path: "", message: String(error) }]
-  return formatter(error.issue).issues.map((i) => ({ path: pathOf((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p))), message: i.message }))
+  const unknown = unknownKeys(error.issue, [])
+  return formatter(error.issue).issues.map((i) => {
+    const path = pathOf((i.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))
+    const keys = unknown.get(path)
+    return { path, message: keys === undefined ? i.message : unknownKey(path, keys) }
+  })
+}
+
+/** Where the input has a key its struct does not declare: the path, with the keys it does declare. */
+const unknownKeys = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, found = new Map<string, ReadonlyArray<string>>()): Map<string, ReadonlyArray<string>> => {
+  if (issue._tag === "Pointer") unknownKeys(issue.issue, [...path, ...issue.path], found)
+  else if (issue._tag === "Filter" || issue._tag === "Encoding") unknownKeys(issue.issue, path, found)
+  else if (issue._tag === "Composite" || issue._tag === "AnyOf") for (const i of issue.issues) unknownKeys(i, path, found)
+  else if (issue._tag === "UnexpectedKey" && SchemaAST.isObjects(issue.ast)) found.set(pathOf(path), issue.ast.propertySignatures.map((p) => String(p.name)))
+  return found
+}
+
+/** A typo must not pass silently (`methd:` would run no method): name the key meant. */
+const unknownKey = (path: string, keys: ReadonlyArray<string>): string => {
+  const key = path.replace(/^.*[.\]]/, "")
+  const near = closest(key, keys)
+  return near === undefined ? `unknown key "${key}"; the keys here are ${keys.join(", ")}` : `unknown key "${key}"; did you mean "${near}"?`
 }
 
 /** The issues of a nested value, with `prefix` in front of their paths. */

@@ -8,6 +8,7 @@
  * import { html, junit, writeReports } from "shiftup/report"
  * writeReports([journal], { formats: ["html", "junit"], out: "reports" })
  */
+import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 import { mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Journal } from "../Journal.ts"

@@ -4,6 +4,7 @@
  * containers and URLs as `experiments/docker/` finds them (it names selectors only, so
  * importing it loads no Docker client).
  */
+import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 export * as DemoLab from "./demo.ts"
 export * as DockerLab from "./docker/index.ts"
 export { adminToken, startLab, type Alert, type AuthMode, type Lab } from "./lab.ts"

@@ -15,6 +15,7 @@
  * describeExperiment(experiment)
  * it("fails closed", async (ctx) => expect(await runExperiment(experiment, { context: ctx })).toFailClosed())
  */
+import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 import { expect } from "vitest"
 import { matchers, type ShiftupMatchers } from "./matchers.ts"
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { Experiment, Fault, ShiftupError, Step, Target } from "shiftup"
 import { checkApprovals, makeGate } from "../../../src/cli/gameday.ts"
-import { closest } from "../../../src/cli/suggest.ts"
+import { closest } from "../../../src/internal/suggest.ts"
 
 const lab = Target.make("lab", { environment: "lab" })
 const fault = (id: string) => Fault.make({ id, target: lab, compensation: { kind: "k", description: "d" }, inject: () => {} })

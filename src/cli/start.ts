@@ -1,0 +1,131 @@
+/**
+ * The CLI's first stage: parses the arguments and answers what needs no library — `--version`,
+ * `--help`, a missing or unknown command, a malformed option — in about the time Node takes to
+ * start; only a real command loads the library (`./main.ts`, and through it Effect). It imports
+ * nothing but `node:util`, the version and the "did you mean" helper: keep it that way
+ * (`npm run bench -- cli` measures `cli.version_ms` against a bare `node -e 0`).
+ */
+import { parseArgs } from "node:util"
+import { closest } from "../internal/suggest.ts"
+import { version } from "../version.ts"
+
+export const help = `shiftup ${version} — security chaos experiments
+
+Usage:
+  shiftup run <files or folders…> [options]   run experiments: inject, probe, assert, roll back
+  shiftup plan <files or folders…> [options]  dry run: targets, environments, decisions, faults,
+                                              compensations and budget use; touches nothing
+  shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
+  shiftup report <journal files or folders…> --format <formats> [--out <dir>]
+                                              render journals: html, junit, sarif, md
+  shiftup halt [reason…] [--clear]            emergency stop: every run of yours aborts and
+                                              rolls back; --clear lets runs start again
+  shiftup pause | shiftup resume              hold every run of yours before its next step
+                                              (faults stay, within their fault time) / continue
+                                              (control dir: $SHIFTUP_CONTROL_DIR, config
+                                              controlDir, or ~/.local/state/shiftup/control)
+  shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
+                                              shiftup.run of runs that are over (Docker): the
+                                              runs in --state-dir, one run, or all of them
+
+Options:
+  --journal <path>    where to write the journal (one experiment) or the prefix (several);
+                      default .shiftup/journals/<run id>.json
+  --config <path>     configuration file; default ./shiftup.config.ts if present
+  --tag <tag>         only experiments with this tag (repeatable: any of them)
+  --state-dir <dir>   where ledgers and journals live; default .shiftup
+  --force             recover: also replay ledgers whose runner still seems alive;
+                      reap: also remove objects of runs that still seem alive
+  --watchdog          run: start a detached dead-man switch first; if this process dies
+                      (even by SIGKILL) it rolls back from the ledger within a second
+  --run <id>          reap: only this run's objects (even if it seems alive)
+  --all               reap: every object labelled shiftup.run on the engine, not only
+                      the runs of this state directory
+  --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
+  --out <dir>         where reports go; default <state dir>/reports (report: stdout
+                      when a single format is given)
+  --format <formats>  report: the formats to render (html,junit,sarif,md)
+  --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
+                      for every fault, \`all\` for every step); declined → abort, rollback
+  -y, --yes           run: approve every approval gate (CI)
+  --step <id>         run/plan: only this method step (repeatable); hypothesis and
+                      recovery still run
+  -h, --help          this help
+  -v, --version       print the version
+
+Exit codes:
+  0 every check held, rollback complete     3 aborted (stop condition, timeout, signal), rolled back
+  1 a defence failed: a finding              4 invalid input (experiment, config, arguments)
+  2 refused by the safety policy, untouched  5 ROLLBACK INCOMPLETE: run \`shiftup recover\`
+`
+
+const options = {
+  journal: { type: "string" },
+  config: { type: "string" },
+  tag: { type: "string", multiple: true },
+  "state-dir": { type: "string" },
+  force: { type: "boolean" },
+  report: { type: "string", multiple: true },
+  out: { type: "string" },
+  format: { type: "string", multiple: true },
+  approve: { type: "string", multiple: true },
+  yes: { type: "boolean", short: "y" },
+  clear: { type: "boolean" },
+  step: { type: "string", multiple: true },
+  watchdog: { type: "boolean" },
+  all: { type: "boolean" },
+  run: { type: "string" },
+  pid: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const
+
+const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allowPositionals: true, strict: true, options })
+
+export type Args = ReturnType<typeof parse>
+
+/** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
+const commands = ["run", "plan", "recover", "report", "halt", "pause", "resume", "reap"] as const
+
+/** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
+const invalid = 4
+
+/** What the arguments ask for: an answer ready to print, or a command to load the library for. */
+export type First =
+  | { readonly _tag: "Answer"; readonly code: number; readonly out?: string; readonly err?: string }
+  | { readonly _tag: "Command"; readonly command: string; readonly rest: ReadonlyArray<string>; readonly args: Args }
+
+// The same words as `InvalidArguments`' message, which this stage cannot load.
+const usage = (detail: string): First => ({ _tag: "Answer", code: invalid, err: `shiftup: ${detail}; see \`shiftup --help\`\n` })
+
+export const first = (argv: ReadonlyArray<string>): First => {
+  let args: Args
+  try {
+    args = parse(argv)
+  } catch (e) {
+    return usage((e as Error).message.replace(/\. To specify.*$/s, ""))
+  }
+  if (args.values.version === true) return { _tag: "Answer", code: 0, out: `${version}\n` }
+  const [command, ...rest] = args.positionals
+  if (args.values.help === true || command === "help") return { _tag: "Answer", code: 0, out: help }
+  if (command === undefined) return { _tag: "Answer", code: invalid, err: `shiftup: no command given; use run, plan or recover\n\n${help}` }
+  if (command !== "watchdog" && !(commands as ReadonlyArray<string>).includes(command)) {
+    const near = closest(command, commands)
+    return usage(`unknown command "${command}"${near === undefined ? "" : ` (did you mean "${near}"?)`}; use ${commands.slice(0, -1).join(", ")} or ${commands.at(-1)}`)
+  }
+  if ((command === "run" || command === "plan") && rest.length === 0) return usage(`\`shiftup ${command}\` needs experiment files or folders`)
+  return { _tag: "Command", command, rest, args }
+}
+
+/** The `shiftup` bin's entry: answers at once when it can, else loads the CLI and runs the command. */
+export const start = async (argv: ReadonlyArray<string>): Promise<void> => {
+  const answer = first(argv)
+  if (answer._tag === "Command") {
+    const { cli } = await import("./main.ts")
+    return cli(argv)
+  }
+  if (answer.out !== undefined) process.stdout.write(answer.out)
+  if (answer.err !== undefined) process.stderr.write(answer.err)
+  // Not process.exit: it could cut the help short on a pipe.
+  process.exitCode = answer.code
+}
