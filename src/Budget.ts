@@ -17,7 +17,12 @@ export interface Budget {
   readonly maxDestroySteps?: number
   /** The whole method's duration; past it the run aborts and rolls back. Default 10 minutes. */
   readonly maxDuration?: Duration.Input
-  /** Probe requests per second per target. Default 200. */
+  /**
+   * Probe requests per second per target. When the experiment sets none, the default depends on
+   * the target's environment: 200/s in production (and unknown), 1000/s in staging, unpaced in
+   * development and lab — observing production stays gentle, a lab runs at full speed. A config
+   * cap lowers every one of them.
+   */
   readonly maxProbeRate?: number
   /** Extra egress destinations (CIDRs or addresses) beyond loopback. Default none. */
   readonly egress?: ReadonlyArray<string>
@@ -30,9 +35,22 @@ export interface EffectiveBudget {
   readonly maxFaultTimeMs: number
   readonly maxDestroySteps: number
   readonly maxDurationMs: number
+  /** The probe rate of a production (or unknown) target: the most conservative of `probeRates`. */
   readonly maxProbeRate: number
+  /** Probes per second per target by the target's environment; `null`: unpaced. */
+  readonly probeRates: ProbeRates
   readonly egress: ReadonlyArray<string>
 }
+
+export interface ProbeRates {
+  readonly production: number
+  readonly staging: number | null
+  readonly development: number | null
+  readonly lab: number | null
+}
+
+/** The default probe rates when an experiment sets no `maxProbeRate` (documented above). */
+export const defaultProbeRates: ProbeRates = { production: 200, staging: 1000, development: null, lab: null }
 
 export const defaults: EffectiveBudget = {
   maxTargets: 10,
@@ -42,6 +60,7 @@ export const defaults: EffectiveBudget = {
   maxDestroySteps: 0,
   maxDurationMs: 10 * 60_000,
   maxProbeRate: 200,
+  probeRates: defaultProbeRates,
   egress: [],
 }
 
@@ -71,6 +90,18 @@ export const effective = (experiment: Budget | undefined, caps: Budget | undefin
   const e = experiment ?? {}
   const c = caps ?? {}
   const egress = e.egress ?? []
+  // An experiment's rate applies to every environment; a config cap lowers each; unpaced stays
+  // unpaced only without a cap.
+  const rate = (fallback: number | null): number | null => {
+    const own = e.maxProbeRate ?? fallback
+    return own === null ? (c.maxProbeRate ?? null) : min(own, c.maxProbeRate)
+  }
+  const probeRates: ProbeRates = {
+    production: rate(defaultProbeRates.production) ?? defaultProbeRates.production,
+    staging: rate(defaultProbeRates.staging),
+    development: rate(defaultProbeRates.development),
+    lab: rate(defaultProbeRates.lab),
+  }
   return {
     maxTargets: min(e.maxTargets ?? defaults.maxTargets, c.maxTargets),
     maxPercent: min(e.maxPercent ?? defaults.maxPercent, c.maxPercent),
@@ -78,7 +109,8 @@ export const effective = (experiment: Budget | undefined, caps: Budget | undefin
     maxFaultTimeMs: min(millis(e.maxFaultTime) ?? defaults.maxFaultTimeMs, millis(c.maxFaultTime)),
     maxDestroySteps: min(e.maxDestroySteps ?? defaults.maxDestroySteps, c.maxDestroySteps),
     maxDurationMs: min(millis(e.maxDuration) ?? defaults.maxDurationMs, millis(c.maxDuration)),
-    maxProbeRate: min(e.maxProbeRate ?? defaults.maxProbeRate, c.maxProbeRate),
+    maxProbeRate: probeRates.production,
+    probeRates,
     egress: c.egress === undefined ? egress : egress.filter((x) => c.egress?.includes(x)),
   }
 }

@@ -50,11 +50,24 @@ export interface PlannedFault {
   readonly compensation: string
 }
 
+/** The effective budget (Budget.ts); `probeRates` is absent in journals written before it existed. */
+export interface PlannedBudget {
+  readonly maxTargets: number
+  readonly maxPercent: number
+  readonly maxConcurrentFaults: number
+  readonly maxFaultTimeMs: number
+  readonly maxDestroySteps: number
+  readonly maxDurationMs: number
+  readonly maxProbeRate: number
+  readonly probeRates?: { readonly production: number; readonly staging: number | null; readonly development: number | null; readonly lab: number | null }
+  readonly egress: ReadonlyArray<string>
+}
+
 export interface Plan {
   readonly targets: ReadonlyArray<PlannedTarget>
   readonly decisions: ReadonlyArray<Decision>
   readonly faults: ReadonlyArray<PlannedFault>
-  readonly budget: EffectiveBudget
+  readonly budget: PlannedBudget
   readonly use: { readonly targets: number; readonly faults: number; readonly destroySteps: number; readonly maxPercent: number }
   /** Every connection planning opened (protocol fingerprints), with what was sent and received. */
   readonly contacts?: ReadonlyArray<PlanContact>
@@ -196,7 +209,7 @@ const PlanS = S.Struct({
   ),
   decisions: S.Array(S.Struct({ step: Str, target: Str, safety: S.Literals(["observe", "disrupt", "destroy"]), allowed: S.Boolean, rule: Str, reason: Str })),
   faults: S.Array(S.Struct({ id: Str, target: Str, safety: S.Literals(["disrupt", "destroy"]), compensation: Str })),
-  budget: S.Struct({ maxTargets: Num, maxPercent: Num, maxConcurrentFaults: Num, maxFaultTimeMs: Num, maxDestroySteps: Num, maxDurationMs: Num, maxProbeRate: Num, egress: Strings }),
+  budget: S.Struct({ maxTargets: Num, maxPercent: Num, maxConcurrentFaults: Num, maxFaultTimeMs: Num, maxDestroySteps: Num, maxDurationMs: Num, maxProbeRate: Num, probeRates: S.optionalKey(S.Struct({ production: Num, staging: S.NullOr(Num), development: S.NullOr(Num), lab: S.NullOr(Num) })), egress: Strings }),
   use: S.Struct({ targets: Num, faults: Num, destroySteps: Num, maxPercent: Num }),
   contacts: opt(S.Array(ContactS)),
 })

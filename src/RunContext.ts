@@ -23,12 +23,22 @@ export interface RunContext {
   readonly reserve: (target: string) => number
 }
 
-/** Per-target spacing of probes at `perSecond` (`Infinity`: none): `throttle` and `reserve` of a run. */
-export const pacer = (perSecond: number): Pick<RunContext, "throttle" | "reserve"> => {
-  if (!(perSecond < Infinity)) return unpaced
+/**
+ * Per-target spacing of probes: `perSecond` for every target, or a rate per target (`Infinity`:
+ * none) — `throttle` and `reserve` of a run.
+ */
+export const pacer = (perSecond: number | ((target: string) => number)): Pick<RunContext, "throttle" | "reserve"> => {
+  const rateOf = typeof perSecond === "number" ? () => perSecond : perSecond
+  if (typeof perSecond === "number" && !(perSecond < Infinity)) return unpaced
   const next = new Map<string, number>()
-  const spacing = 1000 / perSecond
+  const spacings = new Map<string, number>()
   const reserve = (target: string) => {
+    let spacing = spacings.get(target)
+    if (spacing === undefined) {
+      const rate = rateOf(target)
+      spacings.set(target, (spacing = rate < Infinity ? 1000 / rate : 0))
+    }
+    if (spacing === 0) return 0
     const now = performance.now()
     const at = Math.max(now, next.get(target) ?? 0)
     next.set(target, at + spacing)

@@ -128,6 +128,10 @@ const runAll = async (
   return Math.max(0, ...results.map((r) => r.exitCode))
 }
 
+const perSecond = (r: number | null | undefined) => (r === null ? "unpaced" : `${r}/s`)
+const rates = (b: Journal.Plan["budget"]) =>
+  b.probeRates === undefined ? `${b.maxProbeRate}/s` : `${perSecond(b.probeRates.production)} in production, ${perSecond(b.probeRates.staging)} in staging, ${perSecond(b.probeRates.development)} in development, ${perSecond(b.probeRates.lab)} in lab`
+
 const printPlan = (plan: Journal.Plan, io: CliIo) => {
   const lines = ["  plan (dry run — nothing will be touched)"]
   for (const t of plan.targets) {
@@ -144,7 +148,7 @@ const printPlan = (plan: Journal.Plan, io: CliIo) => {
   for (const d of plan.decisions) lines.push(`    decision ${d.allowed ? "allow" : "REFUSE"} ${d.safety} "${d.step}" on ${d.target}: ${d.rule} — ${d.reason}`)
   const b = plan.budget
   lines.push(
-    `    budget use: targets ${plan.use.targets}/${b.maxTargets}, concurrent faults ${plan.use.faults}/${b.maxConcurrentFaults}, destroy steps ${plan.use.destroySteps}/${b.maxDestroySteps}, population ${plan.use.maxPercent.toFixed(0)}%/${b.maxPercent}%, fault time ≤ ${b.maxFaultTimeMs} ms, method ≤ ${b.maxDurationMs} ms, probes ≤ ${b.maxProbeRate}/s per target`,
+    `    budget use: targets ${plan.use.targets}/${b.maxTargets}, concurrent faults ${plan.use.faults}/${b.maxConcurrentFaults}, destroy steps ${plan.use.destroySteps}/${b.maxDestroySteps}, population ${plan.use.maxPercent.toFixed(0)}%/${b.maxPercent}%, fault time ≤ ${b.maxFaultTimeMs} ms, method ≤ ${b.maxDurationMs} ms, probes per target ≤ ${rates(b)}`,
   )
   io.out(`${lines.join("\n")}\n`)
 }

@@ -29,6 +29,8 @@ export interface Planned {
   readonly refusal?: TargetRefused | BudgetExceeded
   /** The facts of every planned target's members, by target id. */
   readonly members: ReadonlyMap<string, ReadonlyArray<Facts>>
+  /** The run's effective budget (the plan's copy in the journal is the same, as a document). */
+  readonly budget: Budget.EffectiveBudget
   /** The run's egress allowlist: the default, the budget's, and the targets' own addresses. */
   readonly runEgress: Egress
   /** The modules providing the declared faults' compensation kinds (the ledger's header). */
@@ -252,5 +254,5 @@ export const plan = (e: Experiment, config: Config, extra: Extra = {}): Effect.E
       ...(contacts.length === 0 ? {} : { contacts }),
     }
     const egress = [...new Set(resolved.flatMap((r) => r.resolution.egress ?? []))].filter(isEgressEntry)
-    return { plan, classifications, populations, egress, members: new Map(classifiedTargets.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), ...(refusal === undefined ? {} : { refusal }) }
+    return { plan, budget, classifications, populations, egress, members: new Map(classifiedTargets.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), ...(refusal === undefined ? {} : { refusal }) }
   })

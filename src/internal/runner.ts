@@ -178,8 +178,8 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const leases = leased.value
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
-    const budget = p.plan.budget
-    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), ...pacer(budget.maxProbeRate) }
+    const budget = p.budget
+    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), ...pacer((target) => budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity) }
 
     const aborted = yield* Deferred.make<Abort>()
     const requestAbort = (a: Abort) =>

@@ -23,6 +23,30 @@ describe("Budget.effective: the tightest limit wins", () => {
     expect(Budget.effective({}, { maxDestroySteps: 5 }).maxDestroySteps).toBe(0)
   })
 
+  it("the default probe rate depends on the environment; an experiment's rate applies everywhere; a cap lowers each", () => {
+    expect(Budget.effective(undefined, undefined).probeRates).toEqual({ production: 200, staging: 1000, development: null, lab: null })
+    expect(Budget.effective({ maxProbeRate: 50 }, undefined).probeRates).toEqual({ production: 50, staging: 50, development: 50, lab: 50 })
+    expect(Budget.effective(undefined, { maxProbeRate: 100 }).probeRates).toEqual({ production: 100, staging: 100, development: 100, lab: 100 })
+    expect(Budget.effective({ maxProbeRate: 5000 }, { maxProbeRate: 300 }).probeRates).toEqual({ production: 300, staging: 300, development: 300, lab: 300 })
+  })
+
+  it("a lab target runs unpaced by default, a production one at 200 per second (measured through a run)", async () => {
+    const { Experiment, Expect, Probe, Target, run } = await import("shiftup")
+    const { mkdtempSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const timeOf = async (target: Target.Target, observeProduction: boolean) => {
+      const seen: Array<number> = []
+      const probe = Probe.make({ id: "tick", target, observe: () => (seen.push(performance.now()), 1) })
+      const j = await run(Experiment.make({ id: "pace", title: "t", targets: { target }, observeProduction, method: [Expect.during(probe, 1, { samples: 20, every: 0 })] }), { journal: false, stateDir: mkdtempSync(join(tmpdir(), "pace-")) })
+      expect(j.status, j.summary).toBe("passed")
+      return (seen.at(-1) ?? 0) - (seen[0] ?? 0)
+    }
+    // 20 observations: unpaced in a lab (well under the 95 ms that 200/s would take), paced in production.
+    expect(await timeOf(Target.make("lab-box", { environment: "lab" }), false)).toBeLessThan(60)
+    expect(await timeOf(Target.make("prod-box", { environment: "production" }), true)).toBeGreaterThanOrEqual(90)
+  })
+
   it("egress is the experiment's list, narrowed to the config's when it has one", () => {
     expect(Budget.effective({ egress: ["10.0.0.0/8", "192.168.1.7"] }, undefined).egress).toEqual(["10.0.0.0/8", "192.168.1.7"])
     expect(Budget.effective({ egress: ["10.0.0.0/8", "192.168.1.7"] }, { egress: ["10.0.0.0/8"] }).egress).toEqual(["10.0.0.0/8"])
