@@ -85,19 +85,30 @@ export interface Loaded {
 }
 
 /** Imports one file and returns its experiments (default export first). */
-export const loadFile = async (file: string): Promise<Loaded> => {
+export const loadFile = async (file: string, warn: (line: string) => void = () => {}): Promise<Loaded> => {
   let mod: Record<string, unknown>
+  const before = sockets()
   try {
     mod = await importModule(file)
   } catch (e) {
     if (isShiftupError(e)) throw e
     throw fail(new LoadFailed({ file, detail: describeUnknown(e) }))
   }
+  // An experiment module must not start anything at import: that happens before the plan, so
+  // before any refusal (plan before touch). Resources are the place for servers and proxies.
+  // A server binds a tick after `listen`: look once the module's own callbacks had their turn.
+  await new Promise((r) => setImmediate(r))
+  const opened = sockets() - before
+  if (opened > 0)
+    warn(`shiftup: warning: loading ${file} opened ${opened} socket(s) or server(s) before the run was planned — a refused run would not stop them. Start proxies, sinks and fixtures as \`resources\` of the experiment instead (docs/writing-experiments.md)\n`)
   const experiments = [mod["default"], ...Object.entries(mod).filter(([k]) => k !== "default").map(([, v]) => v)].filter(isExperiment)
   const unique = [...new Set(experiments)]
   if (unique.length === 0) throw fail(new LoadFailed({ file, detail: "it exports no experiment; export one made with Experiment.make or Experiment.gen" }))
   return { file, experiments: unique }
 }
+
+/** Network handles this process holds now (servers, sockets, UDP). */
+const sockets = (): number => process.getActiveResourcesInfo().filter((r) => /^(TCPServerWrap|TCPSocketWrap|TCPWrap|UDPWrap|PipeServerWrap)$/.test(r)).length
 
 /** Loads `--config`, or `shiftup.config.ts` in the working directory when present. */
 export const loadConfig = async (explicit: string | undefined): Promise<Config> => {

@@ -61,7 +61,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const config = await loadConfig(args.values.config)
     const files = expand(rest)
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
-    for (const file of files) for (const experiment of (await loadFile(file)).experiments) experiments.push({ file, experiment })
+    for (const file of files) for (const experiment of (await loadFile(file, io.err)).experiments) experiments.push({ file, experiment })
     const tags = args.values.tag ?? []
     const tagged = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
     const selected = args.values.step === undefined ? tagged : selectSteps(tagged, args.values.step)

@@ -30,6 +30,19 @@ export default Experiment.make({
 `
 
 describe.concurrent("loading experiment and config files", () => {
+  test("a module that starts a server at import gets a warning naming resources; one that does not, none", async (context) => {
+    const scope = testScope(context)
+    const dir = scope.tempDir("shiftup-sidefx-")
+    // The server closes itself after a moment, so the plan still ends.
+    writeFileSync(join(dir, "noisy.ts"), experiment("loading.side-effect", 'import * as net from "node:net"\nconst s = net.createServer().listen(0, "127.0.0.1"); setTimeout(() => s.close(), 300).unref()'))
+    writeFileSync(join(dir, "quiet.ts"), experiment("loading.quiet"))
+    const noisy = await scope.runCli(["plan", "noisy.ts"], { cwd: dir })
+    expect(noisy.code, noisy.output).toBe(0)
+    expect(noisy.stderr).toMatch(/loading .*noisy\.ts opened 1 socket\(s\) or server\(s\) before the run was planned.*`resources`/)
+    const quiet = await scope.runCli(["plan", "quiet.ts"], { cwd: dir })
+    expect(quiet.stderr).not.toContain("opened")
+  })
+
   for (const [name, packageJson] of [
     ["no type", { name: "typeless" }],
     ['"type": "commonjs"', { name: "cjs", type: "commonjs" }],
@@ -44,7 +57,7 @@ describe.concurrent("loading experiment and config files", () => {
       expect(r.code, r.output).toBe(0)
       expect(r.stdout).toContain("loading.cjs-folder")
       // The config was read: its cap is in the plan.
-      expect(r.stdout).toContain("probes ≤ 7/s per target")
+      expect(r.stdout).toContain("probes per target ≤ 7/s in production, 7/s in staging, 7/s in development, 7/s in lab")
       expect(r.stderr, "no warning about the package type").toBe("")
     })
 

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Budget } from "shiftup"
+import { Budget, type Target } from "shiftup"
 
 describe("Budget.effective: the tightest limit wins", () => {
   it("defaults apply when nothing is given", () => {
@@ -31,7 +31,7 @@ describe("Budget.effective: the tightest limit wins", () => {
   })
 
   it("a lab target runs unpaced by default, a production one at 200 per second (measured through a run)", async () => {
-    const { Experiment, Expect, Probe, Target, run } = await import("shiftup")
+    const { Experiment, Expect, Probe, Target: Targets, run } = await import("shiftup")
     const { mkdtempSync } = await import("node:fs")
     const { tmpdir } = await import("node:os")
     const { join } = await import("node:path")
@@ -43,8 +43,8 @@ describe("Budget.effective: the tightest limit wins", () => {
       return (seen.at(-1) ?? 0) - (seen[0] ?? 0)
     }
     // 20 observations: unpaced in a lab (well under the 95 ms that 200/s would take), paced in production.
-    expect(await timeOf(Target.make("lab-box", { environment: "lab" }), false)).toBeLessThan(60)
-    expect(await timeOf(Target.make("prod-box", { environment: "production" }), true)).toBeGreaterThanOrEqual(90)
+    expect(await timeOf(Targets.make("lab-box", { environment: "lab" }), false)).toBeLessThan(60)
+    expect(await timeOf(Targets.make("prod-box", { environment: "production" }), true)).toBeGreaterThanOrEqual(90)
   })
 
   it("egress is the experiment's list, narrowed to the config's when it has one", () => {
