@@ -43,6 +43,18 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     }
     const { command, rest, args } = answer
     const stateDir = args.values["state-dir"]
+    if (command === "init") {
+      const lines = (await import("./init.ts")).init({
+        dir: process.cwd(),
+        force: args.values.force === true,
+        ...(args.values.url === undefined ? {} : { url: args.values.url }),
+        ...(args.values.container === undefined ? {} : { container: args.values.container }),
+        ...(args.values.environment === undefined ? {} : { environment: args.values.environment }),
+      })
+      io.out(`${lines.join("\n")}\n`)
+      return 0
+    }
+    if (command === "lab") return await labCommand(io, options.signal)
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
@@ -228,5 +240,16 @@ export const cli = async (argv: ReadonlyArray<string>): Promise<never> => {
   }
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal)
   const code = await main(argv, { signal: controller.signal })
-  process.exit(controller.signal.aborted && code < 3 ? 3 : code)
+  // A signal ends `shiftup lab` normally; anything else it aborted reports exit 3.
+  process.exit(controller.signal.aborted && code < 3 && argv[0] !== "lab" ? 3 : code)
+}
+
+/** `shiftup lab`: the embedded demo lab until a signal (the CLI's abort) ends it. */
+const labCommand = async (io: CliIo, signal: AbortSignal | undefined): Promise<number> => {
+  const { startLab } = await import("../testing/lab.ts")
+  const lab = await startLab()
+  io.out(`demo lab up (staging, loopback only):\n  gateway ${lab.urls.gateway}\n  auth    ${lab.urls.auth}\n  alerts  ${lab.urls.alerts}\n  faults  ${lab.urls.control}/faults\nCtrl-C to stop.\n`)
+  await new Promise<void>((resolve) => (signal === undefined ? undefined : signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })))
+  await lab.close()
+  return 0
 }

@@ -12,6 +12,12 @@ import { version } from "../version.ts"
 export const help = `shiftup ${version} — security chaos experiments
 
 Usage:
+  shiftup init [--url <url> | --container <name>] [--environment <env>] [--force]
+                                              scaffold shiftup.config.ts, an experiment (against
+                                              your URL or container, else the demo lab), a vitest
+                                              test and npm scripts in this project
+  shiftup lab                                 run the embedded demo lab on loopback until Ctrl-C
+                                              (SHIFTUP_LAB_PORT moves it)
   shiftup run <files or folders…> [options]   run experiments: inject, probe, assert, roll back
   shiftup plan <files or folders…> [options]  dry run: targets, environments, decisions, faults,
                                               compensations and budget use; touches nothing
@@ -76,6 +82,9 @@ const options = {
   all: { type: "boolean" },
   run: { type: "string" },
   pid: { type: "string" },
+  url: { type: "string" },
+  container: { type: "string" },
+  environment: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const
@@ -85,7 +94,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["run", "plan", "recover", "report", "halt", "pause", "resume", "reap"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

@@ -82,6 +82,31 @@ describe("the packed package, installed into a fresh project", () => {
     }
   }, 90_000)
 
+  test("`npx shiftup init` scaffolds a setup whose vitest test passes against the demo lab, with no edits", async () => {
+    const project = mkdtempSync(join(work, "init-"))
+    // An existing project: its own package.json, the installed package and vitest beside it.
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "team-api", private: true, type: "module", scripts: { test: "echo own tests" } }, null, 2))
+    symlinkSync(join(got().project, "node_modules"), join(project, "node_modules"), "dir")
+    const init = runSync("npx", ["--no-install", "shiftup", "init"], project, 120_000)
+    ok(init, "shiftup init")
+    expect(init.stdout).toContain("wrote shiftup.config.ts")
+    expect(init.stdout).toContain("next: npm run test:shiftup")
+    const scripts = (JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts
+    expect(scripts).toMatchObject({ test: "echo own tests", "test:shiftup": "vitest run test/shiftup.test.ts", "shiftup:plan": "shiftup plan experiments" })
+    // Not spawnSync: vitest runs as a child while this process waits.
+    const r = await finish(spawnNode(join(project, "node_modules", "vitest", "vitest.mjs"), ["run", "test/shiftup.test.ts"], { cwd: project }), 120_000)
+    expect(r.code, r.output).toBe(0)
+    expect(r.output).toMatch(/1 passed/)
+    // A second init refuses to overwrite what the first wrote.
+    const again = runSync("npx", ["--no-install", "shiftup", "init"], project, 60_000)
+    expect(again.status).toBe(4)
+    expect(again.stderr).toContain("would overwrite shiftup.config.ts")
+    // The plan of the scaffold's experiment names its targets (no lab needed to plan).
+    const plan = runSync("npx", ["--no-install", "shiftup", "plan", "experiments"], project, 60_000)
+    ok(plan, "shiftup plan experiments")
+    expect(plan.stdout).toContain("gateway.fails-closed.auth-down")
+  }, 240_000)
+
   test("every subpath export imports", () => {
     const r = run(process.execPath, ["--input-type=module", "-e", `for (const s of ${JSON.stringify(subpaths)}) console.log(s, Object.keys(await import(s)).length)`])
     ok(r, "import every subpath")
