@@ -187,7 +187,7 @@ const cases: ReadonlyArray<Case> = [
     code: 4,
     says: () => [/--config .*nope\.config\.ts: no such file/],
   },
-  { name: "no arguments at all: usage", argv: () => [], code: 4, says: () => [/Usage:\s+shiftup run/], output: true },
+  { name: "no arguments at all: usage", argv: () => [], code: 4, says: () => [/Usage:\s+shiftup init/, /shiftup run </], output: true },
   { name: "an unknown command", argv: () => ["frobnicate", fixture("probe-throws.ts")], code: 4, says: () => ['unknown command "frobnicate"'] },
   { name: "`run` without files", argv: (w) => ["run", "--state-dir", w.state], code: 4, says: () => [/`shiftup run` needs experiment files or folders/] },
 ]
