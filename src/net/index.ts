@@ -8,7 +8,7 @@
  * const authProxy = Net.proxy({ upstream: auth })
  * const slow = Net.latency(authProxy, { ms: 1000, jitter: 100 })
  */
-export { bandwidth, blackhole, httpFault, latency, limitData, resetPeer, slicer, slowClose, timeout, toxic, type HttpFaultOptions, type HttpInstall } from "./Faults.ts"
+export { bandwidth, blackhole, httpFault, latency, limitData, resetPeer, slicer, slowClose, timeout, toxic, type BlackholeMode, type HttpFaultOptions, type HttpInstall } from "./Faults.ts"
 export * as http from "./Interceptor.ts"
 export { proxy, type Proxy, type ProxyOptions } from "./Proxy.ts"
 export * as Toxic from "./Toxic.ts"
