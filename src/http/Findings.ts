@@ -39,7 +39,7 @@ export const rules = {
   "leak.git-exposed": { severity: "high", cwe: "CWE-527", title: "the /.git/ folder is served", remediation: "Do not deploy the .git folder; deny `/.git` at the web server." },
   "leak.env-exposed": { severity: "critical", cwe: "CWE-538", title: "a .env file is served", remediation: "Keep .env files out of the web root and deny dotfiles at the web server." },
   "leak.directory-listing": { severity: "medium", cwe: "CWE-548", title: "a directory listing is served", remediation: "Disable automatic indexes (nginx `autoindex off`)." },
-  "rate.limit-missing": { severity: "medium", cwe: "CWE-770", title: "a burst is not rate-limited (no 429 before the stated limit)", remediation: "Rate-limit the route per client and answer 429 once the limit is reached." },
+  "rate.limit-missing": { severity: "medium", cwe: "CWE-770", title: "a burst is not rate-limited (the limit did not engage within the stated limit)", remediation: "Rate-limit the route per client and answer 429 once the limit is reached." },
   "tls.legacy-protocol": { severity: "high", cwe: "CWE-326", title: "TLS 1.0 or 1.1 is accepted", remediation: "Set the minimum protocol to TLS 1.2 (`ssl_protocols TLSv1.2 TLSv1.3`)." },
   "tls.weak-cipher": { severity: "high", cwe: "CWE-327", title: "a weak cipher suite is accepted (no forward secrecy, 3DES, RC4, NULL or export)", remediation: "Allow only ECDHE/DHE suites with AEAD ciphers (or TLS 1.3)." },
   "tls.certificate-expired": { severity: "critical", cwe: "CWE-298", title: "the certificate is expired or not yet valid", remediation: "Renew the certificate, and automate renewal." },

@@ -9,7 +9,7 @@
  * const api = Http.target("api", { url: "https://127.0.0.1:8443", environment: "staging", tls: { ca } })
  * hypothesis: [...Http.Findings.expectNoneOf(Http.Headers.probe(api, "/"), Http.Headers.ruleIds)]
  */
-export { burst, closeRun, egressConnector, HttpClient, paced, request, runOwned, target } from "./Client.ts"
+export { burst, closeRun, egressConnector, HttpClient, json, paced, request, runOwned, target } from "./Client.ts"
 export type { Exchange, HttpClientService, Request, SecurityTarget, TargetOptions, TlsSettings } from "./Client.ts"
 export { isSecret, redact, redactText, secret, type Secret, type Value } from "../Secret.ts"
 export * as Auth from "./Auth.ts"

@@ -15,7 +15,7 @@ import * as Net from "shiftup/net"
 import { startLab } from "shiftup/testing"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect, echoServer, roundTrip } from "../unit/net/servers.ts"
-import { connectResp, echoBytes, type RespClient } from "../unit/net/resp.ts"
+import { connectResp, echoBytes, type RespClient } from "../fixtures/http/resp.ts"
 import { startRedis } from "../support/servers.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
