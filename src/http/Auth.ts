@@ -225,7 +225,8 @@ export const failsClosed = (target: SecurityTarget, path: string, options: Fails
       case "unknown-token":
         return lookalike(real?.reveal())
       case "expired-token":
-        return expiredToken ?? secret(signJwt({ ...base, iat: now - 7200, exp: now - 3600 }, (jwtKey as Secret).reveal()))
+        if (expiredToken !== undefined) return expiredToken
+        return jwtKey === undefined ? { skipped: "not tried: no expiredToken or jwtKey" } : secret(signJwt({ ...base, iat: now - 7200, exp: now - 3600 }, jwtKey.reveal()))
       case "forged-jwt":
       case "alg-none-jwt":
         if (jwt === undefined && !realJwt) return { skipped: "not tried: the session's token is not a JWT" }
