@@ -1,7 +1,9 @@
 // Tutorial 11 — fail closed under fault, and time to detect, with `shiftup/http`.
 //
-// `Http.Auth.failsClosed` is a `during` check: while the faults are active, the protected route
-// must never answer 2xx (a violation is CWE-636, "not failing securely"). `Http.Detect.detected`
+// `Http.Auth.failsClosed` makes `during` checks, one per way of asking without a valid credential
+// (no credentials, an unknown token; with a session or a JWT key also expired, forged and
+// replayed tokens): while the faults are active, the protected route must never answer 2xx (a
+// violation is CWE-636, "not failing securely"), and a finding names the attempt that got in. `Http.Detect.detected`
 // turns any counting probe (alerts received, matching log lines, a SIEM query) into a
 // time-to-detect check that fails with the measured time.
 //
@@ -26,8 +28,8 @@ export default Experiment.make({
   budget: { maxTargets: 3, maxConcurrentFaults: 1, maxDuration: "30 seconds" },
   method: [
     DemoLab.authFault("error"),
-    // 4 rounds of 5 concurrent anonymous requests: an attack burst during the outage.
-    Http.Auth.failsClosed(gateway, "/admin", { samples: 4, burst: 5 }),
+    // Per attempt, 4 rounds of 5 concurrent requests: an attack burst during the outage.
+    ...Http.Auth.failsClosed(gateway, "/admin", { samples: 4, burst: 5 }),
     Http.Detect.detected(DemoLab.alertsOfThisRun(), { within: "2 seconds", every: "50 millis" }),
   ],
 })

@@ -10,6 +10,7 @@ import { HttpClient, sendTo, type Abortable, type Exchange, type Request } from 
 import { RunContext } from "../RunContext.ts"
 import { fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
 import * as Http from "../Http.ts"
+import { isSecret, secret, type Secret, type Value } from "../Secret.ts"
 
 export { closeRun, egressConnector, HttpClient, request, runOwned, type Exchange, type HttpClientService, type Request, type TlsSettings } from "../internal/http.ts"
 
@@ -109,6 +110,29 @@ export const burst = (target: SecurityTarget, n: number, concurrency: number, ma
       return Effect.sync(() => stop(new Error("interrupted")))
     }),
   )
+}
+
+/**
+ * A JSON request body whose values may be secrets (a login's password): spread it into a
+ * request (or a probe's options). The body is sent with the secrets revealed and is itself a
+ * secret, and each secret value is listed in `secrets`, so a server that echoes it (whole, or
+ * one value) has it redacted from everything the request returns.
+ *
+ * @example
+ * const password = Http.secret(process.env["PASSWORD"] ?? "")
+ * Http.request(api, { method: "POST", path: "/login", ...Http.json({ user: "alice", password }) })
+ */
+export const json = (value: unknown): { readonly body: Value; readonly headers: Readonly<Record<string, string>>; readonly secrets: ReadonlyArray<Secret> } => {
+  const secrets: Array<Secret> = []
+  // A Secret's toJSON runs before the replacer sees it: the holder still has the Secret itself.
+  const text = JSON.stringify(value, function (this: Readonly<Record<string, unknown>>, key: string, v: unknown) {
+    const raw = this[key]
+    if (!isSecret(raw)) return v
+    secrets.push(raw)
+    return raw.reveal()
+  })
+  if (text === undefined) throw new TypeError("Http.json: the value has no JSON form (undefined or a function)")
+  return { body: secrets.length === 0 ? text : secret(text), headers: { "content-type": "application/json" }, secrets }
 }
 
 /** Paces a further request of the same observation under the probe rate. */

@@ -1,7 +1,8 @@
 /**
- * Information leakage: version banners, stack traces in error responses, an exposed `/.git/`
- * or `/.env`, directory listings. The evidence of an exposed `.env` names its keys only, never
- * their values.
+ * Information leakage: version banners (in headers, and in the body of error pages: nginx
+ * prints its version under every default error page while `server_tokens` is on), stack traces
+ * in error responses, an exposed `/.git/` or `/.env`, directory listings. The evidence of an
+ * exposed `.env` names its keys only, never their values.
  */
 import { Effect } from "effect"
 import * as Probe from "../Probe.ts"
@@ -34,6 +35,10 @@ const stackPatterns: ReadonlyArray<RegExp> = [
   /goroutine \d+ \[running\]/, // Go
 ]
 
+/** Server software and its version in a page body, e.g. nginx's `<center>nginx/1.22.1</center>`. */
+export const versionInBody =
+  /\b(nginx|openresty|Tengine|Apache(?:-Coyote| Tomcat)?|Microsoft-IIS|lighttpd|Jetty|Caddy|LiteSpeed|Werkzeug|gunicorn|uvicorn|Kestrel|WildFly|JBoss|PHP|OpenSSL|Express|Phusion Passenger|Varnish|Envoy|Cowboy|Node\.js)\/(\d+(?:\.\d+)+)/
+
 const listing = /<title>\s*(?:Index of|Directory listing for) \/|<h1>\s*(?:Index of|Directory listing for) \//i
 
 const ok = (r: Exchange) => r.status >= 200 && r.status < 300
@@ -56,6 +61,8 @@ export const probe = (target: SecurityTarget, options: LeakageOptions = {}): Pro
       if ((server !== null && versioned.test(server)) || poweredBy !== null || root.headers["x-aspnet-version"] !== undefined) findings.push(finding("leak.version-banner", banners.join("; ")))
       for (const path of options.errorPaths ?? ["/shiftup-probe/%E0%A4%A", "/shiftup-probe/?id[]=%00'\""]) {
         const r = yield* get(path)
+        const version = versionInBody.exec(r.body)
+        if (version !== null && !findings.some((f) => f.id === "leak.version-error-page")) findings.push(finding("leak.version-error-page", `${path} answered ${r.status} with a page naming ${version[0]}`))
         const hit = stackPatterns.find((re) => re.test(r.body))
         if (hit !== undefined) {
           const at = r.body.search(hit)
@@ -77,4 +84,4 @@ export const probe = (target: SecurityTarget, options: LeakageOptions = {}): Pro
     }),
   })
 
-export const ruleIds = ["leak.version-banner", "leak.stack-trace", "leak.git-exposed", "leak.env-exposed", "leak.directory-listing"] as const
+export const ruleIds = ["leak.version-banner", "leak.version-error-page", "leak.stack-trace", "leak.git-exposed", "leak.env-exposed", "leak.directory-listing"] as const

@@ -3,6 +3,12 @@
  * refused), whether it accepts a weak cipher suite, and what its certificate says (validity,
  * days to expiry, host name match, trust). Each handshake checks the egress allowlist first and
  * connects to the checked address.
+ *
+ * The probe is about the connection itself, so a connection that fails is what it observes, not
+ * an error: an expired or untrusted certificate is read over an unverified handshake (and
+ * reported even when the target is set not to verify), and a handshake that fails altogether
+ * (a closed port, plain HTTP on the port, no common protocol) is the `tls.handshake-failed`
+ * finding — the run's other probes go on.
  */
 import { isIP } from "node:net"
 import * as tls from "node:tls"
@@ -38,6 +44,10 @@ export interface TlsObservation {
   readonly hostnameMatches: boolean
   /** The chain verification error (against the target's CA, or the system store), or `null`. */
   readonly trustError: string | null
+  /** Why the default handshake (TLS 1.2–1.3, default suites) failed, or `null` when it succeeded. */
+  readonly handshakeError: string | null
+  /** Whether the target's requests verify the certificate (`tls.rejectUnauthorized` is not `false`). */
+  readonly verified: boolean
 }
 
 export interface TlsOptions {
@@ -58,18 +68,23 @@ interface Handshake {
   readonly authorizationError: string | null
 }
 
+/** Why a handshake did not complete. */
+interface Failed {
+  readonly error: string
+}
+
 /** One handshake; `signal` (the probe's interruption) ends it at once. */
-const handshake = (address: string, port: number, servername: string | undefined, ca: string | undefined, opts: tls.ConnectionOptions, timeoutMs: number, signal: AbortSignal): Promise<Handshake | null> =>
+const handshake = (address: string, port: number, servername: string | undefined, ca: string | undefined, opts: tls.ConnectionOptions, timeoutMs: number, signal: AbortSignal): Promise<Handshake | Failed> =>
   new Promise((resolve) => {
     const socket = tls.connect({ host: address, port, ...(servername === undefined ? {} : { servername }), ...(ca === undefined ? {} : { ca }), rejectUnauthorized: false, ...opts })
-    const done = (h: Handshake | null) => {
+    const done = (h: Handshake | Failed) => {
       clearTimeout(timer)
       signal.removeEventListener("abort", stop)
       socket.destroy()
       resolve(h)
     }
-    const stop = () => done(null)
-    const timer = setTimeout(stop, timeoutMs)
+    const stop = () => done({ error: "interrupted" })
+    const timer = setTimeout(() => done({ error: `no TLS handshake within ${timeoutMs} ms` }), timeoutMs)
     signal.addEventListener("abort", stop, { once: true })
     socket.once("secureConnect", () => {
       const cert = socket.getPeerCertificate()
@@ -81,8 +96,12 @@ const handshake = (address: string, port: number, servername: string | undefined
         authorizationError: err === null || err === undefined ? null : String(err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : err),
       })
     })
-    socket.once("error", () => done(null))
+    socket.once("error", (e: NodeJS.ErrnoException) => done({ error: e.code === undefined ? e.message : `${e.code}: ${e.message}` }))
   })
+
+const completed = (h: Handshake | Failed): h is Handshake => !("error" in h)
+
+const unreachableError = /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b|^no TLS handshake within/
 
 const pems = (bundle: string): ReadonlyArray<string> => bundle.split(/(?<=-----END CERTIFICATE-----)/).map((s) => s.trim()).filter((s) => s.startsWith("-----BEGIN CERTIFICATE-----"))
 
@@ -109,7 +128,7 @@ const trustOf = (error: string | null, cert: tls.PeerCertificate | null, ca: str
 const dn = (x: tls.Certificate | undefined) => (x === undefined ? "" : Object.entries(x).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : String(v)}`).join(", "))
 
 /** Pure: findings from the facts (exported for unit tests). */
-export const evaluate = (o: TlsObservation, warnDays: number, verify: boolean): ReadonlyArray<SecurityFinding> => {
+export const evaluate = (o: TlsObservation, warnDays: number): ReadonlyArray<SecurityFinding> => {
   const out: Array<SecurityFinding> = []
   const legacy = (["TLSv1", "TLSv1.1"] as const).filter((p) => o.protocols[p])
   if (legacy.length > 0) out.push(finding("tls.legacy-protocol", `${o.host}:${o.port} accepted ${legacy.join(" and ")}`))
@@ -122,7 +141,11 @@ export const evaluate = (o: TlsObservation, warnDays: number, verify: boolean): 
     if (!o.hostnameMatches) out.push(finding("tls.hostname-mismatch", `${o.host} is not covered by ${c.altNames === "" ? c.subject : c.altNames}`))
   }
   const trustIgnored = new Set(["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "ERR_TLS_CERT_ALTNAME_INVALID"])
-  if (verify && o.trustError !== null && !trustIgnored.has(o.trustError)) out.push(finding("tls.untrusted-certificate", `chain verification: ${o.trustError}; issuer ${c?.issuer ?? "unknown"}`))
+  // Reported whether or not the target verifies: a client set not to verify is exactly the one
+  // that would not notice an impostor.
+  if (o.trustError !== null && !trustIgnored.has(o.trustError))
+    out.push(finding("tls.untrusted-certificate", `chain verification: ${o.trustError}; issuer ${c?.issuer ?? "unknown"}${o.verified ? "" : " (the target is set not to verify certificates: rejectUnauthorized: false)"}`))
+  if (o.handshakeError !== null) out.push(finding("tls.handshake-failed", `${o.host}:${o.port}: the default handshake (TLS 1.2–1.3) failed: ${o.handshakeError}`))
   return out
 }
 
@@ -147,21 +170,26 @@ export const probe = (target: SecurityTarget, options: TlsOptions = {}): Probe.P
       const servername = isIP(host) === 0 ? host : undefined
       const ca = target.tls?.ca
       const timeoutMs = options.timeoutMs ?? 3000
-      const shake = (opts: tls.ConnectionOptions, first = false): Effect.Effect<Handshake | null, ShiftupError> =>
+      const shake = (opts: tls.ConnectionOptions, first = false): Effect.Effect<Handshake | Failed, ShiftupError> =>
         Effect.andThen(
           first ? Effect.void : run.throttle(target.id),
           Effect.tryPromise({ try: (signal) => handshake(address, port, servername, ca, opts, timeoutMs, signal), catch: (e) => fail(new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e) })) }),
         )
       const main = yield* shake({}, true)
-      if (main === null) return yield* Effect.fail(fail(new ProbeFailed({ probe: id, target: target.id, detail: `no TLS handshake with ${host}:${port} within ${timeoutMs} ms` })))
-      const protocols = {} as Record<Protocol, boolean>
-      for (const p of ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const) {
+      // Nobody there (refused, reset, silent): no other handshake would learn anything either.
+      const unreachable = !completed(main) && unreachableError.test(main.error)
+      const protocols: Record<Protocol, boolean> = { TLSv1: false, "TLSv1.1": false, "TLSv1.2": false, "TLSv1.3": false }
+      const legacyCert: Array<Handshake> = []
+      for (const p of unreachable ? [] : (["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const)) {
         // Offering 1.0/1.1 at all needs OpenSSL's security level 0 on the client side.
         const h = yield* shake({ minVersion: p, maxVersion: p, ...(p === "TLSv1" || p === "TLSv1.1" ? { ciphers: "DEFAULT:@SECLEVEL=0" } : {}) })
-        protocols[p] = h !== null && h.protocol === p
+        protocols[p] = completed(h) && h.protocol === p
+        if (completed(h)) legacyCert.push(h)
       }
-      const weak = yield* shake({ maxVersion: "TLSv1.2", ciphers: weakCiphers })
-      const cert = main.cert
+      const weak: Handshake | Failed = unreachable ? main : yield* shake({ maxVersion: "TLSv1.2", ciphers: weakCiphers })
+      // The certificate of the default handshake, or of any that completed (a TLS 1.0-only server).
+      const seen = completed(main) ? main : legacyCert[0]
+      const cert = seen?.cert ?? null
       const certificate: Certificate | null =
         cert === null
           ? null
@@ -179,15 +207,17 @@ export const probe = (target: SecurityTarget, options: TlsOptions = {}): Probe.P
         host,
         port,
         protocols,
-        negotiated: { protocol: main.protocol, cipher: main.cipher },
-        weakCipher: weak?.cipher ?? null,
+        negotiated: completed(main) ? { protocol: main.protocol, cipher: main.cipher } : { protocol: null, cipher: null },
+        weakCipher: completed(weak) ? weak.cipher : null,
         certificate,
         hostnameMatches,
-        trustError: trustOf(main.authorizationError, cert, ca),
+        trustError: seen === undefined ? null : trustOf(seen.authorizationError, cert, ca),
+        handshakeError: completed(main) ? null : main.error,
+        verified: target.tls?.rejectUnauthorized !== false,
       }
-      return { observation, findings: evaluate(observation, options.warnDays ?? 30, target.tls?.rejectUnauthorized !== false) }
+      return { observation, findings: evaluate(observation, options.warnDays ?? 30) }
     }),
   })
 }
 
-export const ruleIds = ["tls.legacy-protocol", "tls.weak-cipher", "tls.certificate-expired", "tls.certificate-expiring", "tls.hostname-mismatch", "tls.untrusted-certificate"] as const
+export const ruleIds = ["tls.legacy-protocol", "tls.weak-cipher", "tls.certificate-expired", "tls.certificate-expiring", "tls.hostname-mismatch", "tls.untrusted-certificate", "tls.handshake-failed"] as const

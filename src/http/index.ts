@@ -10,16 +10,18 @@
  * hypothesis: [...Http.Findings.expectNoneOf(Http.Headers.probe(api, "/"), Http.Headers.ruleIds)]
  */
 import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
-export { burst, closeRun, egressConnector, HttpClient, paced, request, runOwned, target } from "./Client.ts"
+export { burst, closeRun, egressConnector, HttpClient, json, paced, request, runOwned, target } from "./Client.ts"
 export type { Exchange, HttpClientService, Request, SecurityTarget, TargetOptions, TlsSettings } from "./Client.ts"
 export { isSecret, redact, redactText, secret, type Secret, type Value } from "../Secret.ts"
 export * as Auth from "./Auth.ts"
 export * as Cors from "./Cors.ts"
 export * as Detect from "./Detect.ts"
+export * as Exposure from "./Exposure.ts"
 export * as Findings from "./Findings.ts"
 export * as Fuzz from "./Fuzz.ts"
 export * as Headers from "./Headers.ts"
 export * as Leakage from "./Leakage.ts"
 export * as Ports from "./Ports.ts"
 export * as RateLimit from "./RateLimit.ts"
+export * as Redirect from "./Redirect.ts"
 export * as Tls from "./Tls.ts"

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import { type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
 import * as Compensation from "../Compensation.ts"
 import * as Fault from "../Fault.ts"
+import { fail, InvalidExperiment } from "../ShiftupError.ts"
 import type { Target } from "../Target.ts"
 import type * as Interceptor from "./Interceptor.ts"
 import { ensureStarted, type Proxy } from "./Proxy.ts"
@@ -49,12 +50,39 @@ export const bandwidth = (proxy: Proxy, options: Toxic.Common & { readonly bytes
 export const slowClose = (proxy: Proxy, options: Toxic.Common & { readonly ms: number }): Fault.Fault =>
   toxic(proxy, Toxic.make({ kind: "slow-close", ms: options.ms }, options))
 
-/** Drops all data and closes each connection after `ms`; with `ms: 0` (the default) never closes: a blackhole. */
+/**
+ * Drops all data and closes each connection after `ms`; with `ms: 0` (the default) only when the
+ * toxic is removed. Removal (the rollback) closes every connection it dropped bytes from.
+ */
 export const timeout = (proxy: Proxy, options: Toxic.Common & { readonly ms?: number } = {}): Fault.Fault =>
   toxic(proxy, Toxic.make({ kind: "timeout", ms: options.ms ?? 0 }, options))
 
-/** Drops all data and keeps connections open: clients time out. */
-export const blackhole = (proxy: Proxy, options: Toxic.Common = {}): Fault.Fault => toxic(proxy, Toxic.make({ kind: "timeout", ms: 0 }, { name: "blackhole", ...options }))
+/**
+ * What a blackhole does with the bytes it swallowed once it is removed:
+ * - `"close"` (the default): they were dropped, and every connection that lost bytes is closed on
+ *   removal, so its client reconnects instead of reading the next reply as the answer to a lost
+ *   request;
+ * - `"hold"`: nothing is dropped; the bytes wait, and are delivered in order on removal.
+ */
+export type BlackholeMode = "close" | "hold"
+
+/**
+ * Nothing gets through while it is active: clients time out. On removal, the connections it
+ * dropped bytes from are closed (`mode: "close"`, the default), or the bytes it held are delivered
+ * in order (`mode: "hold"`). No mode drops bytes and lets the connection carry on: a client of a
+ * pipelined protocol (Redis, HTTP/1.1 keep-alive, most database wire protocols) would then match
+ * each later reply to the wrong request (docs/net.md).
+ *
+ * @example
+ * Net.blackhole(redisProxy)                     // drop; rollback closes the connections that lost bytes
+ * Net.blackhole(redisProxy, { mode: "hold" })   // stall; rollback delivers every held byte in order
+ */
+export const blackhole = (proxy: Proxy, options: Toxic.Common & { readonly mode?: BlackholeMode } = {}): Fault.Fault => {
+  const { mode = "close", ...common } = options
+  if (mode !== "close" && mode !== "hold")
+    throw fail(new InvalidExperiment({ source: `Net.blackhole on proxy ${proxy.id}`, issues: [{ path: "mode", message: `must be "close" (drop; removal closes the connections that lost bytes) or "hold" (removal delivers the held bytes in order), got ${JSON.stringify(mode)}` }] }))
+  return toxic(proxy, Toxic.make(mode === "hold" ? { kind: "hold" } : { kind: "timeout", ms: 0 }, { name: "blackhole", ...common }))
+}
 
 /** Resets every affected connection (TCP RST: the client sees `ECONNRESET`) `after` ms; default at once. */
 export const resetPeer = (proxy: Proxy, options: Toxic.Common & { readonly after?: number } = {}): Fault.Fault =>

@@ -16,8 +16,14 @@ export type Spec =
   | { readonly kind: "bandwidth"; readonly bytesPerSecond: number }
   /** Delays the close (FIN) of the connection by `ms`. */
   | { readonly kind: "slow-close"; readonly ms: number }
-  /** Drops every byte; closes the connection after `ms` (`0`: never — a blackhole). */
+  /**
+   * Drops every byte; closes the connection after `ms` (`0`: never — a blackhole). Removing the
+   * toxic closes every connection it dropped bytes from (as Toxiproxy's `timeout` does): a
+   * client must not resume on a stream that lost bytes in the middle.
+   */
   | { readonly kind: "timeout"; readonly ms: number }
+  /** Holds every byte (nothing is dropped); removing the toxic delivers them in order. */
+  | { readonly kind: "hold" }
   /** Resets both sides of the connection (TCP RST) after `ms`. */
   | { readonly kind: "reset-peer"; readonly ms: number }
   /** Splits data into chunks of `averageSize` ± `sizeVariation` bytes, `delayUs` apart. */
@@ -74,6 +80,8 @@ export const issuesOf = (toxic: Toxic): ReadonlyArray<Issue> => {
       if (!(Number.isInteger(s.sizeVariation) && s.sizeVariation >= 0 && s.sizeVariation < s.averageSize)) issues.push({ path: "sizeVariation", message: `must be an integer in [0, averageSize), got ${String(s.sizeVariation)}` })
       nonNegative(issues, "delayUs", s.delayUs)
       break
+    case "hold":
+      break
     case "limit-data":
       if (!(Number.isInteger(s.bytes) && s.bytes >= 0)) issues.push({ path: "bytes", message: `must be an integer ≥ 0, got ${String(s.bytes)}` })
       break
@@ -106,7 +114,9 @@ export const describe = (toxic: Toxic): string => {
             ? s.ms === 0
               ? "blackhole"
               : `timeout ${s.ms} ms`
-            : s.kind === "reset-peer"
+            : s.kind === "hold"
+              ? "hold"
+              : s.kind === "reset-peer"
               ? `reset peer after ${s.ms} ms`
               : s.kind === "slicer"
                 ? `slicer ${s.averageSize}±${s.sizeVariation} B every ${s.delayUs} µs`

@@ -9,7 +9,7 @@
  * const slow = Net.latency(authProxy, { ms: 1000, jitter: 100 })
  */
 import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
-export { bandwidth, blackhole, httpFault, latency, limitData, resetPeer, slicer, slowClose, timeout, toxic, type HttpFaultOptions, type HttpInstall } from "./Faults.ts"
+export { bandwidth, blackhole, httpFault, latency, limitData, resetPeer, slicer, slowClose, timeout, toxic, type BlackholeMode, type HttpFaultOptions, type HttpInstall } from "./Faults.ts"
 export * as http from "./Interceptor.ts"
 export { proxy, type Proxy, type ProxyOptions } from "./Proxy.ts"
 export * as Toxic from "./Toxic.ts"

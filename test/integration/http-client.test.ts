@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Cause, Effect, Exit } from "effect"
-import { Experiment, Expect, Probe, RunContext, Runner } from "shiftup"
+import { Experiment, Expect, Probe, RunContext, Runner, run } from "shiftup"
 import * as Http from "shiftup/http"
 import { consoleReporter, html, junit, markdown, sarif } from "shiftup/report"
 import { getEventListeners } from "node:events"
@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { correlationHeaders, unpaced } from "../../src/RunContext.ts"
 import { makeEgress } from "../../src/internal/egress.ts"
 import { observeOf } from "../../src/internal/capability.ts"
+import { password as sessionPassword, startSessionApi, user as sessionUser } from "../fixtures/http/session-api.ts"
+import { startRedis } from "../support/servers.ts"
 
 interface Seen {
   connections: number
@@ -291,5 +293,87 @@ describe("through the runner", () => {
     // 21 requests at 100/s: the first at once, the next 20 spaced by 10 ms.
     expect(step?.durationMs).toBeGreaterThanOrEqual(190)
     expect(step?.durationMs).toBeLessThan(1000)
+  })
+})
+
+/**
+ * The Promise helper of `Probe.make`: a probe written as an async function gets a ProbeContext
+ * whose `request` goes through the run's client. Against the session API fixture (a real Redis
+ * behind it): a JSON login, then /admin with the session cookie; the password the login echoes is
+ * redacted; and aborting the run aborts the request in flight through `ctx.signal`.
+ */
+describe("Probe.make with a ProbeContext (the Promise helper)", () => {
+  const started: Array<() => Promise<void>> = []
+  afterAll(async () => {
+    for (const stop of started.splice(0).reverse()) await stop()
+  })
+  const sessionApi = async () => {
+    const redis = await startRedis()
+    started.push(redis.stop)
+    const app = await startSessionApi({ redisPort: redis.port })
+    started.push(app.close)
+    return { app, target: Http.target("session-api", { url: app.url, environment: "lab" }) }
+  }
+
+  it("logs in with a JSON body, calls /admin with the session cookie; the echoed password is redacted, the run's headers are sent", async () => {
+    const { target } = await sessionApi()
+    const secret = Http.secret(sessionPassword)
+    const seenByProbe: Array<Http.Exchange> = []
+    const admin = Probe.make({
+      id: "log in, then /admin",
+      target,
+      observe: async (ctx) => {
+        const login = await ctx.request(target, { method: "POST", path: "/login", ...Http.json({ user: sessionUser, password: secret }) })
+        seenByProbe.push(login)
+        const cookie = Http.Auth.readToken({ cookie: "sid" }, login)
+        if (cookie === undefined) throw new Error(`no session cookie in ${login.status} ${login.body}`)
+        const page = await ctx.request(target, { path: "/admin", headers: { cookie: Http.secret(`sid=${cookie}`) } })
+        seenByProbe.push(page)
+        return { login: login.status, admin: page.status, body: page.body, echoed: login.body }
+      },
+    })
+    const journal = await run(Experiment.make({ id: "test.http.probe-context", title: "a multi-request probe", targets: { api: target }, method: [admin] }), { stateDir: tempDir(), journal: false })
+    expect(journal.status, journal.summary).toBe("passed")
+    const observed = journal.steps.find((s) => s.id === "log in, then /admin")?.observed as { login: number; admin: number; body: string; echoed: string }
+    expect(observed).toMatchObject({ login: 200, admin: 200, body: '{"page":"admin console"}' })
+    // The fixture echoes what was posted; the password is gone from what the probe saw and from the journal.
+    expect(observed.echoed).toContain("[redacted]")
+    expect(JSON.stringify(seenByProbe)).not.toContain(sessionPassword)
+    expect(JSON.stringify(journal)).not.toContain(sessionPassword)
+  })
+
+  it("a request with a wrong password answers 401 and still never shows the password", async () => {
+    const { target } = await sessionApi()
+    const wrong = Http.secret("not-the-password-9f3b")
+    const probe = Probe.make({ id: "bad login", target, observe: async (ctx) => (await ctx.request(target, { method: "POST", path: "/login", ...Http.json({ user: sessionUser, password: wrong }) })).body })
+    const journal = await run(Experiment.make({ id: "test.http.probe-context.401", title: "t", targets: { api: target }, method: [probe] }), { stateDir: tempDir(), journal: false })
+    expect(journal.steps[0]?.observed).toContain("bad credentials")
+    expect(JSON.stringify(journal)).not.toContain("not-the-password-9f3b")
+  })
+
+  it("aborting the run aborts the probe's request in flight through ctx.signal, and the probe sees its signal fired", async () => {
+    const { app, target } = await sessionApi()
+    let signalled: boolean | undefined
+    const slow = Probe.make({
+      id: "waits on /slow",
+      target,
+      observe: async (ctx) => {
+        try {
+          return (await ctx.request(target, { path: "/slow", timeoutMs: 30_000 })).status
+        } finally {
+          signalled = ctx.signal.aborted
+        }
+      },
+    })
+    const controller = new AbortController()
+    const t0 = performance.now()
+    const running = run(Experiment.make({ id: "test.http.probe-context.abort", title: "t", targets: { api: target }, method: [slow] }), { stateDir: tempDir(), journal: false, signal: controller.signal })
+    await app.slowSeen(1)
+    controller.abort("test: abort")
+    const journal = await running
+    expect(journal).toMatchObject({ status: "aborted", abort: { cause: "signal" } })
+    await expect.poll(() => app.abandoned()).toBe(1)
+    expect(signalled).toBe(true)
+    expect(performance.now() - t0).toBeLessThan(5000)
   })
 })

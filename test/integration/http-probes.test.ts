@@ -115,7 +115,7 @@ describe("rate limiting", () => {
   it("the good app answers 429 after 5 requests; the bad app never does", async () => {
     const good = await observe(Http.RateLimit.probe(target(goodPlain), { path: "/login", burst: 12, limit: 5, concurrency: 1 }))
     expect(ids(good)).toEqual([])
-    expect(good.observation).toMatchObject({ sent: 12, accepted: 5, limited: 7, first429: 6 })
+    expect(good.observation).toMatchObject({ sent: 12, accepted: 5, limited: 7, engagedAt: 6, acceptedBeforeLimit: 5 })
     const bad = await observe(Http.RateLimit.probe(target(badPlain), { path: "/login", burst: 12, limit: 5 }))
     expect(ids(bad)).toEqual(["rate.limit-missing"])
     expect(bad.observation.accepted).toBe(12)

@@ -15,6 +15,8 @@ import * as Net from "shiftup/net"
 import { startLab } from "shiftup/testing"
 import { afterEach, describe, expect, it } from "vitest"
 import { connect, echoServer, roundTrip } from "../unit/net/servers.ts"
+import { connectResp, echoBytes, type RespClient } from "../fixtures/http/resp.ts"
+import { startRedis } from "../support/servers.ts"
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -183,5 +185,104 @@ describe("Net.proxy carries TLS as opaque bytes", () => {
     // TLS 1.3: server hello, then the answer — at least two delayed flights downstream.
     expect(slow.ms).toBeGreaterThanOrEqual(200)
     expect(fast.ms).toBeLessThan(150)
+  })
+})
+
+describe("Net.blackhole in front of a real redis-server, with a pipelining client", () => {
+  const redisBehindProxy = async () => {
+    const redis = await startRedis()
+    cleanups.push(redis.stop)
+    const proxy = Net.proxy({ upstream: `127.0.0.1:${redis.port}`, id: "redis-proxy", target: { environment: "lab", dataStore: "redis" } })
+    const { port } = await proxy.listen()
+    cleanups.push(proxy.close)
+    const client = async () => {
+      const c = await connectResp(port)
+      cleanups.push(c.destroy)
+      return c
+    }
+    return { proxy, client }
+  }
+  const words = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
+  const bytes = (ws: ReadonlyArray<string>, side: "command" | "reply") => ws.reduce((sum, w) => sum + echoBytes(w)[side], 0)
+
+  for (const direction of ["upstream", "downstream"] as const) {
+    it(`default (close), ${direction}: removal closes the connection that lost bytes, so no later reply is matched to a lost command; a new connection works`, async () => {
+      const { proxy, client } = await redisBehindProxy()
+      const c = await client()
+      expect(await c.echo("warm")).toEqual(["warm"])
+      const hole = Net.Toxic.make({ kind: "timeout", ms: 0 }, { name: "blackhole", direction })
+      proxy.add(hole)
+      const lost = words("lost", 5)
+      void c.echo(...lost)
+      // Wait until the blackhole has swallowed them (the commands, or redis' replies).
+      await expect.poll(() => proxy.stats().dropped, { timeout: 5000 }).toBeGreaterThanOrEqual(bytes(lost, direction === "upstream" ? "command" : "reply"))
+      proxy.remove(hole.name)
+      // The old behaviour kept this connection open: the replies to these would then be read as
+      // the replies to the lost commands.
+      const outcome = await Promise.race([c.closed.then(() => "closed"), c.mismatched.then((m) => `mismatch: asked ${m.asked}, got ${m.got}`), c.echo("after0", "after1").then(() => "answered")])
+      expect(outcome).toBe("closed")
+      expect(c.mismatches()).toEqual([])
+      const fresh = await client()
+      expect(await fresh.echo(...words("fresh", 20))).toEqual(words("fresh", 20))
+      expect(fresh.mismatches()).toEqual([])
+    })
+
+    it(`hold, ${direction}: nothing arrives while it holds; on removal every reply arrives, in order, on the same connection`, async () => {
+      const { proxy, client } = await redisBehindProxy()
+      const c = await client()
+      expect(await c.echo("warm")).toEqual(["warm"])
+      proxy.add(Net.Toxic.make({ kind: "hold" }, { name: "blackhole", direction }))
+      const held = words("held", 50)
+      const replies = c.echo(...held)
+      await expect.poll(() => proxy.stats().waiting, { timeout: 5000 }).toBeGreaterThanOrEqual(bytes(held, direction === "upstream" ? "command" : "reply"))
+      expect(c.replies()).toBe(1)
+      proxy.remove("blackhole")
+      expect(await replies).toEqual(held)
+      expect(await c.echo(...words("next", 10))).toEqual(words("next", 10))
+      expect(c.mismatches()).toEqual([])
+      expect(proxy.stats().dropped).toBe(0)
+    })
+  }
+
+  it("Net.blackhole as a fault in a run: the rollback closes the swallowed connection (default), and the recovery check on a new connection passes", async () => {
+    const { proxy, client } = await redisBehindProxy()
+    let c: RespClient | undefined
+    const swallowed = Probe.make({
+      id: "pipelined ECHOs go unanswered",
+      target: proxy,
+      observe: async () => {
+        c = await client()
+        void c.echo(...words("lost", 3))
+        await expect.poll(() => proxy.stats().dropped, { timeout: 5000 }).toBeGreaterThanOrEqual(bytes(words("lost", 3), "reply"))
+        return c.replies()
+      },
+    })
+    const recovered = Probe.make({
+      id: "a new connection answers",
+      target: proxy,
+      observe: async () => {
+        const fresh = await client()
+        const got = await fresh.echo(...words("ok", 5))
+        return got.join(",") === words("ok", 5).join(",") && fresh.mismatches().length === 0
+      },
+    })
+    const e = Experiment.make({
+      id: "net.blackhole.redis",
+      title: "a blackhole in front of redis is rolled back without desynchronising its clients",
+      targets: { proxy },
+      method: [Net.blackhole(proxy), Expect.that(swallowed, 0)],
+      recovery: [Expect.that(recovered, true)],
+    })
+    const j = await run(e, { journal: false, stateDir: stateDir() })
+    expect(j.status, j.summary).toBe("passed")
+    expect(j.rollbacks).toMatchObject([{ fault: "redis-proxy: blackhole", outcome: "restored" }])
+    const swallowedClient = c as RespClient
+    const outcome = await Promise.race([swallowedClient.closed.then(() => "closed"), swallowedClient.mismatched.then((m) => `mismatch: asked ${m.asked}, got ${m.got}`), swallowedClient.echo("after").then(() => "answered")])
+    expect(outcome).toBe("closed")
+  })
+
+  it("refuses a mode it does not know, naming both it offers", () => {
+    const proxy = Net.proxy({ upstream: "127.0.0.1:6379", target: { environment: "lab" } })
+    expect(() => Net.blackhole(proxy, { mode: "drop" as never })).toThrow(/"close" .*"hold"/)
   })
 })

@@ -6,6 +6,12 @@
  * arrival time and a single pump per link applies the toxics in a fixed order, so bytes never
  * reorder, even while toxics are added or removed. A change of toxics wakes a sleeping pump,
  * which re-plans the chunk it holds: removing a 10 s latency releases held bytes at once.
+ *
+ * A stream that lost bytes in the middle must not carry on: a pipelined protocol (Redis, HTTP/1.1
+ * keep-alive, most database wire protocols) matches replies to requests by order alone, so the
+ * client would read the next reply as the answer to a lost request. Removing a `timeout` toxic
+ * therefore closes every connection it dropped bytes from; `hold` drops nothing and delivers in
+ * order when removed.
  */
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
@@ -30,6 +36,10 @@ export interface EngineStats {
   readonly open: number
   /** Connections that failed (upstream unreachable, socket errors other than resets we caused). */
   readonly errors: number
+  /** Bytes dropped by `timeout` toxics (blackholes), since the proxy started. */
+  readonly dropped: number
+  /** Bytes waiting in the proxy now: held, delayed or paced by a toxic. */
+  readonly waiting: number
 }
 
 export interface Engine {
@@ -39,7 +49,10 @@ export interface Engine {
   readonly close: () => Promise<void>
   /** Adds a toxic to every open and future connection (each drawn against its toxicity). */
   readonly add: (toxic: Toxic) => void
-  /** Removes a toxic; bytes it held are released in order. Returns whether it existed. */
+  /**
+   * Removes a toxic; bytes it held are released in order, and connections a `timeout` toxic
+   * dropped bytes from are closed. Returns whether it existed.
+   */
   readonly remove: (name: string) => boolean
   readonly toxics: () => ReadonlyArray<Toxic>
   readonly stats: () => EngineStats
@@ -91,6 +104,8 @@ interface Conn {
   /** Toxic name → whether this connection drew it (toxicity). */
   readonly drawn: Map<string, boolean>
   readonly timers: Map<string, NodeJS.Timeout>
+  /** Names of the toxics that dropped bytes of this connection: their removal closes it. */
+  readonly swallowed: Set<string>
   closed: boolean
 }
 
@@ -144,6 +159,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
   const conns = new Set<Conn>()
   let acceptedCount = 0
   let errors = 0
+  let dropped = 0
   let listening: Promise<AddressInfo> | undefined
   let closed = false
 
@@ -156,6 +172,15 @@ export const makeEngine = (options: EngineOptions): Engine => {
         resolve()
       }
       link.wake = done
+    })
+
+  /** Until a change of toxics (or the connection's end) wakes the link's pump. */
+  const untilWoken = (link: Link) =>
+    new Promise<void>((resolve) => {
+      link.wake = () => {
+        link.wake = undefined
+        resolve()
+      }
     })
 
   const whenDrained = (link: Link) =>
@@ -246,6 +271,12 @@ export const makeEngine = (options: EngineOptions): Engine => {
         const item = link.queue[0] as Item
         // Latency: re-planned after every wake, so a removed toxic releases the chunk at once.
         for (;;) {
+          if (conn.closed) break
+          // Hold: nothing moves until the toxic is removed (or the connection ends).
+          if (link.toxics.some((t) => t.spec.kind === "hold")) {
+            await untilWoken(link)
+            continue
+          }
           let delay = 0
           for (const t of link.toxics) if (t.spec.kind === "latency") delay += Math.max(0, t.spec.ms + item.r * t.spec.jitter)
           const wait = item.at + delay - now()
@@ -259,8 +290,13 @@ export const makeEngine = (options: EngineOptions): Engine => {
           link.held = false
           link.src.resume()
         }
-        // A timeout or blackhole drops the bytes while it is active.
-        if (link.toxics.some((t) => t.spec.kind === "timeout")) continue
+        // A timeout or blackhole drops the bytes while it is active, and remembers it did.
+        const dropping = link.toxics.filter((t) => t.spec.kind === "timeout")
+        if (dropping.length > 0) {
+          for (const t of dropping) conn.swallowed.add(t.name)
+          dropped += item.chunk.length
+          continue
+        }
         let data = item.chunk
         const limit = link.toxics.find((t) => t.spec.kind === "limit-data")?.spec
         let last = false
@@ -385,6 +421,8 @@ export const makeEngine = (options: EngineOptions): Engine => {
 
   const deactivate = (conn: Conn, name: string) => {
     conn.drawn.delete(name)
+    // It lost bytes in the middle of its stream: closed, never resumed (see the header).
+    if (conn.swallowed.has(name)) return destroyConn(conn, false)
     const timer = conn.timers.get(name)
     if (timer !== undefined) {
       clearTimeout(timer)
@@ -423,6 +461,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
       up: makeLink("upstream", client, server, upReads),
       drawn: new Map(),
       timers: new Map(),
+      swallowed: new Set(),
       closed: false,
     }
     conns.add(conn)
@@ -495,6 +534,10 @@ export const makeEngine = (options: EngineOptions): Engine => {
       return true
     },
     toxics: () => [...toxics],
-    stats: () => ({ accepted: acceptedCount, open: conns.size, errors }),
+    stats: () => {
+      let waiting = 0
+      for (const c of conns) waiting += c.down.queued + c.up.queued
+      return { accepted: acceptedCount, open: conns.size, errors, dropped, waiting }
+    },
   }
 }

@@ -44,14 +44,22 @@ describe("Tls.evaluate", () => {
     certificate: { subject: "CN=x", issuer: "CN=ca", altNames: "IP Address:127.0.0.1", validFrom: new Date(Date.now() - 86_400_000).toISOString(), validTo: new Date(Date.now() + 90 * 86_400_000).toISOString(), daysToExpiry: 89, selfSigned: false },
     hostnameMatches: true,
     trustError: null,
+    handshakeError: null,
+    verified: true,
   }
   it("a healthy endpoint has no finding", () => {
-    expect(Http.Tls.evaluate(base, 30, true)).toEqual([])
+    expect(Http.Tls.evaluate(base, 30)).toEqual([])
   })
-  it("each weakness maps to its rule; trust errors are ignored when verification is off", () => {
+  it("each weakness maps to its rule; an untrusted chain is reported when verification is off too, saying so", () => {
     const bad = { ...base, protocols: { ...base.protocols, "TLSv1.1": true }, weakCipher: "AES128-SHA", hostnameMatches: false, trustError: "SELF_SIGNED_CERT_IN_CHAIN", certificate: { ...base.certificate!, daysToExpiry: 3 } }
-    expect(ids(Http.Tls.evaluate(bad, 30, true))).toEqual(["tls.certificate-expiring", "tls.hostname-mismatch", "tls.legacy-protocol", "tls.untrusted-certificate", "tls.weak-cipher"])
-    expect(ids(Http.Tls.evaluate(bad, 30, false))).not.toContain("tls.untrusted-certificate")
+    expect(ids(Http.Tls.evaluate(bad, 30))).toEqual(["tls.certificate-expiring", "tls.hostname-mismatch", "tls.legacy-protocol", "tls.untrusted-certificate", "tls.weak-cipher"])
+    const unverified = Http.Tls.evaluate({ ...bad, verified: false }, 30).find((f) => f.id === "tls.untrusted-certificate")
+    expect(unverified?.evidence).toContain("set not to verify")
+  })
+  it("a failed default handshake is a finding of its own, with the reason", () => {
+    const failed = Http.Tls.evaluate({ ...base, certificate: null, negotiated: { protocol: null, cipher: null }, protocols: { TLSv1: true, "TLSv1.1": false, "TLSv1.2": false, "TLSv1.3": false }, handshakeError: "ERR_SSL_UNSUPPORTED_PROTOCOL: unsupported protocol" }, 30)
+    expect(ids(failed)).toEqual(["tls.handshake-failed", "tls.legacy-protocol"])
+    expect(failed.find((f) => f.id === "tls.handshake-failed")?.evidence).toContain("unsupported protocol")
   })
 })
 

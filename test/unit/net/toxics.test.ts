@@ -1,6 +1,7 @@
 /**
  * Each toxic of the TCP fault proxy against real loopback sockets, measured: latency and
- * bandwidth within tolerance, a reset seen as ECONNRESET, a blackhole as a client timeout,
+ * bandwidth within tolerance, a reset seen as ECONNRESET, a blackhole as a client timeout (and
+ * a closed connection once removed), a hold released in order,
  * limit data after exactly N bytes; plus adding and removing toxics on open connections.
  */
 import { randomBytes } from "node:crypto"
@@ -246,19 +247,37 @@ describe("Net.proxy: each toxic, measured", () => {
     expect(got.ms).toBeGreaterThanOrEqual(45)
   })
 
-  it("blackhole: the client times out with nothing received; removed, the same socket works again", async () => {
+  it("blackhole: the client times out with nothing received; removed, the socket that lost bytes is closed, one that lost nothing carries on", async () => {
     const echo = await withServer(echoServer())
     const { p, port } = await startProxy(echo.port)
     const s = await openSocket(port)
+    const idle = await openSocket(port)
+    const closed = new Promise<void>((r) => s.once("close", () => r()))
     p.add(Net.Toxic.make({ kind: "timeout", ms: 0 }, { name: "hole" }))
     const outcome = await Promise.race([roundTrip(s, Buffer.from("lost")).then(() => "answered"), new Promise((r) => setTimeout(() => r("timeout"), 300))])
     expect(outcome).toBe("timeout")
+    expect(p.stats().dropped).toBe(4)
     p.remove("hole")
-    // The bytes sent into the hole are gone; new bytes go through.
+    await closed
+    await roundTrip(idle, Buffer.from("still here"))
+    expect(p.stats().open).toBe(1)
+  })
+
+  it("hold: nothing arrives while it holds; removed, the held bytes arrive in order on the same socket", async () => {
+    const echo = await withServer(echoServer())
+    const { p, port } = await startProxy(echo.port)
+    const s = await openSocket(port)
     const got: Array<Buffer> = []
     s.on("data", (c: Buffer) => got.push(c))
-    await roundTrip(s, Buffer.from("back"))
-    expect(Buffer.concat(got).toString()).toBe("back")
+    p.add(Net.Toxic.make({ kind: "hold" }, { name: "hold" }))
+    s.write("one,")
+    s.write("two,")
+    await expect.poll(() => p.stats().waiting).toBe(8)
+    expect(got).toEqual([])
+    p.remove("hold")
+    s.write("three")
+    await expect.poll(() => Buffer.concat(got).toString()).toBe("one,two,three")
+    expect(p.stats().dropped).toBe(0)
   })
 
   it("timeout: drops data and closes the connection after the timeout", async () => {
