@@ -6,6 +6,7 @@
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Resource from "../Resource.ts"
 import { fail, InvalidConfig } from "../ShiftupError.ts"
 
 export type AuthMode = "ok" | "down" | "slow" | "error"
@@ -238,3 +239,14 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
     },
   }
 }
+
+/**
+ * The demo lab as a run-owned resource: an experiment that declares it in `resources` gets a lab
+ * started after its plan is accepted and closed at the very end of the run (on every exit path),
+ * on `base` (default `SHIFTUP_LAB_PORT` or 47180).
+ *
+ * @example
+ * resources: { lab: labResource() }
+ */
+export const labResource = (options: { readonly base?: number } = {}): Resource.Resource<Lab> =>
+  Resource.make({ id: "demo-lab", title: "the embedded demo lab", acquire: () => startLab(options), release: (lab) => lab.close() })
