@@ -136,10 +136,10 @@ describe("fingerprint recognises real data stores", () => {
 })
 
 describe("fingerprint does not flag a real web server", () => {
-  it("nginx on an unknown port: PING gets its 400, GET / its 200; two connections", async () => {
+  it("nginx on an unknown port: PING gets its 400, GET / its answer (a redirect to HTTPS); two connections", async () => {
     const r = await at(web.http)
     expect(r.engine).toBeUndefined()
-    expect(r.evidence).toMatch(/^a web server, not a data store: GET \/ answered 200 OK, Server: nginx$/)
+    expect(r.evidence).toMatch(/^a web server, not a data store: GET \/ answered 301 Moved Permanently, Server: nginx$/)
     expect(r.contacts).toHaveLength(2)
   })
 
