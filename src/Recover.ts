@@ -13,7 +13,7 @@ import * as Compensation from "./Compensation.ts"
 import { defaultEgress, makeEgress } from "./internal/egress.ts"
 import { acquire, type Holder } from "./internal/lock.ts"
 import * as Ledger from "./Ledger.ts"
-import { correlationHeaders, RunContext, unpaced } from "./RunContext.ts"
+import { correlationHeaders, makeStore, RunContext, unpaced } from "./RunContext.ts"
 import { describeUnknown, isShiftupError } from "./ShiftupError.ts"
 
 export interface RecoverOptions {
@@ -80,6 +80,7 @@ const runContext = (runId: string, egress: ReadonlyArray<string> | undefined): R
   runId,
   headers: correlationHeaders(runId),
   egress: makeEgress(egress ?? defaultEgress),
+  store: makeStore(),
   ...unpaced,
 })
 

@@ -21,6 +21,25 @@ export interface RunContext {
    * before using it (0 when it is free now). For hot loops such as an HTTP burst.
    */
   readonly reserve: (target: string) => number
+  /**
+   * State an adapter keeps for this run only — the members planned for a target, what a fault
+   * captured — shared by the run's plan and its method, and gone with the run (never a
+   * module-level cache keyed by run id).
+   */
+  readonly store: RunStore
+}
+
+/** Per-run values by key: `get` is `undefined` before `set`. */
+export interface RunStore {
+  readonly get: <A>(key: string) => A | undefined
+  readonly set: <A>(key: string, value: A) => void
+  readonly delete: (key: string) => void
+}
+
+/** A fresh, empty store: the runner makes one per run. */
+export const makeStore = (): RunStore => {
+  const values = new Map<string, unknown>()
+  return { get: <A>(key: string) => values.get(key) as A | undefined, set: (key, value) => void values.set(key, value), delete: (key) => void values.delete(key) }
 }
 
 /**
@@ -70,5 +89,6 @@ export const RunContext = Context.Reference<RunContext>("shiftup/RunContext", {
     headers: correlationHeaders("no-run"),
     egress: makeEgress(defaultEgress),
     ...unpaced,
+    store: makeStore(),
   }),
 })

@@ -13,7 +13,7 @@ import type { Check } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
 import type { Probe } from "../Probe.ts"
-import { correlationHeaders, pacer, RunContext, unpaced } from "../RunContext.ts"
+import { correlationHeaders, makeStore, pacer, RunContext, unpaced } from "../RunContext.ts"
 import { ApprovalDeclined, describeUnknown, fail, InjectionFailed, InvalidExperiment, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
 import * as Step from "../Step.ts"
 import { observeOf, resourceOf } from "./capability.ts"
@@ -142,7 +142,9 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
     // Discovery sees the run id, so an adapter can keep the members it planned for this run.
-    const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), ...unpaced }
+    // One store for the whole run: what discovery remembers, the method's faults find.
+    const store = makeStore()
+    const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), ...unpaced, store }
     const extra = { ...(options.compensators === undefined ? {} : { compensators: options.compensators }), ...(options.compensatorModule === undefined ? {} : { module: options.compensatorModule }) }
     const planExit = yield* Effect.exit(planRun(experiment, config, extra).pipe(Effect.provideService(RunContext, planCtx)))
     if (Exit.isFailure(planExit)) {
@@ -179,7 +181,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.budget
-    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), ...pacer((target) => budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity) }
+    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), store, ...pacer((target) => budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity) }
 
     const aborted = yield* Deferred.make<Abort>()
     const requestAbort = (a: Abort) =>

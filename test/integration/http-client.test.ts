@@ -15,7 +15,7 @@ import * as Http from "shiftup/http"
 import { consoleReporter, html, junit, markdown, sarif } from "shiftup/report"
 import { getEventListeners } from "node:events"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { correlationHeaders, unpaced } from "../../src/RunContext.ts"
+import { correlationHeaders, makeStore, unpaced } from "../../src/RunContext.ts"
 import { makeEgress } from "../../src/internal/egress.ts"
 import { observeOf } from "../../src/internal/capability.ts"
 import { password as sessionPassword, startSessionApi, user as sessionUser } from "../fixtures/http/session-api.ts"
@@ -81,7 +81,7 @@ const api = () => Http.target("api", { url: `http://127.0.0.1:${port}`, environm
 describe("egress allowlist in the connector", () => {
   it("a name resolving outside the allowlist is refused before any connection", async () => {
     // An allowlist without 127.0.0.1: `localhost` resolves to 127.0.0.1 (and ::1), both outside it.
-    const ctx: RunContext = { runId: "20261127T000000-abcdef", headers: correlationHeaders("20261127T000000-abcdef"), egress: makeEgress(["10.99.0.0/16"]), ...unpaced }
+    const ctx: RunContext = { runId: "20261127T000000-abcdef", headers: correlationHeaders("20261127T000000-abcdef"), egress: makeEgress(["10.99.0.0/16"]), ...unpaced, store: makeStore() }
     const before = seen.connections
     const target = Http.target("named", { url: `http://localhost:${port}`, environment: "lab" })
     const exit = await Effect.runPromise(Effect.exit(Http.request(target, { path: "/" }).pipe(Effect.provideService(RunContext, ctx))))

@@ -13,7 +13,7 @@ import { RunContext } from "shiftup"
 import * as Http from "shiftup/http"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { makeEgress } from "../../src/internal/egress.ts"
-import { correlationHeaders, unpaced } from "../../src/RunContext.ts"
+import { correlationHeaders, makeStore, unpaced } from "../../src/RunContext.ts"
 
 let server: http.Server
 let port = 0
@@ -47,7 +47,7 @@ it("a refused destination is never connected to; an allowed one is", async () =>
       }
       const addresses = host === "localhost" ? resolved : [host]
       const allowed = addresses.every((a) => list.check(a, a.includes(":") ? "ipv6" : "ipv4"))
-      const ctx: RunContext = { runId: "20261127T000002-abcdef", headers: correlationHeaders("20261127T000002-abcdef"), egress: makeEgress(entries), ...unpaced }
+      const ctx: RunContext = { runId: "20261127T000002-abcdef", headers: correlationHeaders("20261127T000002-abcdef"), egress: makeEgress(entries), ...unpaced, store: makeStore() }
       const before = connections
       const target = Http.target("t", { url: `http://${host}:${port}`, environment: "lab" })
       const exit = await Effect.runPromise(Effect.exit(Http.request(target, { path: "/", timeoutMs: 1000 }).pipe(Effect.provideService(RunContext, ctx))))
