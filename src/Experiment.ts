@@ -68,7 +68,14 @@ export interface GenDefinition extends Common {
 
 export type Body =
   | { readonly _tag: "Steps"; readonly steps: ReadonlyArray<Step> }
-  | { readonly _tag: "Gen"; readonly mayInject: Readonly<Record<string, "disrupt" | "destroy">>; readonly run: (ctx: Context) => Generator<any, void, any> }
+  | { readonly _tag: "Gen"; readonly mayInject: Readonly<Record<string, "disrupt" | "destroy">>; readonly run: (ctx: Context) => GenBody }
+
+/**
+ * What a generator experiment's function returns: it may `yield*` any Effect that fails only
+ * with a `ShiftupError` and needs nothing — `ctx.observe`, `ctx.inject`, `ctx.check`,
+ * `ctx.wait`, or your own — and the values flow back typed (no casts in your code or the runner).
+ */
+export type GenBody = Generator<Effect.Effect<unknown, ShiftupError, never>, void, never>
 
 export interface Experiment {
   readonly [ExperimentTypeId]: typeof ExperimentTypeId
@@ -229,7 +236,7 @@ export const make = (def: Definition): Experiment => {
  *   yield* ctx.check(Expect.during(Probe.status(api, "/admin"), Expect.equals(before)))
  * })
  */
-export const gen = (def: GenDefinition, run: (ctx: Context) => Generator<any, void, any>): Experiment => {
+export const gen = <Eff extends Effect.Effect<unknown, ShiftupError, never>>(def: GenDefinition, run: (ctx: Context) => Generator<Eff, void, never>): Experiment => {
   validate(GenSchema, { ...def, run })
   return build(def, { _tag: "Gen", mayInject: def.mayInject, run })
 }

@@ -289,7 +289,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
         },
       }
       const gen = experiment.body.run
-      return Effect.gen(() => gen(genCtx)) as Effect.Effect<void, ShiftupError>
+      return Effect.gen(() => gen(genCtx))
     }
 
     // Stop conditions: one fiber per guard, racing the method.
