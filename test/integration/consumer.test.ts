@@ -9,6 +9,7 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startLabOnFreePorts } from "../support/proc-lab.ts"
 import { finish, repoRoot, spawnNode, useProcessCleanup } from "../support/proc-cli.ts"
@@ -77,6 +78,24 @@ describe("the packed package, installed into a fresh project", () => {
       expect(journal.status).toBe("passed")
       expect(journal.steps.some((s) => s.kind === "fault" && s.outcome === "ok"), "the fault was injected (and rolled back)").toBe(true)
       expect(lab.hits.gateway).toBeGreaterThan(0)
+    } finally {
+      await lab.close()
+    }
+  }, 90_000)
+
+  test("a run over plain HTTP loads none of Node's TLS, HTTP/2 or readline modules: the bundle loads built-ins on first use", async () => {
+    const lab = await startLabOnFreePorts()
+    try {
+      writeFileSync(join(got().project, "first.ts"), readFileSync(join(repoRoot, "examples", "01-first-experiment.ts"), "utf8"))
+      const list = join(got().project, "loaded.txt")
+      // Not an `import` of node:fs here: that alone would load its readline-based parts.
+      const wrapper = `process.on("exit", () => process.getBuiltinModule("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")))\nawait import(${JSON.stringify(pathToFileURL(got().bin).href)})\n`
+      writeFileSync(join(got().project, "listing-modules.mjs"), wrapper)
+      const r = await finish(spawnNode(join(got().project, "listing-modules.mjs"), ["run", "first.ts"], { cwd: got().project, env: { SHIFTUP_LAB_PORT: String(lab.base) } }), 60_000)
+      expect(r.code, r.output).toBe(0)
+      const loaded = readFileSync(list, "utf8").split("\n")
+      expect(loaded, "the run did speak HTTP").toContain("NativeModule net")
+      expect(loaded.filter((m) => /^NativeModule (tls|http2|internal\/tls\/.*|internal\/http2\/.*|readline.*|internal\/readline\/.*)$/.test(m))).toEqual([])
     } finally {
       await lab.close()
     }
