@@ -82,6 +82,14 @@ const ledgerStillPending = (path: string | undefined): string | undefined => {
   }
 }
 
+/**
+ * Whether a run may leave something for `recover` to undo or for `reap` to find: a fault it may
+ * inject, a resource it starts. Only such a run has a ledger; one that only observes skips the
+ * ledger's file, its fsyncs and its read-back (docs/safety.md).
+ */
+const needsLedger = (e: Experiment): boolean =>
+  Object.keys(e.resources).length > 0 || (e.body._tag === "Steps" ? e.body.steps.some((s) => s._tag === "Fault") : Object.keys(e.body.mayInject).length > 0)
+
 export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Effect<Journal.Journal> =>
   Effect.gen(function* () {
     const config = options.config ?? {}
@@ -193,14 +201,25 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (options.signal?.aborted === true) onSignal()
     options.signal?.addEventListener("abort", onSignal, { once: true })
 
-    const ledger = yield* Effect.exit(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed, p.providers))
-    if (Exit.isFailure(ledger)) {
-      const e = Cause.squash(ledger.cause)
-      if (isShiftupError(e)) recorder.error(e)
-      leases.release()
-      return finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
+    // ── ledger: opened before anything is touched when the run may leave something behind ──
+    let opened: Ledger.Writer | undefined
+    const openLedger = Effect.tap(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed, p.providers), (w) =>
+      Effect.sync(() => {
+        opened = w
+        ledgerPath = w.path
+      }),
+    )
+    if (needsLedger(experiment)) {
+      const openExit = yield* Effect.exit(openLedger)
+      if (Exit.isFailure(openExit)) {
+        const e = Cause.squash(openExit.cause)
+        if (isShiftupError(e)) recorder.error(e)
+        leases.release()
+        return finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
+      }
     }
-    ledgerPath = ledger.value.path
+    // Without one, a first intent would open it (none comes: a fault outside the manifest is refused).
+    const ledger: Ledger.Writer = { path: Ledger.pathOf(stateDir, runId), append: (r) => (opened !== undefined ? opened.append(r) : Effect.andThen(openLedger, (w) => w.append(r))) }
 
     const rollbackTimeoutMs = experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout))
     const faults = makeFaults({
@@ -209,7 +228,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       config,
       budget,
       extra,
-      ledger: ledger.value,
+      ledger,
       recorder,
       rollbackTimeoutMs,
       requestAbort: (cause, detail) => requestAbort({ cause, detail }),
@@ -395,7 +414,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const outcome = yield* program.pipe(
       Effect.onExit(() => Effect.sync(() => options.signal?.removeEventListener("abort", onSignal))),
       // A missing end record loses nothing (recover decides by pending intents), but is journaled.
-      Effect.ensuring(Effect.catch(Effect.suspend(() => ledger.value.append({ type: "end", status: "finished", at: iso(Date.now()) })), (e) => Effect.sync(() => recorder.error(e)))),
+      Effect.ensuring(Effect.catch(Effect.suspend(() => opened?.append({ type: "end", status: "finished", at: iso(Date.now()) }) ?? Effect.void), (e) => Effect.sync(() => recorder.error(e)))),
       // Interrupted from outside (a test timeout, a parent fiber): the scope has already rolled
       // back by now; leave a journal that says so.
       Effect.onInterrupt(() =>
