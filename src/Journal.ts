@@ -5,7 +5,6 @@
 import { renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { Schema as S } from "effect"
-import type { EffectiveBudget } from "./Budget.ts"
 import { ensureDir } from "./internal/dirs.ts"
 import type { Signal } from "./internal/classify.ts"
 import type { PlanContact } from "./internal/discover.ts"
