@@ -15,7 +15,7 @@ import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { dirname, join } from "node:path"
+import { dirname, join, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../", import.meta.url))
@@ -92,26 +92,42 @@ const result = await build({
       setup: (b) => {
         b.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, "scripts", "undici-lean.cjs") }))
         b.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) => (args.importer.endsWith(join("undici", "lib", "dispatcher", "client.js")) ? { path: join(root, "scripts", "undici-lean-h2.cjs") } : undefined))
+        const inUndici = (path) => path.includes(`${sep}undici${sep}lib${sep}`)
+        b.onResolve({ filter: /^node:assert$/ }, (args) => (inUndici(args.importer) ? { path: join(root, "scripts", "undici-lean-assert.cjs") } : undefined))
+        b.onLoad({ filter: /\.js$/ }, (args) => {
+          if (inUndici(args.path) && /\bassert\.\w/.test(readFileSync(args.path, "utf8"))) throw new Error(`${args.path} calls a method of node:assert: scripts/undici-lean-assert.cjs has only assert(value, message)`)
+          return undefined
+        })
       },
     },
     {
       // Node's built-ins load when first used, not when the bundle loads: a run over plain HTTP
-      // never needs node:tls (~15 ms), the approval prompt's node:readline or the file
-      // compensations' node:fs/promises. An ES `import` of a built-in would also make Node read
-      // every export of it, and many are lazy getters that load more (node:http's loads Node's
-      // own copy of undici, node:fs's its streams and readline, node:util's worker_threads).
-      // Each import becomes an object of getters, one per export, that requires the built-in
-      // on the first read of any of them.
+      // never needs node:tls (~15 ms), node:crypto, the approval prompt's node:readline or the
+      // file compensations' node:fs/promises. An ES `import` of a built-in would also make Node
+      // read every export of it, and many are lazy getters that load more (node:http's loads
+      // Node's own copy of undici, node:fs's its streams and readline, node:util's
+      // worker_threads). So each import of a built-in becomes an object of getters, one per
+      // export, that requires the built-in on the first read of any of them — except for the
+      // built-ins every run needs at once, which become ES modules exporting their values (no
+      // object of getters copied into every module that imports them): only the getters listed
+      // for them are read, the rest are left out (importing one then fails the build).
       name: "node-builtins-on-first-use",
       setup: (b) => {
+        const atOnce = { "node:fs": [], "node:path": [], "node:url": [], "node:os": [], "node:net": ["BlockList", "SocketAddress"] }
+        const required = (path) => `__shiftupNodeRequire(${JSON.stringify(path)})`
         b.onResolve({ filter: /^node:/ }, (args) => (args.kind === "import-statement" ? { path: args.path, namespace: "builtin" } : undefined))
         b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => {
           const exported = process.getBuiltinModule(args.path)
-          // A module that is itself a function (node:events, node:assert) is called, not read.
-          if (typeof exported === "function") return { contents: `module.exports = __shiftupNodeRequire(${JSON.stringify(args.path)})`, loader: "js" }
+          // A module that is itself a function (node:events, node:module) is called, not read.
+          if (typeof exported === "function") return { contents: `module.exports = ${required(args.path)}`, loader: "js" }
           const names = Object.keys(exported).filter((n) => n !== "default")
+          const getters = atOnce[args.path]
+          if (getters !== undefined) {
+            const values = names.filter((n) => Object.getOwnPropertyDescriptor(exported, n)?.get === undefined || getters.includes(n))
+            return { contents: `const m = ${required(args.path)}; export default m; ${values.map((n) => `export const ${n} = m.${n};`).join(" ")}`, loader: "js" }
+          }
           return {
-            contents: `let m; const load = () => (m ??= __shiftupNodeRequire(${JSON.stringify(args.path)}));
+            contents: `let m; const load = () => (m ??= ${required(args.path)});
 module.exports = Object.defineProperties({}, Object.fromEntries(${JSON.stringify(names)}.map((n) => [n, { get: () => load()[n], enumerable: true }])))`,
             loader: "js",
           }

@@ -7,6 +7,8 @@
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -98,6 +100,33 @@ describe("the packed package, installed into a fresh project", () => {
       expect(loaded.filter((m) => /^NativeModule (tls|http2|internal\/tls\/.*|internal\/http2\/.*|readline.*|internal\/readline\/.*)$/.test(m))).toEqual([])
     } finally {
       await lab.close()
+    }
+  }, 90_000)
+
+  test("a probe of the experiment can use undici's request API on the run's dispatcher (the CLI's bundle attaches it at first use)", async () => {
+    const server = createServer((_, res) => res.end("ok"))
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    try {
+      const experiment = `import { Effect } from "effect"
+import { Expect, Experiment, Probe, RunContext } from "shiftup"
+import * as Http from "shiftup/http"
+const api = Http.target("api", { url: "http://127.0.0.1:${(server.address() as AddressInfo).port}", environment: "lab" })
+const viaRequest = Probe.make({
+  id: "status through dispatcher.request",
+  target: api,
+  observe: Effect.gen(function* () {
+    const dispatcher = (yield* Http.HttpClient).dispatcher(yield* RunContext, undefined)
+    const answer = yield* Effect.promise(() => dispatcher.request({ origin: api.url, path: "/", method: "GET" }))
+    return answer.statusCode
+  }),
+})
+export default Experiment.make({ id: "consumer.request-api", title: "undici's request API", targets: { api }, hypothesis: [Expect.that(viaRequest, Expect.equals(200))], method: [] })
+`
+      writeFileSync(join(got().project, "request-api.ts"), experiment)
+      const r = await finish(spawnNode(got().bin, ["run", "request-api.ts"], { cwd: got().project }), 60_000)
+      expect(r.code, r.output).toBe(0)
+    } finally {
+      server.close()
     }
   }, 90_000)
 
