@@ -4,7 +4,6 @@
  * journal. One Scope per method holds every injected fault as an acquire/release (faults.ts);
  * whatever happens, the run ends in a journal.
  */
-import { randomBytes } from "node:crypto"
 import { Cause, Deferred, Duration, Effect, Exit, Scope } from "effect"
 import * as Compensation from "../Compensation.ts"
 import type { Config } from "../Config.ts"
@@ -65,7 +64,15 @@ export interface RunOptions {
 /** How long a resource may take to start. */
 const resourceTimeoutMs = 30_000
 
-export const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(3).toString("hex")}`
+/**
+ * UTC time and 6 random hex digits. The digits only keep ids of runs started in the same second
+ * apart (they are no secret): V8's generator, seeded per process from the system's entropy, does
+ * that as well as node:crypto, which a run that only observes would load for this alone (~5 ms).
+ */
+export const newRunId = () =>
+  `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, "0")}`
 
 type Abort = NonNullable<Journal.Journal["abort"]>
 
