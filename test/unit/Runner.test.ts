@@ -52,6 +52,17 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       expect(Ledger.list(w.stateDir)).toEqual([])
     }))
 
+  it("every step has its own decision, each naming that step (one target, many checks)", async () =>
+    withWorld(async (w) => {
+      const e = Experiment.make({ id: "u.decisions", title: "t", targets: { t }, hypothesis: [Expect.that(w.probe("one", t), true), Expect.that(w.probe("two", t), true)], method: [w.fault("a", t)] })
+      const j = await plan(e, w.options())
+      expect(j.plan?.decisions.map((d) => [d.step, d.safety, d.allowed])).toEqual([
+        ["one equals true", "observe", true],
+        ["two equals true", "observe", true],
+        ["a", "disrupt", true],
+      ])
+    }))
+
   it("a steady state that does not hold before the method injects nothing: failed, exit 1", async () =>
     withWorld(async (w) => {
       const e = Experiment.make({ id: "u.deviated", title: "t", targets: { t }, hypothesis: [Expect.that(w.probe("healthy", t, () => false), true, { severity: "critical" })], method: [w.fault("a", t)] })
