@@ -7,7 +7,6 @@
 // the types), an installed package from dist/bundle/ (scripts/build.mjs says why a bundle).
 // Experiment files are loaded by cli/load: with Node's own type stripping when it suffices,
 // with tsx only when not.
-import { existsSync } from "node:fs"
 import module from "node:module"
 
 try {
@@ -18,6 +17,8 @@ try {
 }
 module.enableCompileCache?.()
 
+// By require: an ES import of node:fs would load its streams, promises and readline (assert-node.js).
+const { existsSync } = module.createRequire(import.meta.url)("node:fs")
 const root = new URL("../", import.meta.url)
 const fromSource = existsSync(new URL("tsconfig.json", root)) && existsSync(new URL("src/cli/start.ts", root))
 const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/bundle/${name}.js`, root).href

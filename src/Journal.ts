@@ -4,7 +4,7 @@
  */
 import { renameSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { Schema } from "effect"
+import { Schema as S } from "effect"
 import { ensureDir } from "./internal/dirs.ts"
 import type { Signal } from "./internal/classify.ts"
 import type { PlanContact } from "./internal/discover.ts"
@@ -179,7 +179,6 @@ export interface Journal {
 
 // ── the documented schema (docs/journal.md), for reading journals back ──
 
-const S = Schema
 const opt = S.optionalKey
 const Str = S.String
 const Num = S.Number

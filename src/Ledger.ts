@@ -3,9 +3,9 @@
  * compensation are appended and fsynced (invariant 2), so that `shiftup recover` — in another
  * process, after a crash or a SIGKILL — can replay every compensation still pending.
  *
- * A record counts as written only when every byte of it is on disk and fsynced; a short write is
- * continued, and a failed one (ENOSPC, EIO) is a `LedgerError`, so the fault it announces is not
- * injected. Reading validates every record and tells a crash's torn last line from corruption
+ * A record counts as written only when every byte of it is written, and the header and intents
+ * only once fsynced too; a short write is continued, and a failed one (ENOSPC, EIO) is a
+ * `LedgerError`, so the fault an intent announces is not injected. Reading validates every record and tells a crash's torn last line from corruption
  * (see internal/ledger-codec.ts). Ledgers and their folder are owner-only, and `recover` refuses a
  * ledger another user could have written.
  */
@@ -142,15 +142,26 @@ const repairPrefix = (fd: number): string => {
   }
 }
 
-/** Appends one record durably (every byte written, then fsynced), ending a torn last line first. */
+/**
+ * The records fsynced before the run goes on: the header (the ledger exists) and each intent
+ * (invariant 2: the compensation is durable before the fault exists). The others only record
+ * what happened: one lost to an OS crash (not to a crash of the process: the page cache keeps
+ * it) leaves an intent pending, which `recover` replays once more, idempotently.
+ */
+const durable = (record: Record) => record.type === "run" || record.type === "intent"
+
+/**
+ * Appends one record (every byte written; fsynced when it is `durable`), ending a torn last line
+ * first. A write that fails is a `LedgerError` for every record.
+ */
 export const appendRecord = (path: string, record: Record): Effect.Effect<void, ShiftupError> =>
   Effect.try({
     try: () => {
-      // Open-append-fsync-close per record: no descriptor outlives a crash.
+      // Open-append-close per record: no descriptor outlives a crash.
       const fd = openSync(path, "a+", 0o600)
       try {
         writeAll(fd, Buffer.from(`${repairPrefix(fd)}${JSON.stringify({ v: 1, ...record })}\n`))
-        fsyncSync(fd)
+        if (durable(record)) fsyncSync(fd)
       } finally {
         closeSync(fd)
       }

@@ -4,7 +4,6 @@
  * journal. One Scope per method holds every injected fault as an acquire/release (faults.ts);
  * whatever happens, the run ends in a journal.
  */
-import { randomBytes } from "node:crypto"
 import { Cause, Deferred, Duration, Effect, Exit, Scope } from "effect"
 import * as Compensation from "../Compensation.ts"
 import type { Config } from "../Config.ts"
@@ -65,7 +64,15 @@ export interface RunOptions {
 /** How long a resource may take to start. */
 const resourceTimeoutMs = 30_000
 
-export const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(3).toString("hex")}`
+/**
+ * UTC time and 6 random hex digits. The digits only keep ids of runs started in the same second
+ * apart (they are no secret): V8's generator, seeded per process from the system's entropy, does
+ * that as well as node:crypto, which a run that only observes would load for this alone (~5 ms).
+ */
+export const newRunId = () =>
+  `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${Math.floor(Math.random() * 0x1000000)
+    .toString(16)
+    .padStart(6, "0")}`
 
 type Abort = NonNullable<Journal.Journal["abort"]>
 
@@ -82,8 +89,18 @@ const ledgerStillPending = (path: string | undefined): string | undefined => {
   }
 }
 
-export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Effect<Journal.Journal> =>
-  Effect.gen(function* () {
+/**
+ * Whether a run may leave something for `recover` to undo or for `reap` to find: a fault it may
+ * inject, a resource it starts. Only such a run has a ledger; one that only observes skips the
+ * ledger's file, its fsyncs and its read-back (docs/safety.md).
+ */
+const needsLedger = (e: Experiment): boolean =>
+  Object.keys(e.resources).length > 0 || (e.body._tag === "Steps" ? e.body.steps.some((s) => s._tag === "Fault") : Object.keys(e.body.mayInject).length > 0)
+
+// Parenthesized (and its body): V8 compiles such a function with its module, so it lands in Node's
+// compile cache; otherwise every CLI run compiles it again at its first call (~1 ms).
+export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.Effect<Journal.Journal> =>
+  Effect.gen((function* () {
     const config = options.config ?? {}
     const runId = options.runId ?? newRunId()
     const stateDir = options.stateDir ?? config.stateDir ?? ".shiftup"
@@ -195,14 +212,25 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (options.signal?.aborted === true) onSignal()
     options.signal?.addEventListener("abort", onSignal, { once: true })
 
-    const ledger = yield* Effect.exit(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed, p.providers))
-    if (Exit.isFailure(ledger)) {
-      const e = Cause.squash(ledger.cause)
-      if (isShiftupError(e)) recorder.error(e)
-      leases.release()
-      return finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
+    // ── ledger: opened before anything is touched when the run may leave something behind ──
+    let opened: Ledger.Writer | undefined
+    const openLedger = Effect.tap(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed, p.providers), (w) =>
+      Effect.sync(() => {
+        opened = w
+        ledgerPath = w.path
+      }),
+    )
+    if (needsLedger(experiment)) {
+      const openExit = yield* Effect.exit(openLedger)
+      if (Exit.isFailure(openExit)) {
+        const e = Cause.squash(openExit.cause)
+        if (isShiftupError(e)) recorder.error(e)
+        leases.release()
+        return finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
+      }
     }
-    ledgerPath = ledger.value.path
+    // Without one, a first intent would open it (none comes: a fault outside the manifest is refused).
+    const ledger: Ledger.Writer = { path: Ledger.pathOf(stateDir, runId), append: (r) => (opened !== undefined ? opened.append(r) : Effect.andThen(openLedger, (w) => w.append(r))) }
 
     const rollbackTimeoutMs = experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout))
     const faults = makeFaults({
@@ -211,7 +239,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
       config,
       budget,
       extra,
-      ledger: ledger.value,
+      ledger,
       recorder,
       rollbackTimeoutMs,
       requestAbort: (cause, detail) => requestAbort({ cause, detail }),
@@ -305,7 +333,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     )
 
     const guarded = <A>(work: Effect.Effect<A, ShiftupError>, withGuards: boolean): Effect.Effect<A | Abort, ShiftupError> =>
-      Effect.raceFirst(work, Effect.raceAll([Deferred.await(aborted), ...(withGuards ? (watchGuards as ReadonlyArray<Effect.Effect<never>>) : [])]))
+      Effect.raceFirst(work, withGuards && watchGuards.length > 0 ? Effect.raceAll([Deferred.await(aborted), ...(watchGuards as ReadonlyArray<Effect.Effect<never>>)]) : Deferred.await(aborted))
 
     // Each resource is an acquireRelease in the scope around the whole program: released after the
     // rollback and the final checks, in reverse order, each with the rollback timeout; a release
@@ -397,7 +425,7 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     const outcome = yield* program.pipe(
       Effect.onExit(() => Effect.sync(() => options.signal?.removeEventListener("abort", onSignal))),
       // A missing end record loses nothing (recover decides by pending intents), but is journaled.
-      Effect.ensuring(Effect.catch(Effect.suspend(() => ledger.value.append({ type: "end", status: "finished", at: iso(Date.now()) })), (e) => Effect.sync(() => recorder.error(e)))),
+      Effect.ensuring(Effect.catch(Effect.suspend(() => opened?.append({ type: "end", status: "finished", at: iso(Date.now()) }) ?? Effect.void), (e) => Effect.sync(() => recorder.error(e)))),
       // Interrupted from outside (a test timeout, a parent fiber): the scope has already rolled
       // back by now; leave a journal that says so.
       Effect.onInterrupt(() =>
@@ -425,4 +453,4 @@ export const run = (experiment: Experiment, options: RunOptions = {}): Effect.Ef
     if (outcome === "deviated-before") return finish("failed", `steady state did not hold before the method, so nothing was injected: ${findings.map((f) => f.title).join("; ")}`)
     if (findings.length > 0) return finish("failed", `${findings.length} finding(s): ${findings.map((f) => f.title).join("; ")}; ${rb.text}`)
     return finish("passed", `every check held; ${rb.text}`)
-  })
+  })))

@@ -7,8 +7,11 @@
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startLabOnFreePorts } from "../support/proc-lab.ts"
 import { finish, repoRoot, spawnNode, useProcessCleanup } from "../support/proc-cli.ts"
@@ -79,6 +82,51 @@ describe("the packed package, installed into a fresh project", () => {
       expect(lab.hits.gateway).toBeGreaterThan(0)
     } finally {
       await lab.close()
+    }
+  }, 90_000)
+
+  test("a run over plain HTTP loads none of Node's TLS, HTTP/2 or readline modules: the bundle loads built-ins on first use", async () => {
+    const lab = await startLabOnFreePorts()
+    try {
+      writeFileSync(join(got().project, "first.ts"), readFileSync(join(repoRoot, "examples", "01-first-experiment.ts"), "utf8"))
+      const list = join(got().project, "loaded.txt")
+      // Not an `import` of node:fs here: that alone would load its readline-based parts.
+      const wrapper = `process.on("exit", () => process.getBuiltinModule("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")))\nawait import(${JSON.stringify(pathToFileURL(got().bin).href)})\n`
+      writeFileSync(join(got().project, "listing-modules.mjs"), wrapper)
+      const r = await finish(spawnNode(join(got().project, "listing-modules.mjs"), ["run", "first.ts"], { cwd: got().project, env: { SHIFTUP_LAB_PORT: String(lab.base) } }), 60_000)
+      expect(r.code, r.output).toBe(0)
+      const loaded = readFileSync(list, "utf8").split("\n")
+      expect(loaded, "the run did speak HTTP").toContain("NativeModule net")
+      expect(loaded.filter((m) => /^NativeModule (tls|http2|internal\/tls\/.*|internal\/http2\/.*|readline.*|internal\/readline\/.*)$/.test(m))).toEqual([])
+    } finally {
+      await lab.close()
+    }
+  }, 90_000)
+
+  test("a probe of the experiment can use undici's request API on the run's dispatcher (the CLI's bundle attaches it at first use)", async () => {
+    const server = createServer((_, res) => res.end("ok"))
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    try {
+      const experiment = `import { Effect } from "effect"
+import { Expect, Experiment, Probe, RunContext } from "shiftup"
+import * as Http from "shiftup/http"
+const api = Http.target("api", { url: "http://127.0.0.1:${(server.address() as AddressInfo).port}", environment: "lab" })
+const viaRequest = Probe.make({
+  id: "status through dispatcher.request",
+  target: api,
+  observe: Effect.gen(function* () {
+    const dispatcher = (yield* Http.HttpClient).dispatcher(yield* RunContext, undefined)
+    const answer = yield* Effect.promise(() => dispatcher.request({ origin: api.url, path: "/", method: "GET" }))
+    return answer.statusCode
+  }),
+})
+export default Experiment.make({ id: "consumer.request-api", title: "undici's request API", targets: { api }, hypothesis: [Expect.that(viaRequest, Expect.equals(200))], method: [] })
+`
+      writeFileSync(join(got().project, "request-api.ts"), experiment)
+      const r = await finish(spawnNode(got().bin, ["run", "request-api.ts"], { cwd: got().project }), 60_000)
+      expect(r.code, r.output).toBe(0)
+    } finally {
+      server.close()
     }
   }, 90_000)
 

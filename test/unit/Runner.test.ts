@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Compensation, Expect, Experiment, Fault, Journal, Ledger, Runner, Step, Target, TargetUnresolved, fail, plan, run } from "shiftup"
+import { Compensation, Expect, Experiment, Fault, Journal, Ledger, Resource, Runner, Step, Target, TargetUnresolved, fail, plan, run } from "shiftup"
 import { compensationKind, labTarget, withWorld, type World } from "../support/prop-world.ts"
 
 const t = labTarget("lab")
@@ -25,6 +25,22 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       expect(j.ledger).toBe(Ledger.list(w.stateDir)[0])
     }))
 
+  it("a run that only observes has no ledger; one with a resource has one, with no fault", async () =>
+    withWorld(async (w) => {
+      const observes = Experiment.make({ id: "u.observe", title: "t", targets: { t }, hypothesis: [Expect.that(w.probe("ok", t), true)], method: [] })
+      const j = await run(observes, w.options())
+      expect(j).toMatchObject({ status: "passed", exitCode: 0 })
+      expect(j.ledger).toBeUndefined()
+      expect(Ledger.list(w.stateDir)).toEqual([])
+      // A resource may leave labelled objects behind, which `reap` finds through the ledgers.
+      const fixture = Resource.make({ id: "fixture", acquire: () => 1 })
+      const withResource = Experiment.make({ id: "u.resource", title: "t", targets: { t }, resources: { fixture }, hypothesis: [Expect.that(w.probe("ok", t), true)], method: [] })
+      const k = await run(withResource, w.options())
+      expect(k).toMatchObject({ status: "passed", exitCode: 0 })
+      expect(Ledger.list(w.stateDir)).toEqual([k.ledger])
+      expect(Ledger.read(k.ledger ?? "").map((r) => r.type)).toEqual(["run", "end"])
+    }))
+
   it("a dry run plans and touches nothing, and writes no ledger", async () =>
     withWorld(async (w) => {
       const e = Experiment.make({ id: "u.dry", title: "t", targets: { t }, hypothesis: [Expect.that(w.probe("ok", t), true)], method: [w.fault("a", t)] })
@@ -34,6 +50,17 @@ describe("Runner: outcomes, exit codes and the journal", () => {
       expect(j.plan?.targets.map((p) => [p.id, p.environment, p.effective])).toEqual([["lab", "lab", "lab"]])
       expect(w.contacts).toEqual([])
       expect(Ledger.list(w.stateDir)).toEqual([])
+    }))
+
+  it("every step has its own decision, each naming that step (one target, many checks)", async () =>
+    withWorld(async (w) => {
+      const e = Experiment.make({ id: "u.decisions", title: "t", targets: { t }, hypothesis: [Expect.that(w.probe("one", t), true), Expect.that(w.probe("two", t), true)], method: [w.fault("a", t)] })
+      const j = await plan(e, w.options())
+      expect(j.plan?.decisions.map((d) => [d.step, d.safety, d.allowed])).toEqual([
+        ["one equals true", "observe", true],
+        ["two equals true", "observe", true],
+        ["a", "disrupt", true],
+      ])
     }))
 
   it("a steady state that does not hold before the method injects nothing: failed, exit 1", async () =>
