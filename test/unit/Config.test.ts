@@ -1,12 +1,12 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { defineConfig, ShiftupError, type Config, type Issue } from "shiftup"
+import { type Config, defineConfig, isShiftupError, type Issue, type ShiftupError } from "shiftup"
 
 const issuesOf = (config: unknown, source?: string): { readonly issues: ReadonlyArray<Issue>; readonly message: string } => {
   try {
     defineConfig(config as Config, source)
   } catch (e) {
-    expect(e).toBeInstanceOf(ShiftupError)
+    expect(isShiftupError(e)).toBe(true)
     const reason = (e as ShiftupError).reason
     if (reason._tag !== "InvalidConfig") return expect.fail(`expected InvalidConfig, got ${reason._tag}`)
     return { issues: reason.issues, message: (e as Error).message }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { Expect, Experiment, Fault, Probe, ShiftupError, Step, Target, type Issue } from "shiftup"
+import { Expect, Experiment, Fault, isShiftupError, type Issue, Probe, type ShiftupError, Step, Target } from "shiftup"
 
 const lab = Target.make("lab", { environment: "lab" })
 const other = Target.make("other", { environment: "lab" })
@@ -11,7 +11,7 @@ const issuesOf = (build: () => unknown): ReadonlyArray<Issue> => {
   try {
     build()
   } catch (e) {
-    expect(e).toBeInstanceOf(ShiftupError)
+    expect(isShiftupError(e)).toBe(true)
     const reason = (e as ShiftupError).reason
     if (reason._tag !== "InvalidExperiment") return expect.fail(`expected InvalidExperiment, got ${reason._tag}`)
     return reason.issues

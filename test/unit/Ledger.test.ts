@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { Ledger, ShiftupError } from "shiftup"
+import { isShiftupError, Ledger, type ShiftupError } from "shiftup"
 
 let dir: string
 beforeEach(() => {
@@ -90,7 +90,7 @@ describe("Ledger", () => {
         return x
       }
     })()
-    expect(e).toBeInstanceOf(ShiftupError)
+    expect(isShiftupError(e)).toBe(true)
     expect((e as ShiftupError).reason).toMatchObject({ _tag: "LedgerError", path, line: 3 })
     expect((e as ShiftupError).message).toMatch(/line 3: not JSON .* the ledger is corrupt; nothing after it is replayed unless you pass --force/)
     const forced = Ledger.inspect(path, { force: true })
@@ -119,7 +119,7 @@ describe("Ledger", () => {
     } catch (e) {
       error = e
     }
-    expect(error, "it must throw").toBeInstanceOf(ShiftupError)
+    expect(isShiftupError(error), "it must throw").toBe(true)
     const reason = (error as ShiftupError).reason
     expect(reason).toMatchObject({ _tag: "LedgerError", path, line: lineNo })
     expect(reason.message).toMatch(message)
@@ -195,7 +195,7 @@ describe("Ledger", () => {
     const opened = await Effect.runPromise(Effect.flip(Ledger.open(file, "r", "e")))
     expect(opened.reason._tag).toBe("LedgerError")
     const e = await Effect.runPromise(Effect.flip(Ledger.appendRecord(join(dir, "no", "such", "dir.jsonl"), { type: "end", status: "x", at })))
-    expect(e).toBeInstanceOf(ShiftupError)
+    expect(isShiftupError(e)).toBe(true)
     expect(e.reason._tag).toBe("LedgerError")
     expect(e.message).toContain('cannot append a "end" record')
   })

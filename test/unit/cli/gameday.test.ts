@@ -1,6 +1,6 @@
 /** Game-day gates without a terminal: what `--approve` accepts, and a pause that the run itself ends. */
 import { describe, expect, it } from "vitest"
-import { Experiment, Fault, ShiftupError, Step, Target } from "shiftup"
+import { Experiment, Fault, type ShiftupError, Step, Target } from "shiftup"
 import { checkApprovals, makeGate } from "../../../src/cli/gameday.ts"
 import { closest } from "../../../src/internal/suggest.ts"
 
