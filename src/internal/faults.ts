@@ -186,4 +186,4 @@ export const makeFaults = (env: FaultEnv): Faults => {
 
 /** An `InjectionFailed` that says whether its compensation had been ledgered (and is replayed). */
 const withCompensation = (e: ShiftupError, compensation: "ledgered" | "none"): ShiftupError =>
-  e.reason._tag === "InjectionFailed" && e.reason.compensation === undefined ? fail(new InjectionFailed({ fault: e.reason.fault, target: e.reason.target, detail: e.reason.detail, compensation })) : e
+  e._tag === "InjectionFailed" && e.compensation === undefined ? new InjectionFailed({ fault: e.fault, target: e.target, detail: e.detail, compensation }) : e

@@ -7,7 +7,7 @@ const issuesOf = (config: unknown, source?: string): { readonly issues: Readonly
     defineConfig(config as Config, source)
   } catch (e) {
     expect(isShiftupError(e)).toBe(true)
-    const reason = (e as ShiftupError).reason
+    const reason = e as ShiftupError
     if (reason._tag !== "InvalidConfig") return expect.fail(`expected InvalidConfig, got ${reason._tag}`)
     return { issues: reason.issues, message: (e as Error).message }
   }

@@ -12,7 +12,7 @@ const issuesOf = (build: () => unknown): ReadonlyArray<Issue> => {
     build()
   } catch (e) {
     expect(isShiftupError(e)).toBe(true)
-    const reason = (e as ShiftupError).reason
+    const reason = e as ShiftupError
     if (reason._tag !== "InvalidExperiment") return expect.fail(`expected InvalidExperiment, got ${reason._tag}`)
     return reason.issues
   }

@@ -157,7 +157,7 @@ describe("Runner: outcomes, exit codes and the journal", () => {
     await Effect.runPromise(Compensation.apply(Compensation.builtins, dead))
     const live = Compensation.ephemeral({ target: "t", description: "d" })
     const e = await Effect.runPromise(Effect.flip(Compensation.apply(Compensation.builtins, live)))
-    expect(e.reason._tag).toBe("RollbackFailed")
+    expect(e._tag).toBe("RollbackFailed")
   })
 
   it("the rollback timeout comes from the experiment, else the config, else 10 s", async () =>

@@ -20,7 +20,7 @@ describe("Compensation.restore", () => {
     const spec: Compensation.CompensatorSpec = { ...(fileSchema === undefined ? {} : { schema: fileSchema }), apply: () => Effect.sync(() => void applied++) }
     const forged = { kind: "file.restore", description: "restore", target: "t", path: "relative/../etc/passwd", content: "not base64!" }
     const e = await run(Effect.flip(Compensation.restore(spec, forged, { source: { path: "/s/ledger/r.jsonl", seq: 4 } })))
-    expect(e.reason).toMatchObject({ _tag: "InvalidCompensation", path: "/s/ledger/r.jsonl", seq: 4, kind: "file.restore" })
+    expect(e).toMatchObject({ _tag: "InvalidCompensation", path: "/s/ledger/r.jsonl", seq: 4, kind: "file.restore" })
     expect(e.message).toMatch(/path: .*content: /s)
     expect(applied).toBe(0)
   })
@@ -28,7 +28,7 @@ describe("Compensation.restore", () => {
   it("built-in schemas: http.request needs a method and an http(s) URL; ephemeral a pid", async () => {
     const http = Compensation.builtins["http.request"]
     const e = await run(Effect.flip(Compensation.restore(http, { kind: "http.request", description: "d", target: "t", method: "FLIP", url: "file:///etc/passwd" })))
-    expect(e.reason._tag).toBe("InvalidCompensation")
+    expect(e._tag).toBe("InvalidCompensation")
     expect(e.message).toMatch(/method/)
     expect(e.message).toMatch(/url/)
     const eph = await run(Effect.flip(Compensation.restore(Compensation.builtins["ephemeral"], { kind: "ephemeral", description: "d", target: "t", pid: null })))
@@ -37,7 +37,7 @@ describe("Compensation.restore", () => {
 
   it("an unknown kind fails with UnknownCompensation", async () => {
     const e = await run(Effect.flip(Compensation.restore(undefined, c())))
-    expect(e.reason).toMatchObject({ _tag: "UnknownCompensation", kind: "test.k" })
+    expect(e).toMatchObject({ _tag: "UnknownCompensation", kind: "test.k" })
   })
 
   it("lets an injection still in flight settle for settleMs before undoing it; not when it was applied long ago", async () => {

@@ -42,7 +42,7 @@ const refusal = (configured?: string): { readonly tag: string; readonly message:
     openControlDir(configured)
   } catch (e) {
     expect(isShiftupError(e)).toBe(true)
-    return { tag: (e as ShiftupError).reason._tag, message: (e as ShiftupError).message }
+    return { tag: (e as ShiftupError)._tag, message: (e as ShiftupError).message }
   }
   return expect.fail("the control directory was accepted")
 }

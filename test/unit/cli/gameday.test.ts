@@ -13,7 +13,7 @@ const refusal = (run: () => void): string => {
   try {
     run()
   } catch (e) {
-    expect((e as ShiftupError).reason._tag).toBe("InvalidArguments")
+    expect((e as ShiftupError)._tag).toBe("InvalidArguments")
     return (e as ShiftupError).message
   }
   return expect.fail("accepted")

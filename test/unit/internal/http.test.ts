@@ -119,7 +119,7 @@ describe("egress is checked before any connection (invariant 7)", () => {
     const api = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "lab" })
     const ctx: RunContext = { runId: "r", headers: {}, egress: makeEgress(["::1/128"]), ...unpaced, store: makeStore() }
     const e = await Effect.runPromise(Effect.flip(observeOf(Probe.status(api, "/")).pipe(Effect.provideService(RunContext, ctx))))
-    expect((e as ShiftupError).reason).toMatchObject({ _tag: "EgressDenied", host: "127.0.0.1", address: "127.0.0.1", allowed: ["::1/128"] })
+    expect(e as ShiftupError).toMatchObject({ _tag: "EgressDenied", host: "127.0.0.1", address: "127.0.0.1", allowed: ["::1/128"] })
     // Control: the same probe with loopback allowed does reach the listener.
     expect(connections).toBe(0)
     const status = await Effect.runPromise(observeOf(Probe.status(api, "/")).pipe(Effect.provideService(RunContext, { ...ctx, egress: makeEgress(["127.0.0.1"]) })))

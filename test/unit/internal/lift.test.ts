@@ -4,7 +4,7 @@ import { fail, LoadFailed, ProbeFailed, type ShiftupError } from "shiftup"
 import { lift } from "../../../src/internal/lift.ts"
 
 const onError = (detail: string) => fail(new ProbeFailed({ probe: "p", target: "t", detail }))
-const error = async <A>(e: Effect.Effect<A, ShiftupError>) => (await Effect.runPromise(Effect.flip(e))).reason
+const error = async <A>(e: Effect.Effect<A, ShiftupError>) => Effect.runPromise(Effect.flip(e))
 
 describe("lift: values, Promises and Effects become typed Effects", () => {
   it("lifts a value, a Promise, an Effect and a function returning an Effect", async () => {
@@ -22,8 +22,8 @@ describe("lift: values, Promises and Effects become typed Effects", () => {
 
   it("a ShiftupError passes through unchanged", async () => {
     const own = fail(new LoadFailed({ file: "f", detail: "d" }))
-    expect(await error(lift(() => Effect.fail(own), onError))).toBe(own.reason)
-    expect(await error(lift(async () => { throw own }, onError))).toBe(own.reason)
+    expect(await error(lift(() => Effect.fail(own), onError))).toBe(own)
+    expect(await error(lift(async () => { throw own }, onError))).toBe(own)
   })
 
   it("the thunk runs on each execution, not when lifted", async () => {

@@ -25,7 +25,7 @@ const refusal = (text: string): { readonly file: string; readonly detail: string
     readJournalFile(path)
   } catch (e) {
     expect(isShiftupError(e)).toBe(true)
-    const reason = (e as ShiftupError).reason
+    const reason = e as ShiftupError
     if (reason._tag !== "LoadFailed") return expect.fail(`expected LoadFailed, got ${reason._tag}`)
     expect(reason.file).toBe(path)
     return { file: reason.file, detail: reason.detail }

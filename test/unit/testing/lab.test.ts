@@ -26,7 +26,7 @@ describe("basePort", () => {
       expect.fail("accepted")
     } catch (e) {
       expect(isShiftupError(e)).toBe(true)
-      const reason = (e as ShiftupError).reason
+      const reason = e as ShiftupError
       expect(reason._tag).toBe("InvalidConfig")
       expect((e as ShiftupError).message).toContain(`SHIFTUP_LAB_PORT: ${JSON.stringify(raw)} is not a base port: set it to a whole number from 1 to 65532`)
     }
