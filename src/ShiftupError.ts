@@ -22,12 +22,8 @@ type Instance<Tag extends string, A> = Cause.YieldableError & { readonly _tag: T
  * The base of every reason: `Data.TaggedError(tag)` marked as a member of the family. The mark
  * is on the prototype, so it is in no reason's fields, JSON or equality.
  */
-const Reason = <Tag extends string>(tag: Tag): new <A extends Record<string, any> = {}>(args: Fields<A>) => Instance<Tag, A> & { /** @deprecated read the reason's fields directly: it is the error. */ readonly reason: Instance<Tag, A> } => {
-  class Base extends Data.TaggedError(tag) {
-    get reason() {
-      return this
-    }
-  }
+const Reason = <Tag extends string>(tag: Tag): new <A extends Record<string, any> = {}>(args: Fields<A>) => Instance<Tag, A> => {
+  class Base extends Data.TaggedError(tag) {}
   Object.defineProperty(Base.prototype, TypeId, { value: TypeId })
   return Base as never
 }
@@ -285,12 +281,6 @@ export type ShiftupError =
   | UnknownCompensation
   | ApprovalDeclined
   | ControlDirRefused
-
-/** @deprecated `ShiftupError` is the union of the reasons itself. */
-export type Reason = ShiftupError
-
-/** Every `_tag` a `ShiftupError` can have. */
-export type ReasonTag = ShiftupError["_tag"]
 
 /** Whether `u` is a member of the family (any reason), as opposed to any other error or value. */
 export const isShiftupError = (u: unknown): u is ShiftupError => Predicate.hasProperty(u, TypeId)
