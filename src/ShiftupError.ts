@@ -79,6 +79,8 @@ export class ProbeFailed extends Reason("ProbeFailed")<{
   readonly probe: string
   readonly target: string
   readonly detail: string
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `probe "${this.probe}" on "${this.target}" failed: ${this.detail}`
@@ -95,6 +97,8 @@ export class InjectionFailed extends Reason("InjectionFailed")<{
   readonly target: string
   readonly detail: string
   readonly compensation?: "ledgered" | "none"
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     const what =
@@ -112,6 +116,8 @@ export class RollbackFailed extends Reason("RollbackFailed")<{
   readonly fault: string
   readonly target: string
   readonly detail: string
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `rollback of "${this.fault}" on "${this.target}" failed: ${this.detail}; run \`shiftup recover\` and check the target by hand`
@@ -178,6 +184,8 @@ export class LoadFailed extends Reason("LoadFailed")<{
 export class TargetUnresolved extends Reason("TargetUnresolved")<{
   readonly target: string
   readonly detail: string
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `target "${this.target}" could not be resolved: ${this.detail}`
@@ -189,6 +197,8 @@ export class EngineUnavailable extends Reason("EngineUnavailable")<{
   readonly engine: string
   readonly address: string
   readonly detail: string
+  /** The engine client's error (e.g. the Docker adapter's `EngineCallError`). */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `cannot reach the ${this.engine} engine at ${this.address}: ${this.detail}. Start it (e.g. dockerd) or point DOCKER_HOST at a running one; nothing was injected`
@@ -291,6 +301,9 @@ export const isShiftupError = (u: unknown): u is ShiftupError => Predicate.hasPr
  * the reason (`yield* new TargetRefused({ … })`) or pass it to `Effect.fail`.
  */
 export const fail = (reason: ShiftupError): ShiftupError => reason
+
+/** `{ cause }` when there is one: a reason made without a cause has no `cause` key at all. */
+export const causedBy = (cause: unknown): { readonly cause?: unknown } => (cause === undefined ? {} : { cause })
 
 export const formatIssues = (issues: ReadonlyArray<Issue>): string =>
   issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n")

@@ -20,6 +20,14 @@ describe("lift: values, Promises and Effects become typed Effects", () => {
     expect(await error(lift(Effect.die("defect"), onError))).toMatchObject({ _tag: "ProbeFailed", detail: "defect" })
   })
 
+  it("what was thrown is kept as the error's cause", async () => {
+    const thrown = new Error("boom")
+    const onErrorWithCause = (detail: string, cause: unknown) => new ProbeFailed({ probe: "p", target: "t", detail, cause })
+    expect((await error(lift(() => { throw thrown }, onErrorWithCause))).cause).toBe(thrown)
+    expect((await error(lift(async () => Promise.reject(thrown), onErrorWithCause))).cause).toBe(thrown)
+    expect((await error(lift(Effect.die(thrown), onErrorWithCause))).cause).toBe(thrown)
+  })
+
   it("a ShiftupError passes through unchanged", async () => {
     const own = fail(new LoadFailed({ file: "f", detail: "d" }))
     expect(await error(lift(() => Effect.fail(own), onError))).toBe(own)
