@@ -16,22 +16,24 @@ export const reasonClasses = (): ReadonlyMap<string, ReasonClass> =>
     ),
   )
 
+const cause = new Error("what failed underneath")
+
 /** One instance of each reason, every field set. */
 export const samples: ReadonlyArray<ShiftupError> = [
   new Family.TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" }),
   new Family.BudgetExceeded({ rule: "budget.max-targets", limit: 2, requested: 3, detail: "too many targets" }),
   new Family.OutsideManifest({ step: "kill", target: "db", detail: "not declared" }),
   new Family.EgressDenied({ host: "example.com", address: "93.184.216.34", allowed: ["127.0.0.0/8", "::1/128"] }),
-  new Family.ProbeFailed({ probe: "status", target: "api", detail: "ECONNREFUSED" }),
-  new Family.InjectionFailed({ fault: "down", target: "auth", detail: "boom", compensation: "ledgered" }),
-  new Family.RollbackFailed({ fault: "down", target: "auth", detail: "timeout" }),
+  new Family.ProbeFailed({ probe: "status", target: "api", detail: "ECONNREFUSED", cause }),
+  new Family.InjectionFailed({ fault: "down", target: "auth", detail: "boom", compensation: "ledgered", cause }),
+  new Family.RollbackFailed({ fault: "down", target: "auth", detail: "timeout", cause }),
   new Family.RecoveryNotObserved({ check: "health", withinMs: 3000, last: "503" }),
   new Family.InvalidExperiment({ source: '"x"', issues: [{ path: "title", message: "empty" }, { path: "", message: "bad" }] }),
   new Family.InvalidConfig({ source: "shiftup.config.ts", issues: [{ path: "budget.maxTargets", message: "negative" }] }),
   new Family.InvalidArguments({ detail: "unknown flag --x" }),
   new Family.LoadFailed({ file: "e.ts", detail: "no default export" }),
-  new Family.TargetUnresolved({ target: "auth", detail: "no container" }),
-  new Family.EngineUnavailable({ engine: "Docker", address: "unix:///var/run/docker.sock", detail: "connect ENOENT /var/run/docker.sock" }),
+  new Family.TargetUnresolved({ target: "auth", detail: "no container", cause }),
+  new Family.EngineUnavailable({ engine: "Docker", address: "unix:///var/run/docker.sock", detail: "connect ENOENT /var/run/docker.sock", cause }),
   new Family.LedgerError({ path: "/l.jsonl", detail: "EACCES", line: 3, errno: "EACCES" }),
   new Family.InvalidCompensation({ path: "/l.jsonl", seq: 2, kind: "file.restore", issues: [{ path: "path", message: "Expected a string" }] }),
   new Family.UnknownCompensation({ kind: "docker.unpause" }),
@@ -39,5 +41,5 @@ export const samples: ReadonlyArray<ShiftupError> = [
   new Family.ControlDirRefused({ path: "/c", source: "per-user default", detail: "is a symbolic link" }),
 ]
 
-/** A reason's field names: what its constructor was given. */
-export const fieldsOf = (reason: ShiftupError): ReadonlyArray<string> => Object.keys(reason).filter((k) => k !== "_tag")
+/** A reason's field names: what its constructor was given (`cause` is the Error's own, not enumerable). */
+export const fieldsOf = (reason: ShiftupError): ReadonlyArray<string> => [...Object.keys(reason).filter((k) => k !== "_tag"), ...(Object.hasOwn(reason, "cause") ? ["cause"] : [])]
