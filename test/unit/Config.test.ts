@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { type Config, defineConfig, isShiftupError, type Issue, type ShiftupError } from "shiftup"
+import { type Config, defineConfig, isShiftupError, type ShiftupError } from "shiftup"
+import type { Issue } from "shiftup/advanced"
 
 const issuesOf = (config: unknown, source?: string): { readonly issues: ReadonlyArray<Issue>; readonly message: string } => {
   try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { Expect, Experiment, Fault, isShiftupError, type Issue, Probe, type ShiftupError, Step, Target } from "shiftup"
+import { Expect, Experiment, Fault, isShiftupError, Probe, type ShiftupError, Step, Target } from "shiftup"
+import type { Issue } from "shiftup/advanced"
 
 const lab = Target.make("lab", { environment: "lab" })
 const other = Target.make("other", { environment: "lab" })

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { isShiftupError, Ledger, type ShiftupError } from "shiftup"
+import { isShiftupError, type ShiftupError } from "shiftup"
+import { Ledger } from "shiftup/advanced"
 
 let dir: string
 beforeEach(() => {

@@ -1,6 +1,8 @@
 import { Effect, Exit } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
-import { BudgetExceeded, describeUnknown, fail, formatIssues, InjectionFailed, isShiftupError, LedgerError, LoadFailed, ProbeFailed, TargetRefused, type ShiftupError } from "shiftup"
+import { BudgetExceeded, InjectionFailed, isShiftupError, ProbeFailed, TargetRefused, type ShiftupError } from "shiftup"
+import { LedgerError, LoadFailed } from "shiftup/advanced"
+import { describeUnknown, fail, formatIssues } from "../../src/ShiftupError.ts"
 import type * as Family from "../../src/ShiftupError.ts"
 import { reasonClasses, samples } from "../support/reasons.ts"
 

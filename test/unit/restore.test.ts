@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Compensation, fail, RollbackFailed, type ShiftupError } from "shiftup"
+import { Compensation, RollbackFailed, type ShiftupError } from "shiftup"
 
 const c = (extra: Record<string, string | number | null> = {}): Compensation.Compensation => ({ kind: "test.k", description: "undo", ...extra })
 const run = <A, E = ShiftupError>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
@@ -77,7 +77,7 @@ describe("Compensation.restore", () => {
 
   it("a kind without verify is applied once; its failure is reported, not retried", async () => {
     let attempts = 0
-    const failing = () => Effect.sync(() => void attempts++).pipe(Effect.andThen(Effect.fail(fail(new RollbackFailed({ fault: "f", target: "t", detail: "the switch is jammed" })))))
+    const failing = () => Effect.sync(() => void attempts++).pipe(Effect.andThen(Effect.fail(new RollbackFailed({ fault: "f", target: "t", detail: "the switch is jammed" }))))
     const outcome = await run(Compensation.restore({ apply: failing }, c(), { deadlineMs: 2000 }))
     expect(outcome).toMatchObject({ _tag: "incomplete", differs: false, attempts: 1, detail: expect.stringContaining("the switch is jammed") })
     expect(attempts).toBe(1)

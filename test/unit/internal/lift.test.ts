@@ -1,9 +1,10 @@
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { fail, LoadFailed, ProbeFailed, type ShiftupError } from "shiftup"
+import { ProbeFailed, type ShiftupError } from "shiftup"
+import { LoadFailed } from "shiftup/advanced"
 import { lift } from "../../../src/internal/lift.ts"
 
-const onError = (detail: string) => fail(new ProbeFailed({ probe: "p", target: "t", detail }))
+const onError = (detail: string) => new ProbeFailed({ probe: "p", target: "t", detail })
 const error = async <A>(e: Effect.Effect<A, ShiftupError>) => Effect.runPromise(Effect.flip(e))
 
 describe("lift: values, Promises and Effects become typed Effects", () => {
@@ -29,7 +30,7 @@ describe("lift: values, Promises and Effects become typed Effects", () => {
   })
 
   it("a ShiftupError passes through unchanged", async () => {
-    const own = fail(new LoadFailed({ file: "f", detail: "d" }))
+    const own = new LoadFailed({ file: "f", detail: "d" })
     expect(await error(lift(() => Effect.fail(own), onError))).toBe(own)
     expect(await error(lift(async () => { throw own }, onError))).toBe(own)
   })
