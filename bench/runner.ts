@@ -13,7 +13,8 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { Budget, Experiment, Expect, Probe, Runner, Target } from "../src/index.ts"
+import { Experiment, Expect, Probe, Runner, Target } from "../src/index.ts"
+import { Budget } from "../src/advanced/index.ts"
 import { busyWait, gcMs, median, settle, spread, timeAsync, timeSync, type Line, type Section, type Timing } from "./lib.ts"
 
 /** `maxProbeRate` for the main figures: high enough that the per-target throttle never waits. */

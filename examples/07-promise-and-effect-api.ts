@@ -29,7 +29,7 @@ export default experiment
 // A configuration: what `shiftup.config.ts` would `export default`. It can only tighten: allow
 // less per environment, deny more targets, and lower budget limits (each limit becomes the
 // smaller of the experiment's and the config's). `defineConfig` validates it and throws a
-// `ShiftupError` (reason `InvalidConfig`) listing every problem at once.
+// `ShiftupError` (`InvalidConfig`) listing every problem at once.
 export const config = defineConfig({
   policy: { allow: { staging: ["observe", "disrupt"], development: ["observe", "disrupt"] }, denyDataStores: true, denyTargets: ["*-prod-*"] },
   budget: { maxTargets: 5, maxDuration: "1 minute", maxProbeRate: 100 },

@@ -10,7 +10,7 @@ import * as Compensation from "./Compensation.ts"
 import { send } from "./internal/http.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
 import { sealFault, type Refusal } from "./internal/capability.ts"
-import { fail, InjectionFailed, InvalidExperiment, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
+import { causedBy, fail, InjectionFailed, InvalidExperiment, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
 import type { HttpTarget } from "./Http.ts"
 import type { Target } from "./Target.ts"
 
@@ -68,7 +68,7 @@ export interface FaultSettings {
  * The returned value is a description: only the runner can inject it.
  */
 export const make = (options: FaultOptions): Fault => {
-  const error = (detail: string) => fail(new InjectionFailed({ fault: options.id, target: options.target.id, detail }))
+  const error = (detail: string, cause: unknown) => new InjectionFailed({ fault: options.id, target: options.target.id, detail, ...causedBy(cause) })
   const c = options.compensation
   const fixed = typeof c === "object" && !Effect.isEffect(c) ? c : undefined
   const kind = fixed?.kind ?? options.kind
@@ -91,7 +91,7 @@ export const make = (options: FaultOptions): Fault => {
     contacts: [...(options.contacts ?? []), ...(fixed?.kind === "http.request" && typeof fixed["url"] === "string" && !(options.contacts ?? []).includes(fixed["url"]) ? [fixed["url"]] : [])],
     ...(options.provider === undefined ? {} : { provider: options.provider }),
     ...(options.preflight === undefined ? {} : { preflight: options.preflight }),
-    ...(options.release === undefined ? {} : { release: lift(options.release, (detail) => fail(new RollbackFailed({ fault: options.id, target: options.target.id, detail }))) }),
+    ...(options.release === undefined ? {} : { release: lift(options.release, (detail, cause) => new RollbackFailed({ fault: options.id, target: options.target.id, detail, ...causedBy(cause) })) }),
   })
 }
 

@@ -7,7 +7,7 @@ import { request, type Exchange, type HttpResponse, type Request } from "./inter
 import { RunContext } from "./RunContext.ts"
 import { observeOf, sealProbe } from "./internal/capability.ts"
 import { lift } from "./internal/lift.ts"
-import { fail, ProbeFailed, type ShiftupError } from "./ShiftupError.ts"
+import { causedBy, ProbeFailed, type ShiftupError } from "./ShiftupError.ts"
 import type { HttpTarget } from "./Http.ts"
 import type { Target } from "./Target.ts"
 
@@ -56,7 +56,7 @@ export interface ProbeOptions<A> {
  * const queueDepth = Probe.make({ id: "queue-depth", target: queue, observe: async () => (await stats()).depth })
  */
 export const make = <A>(options: ProbeOptions<A>): Probe<A> => {
-  const onError = (detail: string) => fail(new ProbeFailed({ probe: options.id, target: options.target.id, detail }))
+  const onError = (detail: string, cause: unknown) => new ProbeFailed({ probe: options.id, target: options.target.id, detail, ...causedBy(cause) })
   const observe = options.observe
   return sealProbe({ [ProbeTypeId]: variance, _tag: "Probe", id: options.id, title: options.title ?? options.id, target: options.target } as Probe<A>, {
     observe: Effect.isEffect(observe)

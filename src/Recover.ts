@@ -93,7 +93,7 @@ export const recover = (options: RecoverOptions = {}): Effect.Effect<RecoverRepo
     const load = options.load ?? loadModule
     const report = { items: [] as Array<RecoveredItem>, skipped: [] as Array<RecoverReport["skipped"][number]>, locked: [] as Array<RecoverReport["locked"][number]>, waited: [] as Array<RecoverReport["waited"][number]>, bad: [] as Array<RecoverReport["bad"][number]>, torn: [] as Array<RecoverReport["torn"][number]>, forced: [] as Array<RecoverReport["forced"][number]>, unrecorded: [] as Array<RecoverReport["unrecorded"][number]> }
     const badLedger = (ledger: string, e: unknown) => {
-      const reason = isShiftupError(e) && e.reason._tag === "LedgerError" ? e.reason : undefined
+      const reason = isShiftupError(e) && e._tag === "LedgerError" ? e : undefined
       const message = describeUnknown(e)
       report.bad.push({ ledger, ...(reason?.line === undefined ? {} : { line: reason.line }), error: message.includes(ledger) ? message : `${ledger}: ${message}` })
     }

@@ -14,7 +14,7 @@
 import { Effect } from "effect"
 import { sealResource } from "./internal/capability.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
-import { fail, InjectionFailed, RollbackFailed } from "./ShiftupError.ts"
+import { causedBy, InjectionFailed, RollbackFailed } from "./ShiftupError.ts"
 import type { Target } from "./Target.ts"
 
 export const ResourceTypeId: unique symbol = Symbol.for("shiftup/Resource") as never
@@ -54,11 +54,11 @@ export const make = <A>(options: ResourceOptions<A>): Resource<A> => {
   const resource = { [ResourceTypeId]: variance, _tag: "Resource", id: options.id, title: options.title ?? options.id, ...(options.target === undefined ? {} : { target: options.target }) } as Resource<A>
   const target = options.target?.id ?? options.id
   return sealResource(resource, {
-    acquire: lift(options.acquire, (detail) => fail(new InjectionFailed({ fault: `resource ${options.id}`, target, detail }))),
+    acquire: lift(options.acquire, (detail, cause) => new InjectionFailed({ fault: `resource ${options.id}`, target, detail, ...causedBy(cause) })),
     release: (value) =>
       options.release === undefined
         ? Effect.void
-        : lift(() => options.release?.(value as A), (detail) => fail(new RollbackFailed({ fault: `resource ${options.id}`, target, detail }))).pipe(Effect.asVoid),
+        : lift(() => options.release?.(value as A), (detail, cause) => new RollbackFailed({ fault: `resource ${options.id}`, target, detail, ...causedBy(cause) })).pipe(Effect.asVoid),
   })
 }
 

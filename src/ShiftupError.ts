@@ -1,12 +1,35 @@
 /**
- * One error family for everything shiftup can refuse or fail at. A `ShiftupError` wraps a
- * `reason`: a tagged value whose `_tag` is API (listed in docs/errors.md). Messages are derived
- * from the fields and say what to change.
+ * One error family for everything shiftup can refuse or fail at. Each reason is its own tagged
+ * error class (`TargetRefused`, `BudgetExceeded`…) whose `_tag` is API, listed in docs/errors.md;
+ * `ShiftupError` is their union, and `isShiftupError` tells a member of the family from anything
+ * else. Messages are derived from the fields and say what to change.
+ *
+ * A reason is yieldable: `yield* new TargetRefused({ … })` fails an Effect with it.
+ *
+ * @example
+ * import { Effect } from "effect"
+ * program.pipe(Effect.catchTag("TargetRefused", (e) => Effect.succeed(`refused by ${e.rule}`)))
  */
-import { Data } from "effect"
+import { Data, Predicate, type Cause, type Types } from "effect"
+
+const TypeId = "~shiftup/ShiftupError"
+
+type Fields<A> = Types.VoidIfEmpty<{ readonly [P in keyof A as P extends "_tag" ? never : P]: A[P] }>
+
+type Instance<Tag extends string, A> = Cause.YieldableError & { readonly _tag: Tag; readonly [TypeId]: typeof TypeId } & Readonly<A>
+
+/**
+ * The base of every reason: `Data.TaggedError(tag)` marked as a member of the family. The mark
+ * is on the prototype, so it is in no reason's fields, JSON or equality.
+ */
+const Reason = <Tag extends string>(tag: Tag): new <A extends Record<string, any> = {}>(args: Fields<A>) => Instance<Tag, A> => {
+  class Base extends Data.TaggedError(tag) {}
+  Object.defineProperty(Base.prototype, TypeId, { value: TypeId })
+  return Base as never
+}
 
 /** A target or step was refused by the safety policy (floor or configuration). */
-export class TargetRefused extends Data.TaggedError("TargetRefused")<{
+export class TargetRefused extends Reason("TargetRefused")<{
   readonly target: string
   readonly step: string
   readonly rule: string
@@ -18,7 +41,7 @@ export class TargetRefused extends Data.TaggedError("TargetRefused")<{
 }
 
 /** The blast-radius budget would be exceeded (at plan time or at an injection). */
-export class BudgetExceeded extends Data.TaggedError("BudgetExceeded")<{
+export class BudgetExceeded extends Reason("BudgetExceeded")<{
   readonly rule: string
   readonly limit: number
   readonly requested: number
@@ -30,7 +53,7 @@ export class BudgetExceeded extends Data.TaggedError("BudgetExceeded")<{
 }
 
 /** A generator-form experiment tried to inject something its manifest does not declare. */
-export class OutsideManifest extends Data.TaggedError("OutsideManifest")<{
+export class OutsideManifest extends Reason("OutsideManifest")<{
   readonly step: string
   readonly target: string
   readonly detail: string
@@ -41,7 +64,7 @@ export class OutsideManifest extends Data.TaggedError("OutsideManifest")<{
 }
 
 /** A destination is outside the egress allowlist (checked after DNS resolution). */
-export class EgressDenied extends Data.TaggedError("EgressDenied")<{
+export class EgressDenied extends Reason("EgressDenied")<{
   readonly host: string
   readonly address: string
   readonly allowed: ReadonlyArray<string>
@@ -52,10 +75,12 @@ export class EgressDenied extends Data.TaggedError("EgressDenied")<{
 }
 
 /** A probe could not observe its target (unreachable, timed out, threw). */
-export class ProbeFailed extends Data.TaggedError("ProbeFailed")<{
+export class ProbeFailed extends Reason("ProbeFailed")<{
   readonly probe: string
   readonly target: string
   readonly detail: string
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `probe "${this.probe}" on "${this.target}" failed: ${this.detail}`
@@ -67,11 +92,13 @@ export class ProbeFailed extends Data.TaggedError("ProbeFailed")<{
  * (written ahead, so the rollback replays it), `none` (it failed before anything was ledgered or
  * touched: there is nothing to undo); absent when the code that failed cannot tell.
  */
-export class InjectionFailed extends Data.TaggedError("InjectionFailed")<{
+export class InjectionFailed extends Reason("InjectionFailed")<{
   readonly fault: string
   readonly target: string
   readonly detail: string
   readonly compensation?: "ledgered" | "none"
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     const what =
@@ -85,10 +112,12 @@ export class InjectionFailed extends Data.TaggedError("InjectionFailed")<{
 }
 
 /** A compensation failed or timed out: something may be left in place. */
-export class RollbackFailed extends Data.TaggedError("RollbackFailed")<{
+export class RollbackFailed extends Reason("RollbackFailed")<{
   readonly fault: string
   readonly target: string
   readonly detail: string
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `rollback of "${this.fault}" on "${this.target}" failed: ${this.detail}; run \`shiftup recover\` and check the target by hand`
@@ -96,7 +125,7 @@ export class RollbackFailed extends Data.TaggedError("RollbackFailed")<{
 }
 
 /** An `eventually` check never saw the expected value within its window. */
-export class RecoveryNotObserved extends Data.TaggedError("RecoveryNotObserved")<{
+export class RecoveryNotObserved extends Reason("RecoveryNotObserved")<{
   readonly check: string
   readonly withinMs: number
   readonly last: string
@@ -113,7 +142,7 @@ export interface Issue {
 }
 
 /** The experiment definition is malformed. Every problem is listed, each with its path. */
-export class InvalidExperiment extends Data.TaggedError("InvalidExperiment")<{
+export class InvalidExperiment extends Reason("InvalidExperiment")<{
   readonly source: string
   readonly issues: ReadonlyArray<Issue>
 }> {
@@ -123,7 +152,7 @@ export class InvalidExperiment extends Data.TaggedError("InvalidExperiment")<{
 }
 
 /** The configuration (shiftup.config.ts or run options) is malformed. */
-export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
+export class InvalidConfig extends Reason("InvalidConfig")<{
   readonly source: string
   readonly issues: ReadonlyArray<Issue>
 }> {
@@ -133,7 +162,7 @@ export class InvalidConfig extends Data.TaggedError("InvalidConfig")<{
 }
 
 /** Command-line arguments are wrong. */
-export class InvalidArguments extends Data.TaggedError("InvalidArguments")<{
+export class InvalidArguments extends Reason("InvalidArguments")<{
   readonly detail: string
 }> {
   override get message() {
@@ -142,7 +171,7 @@ export class InvalidArguments extends Data.TaggedError("InvalidArguments")<{
 }
 
 /** An experiment file could not be found or loaded. */
-export class LoadFailed extends Data.TaggedError("LoadFailed")<{
+export class LoadFailed extends Reason("LoadFailed")<{
   readonly file: string
   readonly detail: string
 }> {
@@ -152,9 +181,11 @@ export class LoadFailed extends Data.TaggedError("LoadFailed")<{
 }
 
 /** A target could not be resolved at plan time (adapter unreachable, selector matched nothing). */
-export class TargetUnresolved extends Data.TaggedError("TargetUnresolved")<{
+export class TargetUnresolved extends Reason("TargetUnresolved")<{
   readonly target: string
   readonly detail: string
+  /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `target "${this.target}" could not be resolved: ${this.detail}`
@@ -162,10 +193,12 @@ export class TargetUnresolved extends Data.TaggedError("TargetUnresolved")<{
 }
 
 /** An adapter's engine (the Docker engine) is down or unreachable. Nothing was injected through it. */
-export class EngineUnavailable extends Data.TaggedError("EngineUnavailable")<{
+export class EngineUnavailable extends Reason("EngineUnavailable")<{
   readonly engine: string
   readonly address: string
   readonly detail: string
+  /** The engine client's error (e.g. the Docker adapter's `EngineCallError`). */
+  readonly cause?: unknown
 }> {
   override get message() {
     return `cannot reach the ${this.engine} engine at ${this.address}: ${this.detail}. Start it (e.g. dockerd) or point DOCKER_HOST at a running one; nothing was injected`
@@ -177,7 +210,7 @@ export class EngineUnavailable extends Data.TaggedError("EngineUnavailable")<{
  * and nothing is replayed from one that is damaged, forged or unreadable. `line` points at the
  * record at fault (1-based); `errno` is the system's code (ENOSPC, EACCES…) when there is one.
  */
-export class LedgerError extends Data.TaggedError("LedgerError")<{
+export class LedgerError extends Reason("LedgerError")<{
   readonly path: string
   readonly detail: string
   readonly line?: number
@@ -192,7 +225,7 @@ export class LedgerError extends Data.TaggedError("LedgerError")<{
  * A ledgered compensation does not match the schema of its kind (a forged, edited or damaged
  * ledger, or a compensator whose record format changed): it is never replayed.
  */
-export class InvalidCompensation extends Data.TaggedError("InvalidCompensation")<{
+export class InvalidCompensation extends Reason("InvalidCompensation")<{
   readonly path: string
   readonly seq: number
   readonly kind: string
@@ -204,7 +237,7 @@ export class InvalidCompensation extends Data.TaggedError("InvalidCompensation")
 }
 
 /** A compensation kind is not known to this process, so it cannot be replayed. */
-export class UnknownCompensation extends Data.TaggedError("UnknownCompensation")<{
+export class UnknownCompensation extends Reason("UnknownCompensation")<{
   readonly kind: string
 }> {
   override get message() {
@@ -213,7 +246,7 @@ export class UnknownCompensation extends Data.TaggedError("UnknownCompensation")
 }
 
 /** A game-day approval gate was declined (or nobody could be asked): the run aborts and rolls back. */
-export class ApprovalDeclined extends Data.TaggedError("ApprovalDeclined")<{
+export class ApprovalDeclined extends Reason("ApprovalDeclined")<{
   readonly step: string
   readonly detail: string
 }> {
@@ -226,7 +259,7 @@ export class ApprovalDeclined extends Data.TaggedError("ApprovalDeclined")<{
  * The game-day control directory (where `shiftup halt` and `shiftup pause` leave their files)
  * is not safely the user's: a link, someone else's, writable by others. Nothing was started.
  */
-export class ControlDirRefused extends Data.TaggedError("ControlDirRefused")<{
+export class ControlDirRefused extends Reason("ControlDirRefused")<{
   readonly path: string
   /** Where the path came from: `SHIFTUP_CONTROL_DIR`, `config controlDir` or `per-user default`. */
   readonly source: string
@@ -237,7 +270,8 @@ export class ControlDirRefused extends Data.TaggedError("ControlDirRefused")<{
   }
 }
 
-export type Reason =
+/** Every reason shiftup can fail with: the one error type of its API. */
+export type ShiftupError =
   | TargetRefused
   | BudgetExceeded
   | OutsideManifest
@@ -258,28 +292,21 @@ export type Reason =
   | ApprovalDeclined
   | ControlDirRefused
 
-/** Every `_tag` a `ShiftupError` reason can have. */
-export type ReasonTag = Reason["_tag"]
+/** Whether `u` is a member of the family (any reason), as opposed to any other error or value. */
+export const isShiftupError = (u: unknown): u is ShiftupError => Predicate.hasProperty(u, TypeId)
 
 /**
- * The single error type of shiftup's API.
- *
- * @example
- * Effect.catchTag("ShiftupError", (e) => e.reason._tag === "TargetRefused" ? ... : Effect.fail(e))
+ * The reason itself, typed as the whole family: where a value must have the family's type rather
+ * than one reason's (a callback's result, one branch of a conditional). To fail an Effect, yield
+ * the reason (`yield* new TargetRefused({ … })`) or pass it to `Effect.fail`.
  */
-export class ShiftupError extends Data.TaggedError("ShiftupError")<{ readonly reason: Reason }> {
-  override get message() {
-    return this.reason.message
-  }
-}
+export const fail = (reason: ShiftupError): ShiftupError => reason
 
-/** Wraps a reason into a `ShiftupError`. */
-export const fail = (reason: Reason): ShiftupError => new ShiftupError({ reason })
+/** `{ cause }` when there is one: a reason made without a cause has no `cause` key at all. */
+export const causedBy = (cause: unknown): { readonly cause?: unknown } => (cause === undefined ? {} : { cause })
 
 export const formatIssues = (issues: ReadonlyArray<Issue>): string =>
   issues.map((i) => `  - ${i.path === "" ? "(root)" : i.path}: ${i.message}`).join("\n")
-
-export const isShiftupError = (u: unknown): u is ShiftupError => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "ShiftupError"
 
 /** A readable one-line rendering of anything thrown. */
 export const describeUnknown = (u: unknown): string =>

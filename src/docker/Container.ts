@@ -10,7 +10,7 @@
  */
 import { Effect } from "effect"
 import { RunContext } from "../RunContext.ts"
-import { EngineUnavailable, fail, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
+import { causedBy, EngineUnavailable, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
 import type { Endpoint, Environment, Facts, Resolution, Target } from "../Target.ts"
 import { TargetTypeId } from "../Target.ts"
 import { Engine, type Container, type EngineCallError } from "./Engine.ts"
@@ -57,9 +57,9 @@ const remember = (target: string, runId: string, ids: ReadonlyArray<string>) => 
   for (const key of runs.keys()) if (runs.size > remembered) runs.delete(key)
 }
 
-/** Maps an engine failure to the reason a person acts on. */
-export const engineError = (address: string, e: EngineCallError, otherwise: (detail: string) => ShiftupError): ShiftupError =>
-  e.unreachable ? fail(new EngineUnavailable({ engine: "Docker", address, detail: e.detail })) : otherwise(`${e.op}: ${e.detail}`)
+/** Maps an engine failure to the reason a person acts on, the failure kept as its cause. */
+export const engineError = (address: string, e: EngineCallError, otherwise: (detail: string, cause: EngineCallError) => ShiftupError): ShiftupError =>
+  e.unreachable ? new EngineUnavailable({ engine: "Docker", address, detail: e.detail, cause: e }) : otherwise(`${e.op}: ${e.detail}`, e)
 
 const matches = (c: Container, s: Selector): boolean => {
   if (s.all !== true && !c.state.running) return false
@@ -136,7 +136,7 @@ export const find = (select: Selector): Effect.Effect<ReadonlyArray<Container>, 
 export const containers = (id: string, options: ContainerTargetOptions): ContainerTarget => {
   const resolve: Effect.Effect<Resolution, ShiftupError> = Effect.gen(function* () {
     const engine = yield* Engine
-    const unresolved = (detail: string) => fail(new TargetUnresolved({ target: id, detail }))
+    const unresolved = (detail: string, cause?: unknown) => new TargetUnresolved({ target: id, detail, ...causedBy(cause) })
     const matching = yield* find(options.select).pipe(Effect.mapError((e) => engineError(engine.address, e, unresolved)))
     const chosen = options.pick === undefined ? matching : shuffle(matching).slice(0, options.pick).sort((a, b) => a.name.localeCompare(b.name))
     const facts = chosen.map((c) => factsOf(c, { local: engine.address.startsWith("unix://") }))
@@ -169,7 +169,7 @@ export const isContainerTarget = (t: Target): t is ContainerTarget => t.kind ===
  * the run did not plan) the selector is resolved afresh. A planned container that has gone is an
  * error: a fault never silently acts on fewer (or other) containers than were checked.
  */
-export const members = (target: ContainerTarget, onError: (detail: string) => ShiftupError): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
+export const members = (target: ContainerTarget, onError: (detail: string, cause?: unknown) => ShiftupError): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
   Effect.gen(function* () {
     const engine = yield* Engine
     const ctx = yield* RunContext
@@ -178,7 +178,7 @@ export const members = (target: ContainerTarget, onError: (detail: string) => Sh
       const found = yield* find(target.select).pipe(Effect.mapError((e) => engineError(engine.address, e, onError)))
       return found.length === 0 ? yield* Effect.fail(onError(`no container matches the selector of "${target.id}"`)) : found
     }
-    return yield* Effect.forEach(planned, (cid) => engine.inspect(cid).pipe(Effect.mapError((e) => engineError(engine.address, e, (d) => onError(e.status === 404 ? `planned container ${cid.slice(0, 12)} is gone` : d)))), {
+    return yield* Effect.forEach(planned, (cid) => engine.inspect(cid).pipe(Effect.mapError((e) => engineError(engine.address, e, (d, cause) => onError(e.status === 404 ? `planned container ${cid.slice(0, 12)} is gone` : d, cause)))), {
       concurrency: 16,
     })
   })

@@ -7,6 +7,7 @@
  * the default socket; `Engine.layer({ socketPath })` provides another one and owns its client.
  */
 import { Context, Effect, Layer } from "effect"
+import type { EngineCallError } from "./internal/call-error.ts"
 import { makeClient } from "./internal/client.ts"
 
 /** A container as shiftup needs to see it: identity, classification facts, state, and what faults change. */
@@ -127,15 +128,7 @@ export interface DockerEvent {
   readonly timeNano: bigint
 }
 
-/** A failed engine call: `status` is the HTTP status the engine answered (404 no such object, 304 no change, 409 conflict), 0 when it never answered. */
-export interface EngineCallError {
-  readonly _tag: "EngineCallError"
-  readonly op: string
-  readonly status: number
-  readonly detail: string
-  /** The engine could not be reached at all (refused, no socket, timed out). */
-  readonly unreachable: boolean
-}
+export { EngineCallError } from "./internal/call-error.ts"
 
 type Call<A> = Effect.Effect<A, EngineCallError>
 

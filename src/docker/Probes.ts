@@ -27,16 +27,16 @@ import { Duration, Effect } from "effect"
 import * as Expect from "../Expect.ts"
 import * as Probe from "../Probe.ts"
 import { RunContext } from "../RunContext.ts"
-import { fail, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
+import { causedBy, fail, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "./Container.ts"
-import { Engine, type Container, type DockerEvent, type EngineCallError } from "./Engine.ts"
+import { Engine, EngineCallError, type Container, type DockerEvent } from "./Engine.ts"
 
 export interface ProbeOptions {
   /** Probe id; default `<target> <what>`, e.g. `auth state`. */
   readonly id?: string
 }
 
-const failedWith = (probe: string, target: string) => (detail: string) => fail(new ProbeFailed({ probe, target, detail }))
+const failedWith = (probe: string, target: string) => (detail: string, cause?: unknown) => new ProbeFailed({ probe, target, detail, ...causedBy(cause) })
 
 /** The members to observe: the planned ones in a run; otherwise the selector, stopped containers included. */
 const observed = (target: ContainerTarget, probe: string): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
@@ -271,9 +271,9 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ECONNRESE
 
 const callErrorOf = (e: unknown): EngineCallError => {
   const err = e as { statusCode?: number; code?: string; message?: string }
-  const status = typeof err.statusCode === "number" ? err.statusCode : 0
   const detail = err.message ?? String(e)
-  return { _tag: "EngineCallError", op: "events", status, detail, unreachable: status === 0 && err.code !== undefined && unreachableCodes.has(err.code) }
+  if (typeof err.statusCode === "number") return new EngineCallError({ op: "events", status: err.statusCode, detail, unreachable: false, cause: e })
+  return new EngineCallError({ op: "events", detail, unreachable: err.code !== undefined && unreachableCodes.has(err.code), cause: e })
 }
 
 /** `late`: it went down and did not come back in time (a finding), rather than nothing to observe. */

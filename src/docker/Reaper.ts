@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import { Engine, type EngineCallError } from "./Engine.ts"
 import { engineError } from "./Container.ts"
-import { fail, TargetUnresolved, type ShiftupError } from "../ShiftupError.ts"
+import { TargetUnresolved, type ShiftupError } from "../ShiftupError.ts"
 
 /** The label every object shiftup creates carries; its value is the run id. */
 export const runLabel = "shiftup.run"
@@ -42,7 +42,7 @@ export const reap = (options: ReapOptions = {}): Effect.Effect<ReadonlyArray<Rea
     const only = options.runIds === undefined ? undefined : new Set(options.runIds)
     const selector = only !== undefined && only.size === 1 ? [`${runLabel}=${[...only][0]}`] : [runLabel]
     const mine = <A extends { readonly labels: Readonly<Record<string, string>> }>(items: ReadonlyArray<A>) => (only === undefined ? items : items.filter((i) => only.has(i.labels[runLabel] ?? "")))
-    const unreachable = (detail: string) => fail(new TargetUnresolved({ target: "docker engine", detail }))
+    const unreachable = (detail: string, cause: unknown) => new TargetUnresolved({ target: "docker engine", detail, cause })
     const live = new Set(options.liveRuns ?? [])
     const keep = (runId: string) => options.force !== true && live.has(runId)
     const out: Array<Reaped> = []

@@ -9,7 +9,7 @@
  */
 import { Effect } from "effect"
 import * as Probe from "../Probe.ts"
-import { fail, InvalidExperiment, isShiftupError } from "../ShiftupError.ts"
+import { fail, InvalidExperiment } from "../ShiftupError.ts"
 import { request, type SecurityTarget } from "./Client.ts"
 import { finding, type Report, type SecurityFinding } from "./Findings.ts"
 
@@ -80,7 +80,7 @@ export const probe = (target: SecurityTarget, options: RedirectOptions = {}): Pr
       const answer = yield* request(target, { path: asked, maxBody: 1024 }).pipe(
         Effect.map((r) => ({ status: r.status, location: r.headers["location"] ?? null, error: null, hstsOverHttp: r.headers["strict-transport-security"] !== undefined })),
         // Nothing answering plain HTTP is an observation; a refused destination stays an error.
-        Effect.catch((e) => (isShiftupError(e) && e.reason._tag === "ProbeFailed" ? Effect.succeed({ status: null, location: null, error: e.reason.detail, hstsOverHttp: false }) : Effect.fail(e))),
+        Effect.catchTag("ProbeFailed", (e) => Effect.succeed({ status: null, location: null, error: e.detail, hstsOverHttp: false })),
       )
       const observation: RedirectObservation = { asked, ...answer }
       return { observation, findings: evaluate(observation) }

@@ -108,9 +108,9 @@ const runOnce = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effec
         if (Exit.isFailure(exit)) {
           const error = Cause.squash(exit.cause)
           // A probe that measured a recovery and saw none reports the system's answer: a finding.
-          if (isShiftupError(error) && error.reason._tag === "RecoveryNotObserved") {
-            env.recorder.step({ ...base, outcome: "violated", observed: error.reason.last, message: error.message })
-            env.recorder.findings.push(finding(check, phase, error.reason.last))
+          if (isShiftupError(error) && error._tag === "RecoveryNotObserved") {
+            env.recorder.step({ ...base, outcome: "violated", observed: error.last, message: error.message })
+            env.recorder.findings.push(finding(check, phase, error.last))
             return Effect.succeed(false)
           }
           env.recorder.step({ ...base, outcome: "error", message: describeUnknown(error) })

@@ -13,7 +13,7 @@ import { safetyRank, type Fault } from "../Fault.ts"
 import type * as Journal from "../Journal.ts"
 import type * as Ledger from "../Ledger.ts"
 import { decide } from "../Policy.ts"
-import { BudgetExceeded, describeUnknown, fail, InjectionFailed, OutsideManifest, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
+import { BudgetExceeded, causedBy, describeUnknown, fail, InjectionFailed, OutsideManifest, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
 import { faultOf } from "./capability.ts"
 import { faultChecks, keyOf, type Planned } from "./plan.ts"
 import { type Extra, locate } from "./providers.ts"
@@ -186,4 +186,4 @@ export const makeFaults = (env: FaultEnv): Faults => {
 
 /** An `InjectionFailed` that says whether its compensation had been ledgered (and is replayed). */
 const withCompensation = (e: ShiftupError, compensation: "ledgered" | "none"): ShiftupError =>
-  e.reason._tag === "InjectionFailed" && e.reason.compensation === undefined ? fail(new InjectionFailed({ fault: e.reason.fault, target: e.reason.target, detail: e.reason.detail, compensation })) : e
+  e._tag === "InjectionFailed" && e.compensation === undefined ? new InjectionFailed({ fault: e.fault, target: e.target, detail: e.detail, compensation, ...causedBy(e.cause) }) : e

@@ -1,7 +1,7 @@
 /**
  * Lets Promise users write probes, faults and compensations as plain functions: a value, a
  * Promise or an Effect is lifted into an Effect whose failures (and throws) become the given
- * typed error, so no exception can escape the runner untyped.
+ * typed error, with what was thrown as its cause, so no exception can escape the runner untyped.
  */
 import { Cause, Effect } from "effect"
 import { describeUnknown, isShiftupError, type ShiftupError } from "../ShiftupError.ts"
@@ -14,7 +14,7 @@ export type Thunk<A> = Effect.Effect<A, ShiftupError> | (() => A | Promise<A> | 
  */
 export type Abortable<A> = (signal: AbortSignal) => A | Promise<A> | Effect.Effect<A, ShiftupError>
 
-export const lift = <A>(thunk: Thunk<A> | Abortable<A>, onError: (detail: string) => ShiftupError): Effect.Effect<A, ShiftupError> => {
+export const lift = <A>(thunk: Thunk<A> | Abortable<A>, onError: (detail: string, cause: unknown) => ShiftupError): Effect.Effect<A, ShiftupError> => {
   const effect: Effect.Effect<A, ShiftupError> = Effect.isEffect(thunk)
     ? thunk
     : Effect.suspend(() => {
@@ -24,7 +24,7 @@ export const lift = <A>(thunk: Thunk<A> | Abortable<A>, onError: (detail: string
         // A rejected ShiftupError keeps its reason, as a thrown one does below. Interrupting the
         // wait aborts the signal the function was given.
         if (out instanceof Promise)
-          return Effect.tryPromise({ try: () => out, catch: (e) => (isShiftupError(e) ? e : onError(describeUnknown(e))) }).pipe(
+          return Effect.tryPromise({ try: () => out, catch: (e) => (isShiftupError(e) ? e : onError(describeUnknown(e), e)) }).pipe(
             Effect.onInterrupt(() => Effect.sync(() => controller.abort(new Error("interrupted: the run no longer waits for this")))),
           )
         return Effect.succeed(out)
@@ -34,7 +34,7 @@ export const lift = <A>(thunk: Thunk<A> | Abortable<A>, onError: (detail: string
       if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
       const error = Cause.squash(cause)
       if (isShiftupError(error)) return Effect.fail(error)
-      return Effect.fail(onError(describeUnknown(error)))
+      return Effect.fail(onError(describeUnknown(error), error))
     }),
   )
 }

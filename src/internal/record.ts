@@ -59,7 +59,7 @@ export class Recorder {
   }
 
   error(e: ShiftupError): void {
-    this.errors.push({ tag: e.reason._tag, message: e.message })
+    this.errors.push({ tag: e._tag, message: e.message })
   }
 
   /** Runs `body` as a step: announces it, and returns its exit with start and end times. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Http, plan, Probe, run as runExperiment } from "shiftup"
 import * as Docker from "shiftup/docker"
 import type { DockerEvent } from "../../src/docker/Engine.ts"
-import { ensureImageMap, hasRedisServer } from "../../src/testing/docker/index.ts"
+import { ensureImageMap, hasRedisServer } from "../../src/testing/docker/images.ts"
 import { fixture, ledgerFiles, readJournal, readLedger, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 
 useProcessCleanup()

@@ -137,7 +137,7 @@ describe("state, running, exit code", () => {
   it("a container that is not there fails the probe with ProbeFailed; an unreachable engine with EngineUnavailable", async () => {
     const ghost = container(`${runLabel}-ghost`, { environment: "lab" })
     const e = await failure(Docker.state(ghost))
-    expect(e.reason._tag).toBe("ProbeFailed")
+    expect(e._tag).toBe("ProbeFailed")
     expect(e.message).toContain(`no container matches the selector of "${runLabel}-ghost"`)
 
     const dir = mkdtempSync(join(tmpdir(), "shiftup-probes-"))
@@ -147,7 +147,7 @@ describe("state, running, exit code", () => {
     const probes: ReadonlyArray<Probe.Probe<unknown>> = [Docker.state(c.target), Docker.logLine(c.target, "x"), Docker.timeToRecover(c.target, { within: "1 second" })]
     for (const probe of probes) {
       const down = await failure(probe, nowhere)
-      expect(down.reason._tag, probe.id).toBe("EngineUnavailable")
+      expect(down._tag, probe.id).toBe("EngineUnavailable")
       expect(down.message).toContain(join(dir, "no.sock"))
     }
     nowhere.close()
@@ -281,7 +281,7 @@ describe("timeToRecover", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000)
     expect(Date.now() - t0).toBeLessThan(5000)
     // Not recovering is a finding (the runner records the check as violated), not a probe error.
-    expect(e.reason._tag).toBe("RecoveryNotObserved")
+    expect(e._tag).toBe("RecoveryNotObserved")
     expect(e.message).toMatch(new RegExp(`^"${c.name} time to recover" did not hold within 1500 ms; last observation: did not recover within 1500 ms: went down at \\S+Z \\(${c.name}: die\\); after \\d+ ms ${c.name} is down \\(die, exit code 137\\)$`))
 
     const quiet = await start({ command: ["sleep", "3600"] })

@@ -23,6 +23,6 @@ afterAll(async () => {
 it("a reset on every request fails the fuzz probe with the request's error", async () => {
   const target = Http.target("app", { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, environment: "lab" })
   const error = await Effect.runPromise(Effect.flip(observeOf(Http.Fuzz.probe(target, { path: "/search?q={payload}", runs: 5, seed: 1 }))))
-  expect(error.reason).toMatchObject({ _tag: "ProbeFailed", probe: "app fuzz /search?q={payload}", target: "app" })
+  expect(error).toMatchObject({ _tag: "ProbeFailed", probe: "app fuzz /search?q={payload}", target: "app" })
   expect(error.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/search\?q=.*(socket|closed|reset)/i)
 })

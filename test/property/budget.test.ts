@@ -127,7 +127,7 @@ describe("the budget is never exceeded (invariant 4)", () => {
                 if (Exit.isSuccess(exit)) outcomes.push("ok")
                 else {
                   const e = Cause.squash(exit.cause) as ShiftupError
-                  outcomes.push(e.reason._tag === "BudgetExceeded" ? e.reason.rule : e.reason._tag)
+                  outcomes.push(e._tag === "BudgetExceeded" ? e.rule : e._tag)
                 }
               }
             },

@@ -5,7 +5,8 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { defineConfig, Experiment, Policy, Runner, Target, type Classification, type Config } from "shiftup"
+import { defineConfig, Experiment, Runner, Target, type Config } from "shiftup"
+import { Policy, type Classification } from "shiftup/advanced"
 import { withWorld } from "../support/prop-world.ts"
 
 type Safety = "observe" | "disrupt" | "destroy"

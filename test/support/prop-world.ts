@@ -8,7 +8,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
-import { Fault, Ledger, Probe, Target, type Compensation, type Config } from "shiftup"
+import { Fault, Probe, Target, type Compensation, type Config } from "shiftup"
+import { Ledger } from "shiftup/advanced"
 
 export const compensationKind = "test.record"
 

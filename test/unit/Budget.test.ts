@@ -1,6 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Budget, type Target } from "shiftup"
+import type { Target } from "shiftup"
+import { Budget } from "shiftup/advanced"
 
 describe("Budget.effective: the tightest limit wins", () => {
   it("defaults apply when nothing is given", () => {

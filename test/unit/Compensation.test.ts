@@ -11,7 +11,7 @@ import { faultOf } from "../../src/internal/capability.ts"
 describe("Compensation", () => {
   it("apply: an unknown kind fails with UnknownCompensation", async () => {
     const e = await Effect.runPromise(Effect.flip(Compensation.apply({}, { kind: "nope", description: "d" })))
-    expect((e as ShiftupError).reason).toMatchObject({ _tag: "UnknownCompensation", kind: "nope" })
+    expect(e as ShiftupError).toMatchObject({ _tag: "UnknownCompensation", kind: "nope" })
   })
 
   it("file.restore restores saved contents, or removes a file that did not exist; twice is like once", async () =>
@@ -61,7 +61,7 @@ describe("Compensation", () => {
       expect(bodies).toEqual([`POST /faults {"auth":"ok"}`])
       status = 500
       const e = await Effect.runPromise(Effect.flip(Compensation.apply(Compensation.builtins, c)))
-      expect((e as ShiftupError).reason).toMatchObject({ _tag: "RollbackFailed", target: "lab" })
+      expect(e as ShiftupError).toMatchObject({ _tag: "RollbackFailed", target: "lab" })
       expect(e.message).toContain("500")
     } finally {
       server.closeAllConnections()

@@ -1,13 +1,14 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { defineConfig, ShiftupError, type Config, type Issue } from "shiftup"
+import { type Config, defineConfig, isShiftupError, type ShiftupError } from "shiftup"
+import type { Issue } from "shiftup/advanced"
 
 const issuesOf = (config: unknown, source?: string): { readonly issues: ReadonlyArray<Issue>; readonly message: string } => {
   try {
     defineConfig(config as Config, source)
   } catch (e) {
-    expect(e).toBeInstanceOf(ShiftupError)
-    const reason = (e as ShiftupError).reason
+    expect(isShiftupError(e)).toBe(true)
+    const reason = e as ShiftupError
     if (reason._tag !== "InvalidConfig") return expect.fail(`expected InvalidConfig, got ${reason._tag}`)
     return { issues: reason.issues, message: (e as Error).message }
   }

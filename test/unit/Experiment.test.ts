@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { Expect, Experiment, Fault, Probe, ShiftupError, Step, Target, type Issue } from "shiftup"
+import { Expect, Experiment, Fault, isShiftupError, Probe, type ShiftupError, Step, Target } from "shiftup"
+import type { Issue } from "shiftup/advanced"
 
 const lab = Target.make("lab", { environment: "lab" })
 const other = Target.make("other", { environment: "lab" })
@@ -11,8 +12,8 @@ const issuesOf = (build: () => unknown): ReadonlyArray<Issue> => {
   try {
     build()
   } catch (e) {
-    expect(e).toBeInstanceOf(ShiftupError)
-    const reason = (e as ShiftupError).reason
+    expect(isShiftupError(e)).toBe(true)
+    const reason = e as ShiftupError
     if (reason._tag !== "InvalidExperiment") return expect.fail(`expected InvalidExperiment, got ${reason._tag}`)
     return reason.issues
   }

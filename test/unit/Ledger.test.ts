@@ -4,7 +4,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { Ledger, ShiftupError } from "shiftup"
+import { isShiftupError, type ShiftupError } from "shiftup"
+import { Ledger } from "shiftup/advanced"
 
 let dir: string
 beforeEach(() => {
@@ -90,8 +91,8 @@ describe("Ledger", () => {
         return x
       }
     })()
-    expect(e).toBeInstanceOf(ShiftupError)
-    expect((e as ShiftupError).reason).toMatchObject({ _tag: "LedgerError", path, line: 3 })
+    expect(isShiftupError(e)).toBe(true)
+    expect(e as ShiftupError).toMatchObject({ _tag: "LedgerError", path, line: 3 })
     expect((e as ShiftupError).message).toMatch(/line 3: not JSON .* the ledger is corrupt; nothing after it is replayed unless you pass --force/)
     const forced = Ledger.inspect(path, { force: true })
     expect(forced.records.map((r) => r.type)).toEqual(["run", "intent", "intent"])
@@ -119,8 +120,8 @@ describe("Ledger", () => {
     } catch (e) {
       error = e
     }
-    expect(error, "it must throw").toBeInstanceOf(ShiftupError)
-    const reason = (error as ShiftupError).reason
+    expect(isShiftupError(error), "it must throw").toBe(true)
+    const reason = error as ShiftupError
     expect(reason).toMatchObject({ _tag: "LedgerError", path, line: lineNo })
     expect(reason.message).toMatch(message)
   })
@@ -170,7 +171,7 @@ describe("Ledger", () => {
     const t0 = Date.now()
     const e = await Effect.runPromise(Effect.flip(Ledger.open("/proc/shiftup-no-such/state", "r", "e")))
     expect(Date.now() - t0).toBeLessThan(2000)
-    expect(e.reason).toMatchObject({ _tag: "LedgerError", errno: "ENOENT" })
+    expect(e).toMatchObject({ _tag: "LedgerError", errno: "ENOENT" })
     expect(e.message).toContain("cannot create its folder /proc/shiftup-no-such/state/ledger")
     const empty = await Effect.runPromise(Effect.flip(Ledger.open("", "r", "e")))
     expect(empty.message).toContain("the state directory is an empty string")
@@ -193,10 +194,10 @@ describe("Ledger", () => {
     writeFileSync(file, "")
     // The state directory is a file: the ledger directory cannot be created.
     const opened = await Effect.runPromise(Effect.flip(Ledger.open(file, "r", "e")))
-    expect(opened.reason._tag).toBe("LedgerError")
+    expect(opened._tag).toBe("LedgerError")
     const e = await Effect.runPromise(Effect.flip(Ledger.appendRecord(join(dir, "no", "such", "dir.jsonl"), { type: "end", status: "x", at })))
-    expect(e).toBeInstanceOf(ShiftupError)
-    expect(e.reason._tag).toBe("LedgerError")
+    expect(isShiftupError(e)).toBe(true)
+    expect(e._tag).toBe("LedgerError")
     expect(e.message).toContain('cannot append a "end" record')
   })
 })

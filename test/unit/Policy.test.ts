@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { Policy, Target, type Classification } from "shiftup"
+import { Target } from "shiftup"
+import { Policy, type Classification } from "shiftup/advanced"
 import { classifyMember } from "../../src/internal/classify.ts"
 
 type Safety = "observe" | "disrupt" | "destroy"

@@ -3,7 +3,8 @@ import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } fro
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Ledger, Recover, type Compensation } from "shiftup"
+import type { Compensation } from "shiftup"
+import { Ledger, Recover } from "shiftup/advanced"
 import { acquire } from "../../src/internal/lock.ts"
 import { withTempDir } from "../support/prop-world.ts"
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Compensation, Expect, Experiment, Fault, Journal, Ledger, Resource, Runner, Step, Target, TargetUnresolved, fail, plan, run } from "shiftup"
+import { Compensation, Expect, Experiment, Fault, Journal, Resource, Runner, Step, Target, TargetUnresolved, plan, run } from "shiftup"
+import { Ledger } from "shiftup/advanced"
 import { compensationKind, labTarget, withWorld, type World } from "../support/prop-world.ts"
 
 const t = labTarget("lab")
@@ -110,7 +111,7 @@ describe("Runner: outcomes, exit codes and the journal", () => {
     withWorld(async (w) => {
       const compensators: Compensation.Compensators = {
         ...w.compensators,
-        "test.broken": () => Effect.fail(fail(new TargetUnresolved({ target: "lab", detail: "gone" }))),
+        "test.broken": () => Effect.fail(new TargetUnresolved({ target: "lab", detail: "gone" })),
       }
       const broken = Fault.make({ id: "broken", target: t, compensation: { kind: "test.broken", description: "cannot undo" }, inject: () => {} })
       const e = Experiment.make({ id: "u.rbfail", title: "t", targets: { t }, method: [w.fault("a", t), broken, w.fault("c", t)] })
@@ -184,7 +185,7 @@ describe("Runner: outcomes, exit codes and the journal", () => {
     await Effect.runPromise(Compensation.apply(Compensation.builtins, dead))
     const live = Compensation.ephemeral({ target: "t", description: "d" })
     const e = await Effect.runPromise(Effect.flip(Compensation.apply(Compensation.builtins, live)))
-    expect(e.reason._tag).toBe("RollbackFailed")
+    expect(e._tag).toBe("RollbackFailed")
   })
 
   it("the rollback timeout comes from the experiment, else the config, else 10 s", async () =>
@@ -218,7 +219,7 @@ describe("Runner: outcomes, exit codes and the journal", () => {
 
   it("a target that cannot be resolved makes the run invalid (exit 4) before any contact", async () =>
     withWorld(async (w) => {
-      const ghost = Target.make("ghost", { environment: "lab", resolve: Effect.fail(fail(new TargetUnresolved({ target: "ghost", detail: "no such container" }))) })
+      const ghost = Target.make("ghost", { environment: "lab", resolve: Effect.fail(new TargetUnresolved({ target: "ghost", detail: "no such container" })) })
       const none = Target.make("none", { environment: "lab", resolve: Effect.succeed({ members: [], population: 0 }) })
       for (const target of [ghost, none]) {
         const j = await run(Experiment.make({ id: "u.unresolved", title: "t", targets: { target, t }, method: [w.probe("p", t), w.probe("q", target)] }), w.options())

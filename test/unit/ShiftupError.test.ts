@@ -1,41 +1,91 @@
-import { describe, expect, it } from "vitest"
-import {
-  BudgetExceeded, ControlDirRefused, describeUnknown, EgressDenied, fail, formatIssues, InjectionFailed, InvalidArguments, InvalidCompensation, InvalidConfig, InvalidExperiment, LedgerError, LoadFailed, OutsideManifest, ProbeFailed,
-  RecoveryNotObserved, RollbackFailed, ShiftupError, TargetRefused, TargetUnresolved, UnknownCompensation, type Reason,
-} from "shiftup"
+import { Effect, Exit } from "effect"
+import { describe, expect, expectTypeOf, it } from "vitest"
+import { BudgetExceeded, InjectionFailed, isShiftupError, ProbeFailed, TargetRefused, type ShiftupError } from "shiftup"
+import { LedgerError, LoadFailed } from "shiftup/advanced"
+import { describeUnknown, fail, formatIssues } from "../../src/ShiftupError.ts"
+import type * as Family from "../../src/ShiftupError.ts"
+import { reasonClasses, samples } from "../support/reasons.ts"
 
-describe("ShiftupError", () => {
-  const cases: ReadonlyArray<readonly [Reason, string]> = [
-    [new TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" }), 'refused "pause" on target "db" by rule floor.production-data-store: production data store'],
-    [new BudgetExceeded({ rule: "budget.max-targets", limit: 2, requested: 3, detail: "too many targets" }), "budget rule budget.max-targets: too many targets (limit 2, requested 3); raise the experiment's budget or narrow the step"],
-    [new OutsideManifest({ step: "kill", target: "db", detail: "not declared" }), '"kill" on "db" is outside the experiment\'s manifest: not declared'],
-    [new EgressDenied({ host: "example.com", address: "93.184.216.34", allowed: ["127.0.0.0/8", "::1/128"] }), "egress to example.com (93.184.216.34) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to budget.egress if this destination is really part of the experiment"],
-    [new ProbeFailed({ probe: "status", target: "api", detail: "ECONNREFUSED" }), 'probe "status" on "api" failed: ECONNREFUSED'],
-    [new InjectionFailed({ fault: "down", target: "auth", detail: "boom", compensation: "ledgered" }), 'fault "down" on "auth" could not be injected: boom (its compensation was ledgered first and is replayed by the rollback)'],
-    [new RollbackFailed({ fault: "down", target: "auth", detail: "timeout" }), 'rollback of "down" on "auth" failed: timeout; run `shiftup recover` and check the target by hand'],
-    [new RecoveryNotObserved({ check: "health", withinMs: 3000, last: "503" }), '"health" did not hold within 3000 ms; last observation: 503'],
-    [new InvalidExperiment({ source: '"x"', issues: [{ path: "title", message: "empty" }, { path: "", message: "bad" }] }), 'invalid experiment "x":\n  - title: empty\n  - (root): bad'],
-    [new InvalidConfig({ source: "shiftup.config.ts", issues: [{ path: "budget.maxTargets", message: "negative" }] }), "invalid config shiftup.config.ts:\n  - budget.maxTargets: negative"],
-    [new InvalidArguments({ detail: "unknown flag --x" }), "unknown flag --x; see `shiftup --help`"],
-    [new LoadFailed({ file: "e.ts", detail: "no default export" }), "cannot load e.ts: no default export"],
-    [new TargetUnresolved({ target: "auth", detail: "no container" }), 'target "auth" could not be resolved: no container'],
-    [new LedgerError({ path: "/l.jsonl", detail: "EACCES" }), "ledger /l.jsonl: EACCES"],
-    [new InvalidCompensation({ path: "/l.jsonl", seq: 2, kind: "file.restore", issues: [{ path: "path", message: "Expected a string" }] }), 'ledger /l.jsonl, intent 2: the "file.restore" compensation does not match its kind\'s schema, so it is not replayed (check the ledger was not edited; undo this fault by hand):\n  - path: Expected a string'],
-    [new UnknownCompensation({ kind: "docker.unpause" }), 'no compensator registered for kind "docker.unpause"; load the adapter that defines it (config `compensators`)'],
-    [new ControlDirRefused({ path: "/c", source: "per-user default", detail: "is a symbolic link" }), "game-day control directory /c (per-user default) is a symbolic link"],
-  ]
+const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
+  TargetRefused: 'refused "pause" on target "db" by rule floor.production-data-store: production data store',
+  BudgetExceeded: "budget rule budget.max-targets: too many targets (limit 2, requested 3); raise the experiment's budget or narrow the step",
+  OutsideManifest: '"kill" on "db" is outside the experiment\'s manifest: not declared',
+  EgressDenied: "egress to example.com (93.184.216.34) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to budget.egress if this destination is really part of the experiment",
+  ProbeFailed: 'probe "status" on "api" failed: ECONNREFUSED',
+  InjectionFailed: 'fault "down" on "auth" could not be injected: boom (its compensation was ledgered first and is replayed by the rollback)',
+  RollbackFailed: 'rollback of "down" on "auth" failed: timeout; run `shiftup recover` and check the target by hand',
+  RecoveryNotObserved: '"health" did not hold within 3000 ms; last observation: 503',
+  InvalidExperiment: 'invalid experiment "x":\n  - title: empty\n  - (root): bad',
+  InvalidConfig: "invalid config shiftup.config.ts:\n  - budget.maxTargets: negative",
+  InvalidArguments: "unknown flag --x; see `shiftup --help`",
+  LoadFailed: "cannot load e.ts: no default export",
+  TargetUnresolved: 'target "auth" could not be resolved: no container',
+  EngineUnavailable: "cannot reach the Docker engine at unix:///var/run/docker.sock: connect ENOENT /var/run/docker.sock. Start it (e.g. dockerd) or point DOCKER_HOST at a running one; nothing was injected",
+  LedgerError: "ledger /l.jsonl line 3: EACCES",
+  InvalidCompensation: 'ledger /l.jsonl, intent 2: the "file.restore" compensation does not match its kind\'s schema, so it is not replayed (check the ledger was not edited; undo this fault by hand):\n  - path: Expected a string',
+  UnknownCompensation: 'no compensator registered for kind "docker.unpause"; load the adapter that defines it (config `compensators`)',
+  ApprovalDeclined: 'approval for "overwrite-b" declined: nobody to ask (no terminal); everything injected so far is rolled back',
+  ControlDirRefused: "game-day control directory /c (per-user default) is a symbolic link",
+}
 
-  it.each(cases)("%s: the message is derived from the fields", (reason, message) => {
-    expect(reason.message).toBe(message)
-    const e = fail(reason)
-    expect(e).toBeInstanceOf(ShiftupError)
-    expect(e._tag).toBe("ShiftupError")
-    expect(e.reason).toBe(reason)
-    expect(e.message).toBe(message)
+const refused = new TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" })
+
+describe("ShiftupError: one family of tagged reasons", () => {
+  it.each(samples.map((r) => [r._tag, r] as const))("%s: the message is derived from the fields", (_, reason) => {
+    expect(reason.message).toBe(messages[reason._tag])
+    expect(isShiftupError(reason)).toBe(true)
+    expect(reason.name).toBe(reason._tag)
+    // The mark of the family is no field: not in the JSON, not among the keys.
+    expect(JSON.stringify(reason)).not.toContain("shiftup/ShiftupError")
+    expect(Object.keys(reason).some((k) => k.includes("ShiftupError"))).toBe(false)
   })
 
-  it("every reason has a distinct _tag", () => {
-    expect(new Set(cases.map(([r]) => r._tag)).size).toBe(cases.length)
+  it("the samples cover every reason the module exports, each with a distinct _tag", () => {
+    expect(samples.map((r) => r._tag).sort()).toEqual([...reasonClasses().keys()].sort())
+    expect(new Set(samples.map((r) => r._tag)).size).toBe(samples.length)
+  })
+
+  it("the ShiftupError type is exactly the union of the exported reason classes", () => {
+    type Classes = { [K in keyof typeof Family]: (typeof Family)[K] extends abstract new (...args: never) => infer I ? I : never }[keyof typeof Family]
+    expectTypeOf<Classes>().toEqualTypeOf<ShiftupError>()
+  })
+
+  it("Effect.catchTag handles one reason and leaves the others in the error channel", async () => {
+    const program = (e: ShiftupError): Effect.Effect<string, ShiftupError> => Effect.fail(e)
+    const handled = (e: ShiftupError) => program(e).pipe(Effect.catchTag("TargetRefused", (r) => Effect.succeed(`refused by ${r.rule}`)))
+    expectTypeOf(handled).returns.toEqualTypeOf<Effect.Effect<string, Exclude<ShiftupError, TargetRefused>>>()
+    expect(await Effect.runPromise(handled(refused))).toBe("refused by floor.production-data-store")
+    const other = new ProbeFailed({ probe: "p", target: "t", detail: "d" })
+    expect(await Effect.runPromise(Effect.flip(handled(other)))).toBe(other)
+  })
+
+  it("Effect.catchTags handles several reasons by tag", async () => {
+    const program: Effect.Effect<number, TargetRefused | BudgetExceeded> = Effect.fail(new BudgetExceeded({ rule: "budget.max-targets", limit: 1, requested: 2, detail: "d" }))
+    const handled = program.pipe(Effect.catchTags({ TargetRefused: () => Effect.succeed(1), BudgetExceeded: (b) => Effect.succeed(b.limit) }))
+    expectTypeOf(handled).toEqualTypeOf<Effect.Effect<number>>()
+    expect(await Effect.runPromise(handled)).toBe(1)
+  })
+
+  it("a reason is yieldable: yield* fails the Effect with it", async () => {
+    const program = Effect.gen(function* () {
+      yield* refused
+      return "unreachable"
+    })
+    expectTypeOf(program).toEqualTypeOf<Effect.Effect<string, TargetRefused>>()
+    const exit = await Effect.runPromiseExit(program)
+    expect(exit).toStrictEqual(Exit.fail(refused))
+  })
+
+  it("isShiftupError tells the family from other errors with a similar shape", () => {
+    expect(isShiftupError({ _tag: "TargetRefused", target: "db", step: "s", rule: "r", detail: "d" })).toBe(false)
+    expect(isShiftupError(new Error("plain"))).toBe(false)
+    expect(isShiftupError(undefined)).toBe(false)
+  })
+
+  it("fail returns the reason itself, typed as the family", () => {
+    const e = fail(refused)
+    expect(e).toBe(refused)
+    expectTypeOf(e).toEqualTypeOf<ShiftupError>()
   })
 
   it("formatIssues renders the root path readably", () => {
@@ -50,6 +100,7 @@ describe("ShiftupError", () => {
   })
 
   it("LedgerError names the line when there is one", () => {
+    expect(new LedgerError({ path: "/l.jsonl", detail: "EACCES" }).message).toBe("ledger /l.jsonl: EACCES")
     expect(new LedgerError({ path: "/l.jsonl", line: 3, detail: "it is null, not a ledger record", errno: "EIO" }).message).toBe("ledger /l.jsonl line 3: it is null, not a ledger record")
   })
 
@@ -59,7 +110,8 @@ describe("ShiftupError", () => {
     expect(describeUnknown("text")).toBe("text")
     expect(describeUnknown({ a: 1 })).toBe('{"a":1}')
     expect(describeUnknown(undefined)).toBe("undefined")
-    // A ShiftupError's message already says what it is.
-    expect(describeUnknown(fail(new LoadFailed({ file: "f", detail: "d" })))).toBe("cannot load f: d")
+    // A reason's message already says what it is.
+    expect(describeUnknown(new LoadFailed({ file: "f", detail: "d" }))).toBe("cannot load f: d")
   })
 })
+

@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { defineConfig, ShiftupError } from "shiftup"
+import { defineConfig, isShiftupError, type ShiftupError } from "shiftup"
 
 const thrown = (f: () => unknown): unknown => {
   try {
@@ -18,8 +18,8 @@ const thrown = (f: () => unknown): unknown => {
 describe("defineConfig: compensators", () => {
   it.each(["http.request", "file.restore", "ephemeral"])("refuses to replace the built-in %s, naming the key", (kind) => {
     const e = thrown(() => defineConfig({ compensators: { [kind]: () => Effect.void } }, "team.config.ts"))
-    expect(e).toBeInstanceOf(ShiftupError)
-    expect((e as ShiftupError).reason).toMatchObject({ _tag: "InvalidConfig", source: "team.config.ts", issues: [{ path: `compensators.${kind}`, message: expect.stringContaining(`"${kind}" is a built-in compensation kind and cannot be replaced`) }] })
+    expect(isShiftupError(e)).toBe(true)
+    expect(e as ShiftupError).toMatchObject({ _tag: "InvalidConfig", source: "team.config.ts", issues: [{ path: `compensators.${kind}`, message: expect.stringContaining(`"${kind}" is a built-in compensation kind and cannot be replaced`) }] })
   })
 
   it("adds kinds of its own, as a function or as a spec with schema/verify/settleMs", () => {

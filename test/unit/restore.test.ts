@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Compensation, fail, RollbackFailed, type ShiftupError } from "shiftup"
+import { Compensation, RollbackFailed, type ShiftupError } from "shiftup"
 
 const c = (extra: Record<string, string | number | null> = {}): Compensation.Compensation => ({ kind: "test.k", description: "undo", ...extra })
 const run = <A, E = ShiftupError>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
@@ -20,7 +20,7 @@ describe("Compensation.restore", () => {
     const spec: Compensation.CompensatorSpec = { ...(fileSchema === undefined ? {} : { schema: fileSchema }), apply: () => Effect.sync(() => void applied++) }
     const forged = { kind: "file.restore", description: "restore", target: "t", path: "relative/../etc/passwd", content: "not base64!" }
     const e = await run(Effect.flip(Compensation.restore(spec, forged, { source: { path: "/s/ledger/r.jsonl", seq: 4 } })))
-    expect(e.reason).toMatchObject({ _tag: "InvalidCompensation", path: "/s/ledger/r.jsonl", seq: 4, kind: "file.restore" })
+    expect(e).toMatchObject({ _tag: "InvalidCompensation", path: "/s/ledger/r.jsonl", seq: 4, kind: "file.restore" })
     expect(e.message).toMatch(/path: .*content: /s)
     expect(applied).toBe(0)
   })
@@ -28,7 +28,7 @@ describe("Compensation.restore", () => {
   it("built-in schemas: http.request needs a method and an http(s) URL; ephemeral a pid", async () => {
     const http = Compensation.builtins["http.request"]
     const e = await run(Effect.flip(Compensation.restore(http, { kind: "http.request", description: "d", target: "t", method: "FLIP", url: "file:///etc/passwd" })))
-    expect(e.reason._tag).toBe("InvalidCompensation")
+    expect(e._tag).toBe("InvalidCompensation")
     expect(e.message).toMatch(/method/)
     expect(e.message).toMatch(/url/)
     const eph = await run(Effect.flip(Compensation.restore(Compensation.builtins["ephemeral"], { kind: "ephemeral", description: "d", target: "t", pid: null })))
@@ -37,7 +37,7 @@ describe("Compensation.restore", () => {
 
   it("an unknown kind fails with UnknownCompensation", async () => {
     const e = await run(Effect.flip(Compensation.restore(undefined, c())))
-    expect(e.reason).toMatchObject({ _tag: "UnknownCompensation", kind: "test.k" })
+    expect(e).toMatchObject({ _tag: "UnknownCompensation", kind: "test.k" })
   })
 
   it("lets an injection still in flight settle for settleMs before undoing it; not when it was applied long ago", async () => {
@@ -77,7 +77,7 @@ describe("Compensation.restore", () => {
 
   it("a kind without verify is applied once; its failure is reported, not retried", async () => {
     let attempts = 0
-    const failing = () => Effect.sync(() => void attempts++).pipe(Effect.andThen(Effect.fail(fail(new RollbackFailed({ fault: "f", target: "t", detail: "the switch is jammed" })))))
+    const failing = () => Effect.sync(() => void attempts++).pipe(Effect.andThen(Effect.fail(new RollbackFailed({ fault: "f", target: "t", detail: "the switch is jammed" }))))
     const outcome = await run(Compensation.restore({ apply: failing }, c(), { deadlineMs: 2000 }))
     expect(outcome).toMatchObject({ _tag: "incomplete", differs: false, attempts: 1, detail: expect.stringContaining("the switch is jammed") })
     expect(attempts).toBe(1)

@@ -5,7 +5,8 @@
 import { Readable } from "node:stream"
 import Dockerode from "dockerode"
 import { Effect } from "effect"
-import type { Container, ContainerSummary, DockerEvent, Endpoint, Engine, EngineCallError, Resources } from "../Engine.ts"
+import type { Container, ContainerSummary, DockerEvent, Endpoint, Engine, Resources } from "../Engine.ts"
+import { EngineCallError } from "./call-error.ts"
 
 /** Whatever dockerode hands back: JSON from the engine. */
 type Json = any // oxlint-disable-line typescript/no-explicit-any
@@ -37,9 +38,9 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ENOENT", "EACCES", "ECONNRESE
 
 const toError = (op: string, e: unknown): EngineCallError => {
   const err = e as { statusCode?: number; code?: string; json?: { message?: string } | null; reason?: string; message?: string }
-  const status = typeof err.statusCode === "number" ? err.statusCode : 0
   const message = err.json?.message ?? err.message ?? String(e)
-  return { _tag: "EngineCallError", op, status, detail: status === 0 ? message : `${status} ${message.trim()}`, unreachable: status === 0 && err.code !== undefined && unreachableCodes.has(err.code) }
+  if (typeof err.statusCode === "number") return new EngineCallError({ op, status: err.statusCode, detail: `${err.statusCode} ${message.trim()}`, unreachable: false, cause: e })
+  return new EngineCallError({ op, detail: message, unreachable: err.code !== undefined && unreachableCodes.has(err.code), cause: e })
 }
 
 const record = (o: Json): Record<string, string> => (o !== null && typeof o === "object" ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)])) : {})
@@ -154,7 +155,7 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
     Effect.tryPromise({ try: f, catch: (e) => toError(op, e) }).pipe(
       Effect.timeoutOrElse({
         duration: timeoutMs + waitsS * 1000,
-        orElse: () => Effect.fail<EngineCallError>({ _tag: "EngineCallError", op, status: 0, detail: `no answer within ${timeoutMs + waitsS * 1000} ms`, unreachable: true }),
+        orElse: () => Effect.fail(new EngineCallError({ op, detail: `no answer within ${timeoutMs + waitsS * 1000} ms`, unreachable: true })),
       }),
     )
   const container = (id: string) => docker.getContainer(id)

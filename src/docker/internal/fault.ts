@@ -8,10 +8,11 @@ import { Effect, type Schema } from "effect"
 import type * as Compensation from "../../Compensation.ts"
 import * as Fault from "../../Fault.ts"
 import { RunContext } from "../../RunContext.ts"
-import { fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError, TargetUnresolved } from "../../ShiftupError.ts"
+import { causedBy, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError, TargetUnresolved } from "../../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "../Container.ts"
 import * as EngineModule from "../Engine.ts"
-import type { Container, Engine, EngineCallError } from "../Engine.ts"
+import type { Container, Engine } from "../Engine.ts"
+import { EngineCallError } from "./call-error.ts"
 
 /** Calls per fault in flight at once: fast for 50 containers, gentle on the engine. */
 export const concurrency = 16
@@ -50,7 +51,7 @@ export const compensators = (specs: Readonly<Record<string, KindSpec>>): Compens
           Effect.gen(function* () {
             const address = String(c["engine"])
             const engine = yield* engineFor(address)
-            const rollback = (detail: string) => fail(new RollbackFailed({ fault: kind, target: String(c["target"] ?? "?"), detail }))
+            const rollback = (detail: string, cause: unknown) => new RollbackFailed({ fault: kind, target: String(c["target"] ?? "?"), detail, cause })
             return yield* body(c, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(address, e, rollback))))
           })
       const compensator: Compensation.CompensatorSpec = { apply: withEngine(spec.undo), verify: withEngine(spec.verify), schema: spec.schema, settleMs: spec.settleMs }
@@ -74,8 +75,9 @@ export const eachOf = <A>(items: ReadonlyArray<A>, f: (a: A) => Effect.Effect<vo
     const failures = results.flatMap((r) => (r._tag === "Failure" ? [r.failure] : []))
     if (failures.length === 0) return
     if (failures.length === 1) return yield* Effect.fail(failures[0] as EngineCallError | ShiftupError)
-    const detail = failures.map((e) => (isShiftupError(e) ? e.message : `${e.op}: ${e.detail}`)).join("; ")
-    return yield* Effect.fail<EngineCallError>({ _tag: "EngineCallError", op: `${failures.length} of ${items.length} calls`, status: 500, detail, unreachable: failures.every((e) => !isShiftupError(e) && e.unreachable) })
+    // Several calls failed: no one status stands for them all, each failure is kept as the cause.
+    const detail = failures.map((e) => e.message).join("; ")
+    return yield* new EngineCallError({ op: `${failures.length} of ${items.length} calls`, detail, unreachable: failures.every((e) => e._tag === "EngineCallError" && e.unreachable), cause: failures })
   })
 
 export interface DockerFaultOptions {
@@ -103,7 +105,7 @@ export interface DockerFaultOptions {
 export const make = (o: DockerFaultOptions): Fault.Fault => {
   // Per run id: the same experiment may run twice at once (two test files, say).
   const captured = new Map<string, ReadonlyArray<Container>>()
-  const injectionFailed = (detail: string) => fail(new InjectionFailed({ fault: o.id, target: o.target.id, detail }))
+  const injectionFailed = (detail: string, cause?: unknown) => new InjectionFailed({ fault: o.id, target: o.target.id, detail, ...causedBy(cause) })
   const preflight = o.preflight
   const mapError = (address: string) => (e: EngineCallError | ShiftupError) => (isShiftupError(e) ? e : engineError(address, e, injectionFailed))
   return Fault.make({
@@ -132,7 +134,7 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
       : {
           preflight: Effect.gen(function* () {
             const engine = yield* EngineModule.Engine
-            const unresolved = (detail: string) => fail(new TargetUnresolved({ target: o.target.id, detail }))
+            const unresolved = (detail: string, cause?: unknown) => new TargetUnresolved({ target: o.target.id, detail, ...causedBy(cause) })
             const list = yield* members(o.target, unresolved)
             return yield* preflight(list, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(engine.address, e, unresolved))))
           }),
@@ -144,7 +146,7 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
 export const names = (list: ReadonlyArray<Container>): string => (list.length <= 3 ? list.map((c) => c.name).join(", ") : `${list.slice(0, 2).map((c) => c.name).join(", ")} and ${list.length - 2} more`)
 
 /** Errors of a container that was removed since: nothing left to undo there. */
-export const gone = <A>(e: Effect.Effect<A, EngineCallError | ShiftupError>) => Effect.catchIf(e, (x) => "status" in x && x.status === 404, () => Effect.void)
+export const gone = <A>(e: Effect.Effect<A, EngineCallError | ShiftupError>) => Effect.catchIf(e, (x) => x._tag === "EngineCallError" && x.status === 404, () => Effect.void)
 
 /** A list of ids from a compensation field. */
 export const ids = (c: Readonly<Record<string, unknown>>, field: string): ReadonlyArray<string> => (Array.isArray(c[field]) ? (c[field] as ReadonlyArray<unknown>).map(String) : [])

@@ -11,9 +11,10 @@
  * stop's timeout plus a margin, `settleMs` in its record) bounds the wait either way.
  */
 import { Effect } from "effect"
-import type { Engine, EngineCallError } from "../Engine.ts"
+import type { Engine } from "../Engine.ts"
+import { EngineCallError } from "./call-error.ts"
 
-const callError = (detail: string): EngineCallError => ({ _tag: "EngineCallError", op: "events", status: 0, detail, unreachable: false })
+const callError = (detail: string, cause: unknown): EngineCallError => new EngineCallError({ op: "events", detail, unreachable: false, cause })
 
 const readTimeoutMs = 10_000
 
@@ -37,10 +38,10 @@ export const pendingStop = (engine: Engine, id: string, sinceMs: number, windowM
       }
       return pending !== undefined && pending + windowMs > Date.now() ? pending : undefined
     },
-    catch: (e) => callError(`reading the events of ${id.slice(0, 12)}: ${String(e)}`),
+    catch: (e) => callError(`reading the events of ${id.slice(0, 12)}: ${String(e)}`, e),
   }).pipe(
     // The log up to now is a bounded read: an engine that does not answer is unreachable.
-    Effect.timeoutOrElse({ duration: readTimeoutMs, orElse: () => Effect.fail<EngineCallError>({ ...callError(`no answer within ${readTimeoutMs} ms`), unreachable: true }) }),
+    Effect.timeoutOrElse({ duration: readTimeoutMs, orElse: () => Effect.fail(new EngineCallError({ op: "events", detail: `no answer within ${readTimeoutMs} ms`, unreachable: true })) }),
   )
 
 /** Waits until container `id` exits (or is removed) after `fromMs`, or until `untilMs` passes. */
@@ -60,5 +61,5 @@ export const awaitExit = (engine: Engine, id: string, fromMs: number, untilMs: n
         signal.removeEventListener("abort", stop)
       }
     },
-    catch: (e) => callError(`waiting for ${id.slice(0, 12)} to exit: ${String(e)}`),
+    catch: (e) => callError(`waiting for ${id.slice(0, 12)} to exit: ${String(e)}`, e),
   })

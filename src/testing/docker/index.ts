@@ -1,8 +1,10 @@
 /**
- * The Docker lab for shiftup's Docker tests, experiments, examples and benchmark: local images
- * built from busybox (no registry needed) and a small staging system of containers.
+ * The Docker lab for shiftup's Docker tests, experiments, examples and benchmark: a small staging
+ * system of containers, started from local images built from busybox (no registry needed). How
+ * the images are built (images.ts) is not part of the entry: `startDockerLab` builds what it
+ * needs, and shiftup's own tests import images.ts directly.
  */
-export { applets, ensureImageMap, ensureImages, hasRedisServer, imageSpecs, type DockerLabError, type EnsureOptions, type ImageSpec, type LabImageName } from "./images.ts"
+export type { DockerLabError } from "./images.ts"
 export {
   defaultAuthTimeoutMs,
   defaultCredentials,

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest"
-import { defineConfig, ShiftupError } from "shiftup"
+import { defineConfig, isShiftupError, type ShiftupError } from "shiftup"
 import { openControlDir } from "../../../src/cli/control.ts"
 import { isPaused, readHalt, requestHalt, requestPause } from "../../../src/cli/gameday.ts"
 
@@ -41,8 +41,8 @@ const refusal = (configured?: string): { readonly tag: string; readonly message:
   try {
     openControlDir(configured)
   } catch (e) {
-    expect(e).toBeInstanceOf(ShiftupError)
-    return { tag: (e as ShiftupError).reason._tag, message: (e as ShiftupError).message }
+    expect(isShiftupError(e)).toBe(true)
+    return { tag: (e as ShiftupError)._tag, message: (e as ShiftupError).message }
   }
   return expect.fail("the control directory was accepted")
 }

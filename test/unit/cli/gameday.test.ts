@@ -1,6 +1,6 @@
 /** Game-day gates without a terminal: what `--approve` accepts, and a pause that the run itself ends. */
 import { describe, expect, it } from "vitest"
-import { Experiment, Fault, ShiftupError, Step, Target } from "shiftup"
+import { Experiment, Fault, type ShiftupError, Step, Target } from "shiftup"
 import { checkApprovals, makeGate } from "../../../src/cli/gameday.ts"
 import { closest } from "../../../src/internal/suggest.ts"
 
@@ -13,7 +13,7 @@ const refusal = (run: () => void): string => {
   try {
     run()
   } catch (e) {
-    expect((e as ShiftupError).reason._tag).toBe("InvalidArguments")
+    expect((e as ShiftupError)._tag).toBe("InvalidArguments")
     return (e as ShiftupError).message
   }
   return expect.fail("accepted")

@@ -30,7 +30,7 @@ vi.mock("node:dns/promises", () => ({
 }))
 
 const check = (host: string, allowed = defaultEgress) => Effect.runPromiseExit(checkEgress(makeEgress(allowed), host))
-const reason = async (host: string, allowed = defaultEgress) => (await Effect.runPromise(Effect.flip(checkEgress(makeEgress(allowed), host))) as ShiftupError).reason
+const reason = async (host: string, allowed = defaultEgress) => (await Effect.runPromise(Effect.flip(checkEgress(makeEgress(allowed), host)))) as ShiftupError
 
 describe("egress after DNS resolution", () => {
   it("a name that resolves only into the allowlist is allowed, and the checked address is returned", async () => {

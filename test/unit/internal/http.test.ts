@@ -8,7 +8,8 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { Expect, Experiment, Fault, Http, Probe, RunContext, Runner, Step, type ShiftupError } from "shiftup"
+import { Expect, Experiment, Fault, Http, Probe, Runner, Step, type ShiftupError } from "shiftup"
+import { RunContext } from "shiftup/advanced"
 import { makeStore, unpaced } from "../../../src/RunContext.ts"
 import { makeEgress } from "../../../src/internal/egress.ts"
 import { withTempDir } from "../../support/prop-world.ts"
@@ -119,7 +120,7 @@ describe("egress is checked before any connection (invariant 7)", () => {
     const api = Http.target("api", { url: `http://127.0.0.1:${port}`, environment: "lab" })
     const ctx: RunContext = { runId: "r", headers: {}, egress: makeEgress(["::1/128"]), ...unpaced, store: makeStore() }
     const e = await Effect.runPromise(Effect.flip(observeOf(Probe.status(api, "/")).pipe(Effect.provideService(RunContext, ctx))))
-    expect((e as ShiftupError).reason).toMatchObject({ _tag: "EgressDenied", host: "127.0.0.1", address: "127.0.0.1", allowed: ["::1/128"] })
+    expect(e as ShiftupError).toMatchObject({ _tag: "EgressDenied", host: "127.0.0.1", address: "127.0.0.1", allowed: ["::1/128"] })
     // Control: the same probe with loopback allowed does reach the listener.
     expect(connections).toBe(0)
     const status = await Effect.runPromise(observeOf(Probe.status(api, "/")).pipe(Effect.provideService(RunContext, { ...ctx, egress: makeEgress(["127.0.0.1"]) })))

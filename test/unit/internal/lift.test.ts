@@ -1,10 +1,11 @@
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { fail, LoadFailed, ProbeFailed, type ShiftupError } from "shiftup"
+import { ProbeFailed, type ShiftupError } from "shiftup"
+import { LoadFailed } from "shiftup/advanced"
 import { lift } from "../../../src/internal/lift.ts"
 
-const onError = (detail: string) => fail(new ProbeFailed({ probe: "p", target: "t", detail }))
-const error = async <A>(e: Effect.Effect<A, ShiftupError>) => (await Effect.runPromise(Effect.flip(e))).reason
+const onError = (detail: string) => new ProbeFailed({ probe: "p", target: "t", detail })
+const error = async <A>(e: Effect.Effect<A, ShiftupError>) => Effect.runPromise(Effect.flip(e))
 
 describe("lift: values, Promises and Effects become typed Effects", () => {
   it("lifts a value, a Promise, an Effect and a function returning an Effect", async () => {
@@ -20,10 +21,18 @@ describe("lift: values, Promises and Effects become typed Effects", () => {
     expect(await error(lift(Effect.die("defect"), onError))).toMatchObject({ _tag: "ProbeFailed", detail: "defect" })
   })
 
+  it("what was thrown is kept as the error's cause", async () => {
+    const thrown = new Error("boom")
+    const onErrorWithCause = (detail: string, cause: unknown) => new ProbeFailed({ probe: "p", target: "t", detail, cause })
+    expect((await error(lift(() => { throw thrown }, onErrorWithCause))).cause).toBe(thrown)
+    expect((await error(lift(async () => Promise.reject(thrown), onErrorWithCause))).cause).toBe(thrown)
+    expect((await error(lift(Effect.die(thrown), onErrorWithCause))).cause).toBe(thrown)
+  })
+
   it("a ShiftupError passes through unchanged", async () => {
-    const own = fail(new LoadFailed({ file: "f", detail: "d" }))
-    expect(await error(lift(() => Effect.fail(own), onError))).toBe(own.reason)
-    expect(await error(lift(async () => { throw own }, onError))).toBe(own.reason)
+    const own = new LoadFailed({ file: "f", detail: "d" })
+    expect(await error(lift(() => Effect.fail(own), onError))).toBe(own)
+    expect(await error(lift(async () => { throw own }, onError))).toBe(own)
   })
 
   it("the thunk runs on each execution, not when lifted", async () => {

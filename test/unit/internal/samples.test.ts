@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
-import { Expect, fail, Journal, Probe, ProbeFailed, Target } from "shiftup"
+import { Expect, Journal, Probe, ProbeFailed, Target } from "shiftup"
 import { observeOf } from "../../../src/internal/capability.ts"
 import { runCheck } from "../../../src/internal/checks.ts"
 import { Recorder } from "../../../src/internal/record.ts"
@@ -91,7 +91,7 @@ describe("eventually / detects: every poll is a sample", () => {
   it.effect("polls through errors until a match: errors and values kept, the match last", () =>
     Effect.gen(function* () {
       let n = 0
-      const probe = Probe.make({ id: "health", target: t, observe: Effect.suspend(() => (++n <= 2 ? Effect.fail(fail(new ProbeFailed({ probe: "health", target: "lab", detail: `refused #${n}` }))) : Effect.succeed(n >= 4 ? 200 : 503))) })
+      const probe = Probe.make({ id: "health", target: t, observe: Effect.suspend(() => (++n <= 2 ? Effect.fail(new ProbeFailed({ probe: "health", target: "lab", detail: `refused #${n}` })) : Effect.succeed(n >= 4 ? 200 : 503))) })
       const r = yield* runAt(Expect.eventually(probe, 200, { within: "1 second", every: "100 millis" }), 0)
       expect(r.held).toBe(true)
       expect(r.step?.sampling?.kept).toEqual([

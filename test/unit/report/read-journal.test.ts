@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { ShiftupError } from "shiftup"
+import { isShiftupError, type ShiftupError } from "shiftup"
 import type { Journal } from "../../../src/Journal.ts"
 import { readJournalFile } from "../../../src/report/cli.ts"
 import { gameDay } from "../../fixtures/report/gameday.ts"
@@ -24,8 +24,8 @@ const refusal = (text: string): { readonly file: string; readonly detail: string
   try {
     readJournalFile(path)
   } catch (e) {
-    expect(e).toBeInstanceOf(ShiftupError)
-    const reason = (e as ShiftupError).reason
+    expect(isShiftupError(e)).toBe(true)
+    const reason = e as ShiftupError
     if (reason._tag !== "LoadFailed") return expect.fail(`expected LoadFailed, got ${reason._tag}`)
     expect(reason.file).toBe(path)
     return { file: reason.file, detail: reason.detail }

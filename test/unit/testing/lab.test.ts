@@ -1,6 +1,6 @@
 /** The demo lab's base port comes from SHIFTUP_LAB_PORT: a bad value names the variable and what to set. */
 import { afterEach, describe, expect, it } from "vitest"
-import { ShiftupError } from "shiftup"
+import { isShiftupError, type ShiftupError } from "shiftup"
 import { basePort } from "../../../src/testing/lab.ts"
 
 const before = process.env["SHIFTUP_LAB_PORT"]
@@ -25,8 +25,8 @@ describe("basePort", () => {
       basePort()
       expect.fail("accepted")
     } catch (e) {
-      expect(e).toBeInstanceOf(ShiftupError)
-      const reason = (e as ShiftupError).reason
+      expect(isShiftupError(e)).toBe(true)
+      const reason = e as ShiftupError
       expect(reason._tag).toBe("InvalidConfig")
       expect((e as ShiftupError).message).toContain(`SHIFTUP_LAB_PORT: ${JSON.stringify(raw)} is not a base port: set it to a whole number from 1 to 65532`)
     }
