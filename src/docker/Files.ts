@@ -9,7 +9,7 @@ import * as DockerFault from "./internal/fault.ts"
 import { gone } from "./internal/fault.ts"
 import * as Records from "./internal/records.ts"
 import type { Engine } from "./Engine.ts"
-import { pack, unpack } from "./internal/tar.ts"
+import { pack, unpack } from "../internal/tar.ts"
 import { fail, InjectionFailed } from "../ShiftupError.ts"
 
 interface SavedFile {

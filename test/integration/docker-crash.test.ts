@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Docker from "shiftup/docker"
 import type { Container } from "../../src/docker/Engine.ts"
 import { unlimitedMemory } from "../../src/docker/Resources.ts"
-import { pack } from "../../src/docker/internal/tar.ts"
+import { pack } from "../../src/internal/tar.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { fixture, ledgerFiles, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 

@@ -19,7 +19,7 @@ import { Expect, Experiment, Ledger, Probe, RunContext, Runner, run, Compensatio
 import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
 import * as Engine from "../../src/docker/Engine.ts"
 import * as Faults from "../../src/docker/index.ts"
-import { pack, unpack } from "../../src/docker/internal/tar.ts"
+import { pack, unpack } from "../../src/internal/tar.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
 import { faultOf } from "../../src/internal/capability.ts"
 

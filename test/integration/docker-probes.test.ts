@@ -16,7 +16,7 @@ import { containers, container, type ContainerTarget } from "../../src/docker/Co
 import * as Engine from "../../src/docker/Engine.ts"
 import { pause } from "../../src/docker/Faults.ts"
 import * as Docker from "../../src/docker/Probes.ts"
-import { pack } from "../../src/docker/internal/tar.ts"
+import { pack } from "../../src/internal/tar.ts"
 import { isShiftupError } from "../../src/ShiftupError.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { observeOf } from "../../src/internal/capability.ts"

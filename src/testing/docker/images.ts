@@ -12,7 +12,7 @@ import { existsSync, readFileSync, realpathSync } from "node:fs"
 import { execFileSync } from "node:child_process"
 import { Effect } from "effect"
 import type { Engine, EngineCallError } from "../../docker/Engine.ts"
-import { pack, type TarEntry } from "../../docker/internal/tar.ts"
+import { pack, type TarEntry } from "../../internal/tar.ts"
 import * as S from "./scripts.ts"
 
 /** The lab's images; `session-helper` only where the host has `/usr/bin/redis-server`. */

@@ -1,6 +1,7 @@
 /**
  * A minimal ustar writer and reader: the Docker archive API (file tamper and its restore) and
- * image imports speak tar, and a few hundred bytes of code beat a dependency here.
+ * image imports speak tar, and a few hundred bytes of code beat a dependency here. Shared by the
+ * Docker adapter and the Docker lab (`src/testing/docker/`), so neither reaches into the other.
  */
 
 export interface TarEntry {
