@@ -13,7 +13,7 @@ import { RunContext } from "../RunContext.ts"
 import { EngineUnavailable, fail, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
 import type { Endpoint, Environment, Facts, Resolution, Target } from "../Target.ts"
 import { TargetTypeId } from "../Target.ts"
-import { Engine, type Container, type EngineCallError } from "./Engine.ts"
+import { DockerEngine, type Container, type EngineCallError } from "./engine.ts"
 
 export interface Selector {
   /** Container name: exact (`"auth"`) or a pattern (`/^shop-web-\d+$/`). */
@@ -121,7 +121,7 @@ const shuffle = <A>(xs: ReadonlyArray<A>): Array<A> => {
 /** The containers a selector matches right now, inspected. */
 export const find = (select: Selector): Effect.Effect<ReadonlyArray<Container>, EngineCallError> =>
   Effect.gen(function* () {
-    const engine = yield* Engine
+    const engine = yield* DockerEngine
     const summaries = yield* engine.list({ all: select.all === true || select.id !== undefined, ...(select.labels === undefined ? {} : { labels: Object.entries(select.labels).map(([k, v]) => (v === "" ? k : `${k}=${v}`)) }) })
     const inspected = yield* Effect.forEach(summaries, (s) => engine.inspect(s.id).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined))), { concurrency: 16 })
     return inspected.filter((c): c is Container => c !== undefined && matches(c, select)).sort((a, b) => a.name.localeCompare(b.name))
@@ -135,7 +135,7 @@ export const find = (select: Selector): Effect.Effect<ReadonlyArray<Container>, 
  */
 export const containers = (id: string, options: ContainerTargetOptions): ContainerTarget => {
   const resolve: Effect.Effect<Resolution, ShiftupError> = Effect.gen(function* () {
-    const engine = yield* Engine
+    const engine = yield* DockerEngine
     const unresolved = (detail: string) => fail(new TargetUnresolved({ target: id, detail }))
     const matching = yield* find(options.select).pipe(Effect.mapError((e) => engineError(engine.address, e, unresolved)))
     const chosen = options.pick === undefined ? matching : shuffle(matching).slice(0, options.pick).sort((a, b) => a.name.localeCompare(b.name))
@@ -171,7 +171,7 @@ export const isContainerTarget = (t: Target): t is ContainerTarget => t.kind ===
  */
 export const members = (target: ContainerTarget, onError: (detail: string) => ShiftupError): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
   Effect.gen(function* () {
-    const engine = yield* Engine
+    const engine = yield* DockerEngine
     const ctx = yield* RunContext
     const planned = memory.get(target.id)?.get(ctx.runId)
     if (planned === undefined) {

@@ -5,7 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { ContainerTarget } from "./Container.ts"
-import type { Container, Engine } from "./Engine.ts"
+import type { Container, DockerEngine } from "./model.ts"
 import * as DockerFault from "./internal/fault.ts"
 import { differences, gone, ids } from "./internal/fault.ts"
 import { awaitExit, pendingStop } from "./internal/inflight.ts"
@@ -21,13 +21,13 @@ const stopMarginMs = 2000
 const defaultStopS = 10
 
 /** The container now, or `undefined` when it has been removed. */
-const current = (engine: Engine, id: string) => gone(engine.inspect(id).pipe(Effect.map((c): Container | undefined => c)))
+const current = (engine: DockerEngine, id: string) => gone(engine.inspect(id).pipe(Effect.map((c): Container | undefined => c)))
 
 /**
  * Lets a stop, restart or kill that the engine began since the capture land first (see
  * `inflight.ts`): starting the container while the engine still stops it would be undone by the stop.
  */
-const settle = (engine: Engine, id: string, c: Readonly<Record<string, unknown>>) =>
+const settle = (engine: DockerEngine, id: string, c: Readonly<Record<string, unknown>>) =>
   Effect.gen(function* () {
     const windowMs = typeof c["settleMs"] === "number" ? c["settleMs"] : defaultStopS * 1000 + stopMarginMs
     const since = typeof c["capturedAt"] === "number" ? c["capturedAt"] : Date.now() - windowMs

@@ -8,7 +8,7 @@ import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import { gone } from "./internal/fault.ts"
 import * as Records from "./internal/records.ts"
-import type { Engine } from "./Engine.ts"
+import type { DockerEngine } from "./model.ts"
 import { pack, unpack } from "../internal/tar.ts"
 import { fail, InjectionFailed } from "../ShiftupError.ts"
 
@@ -28,7 +28,7 @@ const sameFile = (original: Buffer, now: Buffer): boolean => {
 }
 
 /** The file at `path` in container `id` now, as an archive; `undefined` when it does not exist. */
-const fileNow = (engine: Engine, id: string, path: string) => engine.getArchive(id, path).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
+const fileNow = (engine: DockerEngine, id: string, path: string) => engine.getArchive(id, path).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
 
 /** A saved original: a tar archive holding exactly one regular file, named like the path's last part. */
 const holdsOneFile = (path: string, archive: string): string | undefined => {

@@ -20,7 +20,7 @@ import type * as Compensation from "../Compensation.ts"
 import { RunContext } from "../RunContext.ts"
 import { fail, InjectionFailed, InvalidExperiment, type Issue, RollbackFailed, type ShiftupError } from "../ShiftupError.ts"
 import { members, type ContainerTarget } from "./Container.ts"
-import type { Container, Endpoint, Engine, EngineCallError } from "./Engine.ts"
+import type { Container, Endpoint, DockerEngine, EngineCallError } from "./model.ts"
 import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import * as Netns from "./internal/netns.ts"
@@ -42,7 +42,7 @@ const dict = (j: Json | undefined): Readonly<Record<string, string>> =>
 const rollbackFailed = (c: Compensation.Compensation, detail: string): ShiftupError => fail(new RollbackFailed({ fault: c.kind, target: str(c["target"]) || "?", detail }))
 
 /** The container now, or `undefined` when it has been removed. */
-const current = (engine: Engine, id: string): Effect.Effect<Container | undefined, EngineCallError> =>
+const current = (engine: DockerEngine, id: string): Effect.Effect<Container | undefined, EngineCallError> =>
   engine.inspect(id).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined)))
 
 const short = (id: string) => id.slice(0, 12)
@@ -70,13 +70,13 @@ const namespacesOf = (c: Compensation.Compensation): ReadonlyArray<NsFault.Enter
   objs(c["namespaces"]).map((e) => ({ container: str(e["container"]), name: str(e["name"]), pid: Number(e["pid"]), netns: Number(e["netns"]) }))
 
 /** Runs `check` in each recorded namespace that still exists; every line it returns, joined. */
-const inEachNamespace = (c: Compensation.Compensation, engine: Engine, check: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+const inEachNamespace = (c: Compensation.Compensation, engine: DockerEngine, check: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
   DockerFault.differences(namespacesOf(c), (e) =>
     NsFault.inRecorded(engine, e, check).pipe(Effect.mapError((x): EngineCallError | ShiftupError => (x._tag === "CommandFailed" ? rollbackFailed(c, `container ${e.name}: ${x.detail}`) : x))),
   )
 
 /** Removal in each namespace must end with nothing left (proved by reading it again), or the rollback failed. */
-const proveGone = (c: Compensation.Compensation, engine: Engine, remove: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+const proveGone = (c: Compensation.Compensation, engine: DockerEngine, remove: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
   inEachNamespace(c, engine, remove).pipe(Effect.flatMap((left) => (left === undefined ? Effect.void : Effect.fail(rollbackFailed(c, left)))))
 
 /** The first of `checks` (in order) that finds something left. */

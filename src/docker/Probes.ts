@@ -20,7 +20,7 @@
  * is resolved afresh and, unlike a fault, includes stopped containers: an exit code is only
  * observable once a container has stopped.
  *
- * Engine failures: an unreachable engine fails with `EngineUnavailable`; anything else (a
+ * DockerEngine failures: an unreachable engine fails with `EngineUnavailable`; anything else (a
  * planned container that has gone, a refused call) with `ProbeFailed`.
  */
 import { Duration, Effect } from "effect"
@@ -29,7 +29,7 @@ import * as Probe from "../Probe.ts"
 import { RunContext } from "../RunContext.ts"
 import { fail, ProbeFailed, RecoveryNotObserved, type ShiftupError } from "../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "./Container.ts"
-import { Engine, type Container, type DockerEvent, type EngineCallError } from "./Engine.ts"
+import { DockerEngine, type Container, type DockerEvent, type EngineCallError } from "./engine.ts"
 
 export interface ProbeOptions {
   /** Probe id; default `<target> <what>`, e.g. `auth state`. */
@@ -187,7 +187,7 @@ export const logLine = (target: ContainerTarget, pattern: RegExp | string, optio
   const everyMs = options.every === undefined ? 100 : Duration.toMillis(Duration.fromInputUnsafe(options.every))
   const once = (sinceMs: number | undefined) =>
     Effect.gen(function* () {
-      const engine = yield* Engine
+      const engine = yield* DockerEngine
       const list = yield* observed(target, id)
       for (const c of list) {
         const text = yield* engine.logs(c.id, sinceMs === undefined ? {} : { sinceS: sinceMs / 1000 }).pipe(Effect.mapError((e) => engineError(engine.address, e, failedWith(id, target.id))))
@@ -288,7 +288,7 @@ const downDetail = (t: MemberTrack, healthy: boolean) =>
 
 /** Follows the members' events from `fromNs` until the first disruption has been recovered from, or a deadline passes. */
 const watch = async (
-  engine: Engine,
+  engine: DockerEngine,
   list: ReadonlyArray<Container>,
   o: { readonly fromMs: number; readonly startedMs: number; readonly withinMs: number; readonly healthy: boolean; readonly targetId: string },
   outer: AbortSignal,
@@ -389,7 +389,7 @@ const observeRecovery = (target: ContainerTarget, options: RecoveryOptions, id: 
     const startedMs = Date.now()
     const since = options.since ?? "run"
     const fromMs = since instanceof Date ? since.getTime() : since === "probe" ? startedMs : ((yield* RunContext).startedAt ?? startedMs)
-    const engine = yield* Engine
+    const engine = yield* DockerEngine
     const list = yield* observed(target, id)
     if (healthy) {
       const without = list.filter((c) => c.state.health === "none")

@@ -6,7 +6,7 @@
  * alone unless `force` is given.
  */
 import { Effect } from "effect"
-import { Engine, type EngineCallError } from "./Engine.ts"
+import { DockerEngine, type EngineCallError } from "./engine.ts"
 import { engineError } from "./Container.ts"
 import { fail, TargetUnresolved, type ShiftupError } from "../ShiftupError.ts"
 
@@ -38,7 +38,7 @@ export interface Reaped {
  */
 export const reap = (options: ReapOptions = {}): Effect.Effect<ReadonlyArray<Reaped>, ShiftupError> =>
   Effect.gen(function* () {
-    const engine = yield* Engine
+    const engine = yield* DockerEngine
     const only = options.runIds === undefined ? undefined : new Set(options.runIds)
     const selector = only !== undefined && only.size === 1 ? [`${runLabel}=${[...only][0]}`] : [runLabel]
     const mine = <A extends { readonly labels: Readonly<Record<string, string>> }>(items: ReadonlyArray<A>) => (only === undefined ? items : items.filter((i) => only.has(i.labels[runLabel] ?? "")))

@@ -4,7 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { ContainerTarget } from "./Container.ts"
-import type { Container, Resources } from "./Engine.ts"
+import type { Container, Resources } from "./model.ts"
 import type { FaultOptions } from "./Faults.ts"
 import * as DockerFault from "./internal/fault.ts"
 import { gone } from "./internal/fault.ts"

@@ -7,7 +7,7 @@
 import * as net from "node:net"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Engine from "../../src/docker/Engine.ts"
+import * as Engine from "../../src/docker/engine.ts"
 import { ensureImageMap, ensureImages, get, hasRedisServer, imageSpecs, reapLab, startDockerLab, type DockerLab } from "../../src/testing/docker/index.ts"
 
 const runId = `test-docker-lab-${Date.now().toString(36)}-${Math.random().toString(16).slice(2, 6)}`

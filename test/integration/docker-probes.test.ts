@@ -13,7 +13,7 @@ import { Cause, Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Compensation, Expect, Experiment, Fault, run, type Journal, type Probe } from "../../src/index.ts"
 import { containers, container, type ContainerTarget } from "../../src/docker/Container.ts"
-import * as Engine from "../../src/docker/Engine.ts"
+import * as Engine from "../../src/docker/engine.ts"
 import { pause } from "../../src/docker/Faults.ts"
 import * as Docker from "../../src/docker/Probes.ts"
 import { pack } from "../../src/internal/tar.ts"
@@ -38,9 +38,9 @@ const start = async (spec: Omit<Engine.CreateSpec, "image" | "labels" | "name"> 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const observe = <A>(probe: Probe.Probe<A>): Promise<A> => Effect.runPromise(observeOf<A>(probe).pipe(Effect.provideService(Engine.Engine, engine)))
-const failure = async <A>(probe: Probe.Probe<A>, eng: Engine.Engine = engine) => {
-  const exit = await Effect.runPromiseExit(observeOf<A>(probe).pipe(Effect.provideService(Engine.Engine, eng)))
+const observe = <A>(probe: Probe.Probe<A>): Promise<A> => Effect.runPromise(observeOf<A>(probe).pipe(Effect.provideService(Engine.DockerEngine, engine)))
+const failure = async <A>(probe: Probe.Probe<A>, eng: Engine.DockerEngine = engine) => {
+  const exit = await Effect.runPromiseExit(observeOf<A>(probe).pipe(Effect.provideService(Engine.DockerEngine, eng)))
   if (Exit.isSuccess(exit)) throw new Error(`expected ${probe.id} to fail, it observed ${JSON.stringify(exit.value)}`)
   const e = Cause.squash(exit.cause)
   if (!isShiftupError(e)) throw e

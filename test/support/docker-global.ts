@@ -5,7 +5,7 @@
  * SHIFTUP_TEST_DOCKER=0 excludes the Docker tests (see README).
  */
 import { Effect } from "effect"
-import * as Engine from "../../src/docker/Engine.ts"
+import * as Engine from "../../src/docker/engine.ts"
 
 const enabled = process.env["SHIFTUP_TEST_DOCKER"] !== "0"
 

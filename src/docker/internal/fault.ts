@@ -10,8 +10,8 @@ import * as Fault from "../../Fault.ts"
 import { RunContext } from "../../RunContext.ts"
 import { fail, InjectionFailed, isShiftupError, RollbackFailed, type ShiftupError, TargetUnresolved } from "../../ShiftupError.ts"
 import { engineError, members, type ContainerTarget } from "../Container.ts"
-import * as EngineModule from "../Engine.ts"
-import type { Container, Engine, EngineCallError } from "../Engine.ts"
+import type { Container, EngineCallError } from "../model.ts"
+import { at, DockerEngine } from "./client.ts"
 
 /** Calls per fault in flight at once: fast for 50 containers, gentle on the engine. */
 export const concurrency = 16
@@ -19,10 +19,10 @@ export const concurrency = 16
 export type Json = Compensation.Json
 
 /** A compensator body: undoes one compensation through `engine`; must be idempotent. */
-export type Undo = (c: Compensation.Compensation, engine: Engine) => Effect.Effect<void, EngineCallError | ShiftupError>
+export type Undo = (c: Compensation.Compensation, engine: DockerEngine) => Effect.Effect<void, EngineCallError | ShiftupError>
 
 /** Reads the world after an undo: `undefined` when it is as captured, else one line saying what still differs. */
-export type Check = (c: Compensation.Compensation, engine: Engine) => Effect.Effect<string | undefined, EngineCallError | ShiftupError>
+export type Check = (c: Compensation.Compensation, engine: DockerEngine) => Effect.Effect<string | undefined, EngineCallError | ShiftupError>
 
 /** How one `docker.*` kind is replayed (see `Compensation.CompensatorSpec`). */
 export interface KindSpec {
@@ -34,10 +34,10 @@ export interface KindSpec {
   readonly settleMs: number
 }
 
-const engineFor = (address: string): Effect.Effect<Engine> =>
+const engineFor = (address: string): Effect.Effect<DockerEngine> =>
   Effect.gen(function* () {
-    const current = yield* EngineModule.Engine
-    return current.address === address ? current : EngineModule.at(address)
+    const current = yield* DockerEngine
+    return current.address === address ? current : at(address)
   })
 
 /** Wraps kind specs as compensators: engine lookup by recorded address, errors as `RollbackFailed`. */
@@ -45,7 +45,7 @@ export const compensators = (specs: Readonly<Record<string, KindSpec>>): Compens
   Object.fromEntries(
     Object.entries(specs).map(([kind, spec]) => {
       const withEngine =
-        <A>(body: (c: Compensation.Compensation, engine: Engine) => Effect.Effect<A, EngineCallError | ShiftupError>) =>
+        <A>(body: (c: Compensation.Compensation, engine: DockerEngine) => Effect.Effect<A, EngineCallError | ShiftupError>) =>
         (c: Compensation.Compensation): Effect.Effect<A, ShiftupError> =>
           Effect.gen(function* () {
             const address = String(c["engine"])
@@ -86,14 +86,14 @@ export interface DockerFaultOptions {
   /** The compensation kind (`docker.unpause`…); its body is in `undo`. */
   readonly kind: string
   /** Reads what the compensation needs from the members, before anything changes. */
-  readonly capture: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<{ readonly description: string; readonly [field: string]: Json }, EngineCallError | ShiftupError>
-  readonly inject: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<void, EngineCallError | ShiftupError>
+  readonly capture: (members: ReadonlyArray<Container>, engine: DockerEngine) => Effect.Effect<{ readonly description: string; readonly [field: string]: Json }, EngineCallError | ShiftupError>
+  readonly inject: (members: ReadonlyArray<Container>, engine: DockerEngine) => Effect.Effect<void, EngineCallError | ShiftupError>
   readonly compensators: Compensation.Compensators
   /**
    * Read-only checks of the planned members, at plan time (and at each injection of a generator
    * experiment): each refusal refuses the run before anything is touched.
    */
-  readonly preflight?: (members: ReadonlyArray<Container>, engine: Engine) => Effect.Effect<ReadonlyArray<Fault.Refusal>, EngineCallError | ShiftupError>
+  readonly preflight?: (members: ReadonlyArray<Container>, engine: DockerEngine) => Effect.Effect<ReadonlyArray<Fault.Refusal>, EngineCallError | ShiftupError>
 }
 
 /**
@@ -112,14 +112,14 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
     target: o.target,
     safety: o.safety ?? "disrupt",
     compensation: Effect.gen(function* () {
-      const engine = yield* EngineModule.Engine
+      const engine = yield* DockerEngine
       const list = yield* members(o.target, injectionFailed)
       captured.set((yield* RunContext).runId, list)
       const saved = yield* o.capture(list, engine).pipe(Effect.mapError(mapError(engine.address)))
       return { ...saved, kind: o.kind, engine: engine.address, target: o.target.id, containers: saved["containers"] ?? list.map((c) => c.id) }
     }),
     inject: Effect.gen(function* () {
-      const engine = yield* EngineModule.Engine
+      const engine = yield* DockerEngine
       const runId = (yield* RunContext).runId
       const list = captured.get(runId) ?? (yield* members(o.target, injectionFailed))
       captured.delete(runId)
@@ -131,7 +131,7 @@ export const make = (o: DockerFaultOptions): Fault.Fault => {
       ? {}
       : {
           preflight: Effect.gen(function* () {
-            const engine = yield* EngineModule.Engine
+            const engine = yield* DockerEngine
             const unresolved = (detail: string) => fail(new TargetUnresolved({ target: o.target.id, detail }))
             const list = yield* members(o.target, unresolved)
             return yield* preflight(list, engine).pipe(Effect.mapError((e) => (isShiftupError(e) ? e : engineError(engine.address, e, unresolved))))

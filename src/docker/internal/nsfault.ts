@@ -20,7 +20,7 @@
 import { Effect } from "effect"
 import type { Refusal } from "../../Fault.ts"
 import { fail, InjectionFailed, type ShiftupError } from "../../ShiftupError.ts"
-import type { Container, Engine, EngineCallError } from "../Engine.ts"
+import type { Container, DockerEngine, EngineCallError } from "../model.ts"
 import * as Netns from "./netns.ts"
 
 /** One namespace a fault entered, as its ledger records it. */
@@ -42,7 +42,7 @@ export interface What {
 const modeOf = (c: Pick<Container, "networkMode">) => c.networkMode
 
 /** The container whose namespace `c` joins (`container:<id>`), followed through chains; `undefined` when it is gone. */
-const ownerOf = (engine: Engine, c: Container): Effect.Effect<Container | undefined, EngineCallError> =>
+const ownerOf = (engine: DockerEngine, c: Container): Effect.Effect<Container | undefined, EngineCallError> =>
   Effect.gen(function* () {
     let at = c
     for (let hop = 0; hop < 8 && modeOf(at).startsWith("container:"); hop++) {
@@ -56,7 +56,7 @@ const ownerOf = (engine: Engine, c: Container): Effect.Effect<Container | undefi
 /** Plan-time refusals of a namespace fault on `list` (the members planned for the run). */
 export const preflight =
   (targetId: string, what: What) =>
-  (list: ReadonlyArray<Container>, engine: Engine): Effect.Effect<ReadonlyArray<Refusal>, EngineCallError> =>
+  (list: ReadonlyArray<Container>, engine: DockerEngine): Effect.Effect<ReadonlyArray<Refusal>, EngineCallError> =>
     Effect.gen(function* () {
       const planned = new Set(list.map((c) => c.id))
       const host = Netns.hostNamespaces()
@@ -140,7 +140,7 @@ export const inCaptured = <A>(e: Entered, use: (ns: Netns.Namespace) => Effect.E
  * this machine any more (destroyed, and everything in it). A holder that exits between being
  * found and being opened sends the search round again.
  */
-export const inRecorded = <A>(engine: Engine, e: Entered, use: (ns: Netns.Namespace) => Effect.Effect<A, Netns.CommandFailed>): Effect.Effect<A | undefined, Netns.CommandFailed | EngineCallError> =>
+export const inRecorded = <A>(engine: DockerEngine, e: Entered, use: (ns: Netns.Namespace) => Effect.Effect<A, Netns.CommandFailed>): Effect.Effect<A | undefined, Netns.CommandFailed | EngineCallError> =>
   Effect.gen(function* () {
     if (Netns.hostNamespaces().has(e.netns))
       return yield* Effect.fail<Netns.CommandFailed>({

@@ -1,13 +1,9 @@
 /**
- * The Docker engine as an Effect service: a narrow, typed interface over dockerode (which ships
- * no types). Every call has a deadline, and an engine that is down or unreachable fails with
- * `EngineUnavailable` naming the address, so a run stops at plan time with nothing injected.
- *
- * The service is a `Context.Reference`: without a layer, the engine comes from `DOCKER_HOST` or
- * the default socket; `Engine.layer({ socketPath })` provides another one and owns its client.
+ * What the Docker adapter knows of an engine, as data: containers and their state, networks,
+ * images, events, the calls a client makes, and how a call fails. Types only: the client
+ * (`internal/client.ts`) and everything above it import them from here, so nothing imports back.
  */
-import { Context, Effect, Layer } from "effect"
-import { makeClient } from "./internal/client.ts"
+import type { Effect } from "effect"
 
 /** A container as shiftup needs to see it: identity, classification facts, state, and what faults change. */
 export interface Container {
@@ -139,7 +135,7 @@ export interface EngineCallError {
 
 type Call<A> = Effect.Effect<A, EngineCallError>
 
-export interface Engine {
+export interface DockerEngine {
   /** Where the engine is, e.g. `unix:///var/run/docker.sock` or `tcp://127.0.0.1:2375`. */
   readonly address: string
   readonly ping: Call<void>
@@ -186,33 +182,3 @@ export interface EngineOptions {
   /** Deadline of each API call; default 10 s. */
   readonly timeoutMs?: number
 }
-
-/** The address an engine would use with these options and this environment. */
-export const addressOf = (options: EngineOptions = {}): string => {
-  if (options.host !== undefined) return options.host
-  if (options.socketPath !== undefined) return `unix://${options.socketPath}`
-  const fromEnv = process.env["DOCKER_HOST"]
-  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : "unix:///var/run/docker.sock"
-}
-
-/** A client for the engine at these options (`DOCKER_HOST` or the default socket when empty). */
-export const make = (options: EngineOptions = {}): Engine => makeClient(addressOf(options), options.timeoutMs ?? 10_000)
-
-const byAddress = new Map<string, Engine>()
-
-/** A shared client for an address: compensations replayed by `recover` find their engine by the address they recorded. */
-export const at = (address: string): Engine => {
-  let engine = byAddress.get(address)
-  if (engine === undefined) {
-    engine = makeClient(address, 10_000)
-    byAddress.set(address, engine)
-  }
-  return engine
-}
-
-/** The engine probes, faults and compensations use; default: `DOCKER_HOST` or the default socket. */
-export const Engine = Context.Reference<Engine>("shiftup/docker/Engine", { defaultValue: () => at(addressOf()) })
-
-/** A layer with its own client, closed when the layer is released. */
-export const layer = (options: EngineOptions = {}): Layer.Layer<never> =>
-  Layer.effect(Engine, Effect.acquireRelease(Effect.sync(() => make(options)), (e) => Effect.sync(() => e.close())))
