@@ -13,7 +13,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { specOf, type Compensation } from "../../src/Compensation.ts"
 import * as Engine from "../../src/docker/engine.ts"
-import * as Faults from "../../src/docker/Faults.ts"
+import * as Faults from "../../src/docker/index.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { fixture, ledgerFiles, readLedger, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 

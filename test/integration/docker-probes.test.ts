@@ -12,10 +12,10 @@ import { join } from "node:path"
 import { Cause, Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Compensation, Expect, Experiment, Fault, run, type Journal, type Probe } from "../../src/index.ts"
-import { containers, container, type ContainerTarget } from "../../src/docker/Container.ts"
+import { containers, container, type ContainerTarget } from "../../src/docker/targets.ts"
 import * as Engine from "../../src/docker/engine.ts"
-import { pause } from "../../src/docker/Faults.ts"
-import * as Docker from "../../src/docker/Probes.ts"
+import { pause } from "../../src/docker/index.ts"
+import * as Docker from "../../src/docker/index.ts"
 import { pack } from "../../src/internal/tar.ts"
 import { isShiftupError } from "../../src/ShiftupError.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
@@ -390,7 +390,7 @@ describe("time to recover inside a run", () => {
     const c = await start({ command: ["sleep", "3600"] })
     const dir = mkdtempSync(join(tmpdir(), "shiftup-probes-"))
     stateDirs.push(dir)
-    const { kill } = await import("../../src/docker/Faults.ts")
+    const { kill } = await import("../../src/docker/index.ts")
     const j = await run(
       Experiment.make({
         id: "probes.recovers-after-kill",

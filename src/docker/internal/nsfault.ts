@@ -19,8 +19,9 @@
  */
 import { Effect } from "effect"
 import type { Refusal } from "../../Fault.ts"
-import { fail, InjectionFailed, type ShiftupError } from "../../ShiftupError.ts"
+import { fail, InjectionFailed, RollbackFailed, type ShiftupError } from "../../ShiftupError.ts"
 import type { Container, DockerEngine, EngineCallError } from "../model.ts"
+import { differences } from "./fault.ts"
 import * as Netns from "./netns.ts"
 
 /** One namespace a fault entered, as its ledger records it. */
@@ -229,3 +230,24 @@ export const removeTbf = (ns: Netns.Namespace, handle: string): Effect.Effect<st
     }
     return yield* tbfLeft(ns, handle)
   })
+
+// ── Compensators of namespace faults ──
+
+/** What a namespace fault's record holds: the namespaces it entered, for the rollback. */
+export interface NamespaceRecord {
+  readonly kind: string
+  readonly target: string
+  readonly namespaces: ReadonlyArray<Entered>
+}
+
+const rollbackFailed = (r: NamespaceRecord, detail: string): ShiftupError => fail(new RollbackFailed({ fault: r.kind, target: r.target, detail }))
+
+/** Runs `check` in each recorded namespace that still exists; every line it returns, joined. */
+export const inEachNamespace = (r: NamespaceRecord, engine: DockerEngine, check: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+  differences(r.namespaces, (e) =>
+    inRecorded(engine, e, check).pipe(Effect.mapError((x): EngineCallError | ShiftupError => (x._tag === "CommandFailed" ? rollbackFailed(r, `container ${e.name}: ${x.detail}`) : x))),
+  )
+
+/** Removal in each namespace must end with nothing left (proved by reading it again), or the rollback failed. */
+export const proveGone = (r: NamespaceRecord, engine: DockerEngine, remove: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+  inEachNamespace(r, engine, remove).pipe(Effect.flatMap((left) => (left === undefined ? Effect.void : Effect.fail(rollbackFailed(r, left)))))

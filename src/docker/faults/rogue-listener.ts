@@ -3,47 +3,42 @@
  * to the target, removed by its labels on rollback (also after a crash between create and ledger).
  */
 import { Effect, Schema } from "effect"
-import { RunContext } from "../RunContext.ts"
-import type { ContainerTarget } from "./Container.ts"
-import type { FaultOptions } from "./Faults.ts"
-import * as DockerFault from "./internal/fault.ts"
-import * as Records from "./internal/records.ts"
-import { runLabel } from "./Reaper.ts"
-import { fail, InjectionFailed } from "../ShiftupError.ts"
+import { RunContext } from "../../RunContext.ts"
+import { fail, InjectionFailed } from "../../ShiftupError.ts"
+import * as DockerFault from "../internal/fault.ts"
+import type { FaultOptions } from "../internal/fault.ts"
+import { declare } from "../internal/kind.ts"
+import { runLabel } from "../reaper.ts"
+import type { ContainerTarget } from "../targets.ts"
 
-/** The label selector of a compensation; empty when it names no labels. */
-const selectorOf = (c: Readonly<Record<string, unknown>>): ReadonlyArray<string> =>
-  Object.entries((typeof c["labels"] === "object" && c["labels"] !== null ? c["labels"] : {}) as Readonly<Record<string, string>>).map(([k, v]) => `${k}=${v}`)
+/** The label selector of a compensation. */
+const selectorOf = (labels: Readonly<Record<string, string>>): ReadonlyArray<string> => Object.entries(labels).map(([k, v]) => `${k}=${v}`)
 
 const NonEmpty = Schema.String.check(Schema.isMinLength(1))
 
-const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
-  /** Removes every container carrying all of `labels` (created by a fault); none left is fine. */
-  "docker.remove-labelled": {
-    undo: (c, engine) =>
-      Effect.gen(function* () {
-        const selector = selectorOf(c)
-        // Never "every container": a compensation without labels removes nothing.
-        if (selector.length === 0) return
-        const found = yield* engine.list({ all: true, labels: selector })
-        yield* DockerFault.eachOf(found, (s) => engine.remove(s.id))
-      }),
-    verify: (c, engine) =>
-      Effect.gen(function* () {
-        const selector = selectorOf(c)
-        if (selector.length === 0) return undefined
-        const left = yield* engine.list({ all: true, labels: selector })
-        return left.length === 0 ? undefined : `${left.map((x) => x.name).join(", ")} (labelled ${selector.join(", ")}) still there`
-      }),
-    // Exactly the labels a fault puts on what it creates: a record cannot name anyone else's containers.
-    schema: Records.record("docker.remove-labelled", { labels: Schema.Struct({ [runLabel]: NonEmpty, "shiftup.fault": NonEmpty }) }),
-    // Creating and starting the listener takes some 250 ms on the engine.
-    settleMs: 5000,
-  },
-}
-
-/** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(specs)
+/** Removes every container carrying all of `labels` (created by a fault); none left is fine. */
+export const RemoveLabelled = declare({
+  kind: "docker.remove-labelled",
+  // Exactly the labels a fault puts on what it creates: a record cannot name anyone else's containers.
+  fields: { labels: Schema.Struct({ [runLabel]: NonEmpty, "shiftup.fault": NonEmpty }) },
+  undo: (r, engine) =>
+    Effect.gen(function* () {
+      const selector = selectorOf(r.labels)
+      // Never "every container": a compensation without labels removes nothing.
+      if (selector.length === 0) return
+      const found = yield* engine.list({ all: true, labels: selector })
+      yield* DockerFault.eachOf(found, (s) => engine.remove(s.id))
+    }),
+  verify: (r, engine) =>
+    Effect.gen(function* () {
+      const selector = selectorOf(r.labels)
+      if (selector.length === 0) return undefined
+      const left = yield* engine.list({ all: true, labels: selector })
+      return left.length === 0 ? undefined : `${left.map((x) => x.name).join(", ")} (labelled ${selector.join(", ")}) still there`
+    }),
+  // Creating and starting the listener takes some 250 ms on the engine.
+  settleMs: 5000,
+})
 
 export interface RogueListenerOptions extends FaultOptions {
   /** The port it listens on, inside its container and published on 127.0.0.1. */
@@ -70,13 +65,12 @@ export const rogueListener = (target: ContainerTarget, options: RogueListenerOpt
   const id = options.id ?? `rogue listener ${options.port} next to ${target.id}`
   const image = options.image ?? "shiftup-lab/rogue:latest"
   const refuse = (detail: string) => Effect.fail(fail(new InjectionFailed({ fault: id, target: target.id, detail })))
-  const networks = new Map<string, string>()
   const labelsFor = (runId: string) => ({ [runLabel]: runId, "shiftup.fault": id })
   return DockerFault.make({
     id,
     title: `start a rogue listener on port ${options.port} next to ${target.id}`,
     target,
-    kind: "docker.remove-labelled",
+    kind: RemoveLabelled,
     capture: (list) =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
@@ -87,19 +81,19 @@ export const rogueListener = (target: ContainerTarget, options: RogueListenerOpt
         const network = options.network ?? joinable[0]
         if (network === undefined) return yield* refuse(`${first.name} is on no network a container can join (${Object.keys(first.networks).join(", ") || "none"})`)
         if (!joinable.includes(network)) return yield* refuse(`${first.name} is not on network "${network}" (it is on ${joinable.join(", ") || "none"})`)
-        networks.set(runId, network)
         const labels = labelsFor(runId)
         return {
-          description: `remove the rogue listener on port ${options.port} in network ${network} (containers labelled ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(", ")})`,
-          labels,
-          containers: [],
+          record: {
+            description: `remove the rogue listener on port ${options.port} in network ${network} (containers labelled ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(", ")})`,
+            labels,
+            containers: [],
+          },
+          plan: network,
         }
       }),
-    inject: (_list, engine) =>
+    inject: (_list, engine, network) =>
       Effect.gen(function* () {
         const runId = (yield* RunContext).runId
-        const network = networks.get(runId)
-        networks.delete(runId)
         if (network === undefined) return yield* refuse("no network was captured for this run")
         yield* engine.run({
           name: `shiftup-rogue-${safeName(runId)}-${options.port}`,
@@ -110,6 +104,5 @@ export const rogueListener = (target: ContainerTarget, options: RogueListenerOpt
           network,
         })
       }),
-    compensators,
   })
 }

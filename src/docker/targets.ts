@@ -5,15 +5,17 @@
  * image, process, exposed ports, and the endpoints planning may fingerprint (a port published on
  * loopback, else the container's own address on a local engine).
  *
- * The members planned for a run are remembered per run id, so faults act on exactly the
- * containers the policy and the budget were checked against.
+ * The members planned for a run are remembered in the run's store (`internal/members.ts`), so
+ * faults act on exactly the containers the policy and the budget were checked against.
  */
 import { Effect } from "effect"
-import { RunContext } from "../RunContext.ts"
-import { EngineUnavailable, fail, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
+import { fail, type ShiftupError, TargetUnresolved } from "../ShiftupError.ts"
 import type { Endpoint, Environment, Facts, Resolution, Target } from "../Target.ts"
 import { TargetTypeId } from "../Target.ts"
-import { DockerEngine, type Container, type EngineCallError } from "./engine.ts"
+import { DockerEngine } from "./internal/client.ts"
+import { engineError } from "./internal/errors.ts"
+import { find, remember } from "./internal/members.ts"
+import type { Container } from "./model.ts"
 
 export interface Selector {
   /** Container name: exact (`"auth"`) or a pattern (`/^shop-web-\d+$/`). */
@@ -44,36 +46,6 @@ export interface ContainerTargetOptions {
 export interface ContainerTarget extends Target {
   readonly kind: "container"
   readonly select: Selector
-}
-
-const memory = new Map<string, Map<string, ReadonlyArray<string>>>()
-const remembered = 64
-
-const remember = (target: string, runId: string, ids: ReadonlyArray<string>) => {
-  let runs = memory.get(target)
-  if (runs === undefined) memory.set(target, (runs = new Map()))
-  runs.set(runId, ids)
-  // A long-lived process (a test suite) plans many runs: keep only the recent ones.
-  for (const key of runs.keys()) if (runs.size > remembered) runs.delete(key)
-}
-
-/** Maps an engine failure to the reason a person acts on. */
-export const engineError = (address: string, e: EngineCallError, otherwise: (detail: string) => ShiftupError): ShiftupError =>
-  e.unreachable ? fail(new EngineUnavailable({ engine: "Docker", address, detail: e.detail })) : otherwise(`${e.op}: ${e.detail}`)
-
-const matches = (c: Container, s: Selector): boolean => {
-  if (s.all !== true && !c.state.running) return false
-  if (s.name !== undefined && !(typeof s.name === "string" ? c.name === s.name.replace(/^\//, "") : s.name.test(c.name))) return false
-  if (s.id !== undefined && !c.id.startsWith(s.id)) return false
-  if (s.labels !== undefined && !Object.entries(s.labels).every(([k, v]) => k in c.labels && (v === "" || c.labels[k] === v))) return false
-  if (s.image !== undefined) {
-    const image = s.image
-    const ok = image.endsWith("/") ? c.image.startsWith(image) : c.image === image || (!image.includes(":") && c.image.startsWith(`${image}:`)) || c.image === `${image}:latest`
-    if (!ok) return false
-  }
-  if (s.compose?.project !== undefined && c.labels["com.docker.compose.project"] !== s.compose.project) return false
-  if (s.compose?.service !== undefined && c.labels["com.docker.compose.service"] !== s.compose.service) return false
-  return true
 }
 
 const basename = (path: string) => path.slice(path.lastIndexOf("/") + 1)
@@ -118,15 +90,6 @@ const shuffle = <A>(xs: ReadonlyArray<A>): Array<A> => {
   return out
 }
 
-/** The containers a selector matches right now, inspected. */
-export const find = (select: Selector): Effect.Effect<ReadonlyArray<Container>, EngineCallError> =>
-  Effect.gen(function* () {
-    const engine = yield* DockerEngine
-    const summaries = yield* engine.list({ all: select.all === true || select.id !== undefined, ...(select.labels === undefined ? {} : { labels: Object.entries(select.labels).map(([k, v]) => (v === "" ? k : `${k}=${v}`)) }) })
-    const inspected = yield* Effect.forEach(summaries, (s) => engine.inspect(s.id).pipe(Effect.catchIf((e) => e.status === 404, () => Effect.succeed(undefined))), { concurrency: 16 })
-    return inspected.filter((c): c is Container => c !== undefined && matches(c, select)).sort((a, b) => a.name.localeCompare(b.name))
-  })
-
 /**
  * Containers selected by name, id, labels, image or compose service.
  *
@@ -140,8 +103,7 @@ export const containers = (id: string, options: ContainerTargetOptions): Contain
     const matching = yield* find(options.select).pipe(Effect.mapError((e) => engineError(engine.address, e, unresolved)))
     const chosen = options.pick === undefined ? matching : shuffle(matching).slice(0, options.pick).sort((a, b) => a.name.localeCompare(b.name))
     const facts = chosen.map((c) => factsOf(c, { local: engine.address.startsWith("unix://") }))
-    const ctx = yield* RunContext
-    remember(id, ctx.runId, chosen.map((c) => c.id))
+    yield* remember(id, chosen.map((c) => c.id))
     // Invariant 7: the local engine's own containers are reachable by the run — these ones.
     const egress = engine.address.startsWith("unix://") ? chosen.flatMap((c) => Object.values(c.networks).map((n) => n.ipv4).filter((ip) => ip !== "")) : []
     return { members: facts, population: matching.length, egress }
@@ -163,22 +125,3 @@ export const containers = (id: string, options: ContainerTargetOptions): Contain
 export const container = (name: string, options: Omit<ContainerTargetOptions, "select" | "pick"> = {}): ContainerTarget => containers(name, { ...options, select: { name } })
 
 export const isContainerTarget = (t: Target): t is ContainerTarget => t.kind === "container" && "select" in t
-
-/**
- * The containers this run planned for `target`, inspected now. Outside a run (or for a target
- * the run did not plan) the selector is resolved afresh. A planned container that has gone is an
- * error: a fault never silently acts on fewer (or other) containers than were checked.
- */
-export const members = (target: ContainerTarget, onError: (detail: string) => ShiftupError): Effect.Effect<ReadonlyArray<Container>, ShiftupError> =>
-  Effect.gen(function* () {
-    const engine = yield* DockerEngine
-    const ctx = yield* RunContext
-    const planned = memory.get(target.id)?.get(ctx.runId)
-    if (planned === undefined) {
-      const found = yield* find(target.select).pipe(Effect.mapError((e) => engineError(engine.address, e, onError)))
-      return found.length === 0 ? yield* Effect.fail(onError(`no container matches the selector of "${target.id}"`)) : found
-    }
-    return yield* Effect.forEach(planned, (cid) => engine.inspect(cid).pipe(Effect.mapError((e) => engineError(engine.address, e, (d) => onError(e.status === 404 ? `planned container ${cid.slice(0, 12)} is gone` : d)))), {
-      concurrency: 16,
-    })
-  })

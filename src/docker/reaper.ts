@@ -6,9 +6,10 @@
  * alone unless `force` is given.
  */
 import { Effect } from "effect"
-import { DockerEngine, type EngineCallError } from "./engine.ts"
-import { engineError } from "./Container.ts"
 import { fail, TargetUnresolved, type ShiftupError } from "../ShiftupError.ts"
+import { DockerEngine } from "./internal/client.ts"
+import { engineError } from "./internal/errors.ts"
+import type { EngineCallError } from "./model.ts"
 
 /** The label every object shiftup creates carries; its value is the run id. */
 export const runLabel = "shiftup.run"

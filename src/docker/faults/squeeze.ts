@@ -3,13 +3,12 @@
  * put back exactly what was there — including "no limit", which the API cannot store as 0 again.
  */
 import { Effect, Schema } from "effect"
-import type { ContainerTarget } from "./Container.ts"
-import type { Container, Resources } from "./model.ts"
-import type { FaultOptions } from "./Faults.ts"
-import * as DockerFault from "./internal/fault.ts"
-import { gone } from "./internal/fault.ts"
-import * as Records from "./internal/records.ts"
-import { fail, InjectionFailed } from "../ShiftupError.ts"
+import { fail, InjectionFailed } from "../../ShiftupError.ts"
+import * as DockerFault from "../internal/fault.ts"
+import type { FaultOptions } from "../internal/fault.ts"
+import { ContainerId, declare } from "../internal/kind.ts"
+import type { Container, Resources } from "../model.ts"
+import type { ContainerTarget } from "../targets.ts"
 
 /**
  * The engine's "no memory limit": cgroup v1 clamps any larger limit to this (2^63 − 4096), and
@@ -19,69 +18,67 @@ import { fail, InjectionFailed } from "../ShiftupError.ts"
  */
 export const unlimitedMemory = 9_223_372_036_854_771_712
 
-/** One container's resource restore, as recorded in a `docker.update` compensation. */
-interface SavedResources {
-  readonly id: string
-  readonly name: string
-  /** The values `engine.inspect` showed before the squeeze. */
-  readonly original: Readonly<Record<string, number>>
-  /** Update calls (in order) that restore them; see `squeeze`. */
-  readonly restore: ReadonlyArray<Readonly<Record<string, number>>>
-}
+// Whole numbers beyond 2^53 too: the kernel's "no memory limit" is 2^63 − 4096 (see `unlimitedMemory`).
+const Limit = Schema.optionalKey(Schema.Number.check(Schema.makeFilter((n: number) => Number.isInteger(n), { message: "a whole number" })))
+/** Only the limits a squeeze touches: an update with anything else (`Privileged`…) is not a restore. */
+const ResourceValues = Schema.Struct({ cpuQuota: Limit, cpuPeriod: Limit, nanoCpus: Limit, cpuShares: Limit, memory: Limit, memorySwap: Limit, pidsLimit: Limit })
+
+type Values = typeof ResourceValues.Type
 
 /** Whether `now` already shows what the last restore call sets (then a replay does nothing). */
-const restored = (now: Resources, s: SavedResources): boolean => {
+const restored = (now: Resources, s: { readonly restore: ReadonlyArray<Values> }): boolean => {
   const want: Record<string, number> = {}
   for (const call of s.restore) Object.assign(want, call)
   return Object.entries(want).every(([k, v]) => now[k as keyof Resources] === v)
 }
 
 /** Whether `now` still shows the original values (the squeeze never reached this container). */
-const unchanged = (now: Resources, s: SavedResources): boolean => Object.entries(s.original).every(([k, v]) => now[k as keyof Resources] === v)
+const unchanged = (now: Resources, s: { readonly original: Values }): boolean => Object.entries(s.original).every(([k, v]) => now[k as keyof Resources] === v)
 
-// Whole numbers beyond 2^53 too: the kernel's "no memory limit" is 2^63 − 4096 (see `unlimitedMemory`).
-const Limit = Schema.optionalKey(Schema.Number.check(Schema.makeFilter((n: number) => Number.isInteger(n), { message: "a whole number" })))
-/** Only the limits a squeeze touches: an update with anything else (`Privileged`…) is not a restore. */
-const ResourceValues = Schema.Struct({ cpuQuota: Limit, cpuPeriod: Limit, nanoCpus: Limit, cpuShares: Limit, memory: Limit, memorySwap: Limit, pidsLimit: Limit })
-
-const savedOf = (c: Readonly<Record<string, unknown>>) => (Array.isArray(c["saved"]) ? c["saved"] : []) as unknown as ReadonlyArray<SavedResources>
-
-const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
-  /** Puts back each container's saved resource limits, unless inspect already shows them. */
-  "docker.update": {
-    undo: (c, engine) =>
-      DockerFault.eachOf(savedOf(c), (s) =>
-        gone(
-          Effect.gen(function* () {
-            const now = yield* engine.inspect(s.id)
-            // Never squeezed (the injection failed before this container) or restored already.
-            if (unchanged(now.resources, s) || restored(now.resources, s)) return
-            for (const call of s.restore) yield* engine.update(s.id, call)
-          }),
-        ),
-      ),
-    verify: (c, engine) =>
-      DockerFault.differences(savedOf(c), (s) =>
-        gone(engine.inspect(s.id)).pipe(
-          Effect.map((now) => {
-            if (now === undefined || unchanged(now.resources, s) || restored(now.resources, s)) return undefined
-            const want: Record<string, number> = {}
-            for (const call of s.restore) Object.assign(want, call)
-            const off = Object.entries(want).filter(([k, v]) => now.resources[k as keyof Resources] !== v)
-            return `${s.name}: ${off.map(([k, v]) => `${k} is ${now.resources[k as keyof Resources]}, not ${v}`).join(", ")}`
-          }),
-        ),
-      ),
-    schema: Records.record("docker.update", {
-      saved: Schema.Array(Schema.Struct({ id: Records.ContainerId, name: Schema.String, original: ResourceValues, restore: Schema.Array(ResourceValues) })),
-    }),
-    // An update takes some 15 ms on the engine.
-    settleMs: 2000,
+/** Puts back each container's saved resource limits, unless inspect already shows them. */
+export const Update = declare({
+  kind: "docker.update",
+  fields: {
+    saved: Schema.Array(
+      Schema.Struct({
+        id: ContainerId,
+        name: Schema.String,
+        /** The values `engine.inspect` showed before the squeeze. */
+        original: ResourceValues,
+        /** Update calls (in order) that restore them; see `squeeze`. */
+        restore: Schema.Array(ResourceValues),
+      }),
+    ),
   },
-}
+  undo: (r, engine) =>
+    DockerFault.eachOf(r.saved, (s) =>
+      DockerFault.gone(
+        Effect.gen(function* () {
+          const now = yield* engine.inspect(s.id)
+          // Never squeezed (the injection failed before this container) or restored already.
+          if (unchanged(now.resources, s) || restored(now.resources, s)) return
+          for (const call of s.restore) yield* engine.update(s.id, call)
+        }),
+      ),
+    ),
+  verify: (r, engine) =>
+    DockerFault.differences(r.saved, (s) =>
+      DockerFault.gone(engine.inspect(s.id)).pipe(
+        Effect.map((now) => {
+          if (now === undefined || unchanged(now.resources, s) || restored(now.resources, s)) return undefined
+          const want: Record<string, number> = {}
+          for (const call of s.restore) Object.assign(want, call)
+          const off = Object.entries(want).filter(([k, v]) => now.resources[k as keyof Resources] !== v)
+          return `${s.name}: ${off.map(([k, v]) => `${k} is ${now.resources[k as keyof Resources]}, not ${v}`).join(", ")}`
+        }),
+      ),
+    ),
+  // An update takes some 15 ms on the engine.
+  settleMs: 2000,
+})
 
-/** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(specs)
+/** One container's resource restore, as recorded in a `docker.update` compensation. */
+type SavedResources = (typeof Update.schema.Type)["saved"][number]
 
 export interface SqueezeOptions extends FaultOptions {
   /** CPU time as a fraction of one CPU (`0.1` = 10 ms per 100 ms period); at least 0.01. */
@@ -132,7 +129,6 @@ const fmtBytes = (n: number) => (n >= unlimitedMemory ? "unlimited" : n % 1_048_
 export const squeeze = (target: ContainerTarget, options: SqueezeOptions) => {
   const id = options.id ?? `squeeze ${target.id}`
   const refuse = (detail: string) => Effect.fail(fail(new InjectionFailed({ fault: id, target: target.id, detail })))
-  const plans = new Map<string, { readonly squeeze: Partial<Resources>; readonly saved: SavedResources }>()
   const planOf = (c: Container) => {
     const r = c.resources
     const squeeze: Record<string, number> = {}
@@ -182,27 +178,18 @@ export const squeeze = (target: ContainerTarget, options: SqueezeOptions) => {
     id,
     title: `squeeze ${target.id} to ${parts.join(", ")}`,
     target,
-    kind: "docker.update",
+    kind: Update,
     capture: (list) =>
       Effect.gen(function* () {
         if (parts.length === 0) return yield* refuse("give at least one of cpus, memory, pids")
         if (options.cpus !== undefined && !(options.cpus >= 0.01 && Number.isFinite(options.cpus))) return yield* refuse(`cpus must be at least 0.01, got ${options.cpus}`)
         if (options.memory !== undefined && !(Number.isInteger(options.memory) && options.memory >= 6 * 1_048_576)) return yield* refuse(`memory must be a whole number of bytes, at least 6 MiB (Docker's minimum), got ${options.memory}`)
         if (options.pids !== undefined && !(Number.isInteger(options.pids) && options.pids >= 1)) return yield* refuse(`pids must be a whole number ≥ 1, got ${options.pids}`)
-        const saved = list.map((c) => {
-          const p = planOf(c)
-          plans.set(c.id, p)
-          return p.saved
-        })
-        return { description: `restore the limits of ${saved.map(describe).join("; ")}`, saved: saved as unknown as DockerFault.Json }
+        const planned = list.map(planOf)
+        const saved = planned.map((p) => p.saved)
+        return { record: { description: `restore the limits of ${saved.map(describe).join("; ")}`, saved }, plan: new Map(list.map((c, i) => [c.id, planned[i]!.squeeze])) }
       }),
-    inject: (list, engine) =>
-      DockerFault.eachOf(list, (c) => {
-        const p = plans.get(c.id) ?? planOf(c)
-        plans.delete(c.id)
-        return engine.update(c.id, p.squeeze)
-      }),
-    compensators,
+    inject: (list, engine, plan) => DockerFault.eachOf(list, (c) => engine.update(c.id, plan?.get(c.id) ?? planOf(c).squeeze)),
   })
 }
 

@@ -3,22 +3,13 @@
  * through the archive API; rollback puts the original archive back (content, mode, owner, mtime).
  */
 import { Effect, Schema } from "effect"
-import type { ContainerTarget } from "./Container.ts"
-import type { FaultOptions } from "./Faults.ts"
-import * as DockerFault from "./internal/fault.ts"
-import { gone } from "./internal/fault.ts"
-import * as Records from "./internal/records.ts"
-import type { DockerEngine } from "./model.ts"
-import { pack, unpack } from "../internal/tar.ts"
-import { fail, InjectionFailed } from "../ShiftupError.ts"
-
-interface SavedFile {
-  readonly id: string
-  readonly name: string
-  readonly archive: string
-}
-
-const filesOf = (c: Readonly<Record<string, unknown>>) => (Array.isArray(c["files"]) ? c["files"] : []) as unknown as ReadonlyArray<SavedFile>
+import { pack, unpack } from "../../internal/tar.ts"
+import { fail, InjectionFailed } from "../../ShiftupError.ts"
+import * as DockerFault from "../internal/fault.ts"
+import type { FaultOptions } from "../internal/fault.ts"
+import { ContainerId, declare } from "../internal/kind.ts"
+import type { DockerEngine } from "../model.ts"
+import type { ContainerTarget } from "../targets.ts"
 
 /** Whether the file in archive `now` has the saved original's type, permission bits, owner and content. */
 const sameFile = (original: Buffer, now: Buffer): boolean => {
@@ -37,12 +28,15 @@ const holdsOneFile = (path: string, archive: string): string | undefined => {
   return entries.length === 1 && entries[0]?.type === "file" && entries[0].path === name ? undefined : `the saved archive must hold exactly the regular file ${name}`
 }
 
-const FileRecord = Records.record("docker.archive-restore", {
-  path: Schema.String.check(Schema.isPattern(/^\/(?:[^/\0]+\/)*[^/\0]+$/, { message: "the absolute path of a file" })),
-  dir: Schema.String,
-  files: Schema.Array(Schema.Struct({ id: Records.ContainerId, name: Schema.String, size: Schema.Number, mode: Schema.Number, archive: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/, { message: "base64" })) })),
-}).check(
-  Schema.makeFilter((r) => {
+/** Extracts each saved original archive (content, mode, owner, mtime) back into its folder, unless the file already matches it. */
+export const ArchiveRestore = declare({
+  kind: "docker.archive-restore",
+  fields: {
+    path: Schema.String.check(Schema.isPattern(/^\/(?:[^/\0]+\/)*[^/\0]+$/, { message: "the absolute path of a file" })),
+    dir: Schema.String,
+    files: Schema.Array(Schema.Struct({ id: ContainerId, name: Schema.String, size: Schema.Number, mode: Schema.Number, archive: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/, { message: "base64" })) })),
+  },
+  check: Schema.makeFilter((r: { readonly path: string; readonly dir: string; readonly files: ReadonlyArray<{ readonly archive: string }> }) => {
     const cut = r.path.lastIndexOf("/")
     if (r.dir !== (cut <= 0 ? "/" : r.path.slice(0, cut))) return { path: ["dir"], issue: `must be the folder of ${r.path}` }
     return r.files.flatMap((f, i) => {
@@ -50,45 +44,30 @@ const FileRecord = Records.record("docker.archive-restore", {
       return bad === undefined ? [] : [{ path: ["files", i, "archive"], issue: bad }]
     })
   }),
-)
-
-const specs: Readonly<Record<string, DockerFault.KindSpec>> = {
-  /** Extracts each saved original archive (content, mode, owner, mtime) back into its folder, unless the file already matches it. */
-  "docker.archive-restore": {
-    undo: (c, engine) => {
-      const dir = String(c["dir"])
-      const path = String(c["path"])
-      return DockerFault.eachOf(filesOf(c), (f) =>
-        gone(
-          Effect.gen(function* () {
-            const original = Buffer.from(f.archive, "base64")
-            const now = yield* fileNow(engine, f.id, path)
-            if (now !== undefined && sameFile(original, now)) return
-            yield* engine.putArchive(f.id, dir, original)
-          }),
-        ),
-      )
-    },
-    verify: (c, engine) => {
-      const path = String(c["path"])
-      return DockerFault.differences(filesOf(c), (f) =>
+  undo: ({ dir, path, files }, engine) =>
+    DockerFault.eachOf(files, (f) =>
+      DockerFault.gone(
         Effect.gen(function* () {
-          // A container removed since took the file with it: nothing a restore could put back.
-          if ((yield* gone(engine.inspect(f.id))) === undefined) return undefined
+          const original = Buffer.from(f.archive, "base64")
           const now = yield* fileNow(engine, f.id, path)
-          if (now === undefined) return `${path} is missing in ${f.name}`
-          return sameFile(Buffer.from(f.archive, "base64"), now) ? undefined : `${path} in ${f.name} differs from the saved original`
+          if (now !== undefined && sameFile(original, now)) return
+          yield* engine.putArchive(f.id, dir, original)
         }),
-      )
-    },
-    schema: FileRecord,
-    // A write of at most 1 MiB through the archive API.
-    settleMs: 5000,
-  },
-}
-
-/** Compensators of this module's faults, by kind. */
-export const compensators = DockerFault.compensators(specs)
+      ),
+    ),
+  verify: ({ path, files }, engine) =>
+    DockerFault.differences(files, (f) =>
+      Effect.gen(function* () {
+        // A container removed since took the file with it: nothing a restore could put back.
+        if ((yield* DockerFault.gone(engine.inspect(f.id))) === undefined) return undefined
+        const now = yield* fileNow(engine, f.id, path)
+        if (now === undefined) return `${path} is missing in ${f.name}`
+        return sameFile(Buffer.from(f.archive, "base64"), now) ? undefined : `${path} in ${f.name} differs from the saved original`
+      }),
+    ),
+  // A write of at most 1 MiB through the archive API.
+  settleMs: 5000,
+})
 
 export interface TamperOptions extends FaultOptions {
   /** Absolute path of an existing regular file in the container. */
@@ -118,13 +97,12 @@ export const tamper = (target: ContainerTarget, options: TamperOptions) => {
   const name = path.slice(cut + 1)
   const content = typeof options.content === "string" ? Buffer.from(options.content) : options.content
   const refuse = (detail: string) => Effect.fail(fail(new InjectionFailed({ fault: id, target: target.id, detail })))
-  const originals = new Map<string, Buffer>()
   return DockerFault.make({
     id,
     title: `tamper with ${path} in ${target.id}`,
     target,
     safety: "destroy",
-    kind: "docker.archive-restore",
+    kind: ArchiveRestore,
     capture: (list, engine) =>
       Effect.gen(function* () {
         if (!path.startsWith("/") || name === "" || name === "." || name === "..") return yield* refuse(`path must be the absolute path of a file, got "${path}"`)
@@ -140,26 +118,27 @@ export const tamper = (target: ContainerTarget, options: TamperOptions) => {
               const entry = entries[0]
               if (entry === undefined || entries.length !== 1 || entry.type !== "file") return yield* refuse(`${path} in ${c.name} is not a regular file (${entry?.type ?? "empty archive"})`)
               if (entry.content.length > maxTamperBytes) return yield* refuse(`${path} in ${c.name} is ${entry.content.length} bytes; tamper saves at most ${maxTamperBytes} bytes of original`)
-              originals.set(c.id, archive)
               // The engine's headers carry the file type bits too (0o100644): keep the permission bits.
-              return { id: c.id, name: c.name, size: entry.content.length, mode: entry.mode & 0o7777, archive: archive.toString("base64") }
+              return { id: c.id, name: c.name, size: entry.content.length, mode: entry.mode & 0o7777, archive, saved: archive.toString("base64") }
             }),
           { concurrency: DockerFault.concurrency },
         )
         const show = (f: (typeof files)[number]) => `${f.name} (${f.size} bytes, mode ${f.mode.toString(8).padStart(4, "0")})`
-        return { description: `restore ${path} in ${files.map(show).join(", ")}`, path, dir, files }
+        return {
+          record: { description: `restore ${path} in ${files.map(show).join(", ")}`, path, dir, files: files.map((f) => ({ id: f.id, name: f.name, size: f.size, mode: f.mode, archive: f.saved })) },
+          // The originals, to keep each one's owner and mode in the tampered file.
+          plan: new Map(files.map((f) => [f.id, f.archive])),
+        }
       }),
-    inject: (list, engine) =>
+    inject: (list, engine, originals) =>
       DockerFault.eachOf(list, (c) =>
         Effect.gen(function* () {
-          const original = originals.get(c.id) ?? (yield* engine.getArchive(c.id, path))
-          originals.delete(c.id)
+          const original = originals?.get(c.id) ?? (yield* engine.getArchive(c.id, path))
           const entry = unpack(original)[0]
           const tar = pack([{ path: name, type: "file", content, mode: options.mode ?? (entry === undefined ? 0o644 : entry.mode & 0o7777), uid: entry?.uid ?? 0, gid: entry?.gid ?? 0, mtime: Math.floor(Date.now() / 1000) }])
           yield* engine.putArchive(c.id, dir, tar)
         }),
       ),
-    compensators,
   })
 }
 
