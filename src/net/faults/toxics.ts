@@ -5,14 +5,11 @@
  * `Compensation.ephemeral`: it is ledgered like any other, and dies with the process.
  */
 import { Effect } from "effect"
-import { type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici"
-import * as Compensation from "../Compensation.ts"
-import * as Fault from "../Fault.ts"
-import { fail, InvalidExperiment } from "../ShiftupError.ts"
-import type { Target } from "../Target.ts"
-import type * as Interceptor from "./Interceptor.ts"
-import { ensureStarted, type Proxy } from "./Proxy.ts"
-import * as Toxic from "./Toxic.ts"
+import * as Compensation from "../../Compensation.ts"
+import * as Fault from "../../Fault.ts"
+import { fail, InvalidExperiment } from "../../ShiftupError.ts"
+import { ensureStarted, type Proxy } from "../targets.ts"
+import * as Toxic from "../toxic.ts"
 
 /** Makes a fault that adds `toxic` to `proxy` while it is active. */
 export const toxic = (proxy: Proxy, t: Toxic.Toxic, title?: string): Fault.Fault => {
@@ -95,67 +92,3 @@ export const slicer = (proxy: Proxy, options: Toxic.Common & { readonly averageS
 /** Lets exactly `bytes` through (per connection, in this direction), then closes the connection. */
 export const limitData = (proxy: Proxy, options: Toxic.Common & { readonly bytes: number }): Fault.Fault =>
   toxic(proxy, Toxic.make({ kind: "limit-data", bytes: options.bytes }, options))
-
-/** Where an HTTP fault is installed: a fault switch composed into the user's client, a plain dispatcher, or undici's global dispatcher. */
-export type HttpInstall = Interceptor.FaultSwitch | Dispatcher | "global"
-
-export interface HttpFaultOptions {
-  readonly id: string
-  readonly title?: string
-  /** The service whose answers the client sees altered (what the policy classifies). */
-  readonly target: Target
-  readonly interceptor: Interceptor.Interceptor
-  /**
-   * A `FaultSwitch` already composed into the client (recommended: you choose its place among
-   * your interceptors); a plain (not composed) dispatcher, whose `dispatch` is wrapped; or
-   * `"global"`, which composes the fault onto the global dispatcher. Rollback restores the
-   * previous state in each case.
-   */
-  readonly on: HttpInstall
-}
-
-const isSwitch = (u: HttpInstall): u is Interceptor.FaultSwitch => typeof u === "object" && "add" in u && "interceptor" in u
-
-/**
- * An undici interceptor as a core fault (compensation `ephemeral`: it lives in this process).
- *
- * @example
- * const faults = Net.http.faultSwitch()
- * const client = new Agent().compose(faults.interceptor)
- * Net.httpFault({ id: "no-auth-header", target: api, on: faults, interceptor: Net.http.stripHeaders() })
- */
-export const httpFault = (options: HttpFaultOptions): Fault.Fault => {
-  const where = options.on === "global" ? "the global dispatcher" : isSwitch(options.on) ? "its fault switch" : "the given dispatcher"
-  let undo: (() => void) | undefined
-  return Fault.make({
-    id: options.id,
-    title: options.title ?? options.id,
-    target: options.target,
-    safety: "disrupt",
-    compensation: Compensation.ephemeral({ target: options.target.id, description: `remove HTTP fault "${options.id}" from ${where}` }),
-    inject: () => {
-      const on = options.on
-      if (on === "global") {
-        const previous = getGlobalDispatcher()
-        setGlobalDispatcher(previous.compose(options.interceptor))
-        undo = () => setGlobalDispatcher(previous)
-      } else if (isSwitch(on)) undo = on.add(options.interceptor)
-      else {
-        const own = Object.getOwnPropertyDescriptor(on, "dispatch")
-        const original = on.dispatch.bind(on)
-        const wrapped = options.interceptor(original)
-        ;(on as { dispatch: Dispatcher["dispatch"] }).dispatch = wrapped
-        undo = () => {
-          if (own === undefined) delete (on as { dispatch?: unknown }).dispatch
-          else Object.defineProperty(on, "dispatch", own)
-        }
-        // A composed dispatcher is a Proxy that always answers its own `dispatch`.
-        if (on.dispatch !== wrapped) throw new Error("this dispatcher is composed (dispatcher.compose(...)), so its dispatch cannot be wrapped: compose a Net.http.faultSwitch() into it and install the fault on the switch")
-      }
-    },
-    release: () => {
-      undo?.()
-      undo = undefined
-    },
-  })
-}
