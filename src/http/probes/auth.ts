@@ -6,15 +6,16 @@
  */
 import { createHmac, randomBytes } from "node:crypto"
 import { Effect } from "effect"
-import * as Expect from "../Expect.ts"
-import * as Probe from "../Probe.ts"
-import { request, type Exchange, type SecurityTarget } from "./Client.ts"
-import { finding, rules, type Report, type SecurityFinding } from "./Findings.ts"
-import { bearer, carry, type Credential, type Session } from "./Session.ts"
-import { isSecret, reveal, secret, type Secret, type Value } from "../Secret.ts"
-import { fail, InvalidExperiment, type ShiftupError } from "../ShiftupError.ts"
+import * as Expect from "../../Expect.ts"
+import * as Probe from "../../Probe.ts"
+import { request, type Exchange } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, rules, type Report, type SecurityFinding } from "../findings.ts"
+import { bearer, carry, type Credential, type Session } from "./session.ts"
+import { isSecret, reveal, secret, type Secret, type Value } from "../../Secret.ts"
+import { fail, InvalidExperiment, type ShiftupError } from "../../ShiftupError.ts"
 
-export { bearer, carry, readToken, session, type Credential, type Session, type SessionOptions } from "./Session.ts"
+export { bearer, carry, readToken, session, type Credential, type Session, type SessionOptions } from "./session.ts"
 
 const b64url = (s: string | Buffer) => Buffer.from(s).toString("base64url")
 

@@ -1,31 +1,17 @@
 /**
  * The HTTP client of `shiftup/http`: the core's one client (`src/internal/http.ts`: undici
  * agents owned by the run, correlation headers, the egress allowlist checked in the connector
- * after DNS resolution, precise deadlines) plus targets with TLS settings, secrets redacted from
+ * after DNS resolution, precise deadlines, the target's TLS settings) plus secrets redacted from
  * everything a request returns, and bursts.
  */
 import { Context, Effect } from "effect"
-import type { HttpTarget } from "../Http.ts"
+import type { HttpTarget as SecurityTarget } from "../Http.ts"
 import { HttpClient, sendTo, type Abortable, type Exchange, type Request } from "../internal/http.ts"
 import { RunContext } from "../RunContext.ts"
 import { fail, isShiftupError, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
-import * as Http from "../Http.ts"
 import { isSecret, secret, type Secret, type Value } from "../Secret.ts"
 
 export { closeRun, egressConnector, HttpClient, request, runOwned, type Exchange, type HttpClientService, type Request, type TlsSettings } from "../internal/http.ts"
-
-/** The one HTTP target of shiftup (`Http.target` of the core): this name is kept for existing code. */
-export type SecurityTarget = HttpTarget
-export type TargetOptions = Http.HttpTargetOptions
-
-/**
- * An HTTP(S) target: the core's `Http.target`, the same object every probe, fault and
- * compensation honours (TLS, client certificates, SNI, default headers and timeout).
- *
- * @example
- * const api = Http.target("api", { url: "https://127.0.0.1:8443", environment: "staging", tls: { ca: labCa } })
- */
-export const target = Http.target
 
 /** Node's timers take at most 2^31 − 1 ms; a longer wait is made of several. */
 const maxTimer = 2 ** 31 - 1

@@ -5,10 +5,11 @@
  * with a password), and the report says at which request the limit engaged.
  */
 import { Effect } from "effect"
-import * as Probe from "../Probe.ts"
-import { burst, type Request, type SecurityTarget } from "./Client.ts"
-import { finding, type Report } from "./Findings.ts"
-import type { Secret, Value } from "../Secret.ts"
+import * as Probe from "../../Probe.ts"
+import { burst, type Request } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, type Report } from "../findings.ts"
+import type { Secret, Value } from "../../Secret.ts"
 
 export interface RateLimitOptions {
   readonly path: string

@@ -5,11 +5,11 @@
  */
 import * as net from "node:net"
 import { Effect } from "effect"
-import type { Target } from "../Target.ts"
-import { checkEgress } from "../internal/egress.ts"
-import * as Probe from "../Probe.ts"
-import { RunContext } from "../RunContext.ts"
-import { finding, type Report } from "./Findings.ts"
+import type { Target } from "../../Target.ts"
+import { checkEgress } from "../../internal/egress.ts"
+import * as Probe from "../../Probe.ts"
+import { RunContext } from "../../RunContext.ts"
+import { finding, type Report } from "../findings.ts"
 
 export interface PortsOptions {
   /** The host to scan (an address or a name; it must resolve inside the egress allowlist). */

@@ -7,9 +7,10 @@
  * cost the server to produce (a heap dump, a CPU profile) are never asked for.
  */
 import { Effect } from "effect"
-import * as Probe from "../Probe.ts"
-import { paced, request, type SecurityTarget } from "./Client.ts"
-import { finding, type Report, type SecurityFinding } from "./Findings.ts"
+import * as Probe from "../../Probe.ts"
+import { paced, request } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, type Report, type SecurityFinding } from "../findings.ts"
 
 export interface Page {
   readonly path: string

@@ -3,10 +3,11 @@
  * The probe sends an `Origin` no one trusts and reads the answer's CORS headers.
  */
 import { Effect } from "effect"
-import * as Probe from "../Probe.ts"
-import { request, type SecurityTarget } from "./Client.ts"
-import { finding, type Report, type SecurityFinding } from "./Findings.ts"
-import type { Value } from "../Secret.ts"
+import * as Probe from "../../Probe.ts"
+import { request } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, type Report, type SecurityFinding } from "../findings.ts"
+import type { Value } from "../../Secret.ts"
 
 export interface CorsObservation {
   readonly origin: string

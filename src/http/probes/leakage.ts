@@ -5,9 +5,10 @@
  * exposed `.env` names its keys only, never their values.
  */
 import { Effect } from "effect"
-import * as Probe from "../Probe.ts"
-import { paced, request, type Exchange, type SecurityTarget } from "./Client.ts"
-import { finding, type Report, type SecurityFinding } from "./Findings.ts"
+import * as Probe from "../../Probe.ts"
+import { paced, request, type Exchange } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, type Report, type SecurityFinding } from "../findings.ts"
 
 export interface LeakageOptions {
   /** Paths whose error answers are checked for stack traces; default a malformed path. */

@@ -7,13 +7,13 @@
  * the tokens it forges. The token is a Secret, kept per run, and never reaches the journal.
  */
 import { Effect } from "effect"
-import type { HttpTarget } from "../Http.ts"
-import { resourceOf, sealResource } from "../internal/capability.ts"
-import * as Resource from "../Resource.ts"
-import { RunContext } from "../RunContext.ts"
-import { secret, type Secret, type Value } from "../Secret.ts"
-import { fail, InjectionFailed, ProbeFailed, type ShiftupError } from "../ShiftupError.ts"
-import { paced, request, type Exchange, type Request } from "./Client.ts"
+import type { HttpTarget } from "../../Http.ts"
+import { resourceOf, sealResource } from "../../internal/capability.ts"
+import * as Resource from "../../Resource.ts"
+import { RunContext } from "../../RunContext.ts"
+import { secret, type Secret, type Value } from "../../Secret.ts"
+import { fail, InjectionFailed, ProbeFailed, type ShiftupError } from "../../ShiftupError.ts"
+import { paced, request, type Exchange, type Request } from "../client.ts"
 
 /** Where a credential travels: a header (default `Authorization`, scheme `Bearer`), or a cookie. */
 export type Credential = { readonly header?: string; readonly scheme?: string } | { readonly cookie: string }

@@ -8,11 +8,11 @@ import { open } from "node:fs/promises"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
-import * as Expect from "../Expect.ts"
-import * as Probe from "../Probe.ts"
-import * as Resource from "../Resource.ts"
-import { RunContext } from "../RunContext.ts"
-import * as Target from "../Target.ts"
+import * as Expect from "../../Expect.ts"
+import * as Probe from "../../Probe.ts"
+import * as Resource from "../../Resource.ts"
+import { RunContext } from "../../RunContext.ts"
+import * as Target from "../../Target.ts"
 
 export interface ReceivedAlert {
   /** Epoch milliseconds when the sink received it. */

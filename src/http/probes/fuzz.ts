@@ -8,12 +8,13 @@
  */
 import { Cause, Effect, Exit } from "effect"
 import type * as FC from "fast-check"
-import * as Probe from "../Probe.ts"
-import { RunContext } from "../RunContext.ts"
-import { describeUnknown, fail, ProbeFailed } from "../ShiftupError.ts"
-import { HttpClient, request, type Exchange, type SecurityTarget } from "./Client.ts"
-import { finding, type Report, type RuleId, type SecurityFinding } from "./Findings.ts"
-import type { Value } from "../Secret.ts"
+import * as Probe from "../../Probe.ts"
+import { RunContext } from "../../RunContext.ts"
+import { describeUnknown, fail, ProbeFailed } from "../../ShiftupError.ts"
+import { HttpClient, request, type Exchange } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, type Report, type RuleId, type SecurityFinding } from "../findings.ts"
+import type { Value } from "../../Secret.ts"
 
 export type Family = "sqli" | "xss" | "traversal" | "command" | "crlf"
 

@@ -8,10 +8,11 @@
  * `Headers.probe` judges it on HTTPS answers.
  */
 import { Effect } from "effect"
-import * as Probe from "../Probe.ts"
-import { fail, InvalidExperiment, isShiftupError } from "../ShiftupError.ts"
-import { request, type SecurityTarget } from "./Client.ts"
-import { finding, type Report, type SecurityFinding } from "./Findings.ts"
+import * as Probe from "../../Probe.ts"
+import { fail, InvalidExperiment, isShiftupError } from "../../ShiftupError.ts"
+import { request } from "../client.ts"
+import type { SecurityTarget } from "../targets.ts"
+import { finding, type Report, type SecurityFinding } from "../findings.ts"
 
 export interface RedirectOptions {
   /**
