@@ -285,7 +285,7 @@ export interface Kind<A> {
  * Declares a compensation kind.
  *
  * @example
- * const Restart = Compensation.declare({
+ * const Resume = Compensation.declare({
  *   kind: "queue.resume",
  *   fields: { queue: Schema.String },
  *   apply: (r) => resume(r.queue),
@@ -315,11 +315,12 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
   }
 }
 
-/** The compensators of declared kinds, by kind; a kind declared twice is a defect. */
+/** The compensators of declared kinds, by kind; a kind declared twice, or one that is built in, is a defect. */
 export const registry = (kinds: ReadonlyArray<Pick<Kind<unknown>, "kind" | "compensator">>): Compensators => {
   const out: Record<string, CompensatorSpec> = {}
   for (const k of kinds) {
-    if (Object.hasOwn(out, k.kind) || Object.hasOwn(builtins, k.kind)) throw new Error(`compensation kind "${k.kind}" is declared twice`)
+    if (Object.hasOwn(builtins, k.kind)) throw new Error(`compensation kind "${k.kind}" is built in: name the adapter's own kind with its prefix`)
+    if (Object.hasOwn(out, k.kind)) throw new Error(`compensation kind "${k.kind}" is declared twice`)
     out[k.kind] = k.compensator
   }
   return out
