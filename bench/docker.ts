@@ -26,7 +26,7 @@ import { Effect } from "effect"
 import { Expect, Experiment, Probe, run, type Journal } from "../src/index.ts"
 import { Ledger } from "../src/advanced/index.ts"
 import * as Docker from "../src/docker/index.ts"
-import type { Engine as EngineT } from "../src/docker/Engine.ts"
+import type { DockerEngine as EngineT } from "../src/docker/engine.ts"
 import { concurrency } from "../src/docker/internal/fault.ts"
 import { ensureImages } from "../src/testing/docker/images.ts"
 import { median, spread, type Line, type Section } from "./lib.ts"
@@ -81,7 +81,7 @@ const timed = async (f: () => Promise<unknown>): Promise<number> => {
 const call = <A, E>(engine: EngineT, e: Effect.Effect<A, E>): Promise<A> =>
   Effect.runPromise(
     e.pipe(
-      Effect.provideService(Engine.Engine, engine),
+      Effect.provideService(Engine.DockerEngine, engine),
       Effect.mapError((x) => new Error(typeof x === "object" && x !== null && "detail" in x ? String((x as { detail: unknown }).detail) : String(x))),
     ),
   )

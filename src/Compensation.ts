@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
-import { Cause, Effect, Schema } from "effect"
+import { Cause, Effect, Schema, type SchemaAST } from "effect"
 import { send, type TlsSettings } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { decodeAll } from "./internal/validate.ts"
@@ -239,3 +239,89 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
       yield* Effect.sleep(pause(attempt))
     }
   })
+
+// ── Declared kinds: one declaration for the fault that records and the compensator that replays ──
+
+/** The fields every declared kind's records carry, besides the kind's own. */
+const common = { description: Schema.String, target: Schema.String }
+
+type Fields<K extends string, F extends Schema.Struct.Fields> = { readonly kind: Schema.Literal<K>; readonly description: typeof Schema.String; readonly target: typeof Schema.String } & F
+
+/** A ledger record of a declared kind, decoded: `kind`, `description`, `target` and the kind's own fields. */
+export type RecordOf<K extends string, F extends Schema.Struct.Fields> = { readonly kind: K; readonly description: string; readonly target: string } & Schema.Struct<F>["Type"]
+
+export interface KindOptions<K extends string, F extends Schema.Struct.Fields> {
+  /** The kind's name, prefixed with its adapter (`docker.unpause`): unique across every adapter. */
+  readonly kind: K
+  /** The kind's own fields, as Effect Schemas (`kind`, `description` and `target` are common to all). */
+  readonly fields: F
+  /** A rule across fields that a field's own schema cannot say (a folder that must be its path's). */
+  readonly check?: SchemaAST.Check<RecordOf<K, F>>
+  /** Undoes the record; idempotent. It gets the record decoded, never the raw ledger line. */
+  readonly apply: (record: RecordOf<K, F>) => Effect.Effect<void, ShiftupError>
+  /** Reads the world after `apply`: `undefined` when restored, else one line saying what differs. */
+  readonly verify?: (record: RecordOf<K, F>) => Effect.Effect<string | undefined, ShiftupError>
+  /** How long an injection of this kind in flight when its runner died may still take to land. */
+  readonly settleMs?: number
+}
+
+/**
+ * One compensation kind, declared once: the fault side builds its records with `make` (typed by
+ * the schema), the compensator side (`compensator`, registered by `registry`) decodes them with
+ * the same schema before it acts. A record that does not decode is never replayed.
+ */
+export interface Kind<A> {
+  readonly kind: string
+  readonly schema: Schema.Codec<A, unknown>
+  /** A compensation of this kind from its fields (what a fault's capture returns). */
+  readonly make: (fields: Omit<A, "kind">) => Compensation
+  /** The record decoded; `RollbackFailed` naming every issue when it does not decode. */
+  readonly decode: (c: Compensation) => Effect.Effect<A, ShiftupError>
+  /** What `recover` and the runner replay it with. */
+  readonly compensator: CompensatorSpec
+}
+
+/**
+ * Declares a compensation kind.
+ *
+ * @example
+ * const Resume = Compensation.declare({
+ *   kind: "queue.resume",
+ *   fields: { queue: Schema.String },
+ *   apply: (r) => resume(r.queue),
+ *   verify: (r) => Effect.map(paused(r.queue), (p) => (p ? `${r.queue} is still paused` : undefined)),
+ *   settleMs: 2000,
+ * })
+ */
+export const declare = <const K extends string, const F extends Schema.Struct.Fields>(options: KindOptions<K, F>): Kind<RecordOf<K, F>> => {
+  const struct = Schema.Struct({ kind: Schema.Literal(options.kind), ...common, ...options.fields } as Fields<K, F>)
+  // The struct's own type is too deep for TypeScript to equate with `RecordOf` generically.
+  const schema = (options.check === undefined ? struct : struct.check(options.check as SchemaAST.Check<typeof struct.Type>)) as unknown as Schema.Codec<RecordOf<K, F>, unknown>
+  const parse = Schema.decodeUnknownEffect(schema)
+  const decode = (c: Compensation) =>
+    parse(c, { onExcessProperty: "ignore" }).pipe(Effect.mapError((e) => rollbackError(c, `the record does not decode as ${options.kind}: ${e.message}`)))
+  const verify = options.verify
+  return {
+    kind: options.kind,
+    schema,
+    make: (fields) => ({ ...fields, kind: options.kind }) as unknown as Compensation,
+    decode,
+    compensator: {
+      schema,
+      apply: (c) => Effect.flatMap(decode(c), options.apply),
+      ...(verify === undefined ? {} : { verify: (c: Compensation) => Effect.flatMap(decode(c), verify) }),
+      ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+    },
+  }
+}
+
+/** The compensators of declared kinds, by kind; a kind declared twice, or one that is built in, is a defect. */
+export const registry = (kinds: ReadonlyArray<Pick<Kind<unknown>, "kind" | "compensator">>): Compensators => {
+  const out: Record<string, CompensatorSpec> = {}
+  for (const k of kinds) {
+    if (Object.hasOwn(builtins, k.kind)) throw new Error(`compensation kind "${k.kind}" is built in: name the adapter's own kind with its prefix`)
+    if (Object.hasOwn(out, k.kind)) throw new Error(`compensation kind "${k.kind}" is declared twice`)
+    out[k.kind] = k.compensator
+  }
+  return out
+}

@@ -13,7 +13,7 @@
  */
 import { pathToFileURL } from "node:url"
 import { Effect } from "effect"
-import * as Engine from "../docker/Engine.ts"
+import * as Engine from "../docker/engine.ts"
 import { ensureImageMap } from "../testing/docker/images.ts"
 import { reapLab, startDockerLab } from "../testing/docker/lab.ts"
 import { defaultPort, defaultRunId, portVariable, runIdVariable } from "../testing/docker/targets.ts"

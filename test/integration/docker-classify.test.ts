@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Http, plan, Probe, run as runExperiment } from "shiftup"
 import * as Docker from "shiftup/docker"
-import type { DockerEvent } from "../../src/docker/Engine.ts"
+import type { DockerEvent } from "../../src/docker/engine.ts"
 import { ensureImageMap, hasRedisServer } from "../../src/testing/docker/images.ts"
 import { fixture, ledgerFiles, readJournal, readLedger, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await call(Docker.reap({ runIds: [run] }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(Docker.reap({ runIds: [run] }).pipe(Effect.provideService(Docker.DockerEngine, engine)))
   await call(engine.removeImage(`shiftup-test/postgres:${run}`))
   engine.close()
 })

@@ -25,7 +25,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await call(Docker.reap({ runIds: [testRun] }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(Docker.reap({ runIds: [testRun] }).pipe(Effect.provideService(Docker.DockerEngine, engine)))
   engine.close()
 })
 

@@ -15,9 +15,9 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Docker from "shiftup/docker"
-import type { Container } from "../../src/docker/Engine.ts"
-import { unlimitedMemory } from "../../src/docker/Resources.ts"
-import { pack } from "../../src/docker/internal/tar.ts"
+import type { Container } from "../../src/docker/engine.ts"
+import { unlimitedMemory } from "../../src/docker/index.ts"
+import { pack } from "../../src/internal/tar.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { fixture, ledgerFiles, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 
@@ -101,7 +101,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await call(Docker.reap({ runIds: [world] }).pipe(Effect.provideService(Docker.Engine.Engine, engine)))
+  await call(Docker.reap({ runIds: [world] }).pipe(Effect.provideService(Docker.DockerEngine, engine)))
   engine.close()
 })
 

@@ -17,10 +17,10 @@ import { Effect, Exit, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Expect, Experiment, Probe, Runner, run, Compensation, type Fault, type Journal } from "../../src/index.ts"
 import { Ledger, RunContext } from "../../src/advanced/index.ts"
-import { container, containers, type ContainerTarget } from "../../src/docker/Container.ts"
-import * as Engine from "../../src/docker/Engine.ts"
+import { container, containers, type ContainerTarget } from "../../src/docker/targets.ts"
+import * as Engine from "../../src/docker/engine.ts"
 import * as Faults from "../../src/docker/index.ts"
-import { pack, unpack } from "../../src/docker/internal/tar.ts"
+import { pack, unpack } from "../../src/internal/tar.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
 import { faultOf } from "../../src/internal/capability.ts"
 
@@ -264,11 +264,11 @@ describe("Docker faults: inject, observe during the method, roll back exactly", 
     const real = await call(engine.inspect(a.id))
     // The engine's answer as an engine on another machine would give it: a pid that is, on this
     // machine, some other process (this test's own).
-    const elsewhere: Engine.Engine = { ...engine, inspect: (id) => Effect.map(engine.inspect(id), (c) => ({ ...c, state: { ...c.state, pid: process.pid } })) }
+    const elsewhere: Engine.DockerEngine = { ...engine, inspect: (id) => Effect.map(engine.inspect(id), (c) => ({ ...c, state: { ...c.state, pid: process.pid } })) }
     const fault = Faults.crash(a.target)
     const j = await Effect.runPromise(
       Runner.run(Experiment.make({ id: "faults.crash.elsewhere", title: "crash", targets: { a: a.target }, method: [fault] }), { stateDir: stateDir(), journal: false, runId: `${testRun}-r${++seq}` }).pipe(
-        Effect.provideService(Engine.Engine, elsewhere),
+        Effect.provideService(Engine.DockerEngine, elsewhere),
       ),
     )
     expect(j.status).not.toBe("passed")

@@ -7,7 +7,7 @@
 import * as net from "node:net"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Engine from "../../src/docker/Engine.ts"
+import * as Engine from "../../src/docker/engine.ts"
 import { ensureImageMap, ensureImages, hasRedisServer, imageSpecs } from "../../src/testing/docker/images.ts"
 import { get, reapLab, startDockerLab, type DockerLab } from "../../src/testing/docker/index.ts"
 

@@ -16,11 +16,11 @@ import { join } from "node:path"
 import Dockerode from "dockerode"
 import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { container, type ContainerTarget } from "../../src/docker/Container.ts"
-import * as EngineModule from "../../src/docker/Engine.ts"
-import type { Container, Engine } from "../../src/docker/Engine.ts"
+import { container, type ContainerTarget } from "../../src/docker/targets.ts"
+import * as EngineModule from "../../src/docker/engine.ts"
+import type { Container, DockerEngine as Engine } from "../../src/docker/engine.ts"
 import * as Netns from "../../src/docker/internal/netns.ts"
-import * as Network from "../../src/docker/Network.ts"
+import * as Network from "../../src/docker/index.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { specOf, type Compensation } from "../../src/Compensation.ts"
 import type { Fault } from "../../src/Fault.ts"
@@ -491,9 +491,16 @@ describe("Docker network faults", () => {
     const base = { engine: engine.address, target: "gone", containers: [gone] }
     // A namespace that exists nowhere on the machine any more (its inode is no namespace's).
     const namespaces = [{ container: gone, name: "gone", pid: 999_999_999, netns: 1 }]
-    await replayTwice({ kind: "docker.iptables-remove", description: "x", ...base, tag: `shiftup:${unique}:gone`, tools: ["iptables"], namespaces })
-    await replayTwice({ kind: "docker.tc-restore", description: "x", ...base, handle: "1234:", namespaces })
-    await replayTwice({ kind: "docker.reconnect", description: "x", ...base, endpoints: [{ container: gone, name: "gone", network: `${unique}-b`, networkId: L().netB, aliases: ["x"], links: [], ipamIpv4: "", ipamIpv6: "", driverOpts: {} }] })
+    // Whole records, as the faults ledger them: a compensator only ever replays one that decodes.
+    const records: ReadonlyArray<Compensation> = [
+      { kind: "docker.iptables-remove", description: "x", ...base, tag: `shiftup:${unique}:gone`, tools: ["iptables"], backend: "legacy", rules: [["iptables", "INPUT", "-j", "DROP"]], namespaces },
+      { kind: "docker.tc-restore", description: "x", ...base, handle: "1234:", rateBits: 1_000_000, burst: 4096, latencyMs: 50, originals: [{ container: gone, name: "gone", dev: "eth0", kind: "noqueue", handle: "0:" }], namespaces },
+      { kind: "docker.reconnect", description: "x", ...base, endpoints: [{ container: gone, name: "gone", network: `${unique}-b`, networkId: L().netB, aliases: ["x"], links: [], ipamIpv4: "", ipamIpv6: "", driverOpts: {} }] },
+    ]
+    for (const c of records) {
+      expectDecodes(c)
+      await replayTwice(c)
+    }
   })
 
   it("partition of a container stopped before rollback: its namespace took the rules, the compensator says nothing to undo", async () => {

@@ -12,11 +12,11 @@ import { join } from "node:path"
 import { Cause, Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Compensation, Expect, Experiment, Fault, run, type Journal, type Probe } from "../../src/index.ts"
-import { containers, container, type ContainerTarget } from "../../src/docker/Container.ts"
-import * as Engine from "../../src/docker/Engine.ts"
-import { pause } from "../../src/docker/Faults.ts"
-import * as Docker from "../../src/docker/Probes.ts"
-import { pack } from "../../src/docker/internal/tar.ts"
+import { containers, container, type ContainerTarget } from "../../src/docker/targets.ts"
+import * as Engine from "../../src/docker/engine.ts"
+import { pause } from "../../src/docker/index.ts"
+import * as Docker from "../../src/docker/index.ts"
+import { pack } from "../../src/internal/tar.ts"
 import { isShiftupError } from "../../src/ShiftupError.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { observeOf } from "../../src/internal/capability.ts"
@@ -38,9 +38,9 @@ const start = async (spec: Omit<Engine.CreateSpec, "image" | "labels" | "name"> 
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const observe = <A>(probe: Probe.Probe<A>): Promise<A> => Effect.runPromise(observeOf<A>(probe).pipe(Effect.provideService(Engine.Engine, engine)))
-const failure = async <A>(probe: Probe.Probe<A>, eng: Engine.Engine = engine) => {
-  const exit = await Effect.runPromiseExit(observeOf<A>(probe).pipe(Effect.provideService(Engine.Engine, eng)))
+const observe = <A>(probe: Probe.Probe<A>): Promise<A> => Effect.runPromise(observeOf<A>(probe).pipe(Effect.provideService(Engine.DockerEngine, engine)))
+const failure = async <A>(probe: Probe.Probe<A>, eng: Engine.DockerEngine = engine) => {
+  const exit = await Effect.runPromiseExit(observeOf<A>(probe).pipe(Effect.provideService(Engine.DockerEngine, eng)))
   if (Exit.isSuccess(exit)) throw new Error(`expected ${probe.id} to fail, it observed ${JSON.stringify(exit.value)}`)
   const e = Cause.squash(exit.cause)
   if (!isShiftupError(e)) throw e
@@ -390,7 +390,7 @@ describe("time to recover inside a run", () => {
     const c = await start({ command: ["sleep", "3600"] })
     const dir = mkdtempSync(join(tmpdir(), "shiftup-probes-"))
     stateDirs.push(dir)
-    const { kill } = await import("../../src/docker/Faults.ts")
+    const { kill } = await import("../../src/docker/index.ts")
     const j = await run(
       Experiment.make({
         id: "probes.recovers-after-kill",

@@ -11,7 +11,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import * as Engine from "../../src/docker/Engine.ts"
+import * as Engine from "../../src/docker/engine.ts"
 import { ensureImages } from "../../src/testing/docker/images.ts"
 import { bin, fixture, journals, ledgerFiles, pendingIntents, readLedger, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 

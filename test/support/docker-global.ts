@@ -7,7 +7,7 @@
  * Docker tests (see README).
  */
 import { Effect } from "effect"
-import * as Engine from "../../src/docker/Engine.ts"
+import * as Engine from "../../src/docker/engine.ts"
 
 const enabled = process.env["SHIFTUP_TEST_DOCKER"] !== "0"
 const label = ["shiftup.run"]

@@ -1,11 +1,12 @@
 /**
- * The Engine over dockerode. dockerode ships no types, so the slice of it used here is typed by
- * hand, and every answer is mapped into shiftup's own `Container` shape at this boundary.
+ * The engine client over dockerode, and the service every probe, fault and compensator reaches
+ * it through. dockerode ships no types, so the slice of it used here is typed by hand, and every
+ * answer is mapped into shiftup's own `Container` shape (`model.ts`) at this boundary.
  */
 import { Readable } from "node:stream"
 import Dockerode from "dockerode"
-import { Effect } from "effect"
-import type { Container, ContainerSummary, DockerEvent, Endpoint, Engine, Resources } from "../Engine.ts"
+import { Context, Effect } from "effect"
+import type { Container, ContainerSummary, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Resources } from "../model.ts"
 import { EngineCallError } from "./call-error.ts"
 
 /** Whatever dockerode hands back: JSON from the engine. */
@@ -148,7 +149,7 @@ const demux = (raw: Buffer): string => {
   return i === 0 ? raw.toString("utf8") : Buffer.concat(out).toString("utf8")
 }
 
-export const makeClient = (address: string, timeoutMs: number): Engine => {
+export const makeClient = (address: string, timeoutMs: number): Client => {
   const docker = new DockerCtor(parseAddress(address))
   /** `waitsS`: seconds the engine itself may take before answering (a stop's grace period), on top of the deadline. */
   const call = <A>(op: string, f: (signal: AbortSignal) => Promise<A>, waitsS = 0): Effect.Effect<A, EngineCallError> =>
@@ -291,3 +292,28 @@ export const makeClient = (address: string, timeoutMs: number): Engine => {
     },
   }
 }
+
+/** The address an engine would use with these options and this environment. */
+export const addressOf = (options: EngineOptions = {}): string => {
+  if (options.host !== undefined) return options.host
+  if (options.socketPath !== undefined) return `unix://${options.socketPath}`
+  const fromEnv = process.env["DOCKER_HOST"]
+  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : "unix:///var/run/docker.sock"
+}
+
+// Clients shared by address (not per-run state): sockets are reused across runs and recoveries.
+const byAddress = new Map<string, Client>()
+
+/** A shared client for an address: compensations replayed by `recover` find their engine by the address they recorded. */
+export const at = (address: string): Client => {
+  let engine = byAddress.get(address)
+  if (engine === undefined) {
+    engine = makeClient(address, 10_000)
+    byAddress.set(address, engine)
+  }
+  return engine
+}
+
+/** The engine probes, faults and compensations use; default: `DOCKER_HOST` or the default socket. */
+export const DockerEngine = Context.Reference<Client>("shiftup/docker/Engine", { defaultValue: () => at(addressOf()) })
+export type DockerEngine = Client

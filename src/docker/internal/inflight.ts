@@ -1,5 +1,5 @@
 /**
- * Engine operations still in flight on a container. A runner killed while it waited on
+ * DockerEngine operations still in flight on a container. A runner killed while it waited on
  * `docker stop` leaves the engine stopping the container on its own: its SIGTERM went out (a
  * `kill` event), and the exit (`die`) comes when the process gives in or the stop's timeout sends
  * SIGKILL. A recovery that starts the container "again" before that exit finds it running, does
@@ -11,7 +11,7 @@
  * stop's timeout plus a margin, `settleMs` in its record) bounds the wait either way.
  */
 import { Effect } from "effect"
-import type { Engine } from "../Engine.ts"
+import type { DockerEngine } from "../model.ts"
 import { EngineCallError } from "./call-error.ts"
 
 const callError = (detail: string, cause: unknown): EngineCallError => new EngineCallError({ op: "events", detail, unreachable: false, cause })
@@ -26,7 +26,7 @@ const seconds = (ms: number) => ms / 1000
  * yet and may still land (it began less than `windowMs` ago); `undefined` when none did since
  * `sinceMs`.
  */
-export const pendingStop = (engine: Engine, id: string, sinceMs: number, windowMs: number): Effect.Effect<number | undefined, EngineCallError> =>
+export const pendingStop = (engine: DockerEngine, id: string, sinceMs: number, windowMs: number): Effect.Effect<number | undefined, EngineCallError> =>
   Effect.tryPromise({
     try: async (signal) => {
       const until = Date.now()
@@ -45,7 +45,7 @@ export const pendingStop = (engine: Engine, id: string, sinceMs: number, windowM
   )
 
 /** Waits until container `id` exits (or is removed) after `fromMs`, or until `untilMs` passes. */
-export const awaitExit = (engine: Engine, id: string, fromMs: number, untilMs: number): Effect.Effect<void, EngineCallError> =>
+export const awaitExit = (engine: DockerEngine, id: string, fromMs: number, untilMs: number): Effect.Effect<void, EngineCallError> =>
   Effect.tryPromise({
     try: async (signal) => {
       const controller = new AbortController()

@@ -19,8 +19,9 @@
  */
 import { Effect } from "effect"
 import type { Refusal } from "../../Fault.ts"
-import { fail, InjectionFailed, type ShiftupError } from "../../ShiftupError.ts"
-import type { Container, Engine, EngineCallError } from "../Engine.ts"
+import { fail, InjectionFailed, RollbackFailed, type ShiftupError } from "../../ShiftupError.ts"
+import type { Container, DockerEngine, EngineCallError } from "../model.ts"
+import { differences } from "./fault.ts"
 import * as Netns from "./netns.ts"
 
 /** One namespace a fault entered, as its ledger records it. */
@@ -42,7 +43,7 @@ export interface What {
 const modeOf = (c: Pick<Container, "networkMode">) => c.networkMode
 
 /** The container whose namespace `c` joins (`container:<id>`), followed through chains; `undefined` when it is gone. */
-const ownerOf = (engine: Engine, c: Container): Effect.Effect<Container | undefined, EngineCallError> =>
+const ownerOf = (engine: DockerEngine, c: Container): Effect.Effect<Container | undefined, EngineCallError> =>
   Effect.gen(function* () {
     let at = c
     for (let hop = 0; hop < 8 && modeOf(at).startsWith("container:"); hop++) {
@@ -56,7 +57,7 @@ const ownerOf = (engine: Engine, c: Container): Effect.Effect<Container | undefi
 /** Plan-time refusals of a namespace fault on `list` (the members planned for the run). */
 export const preflight =
   (targetId: string, what: What) =>
-  (list: ReadonlyArray<Container>, engine: Engine): Effect.Effect<ReadonlyArray<Refusal>, EngineCallError> =>
+  (list: ReadonlyArray<Container>, engine: DockerEngine): Effect.Effect<ReadonlyArray<Refusal>, EngineCallError> =>
     Effect.gen(function* () {
       const planned = new Set(list.map((c) => c.id))
       const host = Netns.hostNamespaces()
@@ -140,7 +141,7 @@ export const inCaptured = <A>(e: Entered, use: (ns: Netns.Namespace) => Effect.E
  * this machine any more (destroyed, and everything in it). A holder that exits between being
  * found and being opened sends the search round again.
  */
-export const inRecorded = <A>(engine: Engine, e: Entered, use: (ns: Netns.Namespace) => Effect.Effect<A, Netns.CommandFailed>): Effect.Effect<A | undefined, Netns.CommandFailed | EngineCallError> =>
+export const inRecorded = <A>(engine: DockerEngine, e: Entered, use: (ns: Netns.Namespace) => Effect.Effect<A, Netns.CommandFailed>): Effect.Effect<A | undefined, Netns.CommandFailed | EngineCallError> =>
   Effect.gen(function* () {
     if (Netns.hostNamespaces().has(e.netns))
       return yield* Effect.fail<Netns.CommandFailed>({
@@ -229,3 +230,24 @@ export const removeTbf = (ns: Netns.Namespace, handle: string): Effect.Effect<st
     }
     return yield* tbfLeft(ns, handle)
   })
+
+// ── Compensators of namespace faults ──
+
+/** What a namespace fault's record holds: the namespaces it entered, for the rollback. */
+export interface NamespaceRecord {
+  readonly kind: string
+  readonly target: string
+  readonly namespaces: ReadonlyArray<Entered>
+}
+
+const rollbackFailed = (r: NamespaceRecord, detail: string): ShiftupError => fail(new RollbackFailed({ fault: r.kind, target: r.target, detail }))
+
+/** Runs `check` in each recorded namespace that still exists; every line it returns, joined. */
+export const inEachNamespace = (r: NamespaceRecord, engine: DockerEngine, check: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+  differences(r.namespaces, (e) =>
+    inRecorded(engine, e, check).pipe(Effect.mapError((x): EngineCallError | ShiftupError => (x._tag === "CommandFailed" ? rollbackFailed(r, `container ${e.name}: ${x.detail}`) : x))),
+  )
+
+/** Removal in each namespace must end with nothing left (proved by reading it again), or the rollback failed. */
+export const proveGone = (r: NamespaceRecord, engine: DockerEngine, remove: (ns: Netns.Namespace) => Effect.Effect<string | undefined, Netns.CommandFailed>) =>
+  inEachNamespace(r, engine, remove).pipe(Effect.flatMap((left) => (left === undefined ? Effect.void : Effect.fail(rollbackFailed(r, left)))))

@@ -15,7 +15,8 @@
  */
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
-import type { Direction, Toxic } from "../Toxic.ts"
+import type { Direction, Toxic } from "../toxic.ts"
+import { adopt, drainAfterAnyWrite } from "./handle.ts"
 
 export interface Upstream {
   readonly host: string
@@ -124,34 +125,6 @@ const writeBacklog = 1 << 20
 const now = () => performance.now()
 
 const newReads = (): Reads => ({ buffer: Buffer.allocUnsafe(readSize), spare: undefined, waiting: false })
-
-type OnRead = NonNullable<net.SocketConstructorOpts["onread"]>
-
-/**
- * A write high-water mark of one byte: Node then emits `drain` after every write that had to
- * wait, however small (with the default 16 KiB, only after writes that reached it). The proxy
- * resumes reading on `drain`.
- */
-const drainAfterAnyWrite = { writableHighWaterMark: 1 }
-
-/**
- * A connection accepted paused, moved into a socket that reads with `onread` (Node's server has no
- * such option, and a read allocating 64 KiB each time halves the proxy's throughput). This uses
- * the handle Node's own cluster module passes to `new net.Socket({ handle })`; where that is not
- * available, the accepted socket itself is used and read with `data` events.
- */
-export const adopt = (accepted: net.Socket, onread: OnRead): net.Socket => {
-  const shell = accepted as unknown as { _handle?: { readStart?: unknown } | null }
-  const handle = shell._handle
-  if (handle === null || handle === undefined || typeof handle.readStart !== "function") {
-    accepted.resume()
-    return accepted
-  }
-  shell._handle = null
-  // The empty shell closes at once, so the server's connection count stays right.
-  accepted.destroy()
-  return new net.Socket({ handle, allowHalfOpen: true, ...drainAfterAnyWrite, onread } as unknown as net.SocketConstructorOpts)
-}
 
 export const makeEngine = (options: EngineOptions): Engine => {
   const random = options.random ?? Math.random
@@ -347,7 +320,7 @@ export const makeEngine = (options: EngineOptions): Engine => {
       // The fast path: straight through, back-pressure by pause/drain.
       link.sent += chunk.length
       // Bytes in our read buffer are lent to the write, unless the destination would not say
-      // (`drain`) when a pending write is done: a fallback socket (see `adopt`) gets a copy.
+      // (`drain`) when a pending write is done: a fallback socket (see `handle.ts`) gets a copy.
       const lent = borrowed && link.dst.writableHighWaterMark <= 1
       link.dst.write(borrowed && !lent ? Buffer.from(chunk) : chunk)
       if (link.dst.writableLength === 0) return true

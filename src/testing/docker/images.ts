@@ -11,8 +11,8 @@ import { createHash } from "node:crypto"
 import { existsSync, readFileSync, realpathSync } from "node:fs"
 import { execFileSync } from "node:child_process"
 import { Effect } from "effect"
-import type { Engine, EngineCallError } from "../../docker/Engine.ts"
-import { pack, type TarEntry } from "../../docker/internal/tar.ts"
+import type { DockerEngine, EngineCallError } from "../../docker/model.ts"
+import { pack, type TarEntry } from "../../internal/tar.ts"
 import * as S from "./scripts.ts"
 
 /** The lab's images; `session-helper` only where the host has `/usr/bin/redis-server`. */
@@ -168,7 +168,7 @@ export interface EnsureOptions {
 }
 
 /** Builds one image unless an image with its hash label exists; makes sure `:latest` points to it. */
-const ensureOne = (engine: Engine, s: ImageSpec): Effect.Effect<boolean, EngineCallError> =>
+const ensureOne = (engine: DockerEngine, s: ImageSpec): Effect.Effect<boolean, EngineCallError> =>
   Effect.gen(function* () {
     const existing = yield* engine.images([`shiftup.image-hash=${s.hash}`])
     const found = existing.find((i) => i.tags.includes(s.ref)) ?? existing[0]
@@ -187,13 +187,13 @@ const ensureOne = (engine: Engine, s: ImageSpec): Effect.Effect<boolean, EngineC
  * references (`shiftup-lab/<name>:<hash12>`), in the order of `imageSpecs`.
  *
  * @example
- * const refs = yield* ensureImages(Engine.make())
+ * const refs = yield* ensureImages(DockerEngine.make())
  */
-export const ensureImages = (engine: Engine, options: EnsureOptions = {}): Effect.Effect<ReadonlyArray<string>, DockerLabError | EngineCallError> =>
+export const ensureImages = (engine: DockerEngine, options: EnsureOptions = {}): Effect.Effect<ReadonlyArray<string>, DockerLabError | EngineCallError> =>
   Effect.map(ensureImageMap(engine, options), (m) => Object.values(m))
 
 /** Like `ensureImages`, keyed by image name. */
-export const ensureImageMap = (engine: Engine, options: EnsureOptions = {}): Effect.Effect<Partial<Record<LabImageName, string>>, DockerLabError | EngineCallError> =>
+export const ensureImageMap = (engine: DockerEngine, options: EnsureOptions = {}): Effect.Effect<Partial<Record<LabImageName, string>>, DockerLabError | EngineCallError> =>
   Effect.gen(function* () {
     const specs = (yield* imageSpecs).filter((s) => options.only === undefined || options.only.includes(s.name))
     const missing = options.only?.filter((n) => !specs.some((s) => s.name === n)) ?? []

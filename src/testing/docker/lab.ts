@@ -9,7 +9,7 @@
  */
 import * as http from "node:http"
 import { Effect } from "effect"
-import type { Engine, EngineCallError } from "../../docker/Engine.ts"
+import type { DockerEngine, EngineCallError } from "../../docker/model.ts"
 import { ensureImageMap, labError, type DockerLabError } from "./images.ts"
 
 export interface DockerLabOptions {
@@ -94,7 +94,7 @@ export const labLabels = (runId: string, service?: string, name?: string): Recor
  * Removes every container and network labelled with this run and `shiftup.lab=1` (only those of
  * `project` when given); resolves with how many objects it removed.
  */
-export const reapLab = (engine: Engine, runId: string, project?: string): Effect.Effect<number, EngineCallError> =>
+export const reapLab = (engine: DockerEngine, runId: string, project?: string): Effect.Effect<number, EngineCallError> =>
   Effect.gen(function* () {
     const selector = [`shiftup.run=${runId}`, "shiftup.lab=1", ...(project === undefined ? [] : [`com.docker.compose.project=${project}`])]
     const containers = yield* engine.list({ all: true, labels: selector })
@@ -142,7 +142,7 @@ const waitFor = (what: string, deadlineMs: number, check: () => Promise<boolean>
     catch: (e) => labError(e instanceof Error ? e.message : String(e)),
   })
 
-const hostPortOf = (engine: Engine, id: string, containerPort: number): Effect.Effect<number, EngineCallError | DockerLabError> =>
+const hostPortOf = (engine: DockerEngine, id: string, containerPort: number): Effect.Effect<number, EngineCallError | DockerLabError> =>
   Effect.flatMap(engine.inspect(id), (c) => {
     const p = c.publishedPorts.find((x) => x.containerPort === containerPort && x.hostIp === "127.0.0.1")
     return p === undefined || !Number.isFinite(p.hostPort) || p.hostPort === 0 ? Effect.fail(labError(`${c.name}: port ${containerPort} is not published on 127.0.0.1`)) : Effect.succeed(p.hostPort)
@@ -157,7 +157,7 @@ const hostPortOf = (engine: Engine, id: string, containerPort: number): Effect.E
  * // GET lab.urls.admin with { authorization: lab.credentials.authorization } → 200
  * yield* lab.close()
  */
-export const startDockerLab = (engine: Engine, options: DockerLabOptions): Effect.Effect<DockerLab, EngineCallError | DockerLabError> => {
+export const startDockerLab = (engine: DockerEngine, options: DockerLabOptions): Effect.Effect<DockerLab, EngineCallError | DockerLabError> => {
   const runId = options.runId
   const project = projectOf(runId, options.name)
   const failOpen = options.failOpen ?? false
@@ -254,5 +254,5 @@ export const startDockerLab = (engine: Engine, options: DockerLabOptions): Effec
 }
 
 /** `startDockerLab` as a scoped resource: closed when the scope closes. */
-export const dockerLab = (engine: Engine, options: DockerLabOptions) =>
+export const dockerLab = (engine: DockerEngine, options: DockerLabOptions) =>
   Effect.acquireRelease(startDockerLab(engine, options), (lab) => Effect.ignore(lab.close()))

@@ -7,7 +7,7 @@ import * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import { expect, it } from "vitest"
 import * as Docker from "shiftup/docker"
-import { fingerprint, type FingerprintResult } from "../../../src/docker/Fingerprint.ts"
+import { fingerprint, type FingerprintResult } from "../../../src/docker/index.ts"
 import * as Core from "../../../src/internal/fingerprint.ts"
 
 it("is the core's fingerprint, under the Docker adapter's names", () => {

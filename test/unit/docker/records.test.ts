@@ -7,7 +7,7 @@ import { Exit, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { specOf, type Compensation } from "../../../src/Compensation.ts"
 import * as Docker from "../../../src/docker/index.ts"
-import { pack } from "../../../src/docker/internal/tar.ts"
+import { pack } from "../../../src/internal/tar.ts"
 
 const id = (c: string) => c.repeat(64)
 const base = { description: "undo it", engine: "unix:///var/run/docker.sock", target: "auth", containers: [id("a")] }

@@ -1,10 +1,11 @@
 /**
  * How the proxy reads an accepted connection: moved into a socket that reads into the proxy's own
- * buffer (`onread`), or — where Node offers no handle to move — the accepted socket itself.
+ * buffer (`onread`), or — where Node offers no handle to move — the accepted socket itself. The
+ * capability check (`movableHandle`) is the only place that looks at Node's private `_handle`.
  */
 import * as net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
-import { adopt } from "../../../src/net/internal/engine.ts"
+import { adopt, movableHandle } from "../../../src/net/internal/handle.ts"
 
 const cleanups: Array<() => void> = []
 afterEach(() => {
@@ -24,6 +25,20 @@ const accept = async () => {
   })
   return { server, socket, client }
 }
+
+describe("movableHandle: whether the fast path is available", () => {
+  it("yes for a socket this Node accepted", async () => {
+    const { socket } = await accept()
+    cleanups.push(() => socket.destroy())
+    expect(movableHandle(socket)).toBeDefined()
+  })
+
+  it("no for a socket without a handle, or with one that cannot read", () => {
+    expect(movableHandle({ _handle: undefined } as unknown as net.Socket)).toBeUndefined()
+    expect(movableHandle({ _handle: null } as unknown as net.Socket)).toBeUndefined()
+    expect(movableHandle({ _handle: { readStart: "no" } } as unknown as net.Socket)).toBeUndefined()
+  })
+})
 
 describe("adopt", () => {
   it("reads the connection into the given buffer, and the server's connection count stays right", async () => {
