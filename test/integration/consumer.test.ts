@@ -108,7 +108,8 @@ describe("the packed package, installed into a fresh project", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
     try {
       const experiment = `import { Effect } from "effect"
-import { Expect, Experiment, Probe, RunContext } from "shiftup"
+import { Expect, Experiment, Probe } from "shiftup"
+import { RunContext } from "shiftup/advanced"
 import * as Http from "shiftup/http"
 const api = Http.target("api", { url: "http://127.0.0.1:${(server.address() as AddressInfo).port}", environment: "lab" })
 const viaRequest = Probe.make({

@@ -5,7 +5,7 @@
  */
 import { Readable } from "node:stream"
 import Dockerode from "dockerode"
-import { Context, Effect } from "effect"
+import { Context, Effect, Schedule } from "effect"
 import type { Container, ContainerSummary, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Resources } from "../model.ts"
 import { EngineCallError } from "./call-error.ts"
 
@@ -149,6 +149,9 @@ const demux = (raw: Buffer): string => {
   return i === 0 ? raw.toString("utf8") : Buffer.concat(out).toString("utf8")
 }
 
+/** Tries of a pause the freezer refused: 100 ms, 200 ms, 400 ms and 800 ms apart. */
+const freezeRetry = Schedule.exponential("100 millis")
+
 export const makeClient = (address: string, timeoutMs: number): Client => {
   const docker = new DockerCtor(parseAddress(address))
   /** `waitsS`: seconds the engine itself may take before answering (a stop's grace period), on top of the deadline. */
@@ -170,7 +173,9 @@ export const makeClient = (address: string, timeoutMs: number): Client => {
         docker.listContainers({ all: filter.all ?? true, abortSignal, ...(filter.labels === undefined ? {} : { filters: JSON.stringify({ label: filter.labels }) }) }),
       ).pipe(Effect.map((l) => l.map(summaryOf))),
     inspect: (id) => call(`inspect ${id}`, (abortSignal) => container(id)["inspect"]!({ abortSignal })).pipe(Effect.map(containerOf)),
-    pause: (id) => call(`pause ${id}`, (abortSignal) => container(id)["pause"]!({ abortSignal })),
+    // The cgroup freezer can fail to freeze a busy container in time (runc thaws it again and the
+    // engine answers 500 "unable to freeze"): a transient refusal, retried a few times.
+    pause: (id) => call(`pause ${id}`, (abortSignal) => container(id)["pause"]!({ abortSignal })).pipe(Effect.retry({ while: (e) => e.status === 500 && /unable to freeze/i.test(e.detail), schedule: freezeRetry, times: 4 })),
     unpause: (id) => call(`unpause ${id}`, (abortSignal) => container(id)["unpause"]!({ abortSignal })),
     start: (id) => ignore304(call(`start ${id}`, (abortSignal) => container(id)["start"]!({ abortSignal }))),
     // A stop or restart answers once the process has exited: up to `timeoutS` after SIGTERM.
