@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
-import { Cause, Effect, Schema, type SchemaAST } from "effect"
+import { Cause, Clock, Effect, Schema, type SchemaAST } from "effect"
 import { send, type TlsSettings } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { decodeAll } from "./internal/validate.ts"
@@ -211,22 +211,23 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
       const issues = decodeAll(spec.schema, c, { excess: "ignore" })
       if (issues.length > 0) return yield* Effect.fail(fail(new InvalidCompensation({ path: options.source?.path ?? "(in memory)", seq: options.source?.seq ?? 0, kind: c.kind, issues })))
     }
-    const deadline = Date.now() + (options.deadlineMs ?? 30_000)
-    const left = () => Math.max(0, deadline - Date.now())
+    // Effect's clock: the runner's (virtual in tests), and `inFlightSince` is on it.
+    const deadline = (yield* Clock.currentTimeMillis) + (options.deadlineMs ?? 30_000)
+    const left = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, deadline - now))
     // A record may carry its own settle time (a stop with a long timeout), never more than 10 min.
     const own = typeof c["settleMs"] === "number" && Number.isFinite(c["settleMs"]) ? Math.min(c["settleMs"], 600_000) : undefined
     const settleMs = spec.settleMs === undefined ? own : own === undefined ? spec.settleMs : Math.max(spec.settleMs, own)
     if (options.inFlightSince !== undefined && settleMs !== undefined) {
-      const settle = Math.min(left(), options.inFlightSince + settleMs - Date.now())
+      const settle = Math.min(yield* left, options.inFlightSince + settleMs - (yield* Clock.currentTimeMillis))
       if (settle > 0) yield* Effect.sleep(settle)
     }
     for (let attempt = 1; ; attempt++) {
-      const applied = yield* spec.apply(c).pipe(Effect.timeoutOption(Math.max(1, left())), Effect.exit)
+      const applied = yield* spec.apply(c).pipe(Effect.timeoutOption(Math.max(1, yield* left)), Effect.exit)
       let detail: string | undefined =
         applied._tag === "Failure" ? describeUnknown(Cause.squash(applied.cause)) : applied.value._tag === "None" ? "timed out" : undefined
       let differs = false
       if (detail === undefined && spec.verify !== undefined) {
-        const verified = yield* spec.verify(c).pipe(Effect.timeoutOption(Math.max(1, left())), Effect.exit)
+        const verified = yield* spec.verify(c).pipe(Effect.timeoutOption(Math.max(1, yield* left)), Effect.exit)
         if (verified._tag === "Failure") detail = `cannot verify: ${describeUnknown(Cause.squash(verified.cause))}`
         else if (verified.value._tag === "None") detail = "verify timed out"
         else if (verified.value.value !== undefined) {
@@ -235,7 +236,7 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
         }
       }
       if (detail === undefined) return { _tag: "restored", attempts: attempt } as const
-      if (spec.verify === undefined || left() <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
+      if (spec.verify === undefined || (yield* left) <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
       yield* Effect.sleep(pause(attempt))
     }
   })

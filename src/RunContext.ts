@@ -3,7 +3,7 @@
  * correlation headers), the egress allowlist and the per-target probe throttle. The runner
  * provides it; outside a run the defaults apply (loopback only, no throttle).
  */
-import { Context, Effect } from "effect"
+import { Clock, Context, Effect } from "effect"
 import { defaultEgress, makeEgress, type Egress } from "./internal/egress.ts"
 import { version } from "./version.ts"
 
@@ -51,23 +51,23 @@ export const pacer = (perSecond: number | ((target: string) => number)): Pick<Ru
   if (typeof perSecond === "number" && !(perSecond < Infinity)) return unpaced
   const next = new Map<string, number>()
   const spacings = new Map<string, number>()
-  const reserve = (target: string) => {
+  // Epoch milliseconds: Effect's clock for `throttle` (virtual in tests), the same wall clock for `reserve`.
+  const reserveAt = (target: string, now: number) => {
     let spacing = spacings.get(target)
     if (spacing === undefined) {
       const rate = rateOf(target)
       spacings.set(target, (spacing = rate < Infinity ? 1000 / rate : 0))
     }
     if (spacing === 0) return 0
-    const now = performance.now()
     const at = Math.max(now, next.get(target) ?? 0)
     next.set(target, at + spacing)
     return at - now < 0.5 ? 0 : at - now
   }
   return {
-    reserve,
+    reserve: (target) => reserveAt(target, Date.now()),
     throttle: (target) =>
-      Effect.suspend(() => {
-        const wait = reserve(target)
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const wait = reserveAt(target, now)
         return wait === 0 ? Effect.void : Effect.sleep(wait)
       }),
   }

@@ -95,32 +95,32 @@ const observeAll = <A>(check: Check<A>, env: CheckEnv, o: Outcome): Effect.Effec
 const runOnce = <A>(check: Check<A>, phase: Journal.Phase, env: CheckEnv): Effect.Effect<boolean, ShiftupError> =>
   Effect.suspend(() => {
     env.recorder.emit({ _tag: "StepStarted", id: check.id, phase, kind: "check" })
-    const t0 = Date.now()
-    return Effect.flatMap(
-      Effect.exit(
-        Effect.flatMap(env.observe(check.probe), (value) =>
-          Effect.try({ try: () => ({ value, held: check.matcher.test(value) }), catch: (e) => fail(new ProbeFailed({ probe: check.probe.id, target: check.probe.target.id, detail: `matcher "${check.matcher.describe}" threw: ${describeUnknown(e)}` })) }),
+    return Effect.flatMap(Clock.currentTimeMillis, (t0) =>
+      Effect.flatMap(
+        Effect.exit(
+          Effect.flatMap(env.observe(check.probe), (value) =>
+            Effect.try({ try: () => ({ value, held: check.matcher.test(value) }), catch: (e) => fail(new ProbeFailed({ probe: check.probe.id, target: check.probe.target.id, detail: `matcher "${check.matcher.describe}" threw: ${describeUnknown(e)}` })) }),
+          ),
         ),
-      ),
-      (exit) => {
-        const t1 = Date.now()
-        const base = { id: check.id, phase, kind: "check" as const, target: check.probe.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, expected: check.matcher.describe, samples: 1 }
-        if (Exit.isFailure(exit)) {
-          const error = Cause.squash(exit.cause)
-          // A probe that measured a recovery and saw none reports the system's answer: a finding.
-          if (isShiftupError(error) && error._tag === "RecoveryNotObserved") {
-            env.recorder.step({ ...base, outcome: "violated", observed: error.last, message: error.message })
-            env.recorder.findings.push(finding(check, phase, error.last))
-            return Effect.succeed(false)
+        (exit) => Effect.flatMap(Clock.currentTimeMillis, (t1) => {
+          const base = { id: check.id, phase, kind: "check" as const, target: check.probe.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, expected: check.matcher.describe, samples: 1 }
+          if (Exit.isFailure(exit)) {
+            const error = Cause.squash(exit.cause)
+            // A probe that measured a recovery and saw none reports the system's answer: a finding.
+            if (isShiftupError(error) && error._tag === "RecoveryNotObserved") {
+              env.recorder.step({ ...base, outcome: "violated", observed: error.last, message: error.message })
+              env.recorder.findings.push(finding(check, phase, error.last))
+              return Effect.succeed(false)
+            }
+            env.recorder.step({ ...base, outcome: "error", message: describeUnknown(error) })
+            return Effect.failCause(exit.cause)
           }
-          env.recorder.step({ ...base, outcome: "error", message: describeUnknown(error) })
-          return Effect.failCause(exit.cause)
-        }
-        const observed = Journal.snapshot(exit.value.value)
-        env.recorder.step({ ...base, outcome: exit.value.held ? "held" : "violated", observed })
-        if (!exit.value.held) env.recorder.findings.push(finding(check, phase, observed))
-        return Effect.succeed(exit.value.held)
-      },
+          const observed = Journal.snapshot(exit.value.value)
+          env.recorder.step({ ...base, outcome: exit.value.held ? "held" : "violated", observed })
+          if (!exit.value.held) env.recorder.findings.push(finding(check, phase, observed))
+          return Effect.succeed(exit.value.held)
+        }),
+      ),
     )
   })
 

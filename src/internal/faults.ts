@@ -84,7 +84,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
         rollbackStarted = true
         recorder.emit({ _tag: "Phase", phase: "rollback" })
       }
-      const t0 = Date.now()
+      const t0 = yield* Clock.currentTimeMillis
       const cap = faultOf(fault)
       const located = locate(compensation.kind, cap, env.config, env.extra)
       // The same convergent restore `recover` uses: the record decoded against its kind's schema, an
@@ -103,7 +103,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
       // A margin over the restore's own deadline: a compensator that ignores interruption cannot
       // hold the rollback forever.
       const exit = yield* undo.pipe(Effect.interruptible, Effect.timeoutOption(env.rollbackTimeoutMs + 1000), Effect.exit)
-      const t1 = Date.now()
+      const t1 = yield* Clock.currentTimeMillis
       const outcome: Journal.RollbackRecord["outcome"] = Exit.isFailure(exit)
         ? "failed"
         : exit.value._tag === "None" || (exit.value.value._tag === "incomplete" && exit.value.value.detail === "timed out")
@@ -141,7 +141,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
       Effect.gen(function* () {
         yield* admit(fault)
         recorder.emit({ _tag: "StepStarted", id: fault.id, phase, kind: "fault" })
-        const t0 = Date.now()
+        const t0 = yield* Clock.currentTimeMillis
         const cap = faultOf(fault)
         // Nothing is ledgered or touched until the capture succeeded: say so in the error.
         const compensation = yield* restore(cap.capture).pipe(Effect.mapError((e) => withCompensation(e, "none")))
@@ -154,7 +154,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
         const n = ++seq
         const members = (planned.members.get(fault.target.id) ?? []).map((m) => m.id)
         // Invariant 2: the compensation is durable before the fault exists…
-        const intentTime = Date.now()
+        const intentTime = yield* Clock.currentTimeMillis
         intentAt.set(n, intentTime)
         yield* env.ledger.append({ type: "intent", seq: n, fault: fault.id, target: fault.target.id, members, ...(located._tag === "found" ? { module: located.module } : {}), compensation, at: iso(intentTime) })
         // …and its release is registered before the injection, so a half-applied fault is undone.
@@ -167,14 +167,14 @@ export const makeFaults = (env: FaultEnv): Faults => {
         )
         const injected = yield* Effect.exit(restore(cap.inject).pipe(Effect.mapError((e) => withCompensation(e, "ledgered"))))
         if (!Exit.hasInterrupts(injected)) settled.add(n)
-        const t1 = Date.now()
+        const t1 = yield* Clock.currentTimeMillis
         const base = { id: fault.id, phase, kind: "fault" as const, target: fault.target.id, startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0 }
         if (Exit.isFailure(injected)) {
           recorder.step({ ...base, outcome: "error", message: describeUnknown(Cause.squash(injected.cause)) })
           return yield* Effect.failCause(injected.cause)
         }
-        // Effect's clock, like the checks that measure time-to-detect from it.
-        lastInjection = yield* Clock.currentTimeMillis
+        // The checks measure time-to-detect from here.
+        lastInjection = t1
         yield* env.ledger.append({ type: "applied", seq: n, at: iso(t1) })
         recorder.emit({ _tag: "FaultActive", seq: n, fault: fault.id, target: fault.target.id })
         recorder.step({ ...base, outcome: "ok", message: compensation.description })

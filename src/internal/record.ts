@@ -2,7 +2,7 @@
  * The run's record as it grows: steps, findings, rollbacks and errors, with the live events a
  * reporter sees. The runner, the checks and the faults all write through one `Recorder`.
  */
-import { Effect, type Exit } from "effect"
+import { Clock, Effect, type Exit } from "effect"
 import type { Experiment } from "../Experiment.ts"
 import type * as Journal from "../Journal.ts"
 import type { ShiftupError } from "../ShiftupError.ts"
@@ -34,17 +34,19 @@ export class Recorder {
   readonly rollbacks: Array<Journal.RollbackRecord> = []
   readonly errors: Array<Journal.ErrorRecord> = []
 
-  private readonly onEvent: ((event: RunEvent) => void) | undefined
+  private readonly listeners: ReadonlyArray<(event: RunEvent) => void>
 
-  constructor(onEvent: ((event: RunEvent) => void) | undefined) {
-    this.onEvent = onEvent
+  constructor(...listeners: ReadonlyArray<((event: RunEvent) => void) | undefined>) {
+    this.listeners = listeners.filter((l) => l !== undefined)
   }
 
   emit(event: RunEvent): void {
-    try {
-      this.onEvent?.(event)
-    } catch {
-      // A reporter must never break a run (or its rollback).
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A reporter must never break a run (or its rollback).
+      }
     }
   }
 
@@ -62,12 +64,11 @@ export class Recorder {
     this.errors.push({ tag: e._tag, message: e.message })
   }
 
-  /** Runs `body` as a step: announces it, and returns its exit with start and end times. */
+  /** Runs `body` as a step: announces it, and returns its exit with start and end times (Effect's clock). */
   timed<A>(id: string, phase: Journal.Phase, kind: Journal.StepRecord["kind"], body: Effect.Effect<A, ShiftupError>): Effect.Effect<{ readonly exit: Exit.Exit<A, ShiftupError>; readonly t0: number; readonly t1: number }> {
     return Effect.suspend(() => {
       this.emit({ _tag: "StepStarted", id, phase, kind })
-      const t0 = Date.now()
-      return Effect.map(Effect.exit(body), (exit) => ({ exit, t0, t1: Date.now() }))
+      return Effect.flatMap(Clock.currentTimeMillis, (t0) => Effect.flatMap(Effect.exit(body), (exit) => Effect.map(Clock.currentTimeMillis, (t1) => ({ exit, t0, t1 }))))
     })
   }
 }

@@ -4,13 +4,16 @@
  * journal. One Scope per method holds every injected fault as an acquire/release (faults.ts);
  * whatever happens, the run ends in a journal.
  */
-import { Cause, Deferred, Duration, Effect, Exit, Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Ref, Scope } from "effect"
 import * as Compensation from "../Compensation.ts"
 import type { Config } from "../Config.ts"
 import { optionIssues, type Context, type Experiment } from "../Experiment.ts"
 import type { Check } from "../Expect.ts"
 import * as Journal from "../Journal.ts"
 import * as Ledger from "../Ledger.ts"
+import { JournalSink } from "../run/JournalSink.ts"
+import { LedgerStore } from "../run/LedgerStore.ts"
+import { RunEvents } from "../run/RunEvents.ts"
 import type { Probe } from "../Probe.ts"
 import { correlationHeaders, makeStore, pacer, RunContext, unpaced } from "../RunContext.ts"
 import { ApprovalDeclined, describeUnknown, fail, InjectionFailed, InvalidExperiment, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
@@ -76,13 +79,14 @@ export const newRunId = () =>
 
 type Abort = NonNullable<Journal.Journal["abort"]>
 
-const isAbort = (u: unknown): u is Abort => typeof u === "object" && u !== null && "cause" in u && "detail" in u && Object.keys(u).length === 2
+/** How a phase raced the run's abort (a signal, a guard, a deadline): it finished, or the abort came first. */
+type Raced<A> = { readonly _tag: "Done"; readonly value: A } | { readonly _tag: "Aborted" }
 
 /** What the ledger still lists as pending after the rollback, or undefined when nothing. */
-const ledgerStillPending = (path: string | undefined): string | undefined => {
+const ledgerStillPending = (store: LedgerStore, path: string | undefined): string | undefined => {
   if (path === undefined) return undefined
   try {
-    const left = Ledger.pending(Ledger.read(path))
+    const left = Ledger.pending(store.read(path))
     return left.length === 0 ? undefined : `the ledger ${path} could not record ${left.length} of them (${left.map((p) => p.fault).join(", ")}) and still lists them as pending`
   } catch (e) {
     return `its ledger cannot be read back (${describeUnknown(e)})`
@@ -105,57 +109,65 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
     const runId = options.runId ?? newRunId()
     const stateDir = options.stateDir ?? config.stateDir ?? ".shiftup"
     const journalPath = options.journal === false ? undefined : (options.journal ?? Journal.defaultPath(stateDir, runId))
-    const recorder = new Recorder(options.onEvent)
-    const started = Date.now()
-    let abort: Abort | undefined
+    // The run's seams: its ledger store, journal sink and event listeners (files and nobody by default).
+    const ledgers = yield* LedgerStore
+    const sink = yield* JournalSink
+    const recorder = new Recorder(options.onEvent, (yield* RunEvents).emit)
+    // Effect's clock throughout: virtual time (TestClock) in tests of the timing rules.
+    const started = yield* Clock.currentTimeMillis
+    // The first abort wins (a signal, a guard, a deadline, a budget, an error); `aborted` wakes the phase racing it.
+    const abortRef = yield* Ref.make<Abort | undefined>(undefined)
+    const aborted = yield* Deferred.make<Abort>()
     let ledgerPath: string | undefined
     let planned: Planned | undefined
 
-    const finish = (status: Journal.Status, summary: string, extra: Partial<Journal.Journal> = {}): Journal.Journal => {
-      const ended = Date.now()
-      const journal: Journal.Journal = {
-        schema: Journal.schema,
-        runId,
-        experiment: { id: experiment.id, title: experiment.title, description: experiment.description, tags: experiment.tags },
-        startedAt: iso(started),
-        endedAt: iso(ended),
-        durationMs: ended - started,
-        status,
-        exitCode: Journal.exitCodes[status],
-        summary,
-        dryRun: options.dryRun === true,
-        ...(planned === undefined ? {} : { plan: planned.plan }),
-        ...(abort === undefined ? {} : { abort }),
-        steps: recorder.steps,
-        findings: recorder.findings,
-        rollbacks: recorder.rollbacks,
-        errors: recorder.errors,
-        ...(ledgerPath === undefined ? {} : { ledger: ledgerPath }),
-        ...extra,
-      }
-      if (journalPath === undefined) {
-        recorder.emit({ _tag: "Finished", journal })
-        return journal
-      }
-      try {
-        Journal.write(journal, journalPath)
-        recorder.emit({ _tag: "Finished", journal, path: journalPath })
-        return journal
-      } catch (e) {
-        // The run's record is lost: never a silent success. Exit 4 (the journal's destination is
-        // bad input), unless the rollback is incomplete, which stays 5.
-        const error = { tag: "JournalWriteFailed", message: describeUnknown(e) }
-        const unwritten: Journal.Journal = {
-          ...journal,
-          exitCode: Math.max(journal.exitCode, Journal.exitCodes.invalid),
-          summary: `${journal.summary} — journal NOT written to ${journalPath} (${error.message})`,
-          errors: [...journal.errors, error],
+    const finish = (status: Journal.Status, summary: string, extra: Partial<Journal.Journal> = {}): Effect.Effect<Journal.Journal> =>
+      Effect.gen(function* () {
+        const ended = yield* Clock.currentTimeMillis
+        const abort = yield* Ref.get(abortRef)
+        const journal: Journal.Journal = {
+          schema: Journal.schema,
+          runId,
+          experiment: { id: experiment.id, title: experiment.title, description: experiment.description, tags: experiment.tags },
+          startedAt: iso(started),
+          endedAt: iso(ended),
+          durationMs: ended - started,
+          status,
+          exitCode: Journal.exitCodes[status],
+          summary,
+          dryRun: options.dryRun === true,
+          ...(planned === undefined ? {} : { plan: planned.plan }),
+          ...(abort === undefined ? {} : { abort }),
+          steps: recorder.steps,
+          findings: recorder.findings,
+          rollbacks: recorder.rollbacks,
+          errors: recorder.errors,
+          ...(ledgerPath === undefined ? {} : { ledger: ledgerPath }),
+          ...extra,
         }
-        recorder.errors.push(error)
-        recorder.emit({ _tag: "Finished", journal: unwritten })
-        return unwritten
-      }
-    }
+        if (journalPath === undefined) {
+          recorder.emit({ _tag: "Finished", journal })
+          return journal
+        }
+        const written = yield* Effect.exit(sink.write(journal, journalPath))
+        if (Exit.isSuccess(written)) {
+          recorder.emit({ _tag: "Finished", journal, path: journalPath })
+          return journal
+        } else {
+          // The run's record is lost: never a silent success. Exit 4 (the journal's destination is
+          // bad input), unless the rollback is incomplete, which stays 5.
+          const error = { tag: "JournalWriteFailed", message: describeUnknown(Cause.squash(written.cause)) }
+          const unwritten: Journal.Journal = {
+            ...journal,
+            exitCode: Math.max(journal.exitCode, Journal.exitCodes.invalid),
+            summary: `${journal.summary} — journal NOT written to ${journalPath} (${error.message})`,
+            errors: [...journal.errors, error],
+          }
+          recorder.errors.push(error)
+          recorder.emit({ _tag: "Finished", journal: unwritten })
+          return unwritten
+        }
+      })
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──
     // Discovery sees the run id, so an adapter can keep the members it planned for this run.
@@ -168,7 +180,7 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
       const e = Cause.squash(planExit.cause)
       if (isShiftupError(e)) recorder.error(e)
       else recorder.errors.push({ tag: "Defect", message: describeUnknown(e) })
-      return finish("invalid", `could not plan: ${describeUnknown(e)}`)
+      return yield* finish("invalid", `could not plan: ${describeUnknown(e)}`)
     }
     const p = (planned = planExit.value)
     recorder.emit({ _tag: "Planned", runId, experiment, plan: p.plan })
@@ -176,23 +188,23 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
       const r = p.refusal
       recorder.error(fail(r))
       const refusal = r._tag === "TargetRefused" ? { rule: r.rule, target: r.target, step: r.step, reason: r.detail } : { rule: r.rule, target: "(whole run)", step: "(plan)", reason: r.detail }
-      return finish("refused", `refused before any side effect: ${r.message}`, { refusal })
+      return yield* finish("refused", `refused before any side effect: ${r.message}`, { refusal })
     }
-    if (options.dryRun === true) return finish("passed", `plan accepted: ${p.plan.targets.length} target(s), ${p.plan.faults.length} fault(s); nothing was touched (dry run)`)
+    if (options.dryRun === true) return yield* finish("passed", `plan accepted: ${p.plan.targets.length} target(s), ${p.plan.faults.length} fault(s); nothing was touched (dry run)`)
 
     // ── leases: no other run (or recover) acts on a member this run may inject into ──
-    const leased = yield* Effect.exit(takeLeases(experiment, p, { config, runId, ledger: Ledger.pathOf(stateDir, runId), ...(options.leaseWait === undefined ? {} : { wait: options.leaseWait }) }))
+    const leased = yield* Effect.exit(takeLeases(experiment, p, { config, runId, ledger: ledgers.pathOf(stateDir, runId), ...(options.leaseWait === undefined ? {} : { wait: options.leaseWait }) }))
     if (Exit.isFailure(leased)) {
       const e = Cause.squash(leased.cause)
       if (isShiftupError(e)) {
         recorder.error(e)
-        return finish("invalid", `no target lease could be taken, so nothing was touched: ${e.message}`)
+        return yield* finish("invalid", `no target lease could be taken, so nothing was touched: ${e.message}`)
       }
       const c = e as Conflict
       const refusal = { rule: c._tag === "held" ? "lease.held" : "lease.pending-recovery", target: c.holder.member, step: "(plan)", reason: describeConflict(c) }
       const refused = new TargetRefused({ target: refusal.target, step: refusal.step, rule: refusal.rule, detail: refusal.reason })
       recorder.error(fail(refused))
-      return finish("refused", `refused before any side effect: ${refused.message}`, { refusal })
+      return yield* finish("refused", `refused before any side effect: ${refused.message}`, { refusal })
     }
     const leases = leased.value
 
@@ -200,21 +212,19 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
     const budget = p.budget
     const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), store, ...pacer((target) => budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity) }
 
-    const aborted = yield* Deferred.make<Abort>()
+    /** Records `a` as the run's abort unless one came first; true when it did. */
+    const settleAbort = (a: Abort) => Ref.modify(abortRef, (current): [boolean, Abort | undefined] => (current === undefined ? [true, a] : [false, current]))
     const requestAbort = (a: Abort) =>
-      Effect.suspend(() => {
-        if (abort !== undefined) return Effect.void
-        abort = a
-        recorder.emit({ _tag: "Aborting", cause: a.cause, detail: a.detail })
-        return Deferred.succeed(aborted, a).pipe(Effect.asVoid)
-      })
+      Effect.flatMap(settleAbort(a), (first) =>
+        first ? Effect.andThen(Effect.sync(() => recorder.emit({ _tag: "Aborting", cause: a.cause, detail: a.detail })), Deferred.succeed(aborted, a).pipe(Effect.asVoid)) : Effect.void,
+      )
     const onSignal = () => Effect.runFork(requestAbort({ cause: "signal", detail: describeUnknown(options.signal?.reason ?? "aborted") }))
     if (options.signal?.aborted === true) onSignal()
     options.signal?.addEventListener("abort", onSignal, { once: true })
 
     // ── ledger: opened before anything is touched when the run may leave something behind ──
     let opened: Ledger.Writer | undefined
-    const openLedger = Effect.tap(Ledger.open(stateDir, runId, experiment.id, ctx.egress.allowed, p.providers), (w) =>
+    const openLedger = Effect.tap(ledgers.open({ stateDir, runId, experiment: experiment.id, egress: ctx.egress.allowed, providers: p.providers }), (w) =>
       Effect.sync(() => {
         opened = w
         ledgerPath = w.path
@@ -226,11 +236,11 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
         const e = Cause.squash(openExit.cause)
         if (isShiftupError(e)) recorder.error(e)
         leases.release()
-        return finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
+        return yield* finish("invalid", `no durable ledger, so nothing was injected: ${describeUnknown(e)}`)
       }
     }
     // Without one, a first intent would open it (none comes: a fault outside the manifest is refused).
-    const ledger: Ledger.Writer = { path: Ledger.pathOf(stateDir, runId), append: (r) => (opened !== undefined ? opened.append(r) : Effect.andThen(openLedger, (w) => w.append(r))) }
+    const ledger: Ledger.Writer = { path: ledgers.pathOf(stateDir, runId), append: (r) => (opened !== undefined ? opened.append(r) : Effect.andThen(openLedger, (w) => w.append(r))) }
 
     const rollbackTimeoutMs = experiment.rollbackTimeoutMs ?? (config.rollbackTimeout === undefined ? 10_000 : Duration.toMillis(config.rollbackTimeout))
     const faults = makeFaults({
@@ -332,8 +342,12 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
       }).pipe(Effect.flatMap(requestAbort), Effect.andThen(Effect.never)),
     )
 
-    const guarded = <A>(work: Effect.Effect<A, ShiftupError>, withGuards: boolean): Effect.Effect<A | Abort, ShiftupError> =>
-      Effect.raceFirst(work, withGuards && watchGuards.length > 0 ? Effect.raceAll([Deferred.await(aborted), ...(watchGuards as ReadonlyArray<Effect.Effect<never>>)]) : Deferred.await(aborted))
+    const abortedFirst: Effect.Effect<Raced<never>> = Effect.as(Deferred.await(aborted), { _tag: "Aborted" } as const)
+    const guarded = <A>(work: Effect.Effect<A, ShiftupError>, withGuards: boolean): Effect.Effect<Raced<A>, ShiftupError> =>
+      Effect.raceFirst(
+        Effect.map(work, (value): Raced<A> => ({ _tag: "Done", value })),
+        withGuards && watchGuards.length > 0 ? Effect.raceAll([abortedFirst, ...(watchGuards as ReadonlyArray<Effect.Effect<never>>)]) : abortedFirst,
+      )
 
     // Each resource is an acquireRelease in the scope around the whole program: released after the
     // rollback and the final checks, in reverse order, each with the rollback timeout; a release
@@ -345,13 +359,13 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
           const cap = resourceOf(r)
           const target = r.target?.id ?? r.id
           recorder.emit({ _tag: "StepStarted", id: `resource ${r.id}`, phase: "before", kind: "resource" })
-          const t0 = Date.now()
+          const t0 = yield* Clock.currentTimeMillis
           const started = cap.acquire.pipe(
             Effect.timeoutOption(resourceTimeoutMs),
             Effect.flatMap((o) => (o._tag === "Some" ? Effect.succeed(o.value) : Effect.fail(fail(new InjectionFailed({ fault: `resource ${r.id}`, target, detail: `it did not start within ${resourceTimeoutMs / 1000} s` }))))),
           )
           const exit = yield* Effect.exit(Effect.acquireRelease(started, (value) => releaseResource(r.id, target, cap.release(value))))
-          const t1 = Date.now()
+          const t1 = yield* Clock.currentTimeMillis
           const base = { id: `resource ${r.id}`, phase: "before" as const, kind: "resource" as const, ...(r.target === undefined ? {} : { target: r.target.id }), startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0 }
           recorder.step(Exit.isSuccess(exit) ? { ...base, outcome: "ok", message: r.title } : { ...base, outcome: "error", message: describeUnknown(Cause.squash(exit.cause)) })
           return yield* exit
@@ -360,9 +374,9 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
     )
     const releaseResource = (id: string, target: string, release: Effect.Effect<void, ShiftupError>) =>
       Effect.gen(function* () {
-        const t0 = Date.now()
+        const t0 = yield* Clock.currentTimeMillis
         const exit = yield* release.pipe(Effect.timeoutOption(rollbackTimeoutMs), Effect.exit)
-        const t1 = Date.now()
+        const t1 = yield* Clock.currentTimeMillis
         const error = Exit.isFailure(exit) ? describeUnknown(Cause.squash(exit.cause)) : exit.value._tag === "None" ? `no answer within ${rollbackTimeoutMs} ms` : undefined
         recorder.rollback({ seq: 0, fault: `resource ${id}`, target, compensation: "release the resource", startedAt: iso(t0), endedAt: iso(t1), durationMs: t1 - t0, outcome: error === undefined ? "restored" : "failed", ...(error === undefined ? {} : { error }) })
       })
@@ -373,8 +387,8 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
       // ── steady state before ──
       recorder.emit({ _tag: "Phase", phase: "before" })
       const before = yield* guarded(checks(experiment.hypothesis, "before"), false)
-      if (isAbort(before)) return
-      if (!before) return "deviated-before" as const
+      if (before._tag === "Aborted") return
+      if (!before.value) return "deviated-before" as const
 
       // ── method, inside one scope; closing it rolls back every fault in reverse order ──
       recorder.emit({ _tag: "Phase", phase: "method" })
@@ -394,24 +408,19 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
         const e = Cause.squash(methodExit.cause)
         if (isShiftupError(e)) recorder.error(e)
         else recorder.errors.push({ tag: "Defect", message: describeUnknown(e) })
-        abort ??= { cause: "error", detail: describeUnknown(e) }
+        yield* settleAbort({ cause: "error", detail: describeUnknown(e) })
         return
       }
-      if (abort !== undefined) return
+      if ((yield* Ref.get(abortRef)) !== undefined) return
 
       // ── recovery checks (they may wait for it), then the steady state after rollback ──
       recorder.emit({ _tag: "Phase", phase: "recovery" })
-      if (isAbort(yield* guarded(checks(experiment.recovery, "recovery"), false))) return
+      if ((yield* guarded(checks(experiment.recovery, "recovery"), false))._tag === "Aborted") return
       recorder.emit({ _tag: "Phase", phase: "after" })
       yield* guarded(checks(experiment.hypothesis, "after"), false)
       return
     }).pipe(
-      Effect.catch((e: ShiftupError) =>
-        Effect.sync(() => {
-          recorder.error(e)
-          abort ??= { cause: "error", detail: e.message }
-        }),
-      ),
+      Effect.catch((e: ShiftupError) => Effect.andThen(Effect.sync(() => recorder.error(e)), settleAbort({ cause: "error", detail: e.message }))),
       Effect.scoped,
       Effect.provideService(RunContext, ctx),
     )
@@ -425,15 +434,15 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
     const outcome = yield* program.pipe(
       Effect.onExit(() => Effect.sync(() => options.signal?.removeEventListener("abort", onSignal))),
       // A missing end record loses nothing (recover decides by pending intents), but is journaled.
-      Effect.ensuring(Effect.catch(Effect.suspend(() => opened?.append({ type: "end", status: "finished", at: iso(Date.now()) }) ?? Effect.void), (e) => Effect.sync(() => recorder.error(e)))),
+      Effect.ensuring(Effect.catch(Effect.suspend(() => (opened === undefined ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) => opened?.append({ type: "end", status: "finished", at: iso(at) }) ?? Effect.void))), (e) => Effect.sync(() => recorder.error(e)))),
       // Interrupted from outside (a test timeout, a parent fiber): the scope has already rolled
       // back by now; leave a journal that says so.
       Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          abort ??= { cause: "signal", detail: "the run's fiber was interrupted" }
+        Effect.gen(function* () {
+          yield* settleAbort({ cause: "signal", detail: "the run's fiber was interrupted" })
           const rb = rollbackSummary()
           if (rb.failed.length === 0) leases.release()
-          finish(rb.failed.length > 0 ? "rollback-incomplete" : "aborted", `interrupted; ${rb.text}`)
+          yield* finish(rb.failed.length > 0 ? "rollback-incomplete" : "aborted", `interrupted; ${rb.text}`)
         }),
       ),
     )
@@ -444,13 +453,14 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
     if (rb.failed.length === 0) leases.release()
     const findings = recorder.findings
     if (rb.failed.length > 0)
-      return finish("rollback-incomplete", `ROLLBACK INCOMPLETE: ${rb.failed.map((r) => `${r.fault} on ${r.target}: ${r.error ?? r.outcome}`).join("; ")}. Run \`shiftup recover\` now`)
+      return yield* finish("rollback-incomplete", `ROLLBACK INCOMPLETE: ${rb.failed.map((r) => `${r.fault} on ${r.target}: ${r.error ?? r.outcome}`).join("; ")}. Run \`shiftup recover\` now`)
     // The world was restored, but a ledger that could not record it (a full disk) still lists the
     // compensations as pending: not a clean ledger, so not a clean exit.
-    const unrecorded = ledgerStillPending(ledgerPath)
-    if (unrecorded !== undefined) return finish("rollback-incomplete", `ROLLBACK NOT RECORDED: every rollback ran, but ${unrecorded}. Free the space (or fix the ledger), then run \`shiftup recover\`: it replays them again, idempotently`)
-    if (abort !== undefined) return finish("aborted", `aborted (${abort.cause}): ${abort.detail}; ${rb.text}`)
-    if (outcome === "deviated-before") return finish("failed", `steady state did not hold before the method, so nothing was injected: ${findings.map((f) => f.title).join("; ")}`)
-    if (findings.length > 0) return finish("failed", `${findings.length} finding(s): ${findings.map((f) => f.title).join("; ")}; ${rb.text}`)
-    return finish("passed", `every check held; ${rb.text}`)
+    const unrecorded = ledgerStillPending(ledgers, ledgerPath)
+    if (unrecorded !== undefined) return yield* finish("rollback-incomplete", `ROLLBACK NOT RECORDED: every rollback ran, but ${unrecorded}. Free the space (or fix the ledger), then run \`shiftup recover\`: it replays them again, idempotently`)
+    const abort = yield* Ref.get(abortRef)
+    if (abort !== undefined) return yield* finish("aborted", `aborted (${abort.cause}): ${abort.detail}; ${rb.text}`)
+    if (outcome === "deviated-before") return yield* finish("failed", `steady state did not hold before the method, so nothing was injected: ${findings.map((f) => f.title).join("; ")}`)
+    if (findings.length > 0) return yield* finish("failed", `${findings.length} finding(s): ${findings.map((f) => f.title).join("; ")}; ${rb.text}`)
+    return yield* finish("passed", `every check held; ${rb.text}`)
   })))
