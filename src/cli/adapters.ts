@@ -14,10 +14,11 @@ import { describeUnknown, fail, isShiftupError, LoadFailed } from "../ShiftupErr
 /** The adapters a ledger may name, by subpath. */
 const adapters: Readonly<Record<string, () => Promise<{ readonly compensators: Compensators }>>> = {
   "shiftup/docker": () => import("../docker/index.ts"),
+  "shiftup/data": () => import("../data/index.ts"),
 }
 
 /** The module an old ledger's intent (with no `module`) most likely needs, by its kind's prefix. */
-export const moduleOfKind = (kind: string): ModuleRef | undefined => (Object.hasOwn(builtins, kind) ? "shiftup" : kind.startsWith("docker.") ? "shiftup/docker" : undefined)
+export const moduleOfKind = (kind: string): ModuleRef | undefined => (Object.hasOwn(builtins, kind) ? "shiftup" : kind.startsWith("docker.") ? "shiftup/docker" : kind.startsWith("data.") ? "shiftup/data" : undefined)
 
 /** The compensators module `ref` provides; a `LoadFailed` naming it when it cannot be loaded. */
 export const loadModule = async (ref: ModuleRef): Promise<Compensators> => {

@@ -1,0 +1,20 @@
+/**
+ * `shiftup/data`: data chaos on real data stores, staging and lab only — faults that change the
+ * data itself (corrupt, encrypt, drop a schema object) with a write-ahead before-image that
+ * restores it exactly, and integrity probes (checksums, schema fingerprints) that prove it.
+ * Each engine's client is an optional peer dependency, loaded at the first query: importing
+ * `shiftup/data` loads neither `pg` nor `redis`.
+ *
+ * @example
+ * import * as Data from "shiftup/data"
+ * const sessions = Data.Redis.target("sessions", { url: "redis://127.0.0.1:6390", environment: "lab", keys: "session:*" })
+ */
+import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
+import type { Compensators } from "../Compensation.ts"
+import * as Postgres from "./postgres/index.ts"
+import * as Redis from "./redis/index.ts"
+
+export { Postgres, Redis }
+
+/** Every data compensator, by kind: what `shiftup recover` loads for a ledger naming `shiftup/data`. */
+export const compensators: Compensators = { ...Postgres.compensators, ...Redis.compensators }
