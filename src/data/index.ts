@@ -11,10 +11,11 @@
  */
 import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 import type { Compensators } from "../Compensation.ts"
-import * as Postgres from "./postgres/index.ts"
-import * as Redis from "./redis/index.ts"
+import { compensators as postgres } from "./postgres/index.ts"
+import { compensators as redis } from "./redis/index.ts"
 
-export { Postgres, Redis }
+export * as Postgres from "./postgres/index.ts"
+export * as Redis from "./redis/index.ts"
 
 /** Every data compensator, by kind: what `shiftup recover` loads for a ledger naming `shiftup/data`. */
-export const compensators: Compensators = { ...Postgres.compensators, ...Redis.compensators }
+export const compensators: Compensators = { ...postgres, ...redis }
