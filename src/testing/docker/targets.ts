@@ -65,13 +65,20 @@ export const address = (env: Readonly<Record<string, string | undefined>> = proc
  */
 export const select = (service: LabService, env?: Readonly<Record<string, string | undefined>>): Selector => ({ compose: { project: address(env).project, service } })
 
+/**
+ * How long a probe of the lab waits for an answer. The gateway forks a shell per request and
+ * waits out auth's timeout: a burst of five on a busy 2-core machine can take over 2 s to be
+ * answered, which is the lab being slow, not the gateway failing closed or open.
+ */
+const labTimeoutMs = 8000
+
 /** The lab's HTTP targets: the gateway and the detector, labelled as the lab's containers are. */
 export const httpTargets = (env?: Readonly<Record<string, string | undefined>>) => {
   const lab = address(env)
   const facts = (service: LabService) => ({ labels: labLabels(lab.runId, service) })
   return {
-    gateway: Http.target("gateway", { url: lab.urls.gateway, owner: "platform-team", facts: facts("gateway") }),
-    detector: Http.target("detector", { url: lab.urls.detector, owner: "security-team", facts: facts("detector") }),
+    gateway: Http.target("gateway", { url: lab.urls.gateway, owner: "platform-team", facts: facts("gateway"), timeoutMs: labTimeoutMs }),
+    detector: Http.target("detector", { url: lab.urls.detector, owner: "security-team", facts: facts("detector"), timeoutMs: labTimeoutMs }),
   }
 }
 
