@@ -92,7 +92,11 @@ export const Decrypt = declare({
         const p = columns.map((c, i) => {
           const now = f[`c${i}`]
           const recorded = recordedOf.get(JSON.stringify(k))?.[i] ?? null
-          if (f[`m${i}`] === recorded || typeof now !== "string") return null
+          if (f[`m${i}`] === recorded) return null
+          if (typeof now !== "string") {
+            lost.push(`${showKey(info, k)}.${c.name}`)
+            return null
+          }
           const plain = open(key, aadOf(where, c.name, k), now)
           if (plain === undefined) lost.push(`${showKey(info, k)}.${c.name}`)
           return plain ?? null

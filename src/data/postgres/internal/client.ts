@@ -69,8 +69,8 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Eff
     const ctx = yield* RunContext
     const url = new URL(c.url)
     const hostname = url.hostname.replace(/^\[|\]$/g, "")
-    if (c.passwordEnv !== undefined && process.env[c.passwordEnv] === undefined)
-      return yield* Effect.fail(wrap(`the password variable $${c.passwordEnv} (passwordEnv) is not set in this process: export it, as the run did`))
+    if (c.passwordEnv !== undefined && (process.env[c.passwordEnv] ?? "") === "")
+      return yield* Effect.fail(wrap(`the password variable $${c.passwordEnv} (passwordEnv) is not set in this process, or is empty: export it with the password, as for the run`))
     const checked = yield* checkEgress(ctx.egress, hostname).pipe(Effect.mapError((e) => wrap(e.message)))
     return yield* Effect.tryPromise({
       try: async () => {
