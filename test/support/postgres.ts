@@ -41,8 +41,19 @@ export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Prom
   const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256"], hba })
   const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
   process.env[passwordEnv] = password
-  const admin = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
-  await admin.connect()
+  // The port opens before the server accepts sessions ("the database system is starting up").
+  let admin: pg.Client
+  for (let attempt = 1; ; attempt++) {
+    admin = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
+    try {
+      await admin.connect()
+      break
+    } catch (e) {
+      await admin.end().catch(() => undefined)
+      if (attempt > 300) throw e
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
   await admin.query(`CREATE ROLE app LOGIN PASSWORD '${password}'`)
   return {
     server,
@@ -69,7 +80,8 @@ export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Prom
     dump: (table) =>
       execFileSync(bin("pg_dump"), ["--schema-only", "--no-comments", `--table=${table}`, "-h", "127.0.0.1", "-p", String(server.port), "-U", "postgres", "postgres"], { encoding: "utf8" })
         .split("\n")
-        .filter((l) => !l.startsWith("-- Dumped"))
+        // Dump metadata and the per-dump random key of \\restrict lines are not the definition.
+        .filter((l) => !l.startsWith("-- Dumped") && !/^\\(un)?restrict /.test(l))
         .join("\n"),
     stop: async () => {
       await admin.end().catch(() => undefined)

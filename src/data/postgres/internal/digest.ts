@@ -34,7 +34,7 @@ export interface SchemaFingerprint {
 export const checksum = async (s: Session, table: TableName, missing: (detail: string) => Error): Promise<Checksum> => {
   await requireTable(s, table, missing)
   const [r] = await s.query(
-    `SELECT count(*)::int8::text AS n, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS d FROM (SELECT md5(ROW(r.*)::text) AS h FROM ${qualified(table)} AS r) AS rows`,
+    `SELECT count(*)::int8::text AS n, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS d FROM (SELECT md5(ROW(r.*)::text) AS h FROM ${qualified(table)} AS r) AS hashes`,
   )
   return { table: show(table), rows: Number(r?.["n"] ?? 0), digest: String(r?.["d"] ?? "") }
 }
@@ -46,7 +46,7 @@ export const fingerprint = async (s: Session, table: TableName, missing: (detail
   const oid = info.oid
   const columns = await s.query(
     `SELECT a.attnum, concat_ws(' ', quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN 'NOT NULL' END,
-            'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), CASE WHEN a.attidentity <> '' THEN 'IDENTITY ' || a.attidentity END,
+            'DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), CASE WHEN a.attidentity <> '' THEN 'IDENTITY ' || a.attidentity::text END,
             CASE WHEN a.attgenerated <> '' THEN 'GENERATED' END, CASE WHEN co.collname IS NOT NULL AND a.attcollation <> t.typcollation THEN 'COLLATE ' || quote_ident(co.collname) END) AS x
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum LEFT JOIN pg_collation co ON co.oid = a.attcollation
       WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
@@ -58,7 +58,7 @@ export const fingerprint = async (s: Session, table: TableName, missing: (detail
   const policies = await texts(
     s,
     `SELECT quote_ident(polname) || CASE WHEN polpermissive THEN ' PERMISSIVE' ELSE ' RESTRICTIVE' END || ' ' || polcmd::text
-            || ' TO ' || (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ',' ORDER BY 1) FROM unnest(polroles) AS r)
+            || ' TO ' || (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ',' ORDER BY r) FROM unnest(polroles) AS r)
             || coalesce(' USING (' || pg_get_expr(polqual, polrelid) || ')', '') || coalesce(' WITH CHECK (' || pg_get_expr(polwithcheck, polrelid) || ')', '') AS x
        FROM pg_policy WHERE polrelid = $1::int8::oid`,
     oid,
