@@ -10,16 +10,25 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startPgLab, type PgLab } from "../support/postgres.ts"
-import { fixture, ledgerFiles, pendingIntents, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
+import { fixture, ledgerFiles, makeScope, pendingIntents, readLedger, runCli, spawnCli, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 import { users } from "../support/pg-tables.ts"
 
 useProcessCleanup()
 
 let lab: PgLab
+// One state dir for every trial, kept to the end of the file, as after a bad night: every run
+// targets the same server (one lease member), and a later run may take a dead run's lease over
+// only once that run's ledger, still on disk, shows nothing pending.
+const keep = makeScope()
+let state = ""
 beforeAll(async () => {
   lab = await startPgLab()
+  state = keep.tempDir("shiftup-state-")
 })
-afterAll(() => lab?.stop())
+afterAll(async () => {
+  await keep.cleanup()
+  await lab?.stop()
+})
 
 const rng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0
@@ -50,11 +59,11 @@ const trial = async (seed: number) => {
   const table = `${schema}.users`
   const rows = await lab.rows(table)
   const dump = lab.dump(table)
-  const state = tempDir("shiftup-state-")
   const env = { SHIFTUP_PG_URL: lab.url, SHIFTUP_PG_PASSWORD_ENV: lab.passwordEnv, [lab.passwordEnv]: lab.password, SHIFTUP_PG_TABLE: table, SHIFTUP_PG_FAULTS: ordered.join(","), SHIFTUP_PG_HOLD: "60000" }
   const runner = spawnCli(["run", fixture("data-postgres-hold.ts"), "--state-dir", state], { env })
-  const applied = () => ledgerFiles(state).flatMap(readLedger).filter((r) => r.type === "applied").length
-  const intents = () => ledgerFiles(state).flatMap(readLedger).filter((r) => r.type === "intent").length
+  const mine = () => ledgerFiles(state).map(readLedger).find((records) => records[0]?.pid === runner.pid) ?? []
+  const applied = () => mine().filter((r) => r.type === "applied").length
+  const intents = () => mine().filter((r) => r.type === "intent").length
   const killAfter = 1 + Math.floor(pick() * ordered.length)
   const midway = pick() < 0.4
   const context = `seed ${seed}: faults ${ordered.join(",")}, kill ${midway ? `after intent ${killAfter}` : `after ${killAfter} applied`}`
@@ -89,15 +98,12 @@ it("recover without the password's variable says which variable to export, and r
   await lab.schema(schema, users(schema))
   const table = `${schema}.users`
   const rows = await lab.rows(table)
-  const state = tempDir("shiftup-state-")
   const runner = spawnCli(["run", fixture("data-postgres-hold.ts"), "--state-dir", state], {
     env: { SHIFTUP_PG_URL: lab.url, SHIFTUP_PG_PASSWORD_ENV: lab.passwordEnv, [lab.passwordEnv]: lab.password, SHIFTUP_PG_TABLE: table, SHIFTUP_PG_FAULTS: "corrupt" },
   })
-  await waitFor("applied", () => ledgerFiles(state).flatMap(readLedger).some((r) => r.type === "applied"), { proc: runner, timeoutMs: 60_000 })
+  await waitFor("applied", () => ledgerFiles(state).map(readLedger).some((records) => records[0]?.pid === runner.pid && records.some((r) => r.type === "applied")), { proc: runner, timeoutMs: 60_000 })
   runner.child.kill("SIGKILL")
   await runner.exited
-  const env = { ...process.env }
-  delete env[lab.passwordEnv]
   const without = await runCli(["recover", "--state-dir", state], { env: { [lab.passwordEnv]: "" } })
   // An empty value is a wrong password: the message names the variable, not a value.
   expect(without.code, without.output).toBe(5)
@@ -105,4 +111,4 @@ it("recover without the password's variable says which variable to export, and r
   const rec = await runCli(["recover", "--state-dir", state], { env: { [lab.passwordEnv]: lab.password } })
   expect(rec.code, rec.output).toBe(0)
   expect(await lab.rows(table)).toEqual(rows)
-})
+}, 150_000)
