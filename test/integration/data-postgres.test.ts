@@ -155,6 +155,21 @@ describe("each fault: injected, seen by the probes, rolled back exactly", () => 
     await expectRestored(w, j)
   })
 
+  it("a change the database refuses (negating a price under CHECK (price >= 0)) fails the injection, and nothing is left changed", async () => {
+    const w = await world()
+    const j = await run(w, [Data.Postgres.corrupt(w.target, { table: w.table, column: "price", mode: "negate" })])
+    expect(j.status).toBe("aborted")
+    expect(j.summary).toMatch(/violates check constraint "users_price_check"/)
+    await expectRestored(w, j)
+  })
+
+  it("every session names the run (application_name), so the server's own log says which run acted", async () => {
+    const w = await world()
+    const j = await run(w, [Data.Postgres.corrupt(w.target, { table: w.table, column: "role", mode: "set", value: "admin", where: "id = 3" })])
+    expect(j.status, j.summary).toBe("passed")
+    expect(lab.server.output()).toContain(`application_name=shiftup run ${j.runId}`)
+  })
+
   it("several faults on one table roll back in reverse order to the same rows and definition", async () => {
     const w = await world()
     const j = await run(w, [
