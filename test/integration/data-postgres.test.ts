@@ -293,6 +293,14 @@ describe("bad input: typed errors that say what to change, nothing touched", () 
     expect(await lab.rows(w.table)).toEqual(w.rows)
   })
 
+  it("a `where` that is not valid SQL on the table: invalid, naming the condition", async () => {
+    const w = await world()
+    const j = await run(w, [Data.Postgres.corrupt(w.target, { table: w.table, column: "email", mode: "null", where: "nope > 1" })])
+    expect(j.status).toBe("invalid")
+    expect(j.summary).toMatch(/the condition `nope > 1` does not run on .*users: column "nope" does not exist/)
+    expect(await lab.rows(w.table)).toEqual(w.rows)
+  })
+
   it("a wrong password: the target cannot be resolved, and the message names the variable, never the value", async () => {
     const w = await world()
     process.env["SHIFTUP_TEST_PG_WRONG"] = "not-the-password"

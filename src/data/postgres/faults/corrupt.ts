@@ -129,9 +129,13 @@ export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.
       if (value !== null) await s.query(`SELECT $1::${column.type}`, [value]).catch((e: Error) => {
         throw PgFault.issueError(`fault "${options.id ?? name}"`, "value", `${JSON.stringify(options.value)} is not a valid ${column.type}: ${e.message}`)
       })
-      const [row] = await s.query(
-        `SELECT count(*)::int8::text AS n, coalesce(sum(octet_length(r.${ident(column.name)}::text) + octet_length(ROW(${info.key.map((k) => `r.${ident(k.name)}`).join(", ")})::text) + 16), 0)::int8::text AS b FROM ${qualified(info.table)} AS r${where}`,
-      )
+      const [row] = await s
+        .query(
+          `SELECT count(*)::int8::text AS n, coalesce(sum(octet_length(r.${ident(column.name)}::text) + octet_length(ROW(${info.key.map((k) => `r.${ident(k.name)}`).join(", ")})::text) + 16), 0)::int8::text AS b FROM ${qualified(info.table)} AS r${where}`,
+        )
+        .catch((e: Error) => {
+          throw where === "" ? e : PgFault.issueError(`fault "${options.id ?? name}"`, "where", `the condition \`${options.where}\` does not run on ${show(info.table)}: ${e.message}`)
+        })
       return PgFault.scopeRefusals(show(info.table), take(Number(row?.["n"] ?? 0)), Math.ceil(Number(row?.["b"] ?? 0) * sample), bounds)
     },
     capture: async (s, info) => {
