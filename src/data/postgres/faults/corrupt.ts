@@ -143,7 +143,7 @@ export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.
       if (column === undefined) throw new Error(unknownColumn(info, options.column))
       const [count] = await s.query(`SELECT count(*)::int8::text AS n FROM ${qualified(info.table)} AS r${where}`)
       const n = take(Number(count?.["n"] ?? 0))
-      if (n > bounds.maxRows) throw new Error(`${n} rows are in scope now, over maxRows (${bounds.maxRows}); nothing was changed`)
+      if (n > bounds.maxRows) throw new Error(`${n} rows are in scope now, over maxRows (${bounds.maxRows}); nothing was changed. Narrow the scope (where, sample) or raise maxRows`)
       const q = byKey(info, [])
       const rows = (
         await s.query(`SELECT ${q.select}, r.${ident(column.name)}::text AS v FROM ${q.table}${where}${sample < 1 ? " ORDER BY random() LIMIT $1" : ""} FOR UPDATE OF r`, sample < 1 ? [n] : [])
