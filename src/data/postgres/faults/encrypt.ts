@@ -184,7 +184,7 @@ export const encrypt = (target: PostgresTarget, options: EncryptOptions): Fault.
       const columns = names.map((n) => columnOf(info, n) as Column)
       const [count] = await s.query(`SELECT count(*)::int8::text AS n FROM ${qualified(info.table)}`)
       const n = take(Number(count?.["n"] ?? 0))
-      if (n > bounds.maxRows) throw new Error(`${n} rows are in scope now, over maxRows (${bounds.maxRows}); nothing was changed. Narrow the scope (where, sample) or raise maxRows`)
+      if (n > bounds.maxRows) throw new Error(`${n} rows are in scope now, over maxRows (${bounds.maxRows}); nothing was changed. Lower sample or raise maxRows`)
       const q = byKey(info, [])
       const found = await s.query(
         `SELECT ${q.select}, ${columns.map((c, i) => `r.${ident(c.name)}::text AS p${i}, md5(r.${ident(c.name)}::text) AS h${i}`).join(", ")} FROM ${q.table}${sample < 1 ? " ORDER BY random() LIMIT $1" : ""} FOR UPDATE OF r`,
