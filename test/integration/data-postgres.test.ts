@@ -9,6 +9,7 @@
  * ledger or the journal.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
+import { Effect } from "effect"
 import { join } from "node:path"
 import * as Data from "shiftup/data"
 import { Expect, Experiment, type Fault, type Journal, Runner } from "shiftup"
@@ -16,6 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { users } from "../support/pg-tables.ts"
 import { startPgLab, type PgLab } from "../support/postgres.ts"
 import { ledgerRecords, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import * as Compensation from "../../src/Compensation.ts"
+import { faultOf } from "../../src/internal/capability.ts"
+import { makeStore, RunContext } from "../../src/RunContext.ts"
 
 useProcessCleanup()
 
@@ -168,6 +172,26 @@ describe("each fault: injected, seen by the probes, rolled back exactly", () => 
     const j = await run(w, [Data.Postgres.corrupt(w.target, { table: w.table, column: "role", mode: "set", value: "admin", where: "id = 3" })])
     expect(j.status, j.summary).toBe("passed")
     expect(lab.server.output()).toContain(`application_name=shiftup run ${j.runId}`)
+  })
+
+  it("between the capture and the injection the captured rows are locked: no write slips between the before-image and the change", async () => {
+    const w = await world()
+    const fault = Data.Postgres.corrupt(w.target, { table: w.table, column: "role", mode: "set", value: "admin", where: "id = 2" })
+    const cap = faultOf(fault)
+    const ctx = { ...(await Effect.runPromise(Effect.service(RunContext))), store: makeStore() }
+    const within = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(Effect.provideService(e, RunContext, ctx))
+    const record = await within(cap.capture)
+    // What the runner does here: ledger the record. Meanwhile the application tries to write the row.
+    await lab.admin.query("SET lock_timeout = '300ms'")
+    await expect(lab.admin.query(`UPDATE ${w.table} SET role = 'app-wrote' WHERE id = 2`)).rejects.toThrow(/lock timeout/)
+    await lab.admin.query("RESET lock_timeout")
+    await within(cap.inject)
+    expect((await lab.admin.query(`SELECT role FROM ${w.table} WHERE id = 2`)).rows[0].role).toBe("admin")
+    const restored = await within(Compensation.restore(Data.compensators[record.kind], record))
+    expect(restored._tag).toBe("restored")
+    // Idempotent: replayed again, nothing changes.
+    expect((await within(Compensation.restore(Data.compensators[record.kind], record)))._tag).toBe("restored")
+    expect(await lab.rows(w.table)).toEqual(w.rows)
   })
 
   it("several faults on one table roll back in reverse order to the same rows and definition", async () => {
