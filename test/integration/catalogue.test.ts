@@ -27,7 +27,7 @@ const known: Readonly<Record<string, Journal.Status>> = {
 }
 
 // docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it.
-const catalogue = sources("experiments", ["docker"])
+const catalogue = sources("experiments", ["docker", "data"])
 const examples = sources("examples", ["docker"])
 
 const lab = labForThisFile()

@@ -108,8 +108,15 @@ export const startRedis = async (extra: ReadonlyArray<string> = []): Promise<Rea
   return startServer("redis-server", bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, ...extra], port, { dir })
 }
 
+export interface PostgresOptions {
+  /** Extra server flags, e.g. `["-c", "log_connections=on"]` (its log is the server's `output()`). */
+  readonly args?: ReadonlyArray<string>
+  /** Replaces pg_hba.conf (initdb's allows everyone without a password). */
+  readonly hba?: string
+}
+
 /** Postgres refuses to run as root, so as root it runs as the `postgres` user the package creates. */
-export const startPostgres = async (): Promise<RealServer> => {
+export const startPostgres = async (options: PostgresOptions = {}): Promise<RealServer> => {
   const initdb = postgresBin("initdb")
   const postgres = postgresBin("postgres")
   const dir = tempDir("pg")
@@ -121,9 +128,10 @@ export const startPostgres = async (): Promise<RealServer> => {
   }
   const data = join(dir, "data")
   execFileSync(initdb, ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "--no-instructions"], { stdio: "pipe", ...asUser })
+  if (options.hba !== undefined) writeFileSync(join(data, "pg_hba.conf"), options.hba)
   const port = await freePort()
   // SIGINT is postgres' "fast" shutdown: it does not wait for clients to go away.
-  return startServer("postgres", postgres, ["-D", data, "-p", String(port), "-k", dir, "-h", "127.0.0.1", "-c", "fsync=off"], port, { ...asUser, dir, stopSignal: "SIGINT" })
+  return startServer("postgres", postgres, ["-D", data, "-p", String(port), "-k", dir, "-h", "127.0.0.1", "-c", "fsync=off", ...(options.args ?? [])], port, { ...asUser, dir, stopSignal: "SIGINT" })
 }
 
 /** An empty data dir with --skip-grant-tables starts in about a second; no mariadb-install-db needed. */

@@ -1,0 +1,213 @@
+/**
+ * Encrypt: ransomware on a table — text values replaced by their AES-256-GCM ciphertext (node's
+ * crypto, stored base64 in the column), so an experiment sees whether the application fails
+ * closed on data it cannot read, and whether monitoring notices a mass rewrite. pgcrypto is not
+ * used: it is an extension a server may not have, and installing it would change the schema
+ * outside the experiment's scope.
+ *
+ * Its compensation, `data.postgres.decrypt`, holds the key, each row's primary key and an md5
+ * digest of each original value — never the plaintext: the ledger holds no copy of the data, and
+ * the key is useless without the database. `recover` in a fresh process decrypts whatever still
+ * holds shiftup's ciphertext (the GCM tag proves it, bound to the table, column and row) and
+ * checks every value against its digest.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { Schema } from "effect"
+import type * as Fault from "../../../Fault.ts"
+import { byKey, columnOf, showKey, unknownColumn, type Column, type TableInfo } from "../internal/catalog.ts"
+import { type Session, transaction } from "../internal/client.ts"
+import * as PgFault from "../internal/fault.ts"
+import { declare, Key } from "../internal/kind.ts"
+import { ident, qualified, show } from "../internal/sql.ts"
+import { scoped, type PostgresTarget } from "../targets.ts"
+
+const Base64 = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]+={0,2}$/, { message: "base64" }))
+const Md5 = Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{32}$/, { message: "an md5 digest (32 hexadecimal digits)" })))
+
+/** What a ciphertext is bound to: the table, the column and the row, so a moved value never decrypts. */
+const aadOf = (table: string, column: string, k: ReadonlyArray<string>) => Buffer.from(`${table}\u0000${column}\u0000${JSON.stringify(k)}`)
+
+const seal = (key: Buffer, aad: Buffer, plain: string): string => {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv("aes-256-gcm", key, iv)
+  cipher.setAAD(aad)
+  const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()])
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64")
+}
+
+/** The plaintext when `text` is shiftup's ciphertext under `key` for that place; `undefined` otherwise. */
+const open = (key: Buffer, aad: Buffer, text: string): string | undefined => {
+  const raw = Buffer.from(text, "base64")
+  if (raw.length < 28 || raw.toString("base64") !== text) return undefined
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12))
+    decipher.setAAD(aad)
+    decipher.setAuthTag(raw.subarray(12, 28))
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8")
+  } catch {
+    return undefined
+  }
+}
+
+type Rows = ReadonlyArray<{ readonly k: ReadonlyArray<string>; readonly h: ReadonlyArray<string | null> }>
+
+const columnsOf = (info: TableInfo, names: ReadonlyArray<string>): ReadonlyArray<Column> => names.map((n) => {
+  const c = columnOf(info, n)
+  if (c === undefined) throw new Error(`${unknownColumn(info, n)}: it was dropped since; restore it from a backup`)
+  return c
+})
+
+/** Rows where some column's digest is not the recorded one (or that are gone). */
+const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Rows) => {
+  const hs = columns.map((_, i) => `h${i}`)
+  const q = byKey(info, hs)
+  const differs = columns.map((c, i) => `md5(r.${ident(c.name)}::text) IS DISTINCT FROM v.h${i}`).join(" OR ")
+  return s.query(
+    `SELECT ${info.key.map((_, i) => `v.k${i}`).join(", ")}, r.ctid IS NULL AS missing, count(*) OVER ()::int AS total, ${columns.map((c, i) => `r.${ident(c.name)}::text AS c${i}, md5(r.${ident(c.name)}::text) AS m${i}`).join(", ")}
+       FROM ${q.from} LEFT JOIN ${q.table} ON ${q.on} WHERE r.ctid IS NULL OR ${differs}`,
+    q.params(rows, columns.map((_, i) => rows.map((r) => r.h[i] ?? null))),
+  )
+}
+
+/** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
+export const Decrypt = declare({
+  kind: "data.postgres.decrypt",
+  fields: { key: Base64, columns: Schema.Array(Schema.String), rows: Schema.Array(Schema.Struct({ k: Key, h: Schema.Array(Md5) })) },
+  undo: async (r, s, info) => {
+    const columns = columnsOf(info, r.columns)
+    if (r.rows.length === 0) return
+    const key = Buffer.from(r.key, "base64")
+    const where = show(info.table)
+    await transaction(s, "read write", async () => {
+      const found = await differing(s, info, columns, r.rows)
+      const recordedOf = new Map(r.rows.map((x) => [JSON.stringify(x.k), x.h]))
+      const lost: Array<string> = []
+      const writes: Array<{ k: ReadonlyArray<string>; p: Array<string | null> }> = []
+      for (const f of found) {
+        const k = info.key.map((_, i) => String(f[`k${i}`]))
+        if (f["missing"] === true) {
+          lost.push(`${showKey(info, k)} (row gone)`)
+          continue
+        }
+        const p = columns.map((c, i) => {
+          const now = f[`c${i}`]
+          const recorded = recordedOf.get(JSON.stringify(k))?.[i] ?? null
+          if (f[`m${i}`] === recorded) return null
+          if (typeof now !== "string") {
+            lost.push(`${showKey(info, k)}.${c.name}`)
+            return null
+          }
+          const plain = open(key, aadOf(where, c.name, k), now)
+          if (plain === undefined) lost.push(`${showKey(info, k)}.${c.name}`)
+          return plain ?? null
+        })
+        if (p.some((x) => x !== null)) writes.push({ k, p })
+      }
+      if (writes.length > 0) {
+        const q = byKey(info, columns.map((_, i) => `p${i}`))
+        await s.query(
+          `UPDATE ${q.table} SET ${columns.map((c, i) => `${ident(c.name)} = coalesce(v.p${i}::${c.type}, r.${ident(c.name)})`).join(", ")} FROM ${q.from} WHERE ${q.on}`,
+          q.params(writes, columns.map((_, i) => writes.map((w) => w.p[i] ?? null))),
+        )
+      }
+      if (lost.length > 0) throw new Error(`${lost.length} value(s) of ${where} hold neither the original nor shiftup's ciphertext (written since the fault): ${lost.slice(0, 5).join(", ")}; restore them from a backup`)
+    })
+  },
+  verify: async (r, s, info) => {
+    const columns = columnsOf(info, r.columns)
+    if (r.rows.length === 0) return undefined
+    const found = await differing(s, info, columns, r.rows)
+    if (found.length === 0) return undefined
+    return `${String(found[0]?.["total"])} row(s) of ${show(info.table)} differ from their digests before the fault: ${found.slice(0, 5).map((f) => showKey(info, info.key.map((_, i) => String(f[`k${i}`])))).join(", ")}`
+  },
+  settleMs: 5000,
+})
+
+export interface EncryptOptions extends PgFault.DataFaultOptions {
+  readonly table: string
+  /** Text columns to encrypt (`text`, unbounded `varchar`): the ciphertext is longer than the value. */
+  readonly columns: ReadonlyArray<string>
+  /** The share of the rows to encrypt, at random; default 1 (all). */
+  readonly sample?: number
+}
+
+/**
+ * Encrypts text columns of a table of the target's scope with a key only the ledger holds.
+ * `destroy` class: lab targets only.
+ *
+ * @example
+ * Data.Postgres.encrypt(shop, { table: "public.orders", columns: ["address", "note"] })
+ */
+export const encrypt = (target: PostgresTarget, options: EncryptOptions): Fault.Fault => {
+  const { table, issue } = scoped(target, String(options.table ?? ""), "table")
+  const sample = options.sample ?? 1
+  const names = Array.isArray(options.columns) ? options.columns : []
+  PgFault.invalidOptions("encrypt", [
+    ...(issue === undefined ? [] : [issue]),
+    ...PgFault.boundIssues(options),
+    ...(names.length > 0 && names.every((c) => typeof c === "string" && c !== "") ? [] : [{ path: "columns", message: "name the text columns to encrypt" }]),
+    ...(new Set(names).size === names.length ? [] : [{ path: "columns", message: "a column is named twice" }]),
+    ...(typeof sample === "number" && sample > 0 && sample <= 1 ? [] : [{ path: "sample", message: "sample is a share of the rows: more than 0, at most 1" }]),
+  ])
+  const t = table as NonNullable<typeof table>
+  const bounds = { maxRows: options.maxRows ?? PgFault.defaults.maxRows, maxBytes: options.maxBytes ?? PgFault.defaults.maxBytes }
+  const name = `encrypt ${show(t)}`
+  const id = options.id ?? name
+  const take = (count: number) => Math.ceil(count * sample)
+  return PgFault.make({
+    id,
+    title: `${name} (${names.join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    target,
+    table: t,
+    safety: "destroy",
+    kind: Decrypt,
+    bounds,
+    rows: true,
+    preflight: async (s, info) => {
+      const refusals: Array<Fault.Refusal> = []
+      for (const n of names) {
+        const c = columnOf(info, n)
+        if (c === undefined) throw PgFault.issueError(`fault "${id}"`, "columns", unknownColumn(info, n))
+        if (info.key.some((k) => k.name === n)) refusals.push({ rule: "data.postgres.column-unsuitable", detail: `${n} is part of the primary key, which identifies the rows to decrypt: encrypt other columns` })
+        else if (c.generated) refusals.push({ rule: "data.postgres.column-unsuitable", detail: `${n} is a generated column` })
+        else if (c.category !== "S" || /\(\d+\)$/.test(c.type))
+          refusals.push({ rule: "data.postgres.column-unsuitable", detail: `${n} is ${c.type}: only text and unbounded varchar columns can hold the (longer) base64 ciphertext` })
+      }
+      if (refusals.length > 0) return refusals
+      const [row] = await s.query(`SELECT count(*)::int8::text AS n FROM ${qualified(info.table)}`)
+      const n = take(Number(row?.["n"] ?? 0))
+      // Each row's record: its key as text and one 32-digit digest per column.
+      const [size] = await s.query(`SELECT coalesce(sum(octet_length(ROW(${info.key.map((k) => `r.${ident(k.name)}`).join(", ")})::text) + ${names.length * 36 + 16}), 0)::int8::text AS b FROM ${qualified(info.table)} AS r`)
+      return PgFault.scopeRefusals(show(info.table), n, Math.ceil(Number(size?.["b"] ?? 0) * sample), bounds)
+    },
+    capture: async (s, info) => {
+      const columns = names.map((n) => columnOf(info, n) as Column)
+      const [count] = await s.query(`SELECT count(*)::int8::text AS n FROM ${qualified(info.table)}`)
+      const n = take(Number(count?.["n"] ?? 0))
+      if (n > bounds.maxRows) throw new Error(`${n} rows are in scope now, over maxRows (${bounds.maxRows}); nothing was changed. Lower sample or raise maxRows`)
+      const q = byKey(info, [])
+      const found = await s.query(
+        `SELECT ${q.select}, ${columns.map((c, i) => `r.${ident(c.name)}::text AS p${i}, md5(r.${ident(c.name)}::text) AS h${i}`).join(", ")} FROM ${q.table}${sample < 1 ? " ORDER BY random() LIMIT $1" : ""} FOR UPDATE OF r`,
+        sample < 1 ? [n] : [],
+      )
+      const key = randomBytes(32)
+      const where = show(info.table)
+      const rows = found.map((f) => {
+        const k = info.key.map((_, i) => String(f[`k${i}`]))
+        return { k, h: columns.map((_, i) => (f[`h${i}`] === null ? null : String(f[`h${i}`]))), e: columns.map((c, i) => (f[`p${i}`] === null ? null : seal(key, aadOf(where, c.name, k), String(f[`p${i}`])))) }
+      })
+      return {
+        record: { description: `decrypt ${names.join(", ")} of ${rows.length} row(s) of ${where}`, key: key.toString("base64"), columns: columns.map((c) => c.name), rows: rows.map((r) => ({ k: r.k, h: r.h })) },
+        plan: { columns, rows },
+      }
+    },
+    inject: async (s, info, plan) => {
+      if (plan.rows.length === 0) return
+      const q = byKey(info, plan.columns.map((_, i) => `e${i}`))
+      await s.query(
+        `UPDATE ${q.table} SET ${plan.columns.map((c, i) => `${ident(c.name)} = coalesce(v.e${i}::${c.type}, r.${ident(c.name)})`).join(", ")} FROM ${q.from} WHERE ${q.on}`,
+        q.params(plan.rows, plan.columns.map((_, i) => plan.rows.map((r) => r.e[i] ?? null))),
+      )
+    },
+  })
+}
