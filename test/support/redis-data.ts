@@ -1,7 +1,7 @@
 /**
  * Test support for the Redis data adapter: a client of the test's own (the `redis` package, not
  * shiftup's code, so a bug there cannot hide itself), a snapshot of a keyspace that names every
- * key's type, DUMP payload and expiry instant, seeding helpers, and the server's own counters of
+ * key's type, content and expiry instant, seeding helpers, and the server's own counters of
  * connections and commands (to prove a refused run sent nothing).
  */
 import { createClient } from "redis"
@@ -17,16 +17,33 @@ export const connect = async (port: number, password?: string): Promise<TestClie
 
 const bufferReplies = { 36: Buffer } as const
 
-/** Every key matching `pattern`, each as `type|DUMP (base64)|expiry instant`: equal snapshots, equal data. */
+const b64 = (b: Buffer) => b.toString("base64")
+
+/**
+ * Every key matching `pattern`, each as `type|content|expiry instant`, the content read with the
+ * type's own commands and put in a canonical order (a set's members and a hash's fields sorted:
+ * Redis's iteration order of a hash table is not part of the data). Equal snapshots, equal data.
+ */
 export const snapshot = async (c: TestClient, pattern = "*"): Promise<Readonly<Record<string, string>>> => {
   const keys = (await c.sendCommand(["KEYS", pattern])) as Array<string>
   const out: Record<string, string> = {}
+  const raw = async (args: Array<string>) => (await c.sendCommand(args, { typeMapping: bufferReplies })) as unknown
   for (const key of keys.sort()) {
-    const dump = (await c.sendCommand(["DUMP", key], { typeMapping: bufferReplies })) as Buffer | null
-    if (dump === null) continue
     const type = String(await c.sendCommand(["TYPE", key]))
+    let content: string
+    if (type === "string") content = b64((await raw(["GET", key])) as Buffer)
+    else if (type === "hash") {
+      const flat = (await raw(["HGETALL", key])) as Array<Buffer>
+      const pairs: Array<string> = []
+      for (let i = 0; i < flat.length; i += 2) pairs.push(`${b64(flat[i] as Buffer)}=${b64(flat[i + 1] as Buffer)}`)
+      content = pairs.sort().join(",")
+    } else if (type === "list") content = ((await raw(["LRANGE", key, "0", "-1"])) as Array<Buffer>).map(b64).join(",")
+    else if (type === "set") content = ((await raw(["SMEMBERS", key])) as Array<Buffer>).map(b64).sort().join(",")
+    else if (type === "zset") content = ((await raw(["ZRANGE", key, "0", "-1", "WITHSCORES"])) as Array<Buffer>).map(b64).join(",")
+    else if (type === "none") continue
+    else content = b64((await raw(["DUMP", key])) as Buffer)
     const at = String(await c.sendCommand(["PEXPIRETIME", key]))
-    out[key] = `${type}|${dump.toString("base64")}|${at}`
+    out[key] = `${type}|${content}|${at}`
   }
   return out
 }

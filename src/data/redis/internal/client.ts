@@ -34,6 +34,7 @@ interface MinimalClient {
   connect(): Promise<unknown>
   sendCommand(args: ReadonlyArray<string | Buffer>, options?: { readonly typeMapping?: Record<number, unknown> }): Promise<unknown>
   destroy(): void
+  readonly isOpen: boolean
 }
 
 interface RedisModule {
@@ -97,6 +98,7 @@ export const withSession = async <A>(c: Connection, body: (s: Session) => Promis
         }),
     })
   } finally {
-    client.destroy()
+    // A client whose connection failed is closed already (and `destroy` would throw).
+    if (client.isOpen) client.destroy()
   }
 }

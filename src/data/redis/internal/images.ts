@@ -1,16 +1,21 @@
 /**
  * Before-images: what a key was before a fault, exactly — its DUMP payload (type, value, encoding
- * and Redis's own checksum, opaque and version-stamped) and the absolute instant it expires
- * (PEXPIRETIME, so a restore puts back the same deadline, not a fresh TTL). A key that did not
- * exist has no payload: restoring it deletes it. Restoring is RESTORE … REPLACE ABSTTL, which
- * is idempotent; verifying reads DUMP and PEXPIRETIME back and compares.
+ * and Redis's own checksum, opaque and version-stamped), a digest of its content independent of
+ * the encoding, and the absolute instant it expires (PEXPIRETIME, so a restore puts back the same
+ * deadline, not a fresh TTL). A key that did not exist has no payload: restoring it deletes it.
+ * Restoring is RESTORE … REPLACE ABSTTL, which is idempotent; verifying compares the content
+ * digest and the expiry instant — not DUMP bytes, which differ after a RESTORE for a set or hash
+ * kept in a hash table (its iteration order changes).
  */
 import type { Session } from "./client.ts"
+import { contentDigest } from "./values.ts"
 
 export interface Image {
   readonly key: string
   /** The DUMP payload as base64; null when the key did not exist. */
   readonly dump: string | null
+  /** SHA-256 (hex) of the key's type and content, whatever its encoding; null when it did not exist. */
+  readonly content: string | null
   /** Epoch milliseconds the key expires at; -1 when it has no expiry (or did not exist). */
   readonly expireAt: number
 }
@@ -18,9 +23,10 @@ export interface Image {
 /** The key's image now. */
 export const imageOf = async (s: Session, key: string): Promise<Image> => {
   const dump = (await s.call(["DUMP", key], true)) as Buffer | null
-  if (dump === null) return { key, dump: null, expireAt: -1 }
+  const content = dump === null ? undefined : await contentDigest(s, key)
+  if (dump === null || content === undefined) return { key, dump: null, content: null, expireAt: -1 }
   const at = Number(await s.call(["PEXPIRETIME", key]))
-  return { key, dump: dump.toString("base64"), expireAt: at >= 0 ? at : -1 }
+  return { key, dump: dump.toString("base64"), content, expireAt: at >= 0 ? at : -1 }
 }
 
 /** Puts `image` back: RESTORE … REPLACE (ABSTTL when it expires), or DEL when it did not exist. Idempotent. */
@@ -40,7 +46,7 @@ export const differs = async (s: Session, image: Image, now: number): Promise<st
   const expired = image.expireAt >= 0 && image.expireAt <= now
   if (image.dump === null || expired) return current.dump === null ? undefined : `${image.key} exists but ${image.dump === null ? "did not before the fault" : "should have expired"}`
   if (current.dump === null) return `${image.key} is missing`
-  if (current.dump !== image.dump) return `${image.key} has another value (its DUMP differs)`
+  if (current.content !== image.content) return `${image.key} has another type or value`
   if (current.expireAt !== image.expireAt) return `${image.key} expires at ${current.expireAt < 0 ? "never" : new Date(current.expireAt).toISOString()} instead of ${image.expireAt < 0 ? "never" : new Date(image.expireAt).toISOString()}`
   return undefined
 }

@@ -18,6 +18,7 @@ const Base64 = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/, { 
 export const ImageSchema = Schema.Struct({
   key: Schema.String,
   dump: Schema.NullOr(Base64),
+  content: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/, { message: "a SHA-256 in hex" }))),
   expireAt: Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(-1)),
 })
 

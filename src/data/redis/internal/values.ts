@@ -4,6 +4,7 @@
  * key, recreates it and puts back its expiry instant — an application never sees it half-written.
  * Streams and module types are not rewritten (`other`): faults leave them as they are.
  */
+import { createHash } from "node:crypto"
 import type { Session } from "./client.ts"
 
 export type Value =
@@ -23,8 +24,10 @@ const pairs = <A>(flat: ReadonlyArray<A>): Array<readonly [A, A]> => {
 export const read = async (s: Session, key: string): Promise<Value | undefined> => {
   const type = String(await s.call(["TYPE", key]))
   switch (type) {
-    case "string":
-      return { type, value: (await s.call(["GET", key], true)) as Buffer }
+    case "string": {
+      const value = (await s.call(["GET", key], true)) as Buffer | null
+      return value === null ? undefined : { type, value }
+    }
     case "hash":
       return { type, fields: pairs((await s.call(["HGETALL", key], true)) as ReadonlyArray<Buffer>) }
     case "list":
@@ -87,4 +90,55 @@ export const mapBytes = (v: Value, f: (b: Buffer) => Buffer): Value => {
 export const flatten = (v: Value): Buffer => {
   const parts = v.type === "string" ? [v.value] : v.type === "hash" ? v.fields.flat() : v.type === "list" ? v.items : v.type === "set" ? v.members : v.members.map(([m]) => m)
   return Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from("\n"), p])))
+}
+
+const compare = (a: Buffer, b: Buffer) => Buffer.compare(a, b)
+
+/**
+ * SHA-256 (hex) of the key's type and content, independent of how Redis encodes it: a hash's
+ * fields and a set's members sorted, a list in order, a zset in its own order with scores.
+ * (DUMP is not: a set or hash in a hash table comes back from RESTORE in another order.) Types
+ * faults do not read (streams, modules) are digested by their DUMP. Undefined when the key is gone.
+ */
+export const contentDigest = async (s: Session, key: string): Promise<string | undefined> => {
+  const v = await read(s, key)
+  const h = createHash("sha256")
+  const part = (b: Buffer | string) => {
+    const bytes = typeof b === "string" ? Buffer.from(b) : b
+    h.update(`${bytes.length}:`).update(bytes)
+  }
+  if (v === undefined) {
+    const type = String(await s.call(["TYPE", key]))
+    if (type === "none") return undefined
+    const dump = (await s.call(["DUMP", key], true)) as Buffer | null
+    if (dump === null) return undefined
+    part(type)
+    part(dump)
+    return h.digest("hex")
+  }
+  part(v.type)
+  switch (v.type) {
+    case "string":
+      part(v.value)
+      break
+    case "hash":
+      for (const [f, x] of [...v.fields].sort((a, b) => compare(a[0], b[0]))) {
+        part(f)
+        part(x)
+      }
+      break
+    case "list":
+      v.items.forEach(part)
+      break
+    case "set":
+      ;[...v.members].sort(compare).forEach(part)
+      break
+    case "zset":
+      for (const [m, score] of v.members) {
+        part(m)
+        part(score)
+      }
+      break
+  }
+  return h.digest("hex")
 }

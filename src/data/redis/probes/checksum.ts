@@ -1,9 +1,10 @@
 /**
  * Checksum: an order-independent digest of the keys in scope — per key, SHA-256 over its name,
- * type, DUMP payload and expiry instant; the sorted per-key digests hashed once more. Two equal
- * checksums mean the same keys with the same values, types and expiries: taken before a fault
- * and after rollback, it proves the data was restored exactly. Read-only: SCAN, TYPE, DUMP,
- * PEXPIRETIME.
+ * its type and content (independent of Redis's encoding: a set's members sorted, a hash's fields
+ * sorted) and its expiry instant; the sorted per-key digests hashed once more. Two equal checksums
+ * mean the same keys with the same types, values and expiries: taken before a fault and after
+ * rollback, it proves the data was restored exactly. Read-only: SCAN, TYPE, the type's read
+ * (GET, HGETALL, LRANGE, SMEMBERS, ZRANGE; DUMP for other types), PEXPIRETIME.
  */
 import { createHash } from "node:crypto"
 import { Effect } from "effect"
@@ -11,6 +12,7 @@ import * as Probe from "../../../Probe.ts"
 import { describeUnknown, ProbeFailed } from "../../../ShiftupError.ts"
 import { withSession } from "../internal/client.ts"
 import { scan } from "../internal/scope.ts"
+import { contentDigest } from "../internal/values.ts"
 import type { RedisTarget } from "../targets.ts"
 
 export interface Checksum {
@@ -38,12 +40,11 @@ export const checksum = (target: RedisTarget, options: { readonly id?: string } 
           const found = await scan(s, target.keys)
           const digests: Array<string> = found.binary.map((b) => createHash("sha256").update(`binary-name\u0000${b}`).digest("hex"))
           for (const key of found.keys) {
-            const dump = (await s.call(["DUMP", key], true)) as Buffer | null
-            // Gone between SCAN and DUMP (expired, deleted): not in scope any more.
-            if (dump === null) continue
-            const type = String(await s.call(["TYPE", key]))
+            const content = await contentDigest(s, key)
+            // Gone between SCAN and the read (expired, deleted): not in scope any more.
+            if (content === undefined) continue
             const at = String(await s.call(["PEXPIRETIME", key]))
-            digests.push(createHash("sha256").update(key).update("\u0000").update(type).update("\u0000").update(dump).update("\u0000").update(at).digest("hex"))
+            digests.push(createHash("sha256").update(key).update("\u0000").update(content).update("\u0000").update(at).digest("hex"))
           }
           digests.sort()
           return { keys: digests.length, digest: createHash("sha256").update(digests.join("\n")).digest("hex") }
