@@ -26,8 +26,9 @@ const known: Readonly<Record<string, Journal.Status>> = {
   "gateway.fails-closed.auth-slow": "failed",
 }
 
-// docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it.
-const catalogue = sources("experiments", ["docker"])
+// docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it. data/ needs real
+// data stores and an app using them: test/integration/data-redis-experiment.test.ts runs it.
+const catalogue = sources("experiments", ["docker", "data"])
 const examples = sources("examples", ["docker"])
 
 const lab = labForThisFile()
