@@ -6,12 +6,12 @@
  * session exactly, and the password is in no output, ledger or journal.
  */
 import { createHmac } from "node:crypto"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { journals, ledgerFiles, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 import { connect, snapshot, type TestClient } from "../support/redis-data.ts"
 import { type RealServer, startRedis } from "../support/servers.ts"
 
@@ -82,7 +82,7 @@ for (const [name, verify, code, status] of [
     const app = await startApp(verify)
     try {
       const state = tempDir("shiftup-redis-exp-")
-      const r = await runCli(["run", file, "--state-dir", state], {
+      const r = await runCli(["run", file, "--state-dir", state, "--report", "html,junit,sarif,md"], {
         env: { SHIFTUP_SESSIONS_REDIS_URL: `redis://127.0.0.1:${server.port}`, SHIFTUP_SESSIONS_REDIS_PASSWORD: password, SHIFTUP_SESSIONS_APP_URL: app.url },
         timeoutMs: 60_000,
       })
@@ -94,8 +94,11 @@ for (const [name, verify, code, status] of [
       expect(await snapshot(client)).toEqual(before)
       expect(pendingIntents(state)).toEqual([])
       expect(r.output.includes(password)).toBe(false)
-      const journalDir = join(state, "journals")
-      for (const f of [...ledgerFiles(state), ...(existsSync(journalDir) ? readdirSync(journalDir).map((x) => join(journalDir, x)) : [])]) expect(readFileSync(f, "utf8").includes(password), f).toBe(false)
+      // Ledger, journal and every report (HTML, JUnit, SARIF, Markdown): no password anywhere.
+      const files = (readdirSync(state, { recursive: true, encoding: "utf8" }) as ReadonlyArray<string>).map((f) => join(state, f)).filter((f) => statSync(f).isFile())
+      expect(files.filter((f) => f.endsWith(".jsonl")).length).toBe(1)
+      expect(files.filter((f) => f.includes(`${join(state, "reports")}`)).length).toBeGreaterThanOrEqual(4)
+      for (const f of files) expect(readFileSync(f, "utf8").includes(password), f).toBe(false)
     } finally {
       await app.close()
     }
