@@ -208,6 +208,13 @@ describe("the floor and the bounds: refused before anything reaches the server",
     expect(ok.status, ok.summary).toBe("passed")
   })
 
+  it("a server outside the egress allowlist (192.0.2.1, TEST-NET) is refused at plan time: egress.not-allowed", async () => {
+    const target = Redis.target("far", { url: "redis://192.0.2.1:6379", environment: "lab", keys: "session:*" })
+    const j = await Runner.runPromise(Experiment.make({ id: "data.redis.egress", title: "egress", targets: { target }, method: [Redis.corrupt(target, { mode: "truncate" })] }), { stateDir: stateDir() })
+    expect(j.status).toBe("refused")
+    expect(j.refusal?.rule).toBe("egress.not-allowed")
+  })
+
   for (const [bound, options, rule] of [
     ["maxKeys", { maxKeys: 7 }, "data.redis.max-keys"],
     ["maxBytes", { maxBytes: 100 }, "data.redis.max-bytes"],

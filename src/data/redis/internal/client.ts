@@ -2,9 +2,15 @@
  * The one way this adapter talks to Redis: a short-lived connection per operation (a capture, an
  * injection, a compensation, one verify, one observation), opened with the password read from
  * the connection's `passwordEnv` at that moment — in the run, and in a `recover` of another
- * process alike — and always closed. The `redis` package is imported here, lazily, at the first
+ * process alike — and always closed. The host is checked against the run's egress allowlist
+ * after DNS resolution (in `recover`, the allowlist the ledger recorded), and the connection goes
+ * to the address that was checked. The `redis` package is imported here, lazily, at the first
  * connection: importing `shiftup/data` never loads it, and no type of it leaves this module.
  */
+import { Effect } from "effect"
+import { checkEgress } from "../../../internal/egress.ts"
+import { RunContext } from "../../../RunContext.ts"
+import type { ShiftupError } from "../../../ShiftupError.ts"
 import type { Connection } from "../../internal/connection.ts"
 import { endpointOf, passwordOf } from "../../internal/connection.ts"
 
@@ -74,13 +80,23 @@ const explain = (c: Connection, e: unknown): { readonly detail: string; readonly
  * `RedisCallError`: the password variable unset, the server unreachable, a refused password, a
  * failed command.
  */
-export const withSession = async <A>(c: Connection, body: (s: Session) => Promise<A>): Promise<A> => {
+export const withSession = async <A>(c: Connection, address: string, body: (s: Session) => Promise<A>): Promise<A> => {
   const endpoint = endpointOf(c, defaultPort)
   const password = passwordOf(c)
   if (c.passwordEnv !== undefined && password === undefined)
     throw new RedisCallError(endpoint, `the environment variable ${c.passwordEnv} (the target's passwordEnv) is not set: export it with the server's password`, false)
   const { createClient } = await redisModule()
-  const client = createClient({ url: c.url, ...(password === undefined ? {} : { password }), socket: { connectTimeout: 5000, reconnectStrategy: false } })
+  const url = new URL(c.url)
+  const tls = url.protocol === "rediss:"
+  const hostname = url.hostname.replace(/^\[|\]$/g, "")
+  const database = url.pathname.replace(/^\//, "")
+  // Options rather than the URL: the URL's host would win over the address that was checked.
+  const client = createClient({
+    socket: { host: address, port: Number(url.port === "" ? defaultPort : url.port), tls, ...(tls ? { servername: hostname } : {}), connectTimeout: 5000, reconnectStrategy: false },
+    ...(url.username === "" ? {} : { username: decodeURIComponent(url.username) }),
+    ...(password === undefined ? {} : { password }),
+    ...(database === "" ? {} : { database: Number(database) }),
+  })
   // The client reports socket errors as events too; the call that meets them fails on its own.
   client.on("error", () => undefined)
   try {
@@ -102,3 +118,15 @@ export const withSession = async <A>(c: Connection, body: (s: Session) => Promis
     if (client.isOpen) client.destroy()
   }
 }
+
+/**
+ * `withSession` as an Effect: the host checked against the run's egress allowlist first (after
+ * DNS resolution), every failure mapped by `onError`.
+ */
+export const session = <A, E>(c: Connection, body: (s: Session) => Promise<A>, onError: (e: unknown) => E): Effect.Effect<A, E> =>
+  Effect.gen(function* () {
+    const { egress } = yield* RunContext
+    const host = new URL(c.url).hostname.replace(/^\[|\]$/g, "")
+    const at = yield* checkEgress(egress, host).pipe(Effect.mapError((e: ShiftupError) => onError(e)))
+    return yield* Effect.tryPromise({ try: () => withSession(c, at.address, body), catch: onError })
+  })

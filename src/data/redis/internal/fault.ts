@@ -12,7 +12,7 @@ import * as Fault from "../../../Fault.ts"
 import { RunContext } from "../../../RunContext.ts"
 import { causedBy, describeUnknown, fail, InjectionFailed, InvalidExperiment, type Issue, TargetUnresolved } from "../../../ShiftupError.ts"
 import type { RedisTarget } from "../targets.ts"
-import { type Session, withSession } from "./client.ts"
+import { type Session, session } from "./client.ts"
 import { bytesOf, type Image, imageOf } from "./images.ts"
 import type { RecordFields } from "./kind.ts"
 import { scan } from "./scope.ts"
@@ -118,9 +118,9 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
     compensation: Effect.gen(function* () {
       const { store } = yield* RunContext
       const seed = o.options.seed ?? randomInt(0, 2 ** 31)
-      const captured = yield* Effect.tryPromise({
-        try: () =>
-          withSession(conn, async (s) => {
+      const captured = yield* session(
+        conn,
+        async (s) => {
             const found = await scan(s, o.target.keys, maxKeys)
             if (found.binary.length > 0) throw new Error(`${plural(found.binary.length, "key")} in scope ${found.binary.length === 1 ? "has a name" : "have names"} that ${found.binary.length === 1 ? "is" : "are"} not UTF-8; narrow \`keys\` to leave them out`)
             if (found.keys.length > maxKeys) throw new Error(tooMany(found.keys.length))
@@ -130,9 +130,9 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
             for (const k of [...keys, ...created]) images.push(await imageOf(s, k))
             if (bytesOf(images) > maxBytes) throw new Error(tooBig(bytesOf(images)))
             return { plan: { keys, seed }, images }
-          }),
-        catch: (e) => injectionFailed(`capturing the before-images: ${describeUnknown(e)}`, e),
-      })
+        },
+        (e) => injectionFailed(`capturing the before-images: ${describeUnknown(e)}`, e),
+      )
       store.set(key, captured.plan)
       const fields: RecordFields & { readonly description: string; readonly target: string } = {
         description: `restore ${plural(captured.images.length, "key")} of ${scope} from their before-images (${o.what}, sample ${sample}, seed ${seed})`,
@@ -149,14 +149,15 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
       ctx.store.delete(key)
       // The runner always captures first; without a capture there is no before-image, so no change.
       if (plan === undefined) return yield* injectionFailed("no before-image was captured in this run")
-      yield* Effect.tryPromise({
-        try: () => withSession(conn, (s) => o.change(s, plan, { runId: ctx.runId })),
-        catch: (e) => new InjectionFailed({ fault: id, target: o.target.id, detail: describeUnknown(e), compensation: "ledgered", cause: e }),
-      })
+      yield* session(
+        conn,
+        (s) => o.change(s, plan, { runId: ctx.runId }),
+        (e) => new InjectionFailed({ fault: id, target: o.target.id, detail: describeUnknown(e), compensation: "ledgered", cause: e }),
+      )
     }),
-    preflight: Effect.tryPromise({
-      try: () =>
-        withSession(conn, async (s) => {
+    preflight: session(
+      conn,
+      async (s) => {
           const found = await scan(s, o.target.keys, maxKeys)
           const refusals: Array<Fault.Refusal> = []
           if (found.binary.length > 0) refusals.push({ rule: "data.redis.key-not-utf8", detail: `${plural(found.binary.length, "key")} in scope ${scope} ${found.binary.length === 1 ? "has a name" : "have names"} that ${found.binary.length === 1 ? "is" : "are"} not UTF-8 (a ledger record names keys as text); narrow \`keys\`` })
@@ -168,8 +169,8 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
             if (bytes > maxBytes) return [...refusals, { rule: "data.redis.max-bytes", detail: tooBig(bytes) }]
           }
           return refusals
-        }),
-      catch: (e) => new TargetUnresolved({ target: o.target.id, detail: `checking the scope before the run: ${describeUnknown(e)}`, cause: e }),
-    }),
+      },
+      (e) => new TargetUnresolved({ target: o.target.id, detail: `checking the scope before the run: ${describeUnknown(e)}`, cause: e }),
+    ),
   })
 }

@@ -7,7 +7,7 @@
 import { Effect, Schema } from "effect"
 import * as Compensation from "../../../Compensation.ts"
 import { describeUnknown, RollbackFailed } from "../../../ShiftupError.ts"
-import { RedisCallError, withSession } from "./client.ts"
+import { RedisCallError, type Session, session } from "./client.ts"
 import { differs, restoreImage } from "./images.ts"
 
 /** `redis://[user@]host[:port][/db]`: never a password (a ledger must not hold one). */
@@ -37,13 +37,10 @@ export interface RecordFields {
   readonly images: ReadonlyArray<Schema.Schema.Type<typeof ImageSchema>>
 }
 
-const call = <A>(r: RedisRecord, what: string, body: () => Promise<A>) =>
-  Effect.tryPromise({
-    try: body,
-    catch: (e) => new RollbackFailed({ fault: r.kind, target: r.target, detail: `${what}: ${e instanceof RedisCallError ? e.message : describeUnknown(e)}`, cause: e }),
-  })
-
 const connectionOf = (r: RedisRecord) => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
+
+const call = <A>(r: RedisRecord, what: string, body: (s: Session) => Promise<A>) =>
+  session(connectionOf(r), body, (e) => new RollbackFailed({ fault: r.kind, target: r.target, detail: `${what}: ${e instanceof RedisCallError ? e.message : describeUnknown(e)}`, cause: e }))
 
 /** Declares the kind `kind`: restores every before-image of its record, and verifies each came back. */
 export const declare = <const K extends string>(kind: K) =>
@@ -51,14 +48,11 @@ export const declare = <const K extends string>(kind: K) =>
     kind,
     fields,
     apply: (r) =>
-      call(r, "restoring the before-images", () =>
-        withSession(connectionOf(r), async (s) => {
-          for (const image of r.images) await restoreImage(s, image)
-        }),
-      ),
+      call(r, "restoring the before-images", async (s) => {
+        for (const image of r.images) await restoreImage(s, image)
+      }),
     verify: (r) =>
-      call(r, "reading the keys back", () =>
-        withSession(connectionOf(r), async (s) => {
+      call(r, "reading the keys back", async (s) => {
           // The server's clock decides what has expired, not this machine's.
           const [seconds, micros] = (await s.call(["TIME"])) as [string, string]
           const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
@@ -68,8 +62,7 @@ export const declare = <const K extends string>(kind: K) =>
             if (d !== undefined) found.push(d)
           }
           return found.length === 0 ? undefined : found.length <= 3 ? found.join("; ") : `${found.slice(0, 3).join("; ")} and ${found.length - 3} more keys`
-        }),
-      ),
+      }),
     // Commands an injection already sent land within milliseconds; a crash mid-injection leaves
     // at most one key's MULTI in flight.
     settleMs: 2000,

@@ -7,10 +7,9 @@
  * (GET, HGETALL, LRANGE, SMEMBERS, ZRANGE; DUMP for other types), PEXPIRETIME.
  */
 import { createHash } from "node:crypto"
-import { Effect } from "effect"
 import * as Probe from "../../../Probe.ts"
 import { describeUnknown, ProbeFailed } from "../../../ShiftupError.ts"
-import { withSession } from "../internal/client.ts"
+import { session } from "../internal/client.ts"
 import { scan } from "../internal/scope.ts"
 import { contentDigest } from "../internal/values.ts"
 import type { RedisTarget } from "../targets.ts"
@@ -34,9 +33,9 @@ export const checksum = (target: RedisTarget, options: { readonly id?: string } 
     id,
     title: `checksum of ${target.keys.join(", ")} on ${target.id}`,
     target,
-    observe: Effect.tryPromise({
-      try: () =>
-        withSession(target.connection, async (s) => {
+    observe: session(
+      target.connection,
+      async (s) => {
           const found = await scan(s, target.keys)
           const digests: Array<string> = found.binary.map((b) => createHash("sha256").update(`binary-name\u0000${b}`).digest("hex"))
           for (const key of found.keys) {
@@ -48,8 +47,8 @@ export const checksum = (target: RedisTarget, options: { readonly id?: string } 
           }
           digests.sort()
           return { keys: digests.length, digest: createHash("sha256").update(digests.join("\n")).digest("hex") }
-        }),
-      catch: (e) => new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e), cause: e }),
-    }),
+      },
+      (e) => new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e), cause: e }),
+    ),
   })
 }

@@ -3,10 +3,9 @@
  * checks like "the session of user 1 is no longer parseable" or "the note is there". Read-only:
  * TYPE, GET.
  */
-import { Effect } from "effect"
 import * as Probe from "../../../Probe.ts"
 import { describeUnknown, ProbeFailed } from "../../../ShiftupError.ts"
-import { withSession } from "../internal/client.ts"
+import { session } from "../internal/client.ts"
 import type { RedisTarget } from "../targets.ts"
 
 export interface KeyValue {
@@ -28,15 +27,15 @@ export const value = (target: RedisTarget, key: string, options: { readonly id?:
     id,
     title: `value of ${key} on ${target.id}`,
     target,
-    observe: Effect.tryPromise({
-      try: () =>
-        withSession(target.connection, async (s) => {
+    observe: session(
+      target.connection,
+      async (s) => {
           const type = String(await s.call(["TYPE", key]))
           if (type !== "string") return { type }
           const text = (await s.call(["GET", key])) as string | null
           return text === null ? { type: "none" } : { type, value: text }
-        }),
-      catch: (e) => new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e), cause: e }),
-    }),
+      },
+      (e) => new ProbeFailed({ probe: id, target: target.id, detail: describeUnknown(e), cause: e }),
+    ),
   })
 }
