@@ -171,6 +171,31 @@ describe("Redis data faults on a real server", () => {
   })
 })
 
+describe("the client is a service", () => {
+  it("a RedisClient provided to the run carries every connection of the run (capture, injection, rollback, verify)", async () => {
+    await seedSessions(client)
+    const before = await snapshot(client)
+    const target = lab()
+    const addresses: Array<string> = []
+    const counting: Data.Redis.RedisClient = {
+      withSession: (connection, address, body) => {
+        addresses.push(address)
+        return Data.Redis.Client.withSession(connection, address, body)
+      },
+    }
+    const j = await Effect.runPromise(
+      Runner.run(Experiment.make({ id: "data.redis.client", title: "client", targets: { target }, method: [Redis.corrupt(target, { mode: "truncate" })] }), { stateDir: stateDir() }).pipe(
+        Effect.provide(Data.Redis.Client.layer(counting)),
+      ),
+    )
+    passed(j)
+    // preflight, capture, injection, rollback's apply and verify: all through the provided client, to the checked address.
+    expect(addresses.length).toBeGreaterThanOrEqual(5)
+    expect(new Set(addresses)).toEqual(new Set(["127.0.0.1"]))
+    expect(await snapshot(client)).toEqual(before)
+  })
+})
+
 describe("the floor and the bounds: refused before anything reaches the server", () => {
   const everyStep = (t: Data.Redis.RedisTarget) => [Redis.corrupt(t, { mode: "garble-json" }), Redis.encrypt(t), Redis.expire(t, { ttl: "1 second" })]
 

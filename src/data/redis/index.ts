@@ -8,6 +8,8 @@
  * const sessions = Data.Redis.target("sessions", { url: "redis://127.0.0.1:6390", environment: "lab", keys: "session:*" })
  * // method: [Data.Redis.corrupt(sessions, { mode: "garble-json" }), …]
  */
+export * as Client from "./client.ts"
+export { RedisClient } from "./client.ts"
 export { compensators } from "./compensators.ts"
 export { type CorruptMode, type CorruptOptions, corrupt } from "./faults/corrupt.ts"
 export { type EncryptOptions, encrypt, encryptedPrefix } from "./faults/encrypt.ts"

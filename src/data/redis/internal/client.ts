@@ -7,7 +7,7 @@
  * to the address that was checked. The `redis` package is imported here, lazily, at the first
  * connection: importing `shiftup/data` never loads it, and no type of it leaves this module.
  */
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { checkEgress } from "../../../internal/egress.ts"
 import { RunContext } from "../../../RunContext.ts"
 import type { ShiftupError } from "../../../ShiftupError.ts"
@@ -119,14 +119,25 @@ export const withSession = async <A>(c: Connection, address: string, body: (s: S
   }
 }
 
+/** How the adapter reaches a Redis server: a service, so users and tests can provide their own. */
+export interface RedisClient {
+  /** Connects to `connection` at `address` (already checked against the egress allowlist), runs `body`, and always closes. */
+  readonly withSession: <A>(connection: Connection, address: string, body: (s: Session) => Promise<A>) => Promise<A>
+}
+
+/** The Redis client every fault, probe and compensator uses; by default the `redis` package, loaded at the first connection. */
+export const RedisClient = Context.Reference<RedisClient>("shiftup/data/RedisClient", { defaultValue: () => ({ withSession }) })
+
 /**
- * `withSession` as an Effect: the host checked against the run's egress allowlist first (after
- * DNS resolution), every failure mapped by `onError`.
+ * A session as an Effect: the host checked against the run's egress allowlist first (after DNS
+ * resolution), then the `RedisClient` service connects to that address; every failure mapped by
+ * `onError`.
  */
 export const session = <A, E>(c: Connection, body: (s: Session) => Promise<A>, onError: (e: unknown) => E): Effect.Effect<A, E> =>
   Effect.gen(function* () {
     const { egress } = yield* RunContext
+    const client = yield* RedisClient
     const host = new URL(c.url).hostname.replace(/^\[|\]$/g, "")
     const at = yield* checkEgress(egress, host).pipe(Effect.mapError((e: ShiftupError) => onError(e)))
-    return yield* Effect.tryPromise({ try: () => withSession(c, at.address, body), catch: onError })
+    return yield* Effect.tryPromise({ try: () => client.withSession(c, at.address, body), catch: onError })
   })
