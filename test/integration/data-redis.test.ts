@@ -161,7 +161,12 @@ describe("Redis data faults on a real server", () => {
         targets: { target },
         budget: { maxDestroySteps: 1 },
         hypothesis: [Expect.that(sum, Expect.equals(before))],
-        method: [Redis.encrypt(target), Expect.that(sum, Expect.predicate("differs", (c: Data.Redis.Checksum) => c.digest !== before?.digest && c.keys === 8))],
+        method: [
+          Redis.encrypt(target, { note: "session:README" }),
+          Expect.that(sum, Expect.predicate("differs", (c: Data.Redis.Checksum) => c.digest !== before?.digest && c.keys === 9)),
+          Expect.that(Redis.value(target, "session:README"), Expect.predicate("a ransom note", (v: Data.Redis.KeyValue) => v.type === "string" && /encrypted/.test(v.value ?? ""))),
+          Expect.that(Redis.value(target, "session:h:erin"), Expect.predicate("encrypted into a string", (v: Data.Redis.KeyValue) => v.value?.startsWith(Redis.encryptedPrefix) === true)),
+        ],
       }),
       { stateDir: stateDir() },
     )
@@ -288,6 +293,13 @@ describe("connection options: typed errors that say what to change, nothing touc
     expect(j.errors.map((e) => e.message).join("\n")).toMatch(/SHIFTUP_TEST_UNSET_VARIABLE_X .*is not set/)
     expect(j.errors[0]?.tag).toBe("TargetUnresolved")
     expect(await counters(client)).toEqual({ connections: c0.connections, commands: c0.commands + 1 })
+  })
+
+  it("a compensation replayed where its passwordEnv is not set (a recover without the variable): incomplete, naming the variable, never a password", async () => {
+    const c = { kind: "data.redis.corrupt", description: "restore", target: "sessions", url: url(), passwordEnv: "SHIFTUP_TEST_UNSET_VARIABLE_Y", images: [{ key: "session:alice", dump: null, content: null, expireAt: -1 }] }
+    const outcome = await Effect.runPromise(Compensation.restore(Data.compensators["data.redis.corrupt"], c, { deadlineMs: 300 }))
+    expect(outcome._tag).toBe("incomplete")
+    expect(outcome._tag === "incomplete" ? outcome.detail : "").toMatch(/SHIFTUP_TEST_UNSET_VARIABLE_Y \(the target's passwordEnv\) is not set: export it/)
   })
 
   it("a wrong password: refused at plan time, saying the password in the variable was refused", async () => {
