@@ -23,6 +23,17 @@ export interface Session {
   readonly call: (args: ReadonlyArray<string | Buffer>, buffers?: boolean) => Promise<unknown>
 }
 
+/**
+ * `f` over `items`, 64 at a time: the client pipelines the commands of one batch on the
+ * connection, so 10 000 keys take a fraction of 10 000 round trips. For independent commands
+ * only — never inside a MULTI.
+ */
+export const batched = async <A, B>(items: ReadonlyArray<A>, f: (a: A) => Promise<B>): Promise<Array<B>> => {
+  const out: Array<B> = []
+  for (let i = 0; i < items.length; i += 64) out.push(...(await Promise.all(items.slice(i, i + 64).map(f))))
+  return out
+}
+
 /** A failure to reach or use the server, said so that the user knows what to change. */
 export class RedisCallError extends Error {
   readonly endpoint: string

@@ -12,7 +12,7 @@ import * as Fault from "../../../Fault.ts"
 import { RunContext } from "../../../RunContext.ts"
 import { causedBy, describeUnknown, fail, InjectionFailed, InvalidExperiment, type Issue, TargetUnresolved } from "../../../ShiftupError.ts"
 import type { RedisTarget } from "../targets.ts"
-import { type Session, session } from "./client.ts"
+import { batched, type Session, session } from "./client.ts"
 import { bytesOf, type Image, imageOf } from "./images.ts"
 import type { RecordFields } from "./kind.ts"
 import { scan } from "./scope.ts"
@@ -126,8 +126,7 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
             if (found.keys.length > maxKeys) throw new Error(tooMany(found.keys.length))
             const keys = pick(found.keys, sample, seed)
             const created = (o.creates ?? []).filter((k) => !keys.includes(k))
-            const images: Array<Image> = []
-            for (const k of [...keys, ...created]) images.push(await imageOf(s, k))
+            const images: Array<Image> = await batched([...keys, ...created], (k) => imageOf(s, k))
             if (bytesOf(images) > maxBytes) throw new Error(tooBig(bytesOf(images)))
             return { plan: { keys, seed }, images }
         },
@@ -163,12 +162,11 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
           if (found.binary.length > 0) refusals.push({ rule: "data.redis.key-not-utf8", detail: `${plural(found.binary.length, "key")} in scope ${scope} ${found.binary.length === 1 ? "has a name" : "have names"} that ${found.binary.length === 1 ? "is" : "are"} not UTF-8 (a ledger record names keys as text); narrow \`keys\`` })
           if (found.keys.length + found.binary.length > maxKeys) return [...refusals, { rule: "data.redis.max-keys", detail: tooMany(found.keys.length + found.binary.length) }]
           let bytes = 0
-          for (const k of found.keys) {
-            const dump = (await s.call(["DUMP", k], true)) as Buffer | null
-            bytes += dump?.length ?? 0
-            if (bytes > maxBytes) return [...refusals, { rule: "data.redis.max-bytes", detail: tooBig(bytes) }]
+          for (let i = 0; i < found.keys.length && bytes <= maxBytes; i += 256) {
+            const sizes = await batched(found.keys.slice(i, i + 256), async (k) => ((await s.call(["DUMP", k], true)) as Buffer | null)?.length ?? 0)
+            bytes += sizes.reduce((a, b) => a + b, 0)
           }
-          return refusals
+          return bytes > maxBytes ? [...refusals, { rule: "data.redis.max-bytes", detail: tooBig(bytes) }] : refusals
       },
       (e) => new TargetUnresolved({ target: o.target.id, detail: `checking the scope before the run: ${describeUnknown(e)}`, cause: e }),
     ),

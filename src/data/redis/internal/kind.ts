@@ -7,7 +7,7 @@
 import { Effect, Schema } from "effect"
 import * as Compensation from "../../../Compensation.ts"
 import { describeUnknown, RollbackFailed } from "../../../ShiftupError.ts"
-import { RedisCallError, type Session, session } from "./client.ts"
+import { batched, RedisCallError, type Session, session } from "./client.ts"
 import { differs, restoreImage } from "./images.ts"
 
 /** `redis://[user@]host[:port][/db]`: never a password (a ledger must not hold one). */
@@ -49,18 +49,14 @@ export const declare = <const K extends string>(kind: K) =>
     fields,
     apply: (r) =>
       call(r, "restoring the before-images", async (s) => {
-        for (const image of r.images) await restoreImage(s, image)
+        await batched(r.images, (image) => restoreImage(s, image))
       }),
     verify: (r) =>
       call(r, "reading the keys back", async (s) => {
           // The server's clock decides what has expired, not this machine's.
           const [seconds, micros] = (await s.call(["TIME"])) as [string, string]
           const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
-          const found: Array<string> = []
-          for (const image of r.images) {
-            const d = await differs(s, image, now)
-            if (d !== undefined) found.push(d)
-          }
+          const found = (await batched(r.images, (image) => differs(s, image, now))).filter((d): d is string => d !== undefined)
           return found.length === 0 ? undefined : found.length <= 3 ? found.join("; ") : `${found.slice(0, 3).join("; ")} and ${found.length - 3} more keys`
       }),
     // Commands an injection already sent land within milliseconds; a crash mid-injection leaves

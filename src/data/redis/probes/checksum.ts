@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto"
 import * as Probe from "../../../Probe.ts"
 import { describeUnknown, ProbeFailed } from "../../../ShiftupError.ts"
-import { session } from "../internal/client.ts"
+import { batched, session } from "../internal/client.ts"
 import { scan } from "../internal/scope.ts"
 import { contentDigest } from "../internal/values.ts"
 import type { RedisTarget } from "../targets.ts"
@@ -38,13 +38,14 @@ export const checksum = (target: RedisTarget, options: { readonly id?: string } 
       async (s) => {
           const found = await scan(s, target.keys)
           const digests: Array<string> = found.binary.map((b) => createHash("sha256").update(`binary-name\u0000${b}`).digest("hex"))
-          for (const key of found.keys) {
+          const perKey = await batched(found.keys, async (key) => {
             const content = await contentDigest(s, key)
             // Gone between SCAN and the read (expired, deleted): not in scope any more.
-            if (content === undefined) continue
+            if (content === undefined) return undefined
             const at = String(await s.call(["PEXPIRETIME", key]))
-            digests.push(createHash("sha256").update(key).update("\u0000").update(content).update("\u0000").update(at).digest("hex"))
-          }
+            return createHash("sha256").update(key).update("\u0000").update(content).update("\u0000").update(at).digest("hex")
+          })
+          for (const d of perKey) if (d !== undefined) digests.push(d)
           digests.sort()
           return { keys: digests.length, digest: createHash("sha256").update(digests.join("\n")).digest("hex") }
       },
