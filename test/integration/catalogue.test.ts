@@ -26,7 +26,8 @@ const known: Readonly<Record<string, Journal.Status>> = {
   "gateway.fails-closed.auth-slow": "failed",
 }
 
-// docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it.
+// docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it. data/ needs real
+// data stores and an app using them: test/integration/data-*-experiment.test.ts run it.
 const catalogue = sources("experiments", ["docker", "data"])
 const examples = sources("examples", ["docker"])
 

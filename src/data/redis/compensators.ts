@@ -1,0 +1,10 @@
+/**
+ * Every compensator of the Redis data faults, by kind: what `shiftup recover` loads (through
+ * `shiftup/data`) for a ledger naming a `data.redis.*` kind.
+ */
+import * as Compensation from "../../Compensation.ts"
+import { UndoCorrupt } from "./faults/corrupt.ts"
+import { UndoEncrypt } from "./faults/encrypt.ts"
+import { UndoExpire } from "./faults/expire.ts"
+
+export const compensators: Compensation.Compensators = Compensation.registry([UndoCorrupt, UndoEncrypt, UndoExpire])

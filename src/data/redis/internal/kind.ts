@@ -1,0 +1,65 @@
+/**
+ * Declaring a `data.redis.*` compensation kind, once, for the fault that records it and the
+ * compensator that replays it. Every Redis kind undoes the same way — its record holds the server
+ * (URL without a password, the name of the variable holding it) and a before-image of each key
+ * the fault changes — so a kind differs only in its name: what it undoes.
+ */
+import { Effect, Schema } from "effect"
+import * as Compensation from "../../../Compensation.ts"
+import { describeUnknown, RollbackFailed } from "../../../ShiftupError.ts"
+import { batched, RedisCallError, type Session, session } from "./client.ts"
+import { differs, restoreImage } from "./images.ts"
+
+/** `redis://[user@]host[:port][/db]`: never a password (a ledger must not hold one). */
+const Url = Schema.String.check(Schema.isPattern(/^rediss?:\/\/([^:@/\s]+@)?[^@/\s]+(\/\d*)?$/, { message: "a redis:// or rediss:// URL without a password" }))
+const EnvName = Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "an environment variable name" }))
+const Base64 = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/, { message: "base64" }))
+
+export const ImageSchema = Schema.Struct({
+  key: Schema.String,
+  dump: Schema.NullOr(Base64),
+  content: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/, { message: "a SHA-256 in hex" }))),
+  expireAt: Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(-1)),
+})
+
+const fields = {
+  url: Url,
+  passwordEnv: Schema.optionalKey(EnvName),
+  images: Schema.Array(ImageSchema),
+}
+
+export type RedisRecord = Compensation.RecordOf<string, typeof fields>
+
+/** A record's fields as a fault builds them (kind, description and target are added by the builder). */
+export interface RecordFields {
+  readonly url: string
+  readonly passwordEnv?: string
+  readonly images: ReadonlyArray<Schema.Schema.Type<typeof ImageSchema>>
+}
+
+const connectionOf = (r: RedisRecord) => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
+
+const call = <A>(r: RedisRecord, what: string, body: (s: Session) => Promise<A>) =>
+  session(connectionOf(r), body, (e) => new RollbackFailed({ fault: r.kind, target: r.target, detail: `${what}: ${e instanceof RedisCallError ? e.message : describeUnknown(e)}`, cause: e }))
+
+/** Declares the kind `kind`: restores every before-image of its record, and verifies each came back. */
+export const declare = <const K extends string>(kind: K) =>
+  Compensation.declare({
+    kind,
+    fields,
+    apply: (r) =>
+      call(r, "restoring the before-images", async (s) => {
+        await batched(r.images, (image) => restoreImage(s, image))
+      }),
+    verify: (r) =>
+      call(r, "reading the keys back", async (s) => {
+          // The server's clock decides what has expired, not this machine's.
+          const [seconds, micros] = (await s.call(["TIME"])) as [string, string]
+          const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+          const found = (await batched(r.images, (image) => differs(s, image, now))).filter((d): d is string => d !== undefined)
+          return found.length === 0 ? undefined : found.length <= 3 ? found.join("; ") : `${found.slice(0, 3).join("; ")} and ${found.length - 3} more keys`
+      }),
+    // Commands an injection already sent land within milliseconds; a crash mid-injection leaves
+    // at most one key's MULTI in flight.
+    settleMs: 2000,
+  })
