@@ -4,7 +4,7 @@
  * (URL without a password, the name of the variable holding it) and a before-image of each key
  * the fault changes — so a kind differs only in its name: what it undoes.
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import * as Compensation from "../../../Compensation.ts"
 import { describeUnknown, RollbackFailed } from "../../../ShiftupError.ts"
 import { batched, RedisCallError, type Session, session } from "./client.ts"
