@@ -3,21 +3,20 @@
 // with 409, never 200.) The role column is corrupted in the database itself — with a write-ahead
 // before-image — and restored exactly after; the checksum of the table proves it.
 //
-// Needs: SHIFTUP_PG_URL (postgres://user@host:port/db, no password), SHIFTUP_PG_PASSWORD_ENV (the
+// Runs against the servers the environment names: SHIFTUP_PG_URL (postgres://user@host:port/db,
+// no password; default postgres://app@127.0.0.1:5432/accounts), SHIFTUP_PG_PASSWORD_ENV (the
 // name of the variable that holds the password, if the server wants one), SHIFTUP_APP_URL (the
-// application). test/integration/data-postgres-experiment.test.ts starts both and runs this file.
+// application; default http://127.0.0.1:8081). Loading the file contacts nothing: a directory
+// run (`shiftup run experiments --tag demo`) loads it and leaves it out by its tags.
+// test/integration/data-postgres-experiment.test.ts starts both and runs this file.
 import { Expect, Experiment, Http, Probe } from "shiftup"
 import * as Data from "shiftup/data"
 
-const need = (name: string): string => {
-  const v = process.env[name]
-  if (v === undefined || v === "") throw new Error(`${name} must be set (see the header of experiments/data/postgres-role-flip.ts)`)
-  return v
-}
+const env = (name: string, fallback: string): string => process.env[name] || fallback
 
 const passwordEnv = process.env["SHIFTUP_PG_PASSWORD_ENV"]
-const db = Data.Postgres.target("accounts-db", { url: need("SHIFTUP_PG_URL"), ...(passwordEnv === undefined ? {} : { passwordEnv }), environment: "lab", tables: ["public.users"] })
-const app = Http.target("accounts-app", { url: need("SHIFTUP_APP_URL"), environment: "lab" })
+const db = Data.Postgres.target("accounts-db", { url: env("SHIFTUP_PG_URL", "postgres://app@127.0.0.1:5432/accounts"), ...(passwordEnv === undefined ? {} : { passwordEnv }), environment: "lab", tables: ["public.users"] })
+const app = Http.target("accounts-app", { url: env("SHIFTUP_APP_URL", "http://127.0.0.1:8081"), environment: "lab" })
 
 /** What user 2 (a plain user) gets on the admin page. */
 const adminPage = Probe.status(app, "/admin?user=2", { id: "user 2 on /admin" })

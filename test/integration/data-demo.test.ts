@@ -3,22 +3,13 @@
  * planted weakness, runs the Redis session experiment through the CLI, must find the weakness
  * and print equal checksums before and after (exit 0), and must leave nothing running.
  */
-import { connect } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { finish, journals, pendingIntents, repoRoot, spawnNode, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import { portRefused } from "../support/proc-lab.ts"
 
 useProcessCleanup()
 
-const refused = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, "127.0.0.1")
-    s.once("connect", () => {
-      s.destroy()
-      resolve(false)
-    })
-    s.once("error", () => resolve(true))
-  })
 
 describe("npm run demo:data", () => {
   it("finds the planted weakness with a data fault, restores the sessions exactly (equal checksums) and exits 0", async () => {
@@ -39,6 +30,6 @@ describe("npm run demo:data", () => {
     expect(pendingIntents(state)).toEqual([])
     const port = Number(/127\.0\.0\.1:(\d+), password-protected/.exec(r.stdout)?.[1])
     expect(port).toBeGreaterThan(0)
-    expect(await refused(port), "redis-server still listening after the demo").toBe(true)
+    expect(await portRefused(port), "redis-server still listening after the demo").toBe(true)
   }, 120_000)
 })

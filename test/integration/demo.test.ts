@@ -4,22 +4,12 @@
  * 0, and must leave nothing behind: every fault rolled back, the lab's ports closed again.
  */
 import { join } from "node:path"
-import { connect } from "node:net"
 import { describe, expect, it } from "vitest"
 import { finish, journals, pendingIntents, repoRoot, spawnNode, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
-import { freeBasePort } from "../support/proc-lab.ts"
+import { freeBasePort, portRefused } from "../support/proc-lab.ts"
 
 useProcessCleanup()
 
-const refused = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, "127.0.0.1")
-    s.once("connect", () => {
-      s.destroy()
-      resolve(false)
-    })
-    s.once("error", () => resolve(true))
-  })
 
 describe("npm run demo", () => {
   it("finds the planted weakness, rolls everything back and exits 0", async () => {
@@ -45,6 +35,6 @@ describe("npm run demo", () => {
     expect(runs.filter((j) => j.status === "failed").map((j) => j.experiment.id)).toEqual(["gateway.fails-closed.auth-slow"])
     expect(runs.every((j) => j.rollbacks.every((x) => x.outcome === "restored"))).toBe(true)
     expect(pendingIntents(state)).toEqual([])
-    for (const port of [base, base + 1, base + 2, base + 3]) expect(await refused(port), `port ${port} still open after the demo`).toBe(true)
+    for (const port of [base, base + 1, base + 2, base + 3]) expect(await portRefused(port), `port ${port} still open after the demo`).toBe(true)
   }, 120_000)
 })

@@ -101,3 +101,14 @@ export const freeBasePort = async (): Promise<number> => {
   }
   throw new Error("no four consecutive free ports found")
 }
+
+/** Whether a connection to 127.0.0.1:`port` is refused: nothing listens there (any more). */
+export const portRefused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, "127.0.0.1")
+    s.once("connect", () => {
+      s.destroy()
+      resolve(false)
+    })
+    s.once("error", () => resolve(true))
+  })
