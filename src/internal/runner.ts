@@ -153,20 +153,19 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
         if (Exit.isSuccess(written)) {
           recorder.emit({ _tag: "Finished", journal, path: journalPath })
           return journal
-        } else {
-          // The run's record is lost: never a silent success. Exit 4 (the journal's destination is
-          // bad input), unless the rollback is incomplete, which stays 5.
-          const error = { tag: "JournalWriteFailed", message: describeUnknown(Cause.squash(written.cause)) }
-          const unwritten: Journal.Journal = {
-            ...journal,
-            exitCode: Math.max(journal.exitCode, Journal.exitCodes.invalid),
-            summary: `${journal.summary} — journal NOT written to ${journalPath} (${error.message})`,
-            errors: [...journal.errors, error],
-          }
-          recorder.errors.push(error)
-          recorder.emit({ _tag: "Finished", journal: unwritten })
-          return unwritten
         }
+        // The run's record is lost: never a silent success. Exit 4 (the journal's destination is
+        // bad input), unless the rollback is incomplete, which stays 5.
+        const error = { tag: "JournalWriteFailed", message: describeUnknown(Cause.squash(written.cause)) }
+        const unwritten: Journal.Journal = {
+          ...journal,
+          exitCode: Math.max(journal.exitCode, Journal.exitCodes.invalid),
+          summary: `${journal.summary} — journal NOT written to ${journalPath} (${error.message})`,
+          errors: [...journal.errors, error],
+        }
+        recorder.errors.push(error)
+        recorder.emit({ _tag: "Finished", journal: unwritten })
+        return unwritten
       })
 
     // ── plan: nothing is touched before every target is resolved, classified and decided ──

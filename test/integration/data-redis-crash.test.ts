@@ -8,26 +8,14 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { expect, it } from "vitest"
 import { ledgerFiles, pendingIntents, readLedger, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
-import { connect, seedSessions, snapshot, type TestClient } from "../support/redis-data.ts"
-import { type RealServer, startRedis } from "../support/servers.ts"
+import { seedSessions, snapshot, useRedisServer } from "../support/redis-data.ts"
 
 useProcessCleanup()
 
 const password = `crash-${Math.random().toString(36).slice(2)}-pw`
-let server: RealServer
-let client: TestClient
-
-beforeAll(async () => {
-  server = await startRedis(["--requirepass", password])
-  client = await connect(server.port, password)
-})
-
-afterAll(async () => {
-  await client?.close()
-  await server?.stop()
-})
+const redis = useRedisServer(password)
 
 const experiment = `import { Experiment, Step } from "shiftup"
 import * as Data from "shiftup/data"
@@ -65,12 +53,12 @@ it("SIGKILL of a real run at random points after injection, then `shiftup recove
   const dir = tempDir("shiftup-redis-crash-")
   const file = join(dir, "crash.ts")
   writeFileSync(file, experiment)
-  const env = { CRASH_REDIS_URL: `redis://127.0.0.1:${server.port}`, CRASH_REDIS_PASSWORD: password }
+  const env = { CRASH_REDIS_URL: `redis://127.0.0.1:${redis.server.port}`, CRASH_REDIS_PASSWORD: password }
   const outputs: Array<string> = []
   const trials = 6
   for (let i = 0; i < trials; i++) {
-    await seedSessions(client)
-    const before = await snapshot(client)
+    await seedSessions(redis.client)
+    const before = await snapshot(redis.client)
     const state = tempDir("shiftup-redis-crash-state-")
     // After intent 1 (record 2) up to the first rolled-back (record 8); plus up to 60 ms.
     const records = 2 + Math.floor(random() * 7)
@@ -88,7 +76,7 @@ it("SIGKILL of a real run at random points after injection, then `shiftup recove
     const rec = await runCli(["recover", "--state-dir", state], { env, cwd: dir })
     outputs.push(child.output(), rec.output)
     expect(rec.code, `${context}\nrecover:\n${rec.output}`).toBe(0)
-    expect(await snapshot(client), context).toEqual(before)
+    expect(await snapshot(redis.client), context).toEqual(before)
     expect(pendingIntents(state), context).toEqual([])
     const again = await runCli(["recover", "--state-dir", state], { env, cwd: dir })
     expect(again.code, again.output).toBe(0)

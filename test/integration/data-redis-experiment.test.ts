@@ -10,41 +10,29 @@ import { readdirSync, readFileSync, statSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { expect, it } from "vitest"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
-import { connect, snapshot, type TestClient } from "../support/redis-data.ts"
-import { type RealServer, startRedis } from "../support/servers.ts"
+import { connect, snapshot, useRedisServer } from "../support/redis-data.ts"
 
 useProcessCleanup()
 
 const file = join(repoRoot, "experiments", "data", "redis-session-corruption.ts")
 const password = `exp-${Math.random().toString(36).slice(2)}-pw`
 const secret = "app-signing-secret"
-let server: RealServer
-let client: TestClient
-
-beforeAll(async () => {
-  server = await startRedis(["--requirepass", password])
-  client = await connect(server.port, password)
-})
-
-afterAll(async () => {
-  await client?.close()
-  await server?.stop()
-})
+const redis = useRedisServer(password)
 
 const sign = (user: string, role: string) => createHmac("sha256", secret).update(`${user}\u0000${role}`).digest("hex")
 
 const seed = async () => {
-  await client.sendCommand(["FLUSHALL"])
-  for (const [user, role] of [["alice", "admin"], ["bob", "user"], ["carol", "user"]] as const) await client.set(`session:${user}`, JSON.stringify({ user, role, sig: sign(user, role) }))
-  await client.sendCommand(["PEXPIREAT", "session:carol", String(Date.now() + 600_000)])
-  await client.set("rate:bob", "3")
+  await redis.client.sendCommand(["FLUSHALL"])
+  for (const [user, role] of [["alice", "admin"], ["bob", "user"], ["carol", "user"]] as const) await redis.client.set(`session:${user}`, JSON.stringify({ user, role, sig: sign(user, role) }))
+  await redis.client.sendCommand(["PEXPIREAT", "session:carol", String(Date.now() + 600_000)])
+  await redis.client.set("rate:bob", "3")
 }
 
 /** The API: GET /admin with cookie sid=<id> reads session:<id>. `verify`: it checks the signature. */
 const startApp = async (verify: boolean) => {
-  const store = await connect(server.port, password)
+  const store = await connect(redis.server.port, password)
   const app = http.createServer((req, res) => {
     const end = (status: number) => res.writeHead(status).end()
     const sid = /(?:^|;\s*)sid=([^;]+)/.exec(req.headers.cookie ?? "")?.[1]
@@ -78,12 +66,12 @@ for (const [name, verify, code, status] of [
 ] as const)
   it(`${name}; the store is restored exactly either way`, async () => {
     await seed()
-    const before = await snapshot(client)
+    const before = await snapshot(redis.client)
     const app = await startApp(verify)
     try {
       const state = tempDir("shiftup-redis-exp-")
       const r = await runCli(["run", file, "--state-dir", state, "--report", "html,junit,sarif,md"], {
-        env: { SHIFTUP_SESSIONS_REDIS_URL: `redis://127.0.0.1:${server.port}`, SHIFTUP_SESSIONS_REDIS_PASSWORD: password, SHIFTUP_SESSIONS_APP_URL: app.url },
+        env: { SHIFTUP_SESSIONS_REDIS_URL: `redis://127.0.0.1:${redis.server.port}`, SHIFTUP_SESSIONS_REDIS_PASSWORD: password, SHIFTUP_SESSIONS_APP_URL: app.url },
         timeoutMs: 60_000,
       })
       expect(r.code, r.output).toBe(code)
@@ -91,7 +79,7 @@ for (const [name, verify, code, status] of [
       expect(j?.status, r.output).toBe(status)
       if (!verify) expect(j?.findings.length).toBeGreaterThan(0)
       expect(j?.rollbacks.map((x) => x.outcome)).toEqual(["restored", "restored"])
-      expect(await snapshot(client)).toEqual(before)
+      expect(await snapshot(redis.client)).toEqual(before)
       expect(pendingIntents(state)).toEqual([])
       expect(r.output.includes(password)).toBe(false)
       // Ledger, journal and every report (HTML, JUnit, SARIF, Markdown): no password anywhere.

@@ -10,25 +10,16 @@ import fc from "fast-check"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, expect, it } from "vitest"
+import { afterAll, expect, it } from "vitest"
 import { Experiment, Runner, type Fault } from "../../src/index.ts"
 import * as Data from "../../src/data/index.ts"
-import { connect, snapshot, type TestClient } from "../support/redis-data.ts"
-import { type RealServer, startRedis } from "../support/servers.ts"
+import { snapshot, useRedisServer } from "../support/redis-data.ts"
 
 const { Redis } = Data
-let server: RealServer
-let client: TestClient
+const redis = useRedisServer()
 const dirs: Array<string> = []
 
-beforeAll(async () => {
-  server = await startRedis()
-  client = await connect(server.port)
-})
-
-afterAll(async () => {
-  await client?.close()
-  await server?.stop()
+afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
@@ -78,23 +69,23 @@ const toFault = (t: Data.Redis.RedisTarget, f: { readonly kind: string; readonly
 }
 
 it("any keyspace, any fault sequence: the rollback restores every key exactly (type, content, expiry)", async () => {
-  const target = Redis.target("prop", { url: `redis://127.0.0.1:${server.port}`, environment: "lab", keys: "p:*" })
+  const target = Redis.target("prop", { url: `redis://127.0.0.1:${redis.server.port}`, environment: "lab", keys: "p:*" })
   await fc.assert(
     fc.asyncProperty(fc.uniqueArray(keyspec, { minLength: 1, maxLength: 12, selector: (k) => `${k.scoped}${k.name}` }), fc.array(faultspec, { minLength: 1, maxLength: 3 }), async (keys, faults) => {
-      await client.sendCommand(["FLUSHALL"])
+      await redis.client.sendCommand(["FLUSHALL"])
       const now = Date.now()
       for (const k of keys) {
         const key = `${k.scoped ? "p:" : "q:"}${k.name}`
         const v = k.value
         count(`type ${v.type}${k.ttl === undefined ? "" : " ttl"}`)
-        if (v.type === "string") await client.sendCommand(["SET", key, v.v])
-        else if (v.type === "hash") await client.sendCommand(["HSET", key, ...v.v.flatMap(([f, x]) => [f, x])])
-        else if (v.type === "list") await client.sendCommand(["RPUSH", key, ...v.v])
-        else if (v.type === "set") await client.sendCommand(["SADD", key, ...v.v])
-        else await client.sendCommand(["ZADD", key, ...v.v.flatMap(([m, s]) => [String(s), m])])
-        if (k.ttl !== undefined) await client.sendCommand(["PEXPIREAT", key, String(now + k.ttl)])
+        if (v.type === "string") await redis.client.sendCommand(["SET", key, v.v])
+        else if (v.type === "hash") await redis.client.sendCommand(["HSET", key, ...v.v.flatMap(([f, x]) => [f, x])])
+        else if (v.type === "list") await redis.client.sendCommand(["RPUSH", key, ...v.v])
+        else if (v.type === "set") await redis.client.sendCommand(["SADD", key, ...v.v])
+        else await redis.client.sendCommand(["ZADD", key, ...v.v.flatMap(([m, s]) => [String(s), m])])
+        if (k.ttl !== undefined) await redis.client.sendCommand(["PEXPIREAT", key, String(now + k.ttl)])
       }
-      const before = await snapshot(client)
+      const before = await snapshot(redis.client)
       const list = faults.map((f, i) => toFault(target, f, i))
       for (const f of faults) count(`fault ${f.kind}`)
       const state = mkdtempSync(join(tmpdir(), "shiftup-redis-prop-"))
@@ -104,7 +95,7 @@ it("any keyspace, any fault sequence: the rollback restores every key exactly (t
         { stateDir: state, journal: false },
       )
       expect(j.status, JSON.stringify({ summary: j.summary, errors: j.errors, rollbacks: j.rollbacks })).toBe("passed")
-      expect(await snapshot(client)).toEqual(before)
+      expect(await snapshot(redis.client)).toEqual(before)
     }),
     { numRuns: 30, endOnFailure: true },
   )

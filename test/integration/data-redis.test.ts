@@ -15,29 +15,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Compensation, Expect, Experiment, Probe, Runner, type Fault, type Journal, type Target } from "../../src/index.ts"
 import * as Data from "../../src/data/index.ts"
 import { ledgerRecords } from "../support/proc-cli.ts"
-import { connect, counters, seedSessions, snapshot, type TestClient } from "../support/redis-data.ts"
-import { type RealServer, startRedis } from "../support/servers.ts"
+import { counters, seedSessions, snapshot, useRedisServer } from "../support/redis-data.ts"
 
 const { Redis } = Data
 const password = `pw-${Math.random().toString(36).slice(2)}-secret`
 const passwordEnv = "SHIFTUP_TEST_REDIS_DATA_PASSWORD"
-let server: RealServer
-let client: TestClient
+const redis = useRedisServer(password)
 const states: Array<string> = []
 
-beforeAll(async () => {
+beforeAll(() => {
   process.env[passwordEnv] = password
-  server = await startRedis(["--requirepass", password])
-  client = await connect(server.port, password)
 })
 
-afterAll(async () => {
-  await client?.close()
-  await server?.stop()
+afterAll(() => {
   for (const s of states) rmSync(s, { recursive: true, force: true })
 })
 
-const url = () => `redis://127.0.0.1:${server.port}`
+const url = () => `redis://127.0.0.1:${redis.server.port}`
 /** `environment: "none"`: no environment declared at all (unknown). */
 const lab = (keys: string | ReadonlyArray<string> = "session:*", environment: Target.Environment | "none" = "lab") =>
   Redis.target("sessions", { url: url(), passwordEnv, keys, ...(environment === "none" ? {} : { environment }) })
@@ -59,9 +53,9 @@ const runFaults = async (target: Data.Redis.RedisTarget, faults: ReadonlyArray<F
     id: "spy",
     target,
     observe: async () => {
-      during = await snapshot(client)
+      during = await snapshot(redis.client)
       raw = {}
-      for (const k of Object.keys(during)) raw[k] = (await client.type(k)) === "string" ? await client.get(k) : null
+      for (const k of Object.keys(during)) raw[k] = (await redis.client.type(k)) === "string" ? await redis.client.get(k) : null
       return true
     },
   })
@@ -122,22 +116,22 @@ describe("Redis data faults on a real server", () => {
 
   for (const [name, fault, check] of cases)
     it(`${name}: changed during the method, restored exactly by the rollback, replays converge`, async () => {
-      await seedSessions(client)
-      const before = await snapshot(client)
+      await seedSessions(redis.client)
+      const before = await snapshot(redis.client)
       const { journal, during, raw, state } = await runFaults(lab(), [fault()])
       passed(journal)
       expect(inScope(during)).not.toEqual(inScope(before))
       expect(during["config:feature"], "a key out of scope is never touched").toBe(before["config:feature"])
       check(raw, during)
-      expect(await snapshot(client)).toEqual(before)
+      expect(await snapshot(redis.client)).toEqual(before)
       await replayTwice(state)
-      expect(await snapshot(client)).toEqual(before)
+      expect(await snapshot(redis.client)).toEqual(before)
     })
 
   it("a sample with a seed picks the same keys every time", async () => {
-    await seedSessions(client)
+    await seedSessions(redis.client)
     const changed = async () => {
-      const before = await snapshot(client)
+      const before = await snapshot(redis.client)
       const { during } = await runFaults(lab(), [Redis.corrupt(lab(), { mode: "truncate", sample: 0.5, seed: 42 })])
       return Object.keys(before).filter((k) => during[k] !== before[k])
     }
@@ -147,7 +141,7 @@ describe("Redis data faults on a real server", () => {
   })
 
   it("the checksum probe: equal before and after rollback, different during", async () => {
-    await seedSessions(client)
+    await seedSessions(redis.client)
     let before: Data.Redis.Checksum | undefined
     const target = lab()
     const sum = Redis.checksum(target)
@@ -178,8 +172,8 @@ describe("Redis data faults on a real server", () => {
 
 describe("the client is a service", () => {
   it("a RedisClient provided to the run carries every connection of the run (capture, injection, rollback, verify)", async () => {
-    await seedSessions(client)
-    const before = await snapshot(client)
+    await seedSessions(redis.client)
+    const before = await snapshot(redis.client)
     const target = lab()
     const addresses: Array<string> = []
     const counting: Data.Redis.RedisClient = {
@@ -197,7 +191,7 @@ describe("the client is a service", () => {
     // preflight, capture, injection, rollback's apply and verify: all through the provided client, to the checked address.
     expect(addresses.length).toBeGreaterThanOrEqual(5)
     expect(new Set(addresses)).toEqual(new Set(["127.0.0.1"]))
-    expect(await snapshot(client)).toEqual(before)
+    expect(await snapshot(redis.client)).toEqual(before)
   })
 })
 
@@ -206,33 +200,33 @@ describe("the floor and the bounds: refused before anything reaches the server",
 
   for (const environment of ["production", "none"] as const)
     it(`${environment === "none" ? "unknown" : environment}: every data fault and the checksum are refused, zero connections and zero commands at the server`, async () => {
-      await seedSessions(client)
-      const before = await snapshot(client)
+      await seedSessions(redis.client)
+      const before = await snapshot(redis.client)
       for (const step of [...everyStep(lab("session:*", environment)), Redis.checksum(lab("session:*", environment))]) {
         const target = lab("session:*", environment)
-        const c0 = await counters(client)
+        const c0 = await counters(redis.client)
         const state = stateDir()
         const j = await Runner.runPromise(
           Experiment.make({ id: "data.redis.floor", title: "floor", targets: { target }, budget: { maxDestroySteps: 1 }, method: [step._tag === "Fault" ? step : Expect.that(step, Expect.predicate("any", () => true))] }),
           { stateDir: state },
         )
-        const c1 = await counters(client)
+        const c1 = await counters(redis.client)
         expect(j.status).toBe("refused")
         expect(j.refusal?.rule).toBe("floor.production-data-store")
         // Our own INFO is the one command between the readings; nobody else connected.
         expect(c1).toEqual({ connections: c0.connections, commands: c0.commands + 1 })
         expect(readdirSync(state).includes("ledger") ? readdirSync(join(state, "ledger")) : []).toEqual([])
       }
-      expect(await snapshot(client)).toEqual(before)
+      expect(await snapshot(redis.client)).toEqual(before)
     })
 
   it("staging: encrypt and expire (destroy) are refused by floor.destroy-lab-only; corrupt (disrupt) is allowed", async () => {
     const t = lab("session:*", "staging")
     for (const f of [Redis.encrypt(t), Redis.expire(t, { ttl: 5 })]) {
-      const c0 = await counters(client)
+      const c0 = await counters(redis.client)
       const j = await Runner.plan(Experiment.make({ id: "data.redis.staging", title: "staging", targets: { t }, budget: { maxDestroySteps: 1 }, method: [f] }), { stateDir: stateDir() })
       expect(j.refusal?.rule).toBe("floor.destroy-lab-only")
-      expect(await counters(client)).toEqual({ connections: c0.connections, commands: c0.commands + 1 })
+      expect(await counters(redis.client)).toEqual({ connections: c0.connections, commands: c0.commands + 1 })
     }
     const ok = await Runner.plan(Experiment.make({ id: "data.redis.staging2", title: "staging", targets: { t }, method: [Redis.corrupt(t, { mode: "truncate" })] }), { stateDir: stateDir() })
     expect(ok.status, ok.summary).toBe("passed")
@@ -250,8 +244,8 @@ describe("the floor and the bounds: refused before anything reaches the server",
     ["maxBytes", { maxBytes: 100 }, "data.redis.max-bytes"],
   ] as const)
     it(`a scope over ${bound} is refused at plan time (${rule}): no ledger, nothing written`, async () => {
-      await seedSessions(client)
-      const before = await snapshot(client)
+      await seedSessions(redis.client)
+      const before = await snapshot(redis.client)
       const target = lab()
       const state = stateDir()
       const j = await Runner.runPromise(Experiment.make({ id: "data.redis.bound", title: "bound", targets: { target }, method: [Redis.corrupt(target, { mode: "garble-json", ...options })] }), { stateDir: state })
@@ -259,7 +253,7 @@ describe("the floor and the bounds: refused before anything reaches the server",
       expect(j.refusal?.rule).toBe(rule)
       expect(j.refusal?.reason).toMatch(new RegExp(`raise the fault's \`${bound}\``))
       expect(readdirSync(state).includes("ledger") ? readdirSync(join(state, "ledger")) : []).toEqual([])
-      expect(await snapshot(client)).toEqual(before)
+      expect(await snapshot(redis.client)).toEqual(before)
     })
 })
 
@@ -273,7 +267,7 @@ describe("connection options: typed errors that say what to change, nothing touc
       }
       throw new Error("no error")
     }
-    const inUrl = issues(() => Redis.target("r", { url: `redis://:${password}@127.0.0.1:${server.port}`, keys: "a*" }))
+    const inUrl = issues(() => Redis.target("r", { url: `redis://:${password}@127.0.0.1:${redis.server.port}`, keys: "a*" }))
     expect(inUrl._tag).toBe("InvalidExperiment")
     expect(inUrl.message).toMatch(/passwordEnv/)
     const scheme = issues(() => Redis.target("r", { url: "http://127.0.0.1:6379", keys: [] }))
@@ -288,11 +282,11 @@ describe("connection options: typed errors that say what to change, nothing touc
 
   it("passwordEnv naming an unset variable: TargetUnresolved naming it, zero commands", async () => {
     const target = Redis.target("r", { url: url(), passwordEnv: "SHIFTUP_TEST_UNSET_VARIABLE_X", environment: "lab", keys: "session:*" })
-    const c0 = await counters(client)
+    const c0 = await counters(redis.client)
     const j = await Runner.runPromise(Experiment.make({ id: "data.redis.unset", title: "unset", targets: { target }, method: [Redis.corrupt(target, { mode: "truncate" })] }), { stateDir: stateDir() })
     expect(j.errors.map((e) => e.message).join("\n")).toMatch(/SHIFTUP_TEST_UNSET_VARIABLE_X .*is not set/)
     expect(j.errors[0]?.tag).toBe("TargetUnresolved")
-    expect(await counters(client)).toEqual({ connections: c0.connections, commands: c0.commands + 1 })
+    expect(await counters(redis.client)).toEqual({ connections: c0.connections, commands: c0.commands + 1 })
   })
 
   it("a compensation replayed where its passwordEnv is not set (a recover without the variable): incomplete, naming the variable, never a password", async () => {
@@ -304,12 +298,12 @@ describe("connection options: typed errors that say what to change, nothing touc
 
   it("a wrong password: refused at plan time, saying the password in the variable was refused", async () => {
     process.env["SHIFTUP_TEST_WRONG_PW"] = "nope"
-    await seedSessions(client)
-    const before = await snapshot(client)
+    await seedSessions(redis.client)
+    const before = await snapshot(redis.client)
     const target = Redis.target("r", { url: url(), passwordEnv: "SHIFTUP_TEST_WRONG_PW", environment: "lab", keys: "session:*" })
     const j = await Runner.runPromise(Experiment.make({ id: "data.redis.wrong", title: "wrong", targets: { target }, method: [Redis.corrupt(target, { mode: "truncate" })] }), { stateDir: stateDir() })
     expect(j.errors.map((e) => e.message).join("\n")).toMatch(/refused the password in \$SHIFTUP_TEST_WRONG_PW/)
-    expect(await snapshot(client)).toEqual(before)
+    expect(await snapshot(redis.client)).toEqual(before)
   })
 })
 

@@ -5,6 +5,8 @@
  * connections and commands (to prove a refused run sent nothing).
  */
 import { createClient } from "redis"
+import { afterAll, beforeAll } from "vitest"
+import { type RealServer, startRedis } from "./servers.ts"
 
 export type TestClient = ReturnType<typeof createClient>
 
@@ -69,4 +71,33 @@ export const seedSessions = async (c: TestClient): Promise<void> => {
   await c.sendCommand(["ZADD", "session:z:seen", "1", "alice", "2.5", "bob"])
   await c.sendCommand(["PEXPIREAT", "session:z:seen", String(future + 99)])
   await c.sendCommand(["SET", "config:feature", "on"])
+}
+
+/**
+ * One real redis-server for a test file, started in `beforeAll` (with `--requirepass` when a
+ * password is given) with a client of the test's own, both stopped in `afterAll`.
+ */
+export const useRedisServer = (password?: string): { readonly server: RealServer; readonly client: TestClient } => {
+  let server: RealServer | undefined
+  let client: TestClient | undefined
+  beforeAll(async () => {
+    server = await startRedis(password === undefined ? [] : ["--requirepass", password])
+    client = await connect(server.port, password)
+  })
+  afterAll(async () => {
+    await client?.close()
+    await server?.stop()
+  })
+  const started = <A>(a: A | undefined): A => {
+    if (a === undefined) throw new Error("the test's redis-server is not started (useRedisServer runs in beforeAll)")
+    return a
+  }
+  return {
+    get server() {
+      return started(server)
+    },
+    get client() {
+      return started(client)
+    },
+  }
 }
