@@ -117,7 +117,12 @@ const stopAll = async () => {
   api.closeAllConnections()
   await new Promise((r) => api.close(r))
   store.destroy()
+  // Stopped by its pid, and waited for: nothing of the demo is left running when it exits.
+  const exited = new Promise<void>((resolve) => (redis.exitCode !== null || redis.signalCode !== null ? resolve() : redis.once("exit", () => resolve())))
   redis.kill("SIGTERM")
+  const killer = setTimeout(() => redis.kill("SIGKILL"), 5000)
+  await exited
+  clearTimeout(killer)
   rmSync(dir, { recursive: true, force: true })
 }
 const controller = new AbortController()
@@ -141,7 +146,7 @@ const checksum = async (): Promise<Redis.Checksum> => {
 }
 
 out(
-  `shiftup demo:data — a real Redis (redis-server, 127.0.0.1:${port}, password-protected) holds the sessions\n` +
+  `shiftup demo:data — a real Redis (redis-server pid ${redis.pid}, 127.0.0.1:${port}, password-protected) holds the sessions\n` +
     `of a small API (${apiUrl}). The API has ONE planted weakness: it trusts the role it reads back from its store.\n\n`,
 )
 const before = await checksum()

@@ -28,8 +28,10 @@ describe("npm run demo:data", () => {
     expect(runs.map((j) => [j.experiment.id, j.status])).toEqual([["sessions.fail-closed.store-corrupted", "failed"]])
     expect(runs[0]?.rollbacks.map((x) => x.outcome)).toEqual(["restored", "restored"])
     expect(pendingIntents(state)).toEqual([])
-    const port = Number(/127\.0\.0\.1:(\d+), password-protected/.exec(r.stdout)?.[1])
-    expect(port).toBeGreaterThan(0)
-    expect(await portRefused(port), "redis-server still listening after the demo").toBe(true)
+    // The demo's redis-server is gone: its pid no longer exists, and nothing listens on its port.
+    const [, pid, port] = /redis-server pid (\d+), 127\.0\.0\.1:(\d+), password-protected/.exec(r.stdout) ?? []
+    expect(Number(pid)).toBeGreaterThan(0)
+    expect(() => process.kill(Number(pid), 0), "redis-server still running after the demo").toThrow(expect.objectContaining({ code: "ESRCH" }))
+    expect(await portRefused(Number(port)), "redis-server still listening after the demo").toBe(true)
   }, 120_000)
 })
