@@ -56,6 +56,11 @@ export interface Context {
   readonly observe: <A>(probe: Probe<A>) => Effect.Effect<A, ShiftupError>
   /** Injects a fault (it stays active until rollback). */
   readonly inject: (fault: Fault) => Effect.Effect<void, ShiftupError>
+  /**
+   * Rolls back one injected fault now, mid-method (its compensation runs and is recorded as a
+   * rollback); the others stay. Faults not removed are rolled back at the end, as always.
+   */
+  readonly remove: (fault: Fault) => Effect.Effect<void, ShiftupError>
   /** Runs a check; returns whether it held (a violation is recorded as a finding). */
   readonly check: <A>(check: Check<A>) => Effect.Effect<boolean, ShiftupError>
   readonly wait: (duration: Duration.Input) => Effect.Effect<void, ShiftupError>

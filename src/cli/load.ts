@@ -12,6 +12,7 @@ import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { defineConfig, type Config } from "../Config.ts"
 import { isExperiment, type Experiment } from "../Experiment.ts"
+import { isProperty, type Property } from "../Property.ts"
 import { describeUnknown, fail, InvalidArguments, isShiftupError, LoadFailed } from "../ShiftupError.ts"
 
 const extensions = new Set([".ts", ".mts", ".js", ".mjs"])
@@ -82,6 +83,8 @@ const importModule = async (file: string): Promise<Record<string, unknown>> => {
 export interface Loaded {
   readonly file: string
   readonly experiments: ReadonlyArray<Experiment>
+  /** Property-based experiments (`Property.make`): each runs many schedules. */
+  readonly properties: ReadonlyArray<Property>
 }
 
 /** Imports one file and returns its experiments (default export first). */
@@ -101,10 +104,12 @@ export const loadFile = async (file: string, warn: (line: string) => void = () =
   const opened = sockets() - before
   if (opened > 0)
     warn(`shiftup: warning: loading ${file} opened ${opened} socket(s) or server(s) before the run was planned — a refused run would not stop them. Start proxies, sinks and fixtures as \`resources\` of the experiment instead (docs/writing-experiments.md)\n`)
-  const experiments = [mod["default"], ...Object.entries(mod).filter(([k]) => k !== "default").map(([, v]) => v)].filter(isExperiment)
-  const unique = [...new Set(experiments)]
-  if (unique.length === 0) throw fail(new LoadFailed({ file, detail: "it exports no experiment; export one made with Experiment.make or Experiment.gen" }))
-  return { file, experiments: unique }
+  const exported = [...new Set([mod["default"], ...Object.entries(mod).filter(([k]) => k !== "default").map(([, v]) => v)])]
+  const experiments = exported.filter(isExperiment)
+  const properties = exported.filter(isProperty)
+  if (experiments.length === 0 && properties.length === 0)
+    throw fail(new LoadFailed({ file, detail: "it exports no experiment; export one made with Experiment.make, Experiment.gen or Property.make" }))
+  return { file, experiments, properties }
 }
 
 /** Network handles this process holds now (servers, sockets, UDP). */

@@ -19,6 +19,7 @@ import { asking, checkApprovals, controlCommand, openControlDir, selectSteps, wi
 import { run as runEngine, newRunId, type RunOptions } from "../internal/runner.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
+import type { Property } from "../Property.ts"
 import { first } from "./start.ts"
 
 export { help } from "./start.ts"
@@ -73,11 +74,22 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const config = await loadConfig(args.values.config)
     const files = expand(rest)
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
-    for (const file of files) for (const experiment of (await loadFile(file, io.err)).experiments) experiments.push({ file, experiment })
+    const properties: Array<{ readonly file: string; readonly property: Property }> = []
+    for (const file of files) {
+      const loaded = await loadFile(file, io.err)
+      for (const experiment of loaded.experiments) experiments.push({ file, experiment })
+      // A plan of a property is the plan of its runs: its targets, their environments, the decisions.
+      for (const property of loaded.properties) {
+        if (command === "plan") experiments.push({ file, experiment: property.experimentOf([]) })
+        else properties.push({ file, property })
+      }
+    }
     const tags = args.values.tag ?? []
-    const tagged = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
+    const hasTag = (own: ReadonlyArray<string>) => tags.length === 0 || own.some((t) => tags.includes(t))
+    const tagged = experiments.filter((x) => hasTag(x.experiment.tags))
     const selected = args.values.step === undefined ? tagged : selectSteps(tagged, args.values.step)
-    if (selected.length === 0) throw fail(new InvalidArguments({ detail: `no experiment has tag ${tags.map((t) => `"${t}"`).join(" or ")}` }))
+    const selectedProperties = properties.filter((x) => hasTag(x.property.tags))
+    if (selected.length === 0 && selectedProperties.length === 0) throw fail(new InvalidArguments({ detail: `no experiment has tag ${tags.map((t) => `"${t}"`).join(" or ")}` }))
     checkApprovals(selected, args.values.approve ?? [])
     // Checked (and created, owner-only) before anything starts, so nobody else can make it later.
     const control = command === "run" ? openControlDir(config.controlDir) : undefined
@@ -86,9 +98,16 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       io.out(`watchdog ${w.pid} is watching this run (pid ${process.pid}); its log: ${w.log}\n`)
     }
     const controls = { signal: options.signal, io, tty: io.tty, approve: args.values.approve ?? [], yes: args.values.yes === true, control }
-    return await withGameDay(controls, (signal, beforeStep) =>
-      runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => reportCli?.writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
-    )
+    const ran =
+      selected.length === 0
+        ? 0
+        : await withGameDay(controls, (signal, beforeStep) =>
+            runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => reportCli?.writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
+          )
+    if (selectedProperties.length === 0) return ran
+    const { runProperties } = await import("./property.ts")
+    const checked = await runProperties(selectedProperties, { config, stateDir, signal: options.signal, seed: args.values.seed, replay: args.values.replay }, io)
+    return Math.max(ran, checked)
   } catch (e) {
     if (isShiftupError(e)) {
       io.err(`shiftup: ${e.message}\n`)

@@ -56,6 +56,9 @@ Options:
   -y, --yes           run: approve every approval gate (CI)
   --step <id>         run/plan: only this method step (repeatable); hypothesis and
                       recovery still run
+  --seed <n>          run: the seed of a property's schedules (default random, printed)
+  --replay <seed:path>
+                      run: replay a property's counterexample exactly (the line it printed)
   -h, --help          this help
   -v, --version       print the version
 
@@ -78,6 +81,8 @@ const options = {
   yes: { type: "boolean", short: "y" },
   clear: { type: "boolean" },
   step: { type: "string", multiple: true },
+  seed: { type: "string" },
+  replay: { type: "string" },
   watchdog: { type: "boolean" },
   all: { type: "boolean" },
   run: { type: "string" },

@@ -35,6 +35,8 @@ export interface FaultEnv {
 
 export interface Faults {
   readonly inject: (fault: Fault, scope: Scope.Scope, phase: Journal.Phase) => Effect.Effect<void, ShiftupError>
+  /** Rolls back, now and mid-method, the faults injected into `scope` (a child of the method's scope). */
+  readonly remove: (scope: Scope.Closeable) => Effect.Effect<void>
   readonly lastInjection: () => number | undefined
 }
 
@@ -45,6 +47,8 @@ export const makeFaults = (env: FaultEnv): Faults => {
   let destroys = 0
   let lastInjection: number | undefined
   let rollbackStarted = false
+  /** A removal mid-method is in progress: its releases are not the rollback phase. */
+  let removing = false
   /** Injections that finished (succeeded or failed): nothing of theirs is still in flight. */
   const settled = new Set<number>()
   const intentAt = new Map<number, number>()
@@ -80,7 +84,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
 
   const release = (n: number, fault: Fault, compensation: Compensation.Compensation) =>
     Effect.gen(function* () {
-      if (!rollbackStarted) {
+      if (!rollbackStarted && !removing) {
         rollbackStarted = true
         recorder.emit({ _tag: "Phase", phase: "rollback" })
       }
@@ -181,7 +185,13 @@ export const makeFaults = (env: FaultEnv): Faults => {
       }),
     )
 
-  return { inject, lastInjection: () => lastInjection }
+  const remove = (scope: Scope.Closeable): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      removing = true
+      return Scope.close(scope, Exit.void)
+    }).pipe(Effect.ensuring(Effect.sync(() => (removing = false))))
+
+  return { inject, remove, lastInjection: () => lastInjection }
 }
 
 /** An `InjectionFailed` that says whether its compensation had been ledgered (and is replayed). */

@@ -314,10 +314,27 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
 
     const body = (scope: Scope.Scope): Effect.Effect<void, ShiftupError> => {
       if (experiment.body._tag === "Steps") return Effect.forEach(experiment.body.steps, (s) => runStep(s, scope), { discard: true })
+      const removable = new Map<string, Scope.Closeable>()
       const genCtx: Context = {
         runId,
         observe: (probe) => observeStep(probe, "method"),
-        inject: (fault) => Effect.andThen(gate(fault.id, "fault"), faults.inject(fault, scope, "method")),
+        inject: (fault) =>
+          Effect.andThen(
+            gate(fault.id, "fault"),
+            // Each fault in a child scope of the method's, so `remove` can roll back just that one.
+            Effect.flatMap(Scope.fork(scope), (child) => {
+              removable.set(fault.id, child)
+              return faults.inject(fault, child, "method")
+            }),
+          ),
+        remove: (fault) =>
+          Effect.suspend(() => {
+            const child = removable.get(fault.id)
+            if (child === undefined)
+              return Effect.fail(fail(new InvalidExperiment({ source: `ctx.remove(${fault.id})`, issues: [{ path: "fault", message: `"${fault.id}" is not active in this run (never injected, or already removed)` }] })))
+            removable.delete(fault.id)
+            return faults.remove(child)
+          }),
         check: (c) => Effect.andThen(validOptions("ctx.check", c), Effect.andThen(gate(c.id, "check"), check(c, "method"))),
         wait: (d) => {
           // Built like a declarative wait, so the same checks apply (no NaN or negative durations).

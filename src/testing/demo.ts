@@ -25,9 +25,21 @@ export const targets = () => {
   return {
     gateway: Http.target("gateway", { ...common, url: url(ports.gateway), endpoints: [control] }),
     auth: Http.target("auth", { ...common, url: url(ports.auth), endpoints: [control] }),
-    alerts: Http.target("alerts", { ...common, url: url(ports.alerts) }),
+    alerts: Http.target("alerts", { ...common, url: url(ports.alerts), endpoints: [control] }),
+    /** The gateway's session cache; in the lab it lives behind the control port. */
+    cache: Http.target("cache", { ...common, url: `${control}/cache`, endpoints: [control] }),
   }
 }
+
+/** Takes the gateway's session cache (`cache`) or the alert sink (`alerts`) down; rollback brings it back. */
+export const serviceFault = (service: "cache" | "alerts") =>
+  Fault.httpSwitch(targets()[service], {
+    id: `${service}-down`,
+    title: `${service} down`,
+    url: `${url(portsFrom(basePort()).control)}/faults`,
+    on: JSON.stringify({ [service]: "down" }),
+    off: JSON.stringify({ [service]: "ok" }),
+  })
 
 /** Puts the auth service into `mode` through the lab's fault switch; rollback puts it back to `ok`. */
 export const authFault = (mode: Exclude<AuthMode, "ok">) => {

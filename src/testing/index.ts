@@ -7,4 +7,4 @@
 import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 export * as DemoLab from "./demo.ts"
 export * as DockerLab from "./docker/index.ts"
-export { adminToken, labResource, startLab, type Alert, type AuthMode, type Lab } from "./lab.ts"
+export { adminToken, labResource, startLab, type Alert, type AuthMode, type Lab, type LabOptions, type ServiceMode } from "./lab.ts"

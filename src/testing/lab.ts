@@ -3,6 +3,12 @@
  * alert sink and a control port with a fault switch for the auth service. It has one planted
  * weakness: when the auth service is *slow*, the gateway's auth call times out and it fails
  * OPEN (serves the admin page). When auth is down or erroring, it fails closed and alerts.
+ *
+ * A second weakness needs two faults in one order, the kind hand-written experiments miss: the
+ * gateway keeps a session cache, and when auth comes back while that cache is down it re-warms
+ * from a stale fallback list that grants everyone — the admin page is open until the cache is
+ * back. Auth down (or erroring) alone, the cache down alone, or the cache back before auth: all
+ * fail closed. `startLab({ orderingBug: false })` is the fixed gateway.
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -10,6 +16,7 @@ import * as Resource from "../Resource.ts"
 import { fail, InvalidConfig } from "../ShiftupError.ts"
 
 export type AuthMode = "ok" | "down" | "slow" | "error"
+export type ServiceMode = "ok" | "down"
 
 export interface Alert {
   readonly at: string
@@ -31,6 +38,8 @@ export interface Lab {
   readonly ports: LabPorts
   readonly urls: { readonly gateway: string; readonly auth: string; readonly alerts: string; readonly control: string }
   readonly authMode: () => AuthMode
+  readonly cacheMode: () => ServiceMode
+  readonly alertsMode: () => ServiceMode
   readonly alerts: () => ReadonlyArray<Alert>
   /** Requests seen by each service, for tests. */
   readonly hits: { gateway: number; auth: number; alerts: number; control: number }
@@ -82,6 +91,13 @@ const listen = (server: http.Server, port: number) =>
     server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port))
   })
 
+export interface LabOptions {
+  /** Base port; 0 picks a free port for each service. Default `SHIFTUP_LAB_PORT` or 47180. */
+  readonly base?: number
+  /** Plant the auth-recovers-before-the-cache weakness (default true); false is the fixed gateway. */
+  readonly orderingBug?: boolean
+}
+
 /**
  * Starts the lab on `127.0.0.1`. With `base: 0` every service picks a free port.
  *
@@ -90,9 +106,13 @@ const listen = (server: http.Server, port: number) =>
  * // … run experiments …
  * await lab.close()
  */
-export const startLab = async (options: { readonly base?: number } = {}): Promise<Lab> => {
+export const startLab = async (options: LabOptions = {}): Promise<Lab> => {
   const base = options.base ?? basePort()
   let mode: AuthMode = "ok"
+  let cache: ServiceMode = "ok"
+  let alertsMode: ServiceMode = "ok"
+  /** The ordering weakness armed: auth came back while the cache was down. */
+  let staleFallback = false
   const alerts: Array<Alert> = []
   const hits = { gateway: 0, auth: 0, alerts: 0, control: 0 }
   const pending = new Set<NodeJS.Timeout>()
@@ -150,6 +170,8 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
     const path = new URL(req.url ?? "/", "http://lab").pathname
     if (path === "/health") return json(res, 200, { status: "ok" })
     if (path === "/admin") {
+      // PLANTED WEAKNESS (ordering): re-warmed from the stale fallback list, which grants everyone.
+      if (staleFallback) return json(res, 200, { page: "admin console", from: "stale-fallback" })
       const verdict = await verify(req.headers.authorization)
       if (verdict === 200) return json(res, 200, { page: "admin console" })
       if (verdict === 401 || verdict === 403) return json(res, 401, { error: "unauthorised" })
@@ -166,6 +188,7 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
   const sink = http.createServer(async (req, res) => {
     hits.alerts++
     const body = await readBody(req)
+    if (alertsMode === "down") return json(res, 503, { error: "alert sink unavailable" })
     const url = new URL(req.url ?? "/", "http://lab")
     if (req.method === "POST" && url.pathname === "/alerts") {
       try {
@@ -188,23 +211,33 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
     const body = await readBody(req)
     const url = new URL(req.url ?? "/", "http://lab")
     if (url.pathname !== "/faults") return json(res, 404, { error: "not found" })
-    if (req.method === "GET") return json(res, 200, { auth: mode })
+    const state = () => ({ auth: mode, cache, alerts: alertsMode, authPort: authRoute ?? ports.auth })
+    if (req.method === "GET") return json(res, 200, state())
+    let parsed: Record<string, unknown>
     try {
-      const parsed = JSON.parse(body) as { auth?: unknown; authPort?: unknown }
-      if ("authPort" in parsed && !("auth" in parsed)) {
-        // {"authPort": 41234} routes the gateway's auth calls to 127.0.0.1:41234; null routes them straight again.
-        const p = parsed.authPort
-        if (p !== null && !(Number.isInteger(p) && (p as number) > 0 && (p as number) < 65536)) return json(res, 400, { error: "authPort must be a port number or null" })
-        authRoute = p as number | null
-        return json(res, 200, { auth: mode, authPort: authRoute ?? ports.auth })
-      }
-      const wanted = parsed.auth
-      if (wanted !== "ok" && wanted !== "down" && wanted !== "slow" && wanted !== "error") return json(res, 400, { error: 'auth must be one of "ok", "down", "slow", "error"' })
-      mode = wanted
-      return json(res, 200, { auth: mode })
+      parsed = JSON.parse(body) as Record<string, unknown>
     } catch {
       return json(res, 400, { error: "body must be JSON" })
     }
+    // {"authPort": 41234} routes the gateway's auth calls to 127.0.0.1:41234; null routes them straight again.
+    const p = parsed["authPort"]
+    if ("authPort" in parsed && p !== null && !(Number.isInteger(p) && (p as number) > 0 && (p as number) < 65536)) return json(res, 400, { error: "authPort must be a port number or null" })
+    const a = parsed["auth"]
+    if ("auth" in parsed && a !== "ok" && a !== "down" && a !== "slow" && a !== "error") return json(res, 400, { error: 'auth must be one of "ok", "down", "slow", "error"' })
+    for (const key of ["cache", "alerts"] as const)
+      if (key in parsed && parsed[key] !== "ok" && parsed[key] !== "down") return json(res, 400, { error: `${key} must be "ok" or "down"` })
+    if ("authPort" in parsed) authRoute = p as number | null
+    if ("cache" in parsed) {
+      cache = parsed["cache"] as ServiceMode
+      if (cache === "ok") staleFallback = false
+    }
+    if ("alerts" in parsed) alertsMode = parsed["alerts"] as ServiceMode
+    if ("auth" in parsed) {
+      const was = mode
+      mode = a as AuthMode
+      if (options.orderingBug !== false && was !== "ok" && mode === "ok" && cache === "down") staleFallback = true
+    }
+    return json(res, 200, state())
   })
 
   const servers = { gateway, auth, alerts: sink, control }
@@ -223,6 +256,8 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
     ports,
     urls: { gateway: url(ports.gateway), auth: url(ports.auth), alerts: url(ports.alerts), control: url(ports.control) },
     authMode: () => mode,
+    cacheMode: () => cache,
+    alertsMode: () => alertsMode,
     alerts: () => alerts,
     hits,
     close: async () => {
@@ -248,5 +283,5 @@ export const startLab = async (options: { readonly base?: number } = {}): Promis
  * @example
  * resources: { lab: labResource() }
  */
-export const labResource = (options: { readonly base?: number } = {}): Resource.Resource<Lab> =>
+export const labResource = (options: LabOptions = {}): Resource.Resource<Lab> =>
   Resource.make({ id: "demo-lab", title: "the embedded demo lab", acquire: () => startLab(options), release: (lab) => lab.close() })

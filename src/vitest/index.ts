@@ -8,6 +8,8 @@
  *   on `expect` when this module is imported in a test file;
  * - `test`, with fixtures: `lab` (the demo lab for one test, closed however the test ends) and
  *   `run` (`runExperiment` bound to the test);
+ * - `testProperty(property)` runs a property (`Property.make`) as one test, printing the minimal
+ *   counterexample, its seed and the replay line on failure;
  * - `ShiftupReporter` prints every finding at the end of the test run.
  *
  * @example
@@ -24,6 +26,7 @@ export { matchers, toDetectWithin, toFailClosed, toHoldHypothesis, type ShiftupM
 export { shiftupFixtures, test, type ShiftupFixtures } from "./fixtures.ts"
 export { findingsBlock, ShiftupReporter, type ReporterOptions } from "./reporter.ts"
 export { runExperiment, type TestRunOptions } from "./run.ts"
+export { CounterexampleError, testProperty, type PropertyTestOptions } from "./property.ts"
 export type { RunSummary } from "./summary.ts"
 
 // In a test worker, the matchers are available as soon as this module is imported.

@@ -27,8 +27,9 @@ const known: Readonly<Record<string, Journal.Status>> = {
 }
 
 // docker/ needs a Docker lab: test/integration/docker-catalogue.test.ts runs it. data/ needs real
-// data stores and an app using them: test/integration/data-*-experiment.test.ts run it.
-const catalogue = sources("experiments", ["docker", "data"])
+// data stores and an app using them: test/integration/data-*-experiment.test.ts run it. property/
+// runs many schedules: test/integration/property.test.ts runs it.
+const catalogue = sources("experiments", ["docker", "data", "property"])
 const examples = sources("examples", ["docker"])
 
 const lab = labForThisFile()
