@@ -34,6 +34,38 @@ export const batched = async <A, B>(items: ReadonlyArray<A>, f: (a: A) => Promis
   return out
 }
 
+/** What a session sent and received: commands by name, RESP bytes out, reply payload bytes in. */
+export interface Tally {
+  readonly commands: Map<string, number>
+  bytesSent: number
+  bytesReceived: number
+}
+
+const replyBytes = (r: unknown): number =>
+  Buffer.isBuffer(r) ? r.length : typeof r === "string" ? Buffer.byteLength(r) : typeof r === "number" ? String(r).length : Array.isArray(r) ? r.reduce((n: number, x) => n + replyBytes(x), 0) : 0
+
+/** `s`, counting what goes through it (for a plan's contacts: what a preflight sent and received). */
+export const counted = (s: Session): { readonly session: Session; readonly tally: Tally } => {
+  const tally: Tally = { commands: new Map(), bytesSent: 0, bytesReceived: 0 }
+  return {
+    tally,
+    session: {
+      call: async (args, buffers) => {
+        const name = String(args[0]).toUpperCase()
+        tally.commands.set(name, (tally.commands.get(name) ?? 0) + 1)
+        // The command as RESP puts it on the wire: *n, then $len and the bytes of each argument.
+        tally.bytesSent += args.reduce((n, a) => {
+          const len = typeof a === "string" ? Buffer.byteLength(a) : a.length
+          return n + `$${len}\r\n`.length + len + 2
+        }, `*${args.length}\r\n`.length)
+        const reply = await s.call(args, buffers)
+        tally.bytesReceived += replyBytes(reply)
+        return reply
+      },
+    },
+  }
+}
+
 /** A failure to reach or use the server, said so that the user knows what to change. */
 export class RedisCallError extends Error {
   readonly endpoint: string
