@@ -7,8 +7,8 @@
  */
 import { Effect, Schema, type SchemaAST } from "effect"
 import * as Compensation from "../../../Compensation.ts"
-import { fail, RollbackFailed } from "../../../ShiftupError.ts"
-import type { Connection } from "../../internal/connection.ts"
+import { CredentialsRefused, fail, RollbackFailed } from "../../../ShiftupError.ts"
+import { type Connection, serverOf } from "../../internal/connection.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
 import { type Session, withSession } from "./client.ts"
 import { show } from "./sql.ts"
@@ -57,7 +57,11 @@ const within =
     // Every record has these (`common`); TypeScript cannot see it through the generic kind.
     const r = record as R & Base
     const wrap = (detail: string) => fail(new RollbackFailed({ fault: kind, target: r.target, detail }))
-    return withSession(connectionOf(r), wrap, async (s) => body(record, s, await requireTable(s, { schema: r.schema, name: r.table }, (d) => wrap(`${d}; it held the rows this compensation restores — restore ${show({ schema: r.schema, name: r.table })} from a backup`))))
+    const c = connectionOf(r)
+    // Credentials no retry can fix: say what to change, and let the restore stop at once.
+    const onCredentials = (problem: "unset" | "refused" | "required", said?: string) =>
+      fail(new CredentialsRefused({ fault: kind, target: r.target, server: serverOf(c, 5432), ...(c.passwordEnv === undefined ? {} : { passwordEnv: c.passwordEnv }), problem, ...(said === undefined ? {} : { detail: said }) }))
+    return withSession(c, wrap, async (s) => body(record, s, await requireTable(s, { schema: r.schema, name: r.table }, (d) => wrap(`${d}; it held the rows this compensation restores — restore ${show({ schema: r.schema, name: r.table })} from a backup`))), onCredentials)
   }
 
 /**

@@ -6,8 +6,9 @@
  */
 import { Schema } from "effect"
 import * as Compensation from "../../../Compensation.ts"
-import { describeUnknown, RollbackFailed } from "../../../ShiftupError.ts"
-import { batched, RedisCallError, type Session, session } from "./client.ts"
+import { CredentialsRefused, describeUnknown, RollbackFailed, type ShiftupError } from "../../../ShiftupError.ts"
+import { serverOf } from "../../internal/connection.ts"
+import { batched, defaultPort, RedisCallError, type Session, session } from "./client.ts"
 import { differs, restoreImage } from "./images.ts"
 
 /** `redis://[user@]host[:port][/db]`: never a password (a ledger must not hold one). */
@@ -78,7 +79,12 @@ const configDiffers = async (s: Session, config: ReadonlyArray<{ readonly name: 
 const connectionOf = (r: RedisRecord) => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
 
 const call = <A>(r: RedisRecord, what: string, body: (s: Session) => Promise<A>) =>
-  session(connectionOf(r), body, (e) => new RollbackFailed({ fault: r.kind, target: r.target, detail: `${what}: ${e instanceof RedisCallError ? e.message : describeUnknown(e)}`, cause: e }))
+  session(connectionOf(r), body, (e): ShiftupError =>
+    // Credentials no retry can fix: say what to change, and let the restore stop at once.
+    e instanceof RedisCallError && e.credentials !== undefined
+      ? new CredentialsRefused({ fault: r.kind, target: r.target, server: serverOf(connectionOf(r), defaultPort), ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }), problem: e.credentials, ...(e.said === undefined ? {} : { detail: e.said }), cause: e })
+      : new RollbackFailed({ fault: r.kind, target: r.target, detail: `${what}: ${e instanceof RedisCallError ? e.message : describeUnknown(e)}`, cause: e }),
+  )
 
 /** Declares the kind `kind`: restores every before-image of its record, and verifies each came back. */
 export const declare = <const K extends string>(kind: K) =>
