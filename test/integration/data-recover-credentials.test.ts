@@ -49,8 +49,9 @@ const recoverRefused = async (state: string, env: Readonly<Record<string, string
   const rec = await runCli(["recover", "--state-dir", state], { env })
   const ms = Date.now() - t0
   expect(rec.code, rec.output).toBe(5)
-  // A CLI start is ~1 s here (more under load); the deadline it no longer waits for is 30 s.
-  expect(ms, rec.output).toBeLessThan(10_000)
+  // The deadline it no longer waits for is 30 s; a CLI start is ~1-2 s here, up to ~8 s on a
+  // loaded machine, so 20 s tells "failed at once" from "retried until the deadline".
+  expect(ms, rec.output).toBeLessThan(20_000)
   expect(rec.output).toMatch(new RegExp(`set ${variable} to the password of`))
   expect(rec.output).toMatch(why)
   expect(rec.output).toMatch(/run `shiftup recover` again/)

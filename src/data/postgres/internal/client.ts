@@ -74,13 +74,19 @@ const credentialsProblem = (e: unknown, c: Connection): { readonly problem: Cred
   return undefined
 }
 
+/** How a session differs from a plain one. */
+export interface SessionOptions {
+  /** A credentials problem fails with this error (a compensation's `CredentialsRefused`) rather than `wrap`'s. */
+  readonly onCredentials?: OnCredentials
+}
+
 /**
  * Opens a session to `c` for the current run: the host checked against the run's egress
- * allowlist (in `recover`, the crashed run's), the password read from `c.passwordEnv` now. A
- * credentials problem fails with `onCredentials`' error when one is given, else with `wrap`'s.
+ * allowlist (in `recover`, the crashed run's), the password read from `c.passwordEnv` now.
  */
-export const open = (c: Connection, wrap: (detail: string) => ShiftupError, onCredentials?: OnCredentials): Effect.Effect<Session, ShiftupError> =>
+export const open = (c: Connection, wrap: (detail: string) => ShiftupError, options: SessionOptions = {}): Effect.Effect<Session, ShiftupError> =>
   Effect.gen(function* () {
+    const onCredentials = options.onCredentials
     const ctx = yield* RunContext
     const url = new URL(c.url)
     const hostname = url.hostname.replace(/^\[|\]$/g, "")
@@ -129,9 +135,9 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError, onCr
   })
 
 /** Runs `f` in a session that is closed afterwards, whatever happens; a thrown error becomes `wrap`'s. */
-export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, onCredentials?: OnCredentials): Effect.Effect<A, ShiftupError> =>
+export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, options: SessionOptions = {}): Effect.Effect<A, ShiftupError> =>
   Effect.acquireUseRelease(
-    open(c, wrap, onCredentials),
+    open(c, wrap, options),
     (s) => attempt(() => f(s), c, wrap),
     (s) => Effect.promise(() => s.close()),
   )
