@@ -184,11 +184,14 @@ describe("replay", () => {
     const before = await snapshot(redis.client)
     let seen: Record<string, string | null> = {}
     const t = target()
-    const { journal, state } = await hold(t, [Redis.replay(t, { from: { "session:alice": "old-token", "session:zed": "revoked-token" } })], async () => {
-      seen = { alice: await redis.client.get("session:alice"), zed: await redis.client.get("session:zed"), bobTtl: String(await redis.client.pTTL("session:bob")) }
+    const bobExpires = String(await redis.client.sendCommand(["PEXPIRETIME", "session:bob"]))
+    const { journal, state } = await hold(t, [Redis.replay(t, { from: { "session:alice": "old-token", "session:bob": "old-bob", "session:zed": "revoked-token" } })], async () => {
+      seen = { alice: await redis.client.get("session:alice"), bob: await redis.client.get("session:bob"), zed: await redis.client.get("session:zed"), bobExpires: String(await redis.client.sendCommand(["PEXPIRETIME", "session:bob"])) }
     })
     passed(journal)
-    expect(seen).toMatchObject({ alice: "old-token", zed: "revoked-token" })
+    // A given string keeps the key's expiry instant (SET … KEEPTTL).
+    expect(seen).toEqual({ alice: "old-token", bob: "old-bob", zed: "revoked-token", bobExpires })
+    expect(Number(bobExpires)).toBeGreaterThan(0)
     expect(await snapshot(redis.client)).toEqual(before)
     await replayTwice(state)
     expect(await snapshot(redis.client)).toEqual(before)

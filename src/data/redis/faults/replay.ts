@@ -11,7 +11,8 @@ import type { Issue } from "../../../ShiftupError.ts"
 import * as RedisFault from "../internal/fault.ts"
 import { restoreImage } from "../internal/images.ts"
 import { declare } from "../internal/kind.ts"
-import { isSnapshot, keysIssues, type Snapshot } from "../probes/snapshot.ts"
+import { namedIssues } from "../internal/scope.ts"
+import { isSnapshot, type Snapshot } from "../probes/snapshot.ts"
 import type { RedisTarget } from "../targets.ts"
 
 /** Restores the replayed keys from their before-images (what was there before the replay). */
@@ -44,7 +45,7 @@ export const replay = (target: RedisTarget, options: ReplayOptions): Fault.Fault
   if (snapshot !== undefined && snapshot.target !== target.id) issues.push({ path: "from", message: `the snapshot was taken on "${snapshot.target}", not "${target.id}"` })
   if (literal !== undefined) for (const [k, v] of Object.entries(literal)) if (typeof v !== "string") issues.push({ path: `from.${k}`, message: "an older value is a string" })
   const keys = options.keys ?? available
-  issues.push(...keysIssues(target, keys, options.keys === undefined ? "from" : "keys"))
+  issues.push(...namedIssues(target.keys, keys, options.keys === undefined ? "from" : "keys"))
   for (const k of keys) if (!available.includes(k)) issues.push({ path: "keys", message: `"${k}" has no older value in \`from\`` })
   RedisFault.invalidOptions("replay", target, issues)
   const images = new Map((snapshot?.images ?? []).map((i) => [i.key, i] as const))

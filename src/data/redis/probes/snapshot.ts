@@ -9,7 +9,7 @@ import * as Probe from "../../../Probe.ts"
 import { describeUnknown, fail, InvalidExperiment, ProbeFailed } from "../../../ShiftupError.ts"
 import { batched, session } from "../internal/client.ts"
 import { type Image, imageOf } from "../internal/images.ts"
-import { inScope } from "../internal/scope.ts"
+import { namedIssues } from "../internal/scope.ts"
 import type { RedisTarget } from "../targets.ts"
 
 /** Keys as they were at one instant: what `replay` writes back. */
@@ -25,12 +25,6 @@ export interface Snapshot {
 
 export const isSnapshot = (u: unknown): u is Snapshot => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "RedisSnapshot"
 
-/** Throws `InvalidExperiment` for a key outside the target's scope, or no key at all. */
-export const keysIssues = (target: RedisTarget, keys: ReadonlyArray<string>, path: string) => [
-  ...(keys.length === 0 ? [{ path, message: "name at least one key" }] : []),
-  ...keys.flatMap((k, i) => (typeof k === "string" && inScope(target.keys, k) ? [] : [{ path: `${path}[${i}]`, message: `"${String(k)}" is not in the target's scope (${target.keys.join(", ")})` }])),
-]
-
 /**
  * The keys' before-images now. Its value lands in the journal like any probe's (cut at 200
  * characters): snapshot what a replay needs, not a whole keyspace.
@@ -40,7 +34,7 @@ export const keysIssues = (target: RedisTarget, keys: ReadonlyArray<string>, pat
  */
 export const snapshot = (target: RedisTarget, keys: ReadonlyArray<string>, options: { readonly id?: string } = {}): Probe.Probe<Snapshot> => {
   const id = options.id ?? `snapshot ${target.id} ${keys.join(",")}`
-  const issues = keysIssues(target, keys, "keys")
+  const issues = namedIssues(target.keys, keys, "keys")
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `shiftup/data Redis.snapshot on "${target.id}"`, issues }))
   return Probe.make({
     id,
