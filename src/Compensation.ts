@@ -9,7 +9,7 @@ import { Cause, Clock, Effect, Schema, type SchemaAST } from "effect"
 import { send, type TlsSettings } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { decodeAll } from "./internal/validate.ts"
-import { describeUnknown, fail, InvalidCompensation, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
+import { describeUnknown, fail, InvalidCompensation, isShiftupError, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
 
 export type Json = string | number | boolean | null | ReadonlyArray<Json> | { readonly [k: string]: Json }
 
@@ -195,12 +195,15 @@ export interface RestoreOptions {
 
 const pause = (attempt: number) => Math.min(1000, 100 * 2 ** (attempt - 1))
 
+/** Failures no retry can cure (a refused password): the restore stops at the first, not at its deadline. */
+const hopeless = (e: unknown): boolean => isShiftupError(e) && e._tag === "CredentialsRefused"
+
 /**
  * Restores the world a compensation describes, and converges on it rather than acting once: the
  * record is decoded with its kind's schema (one that does not decode is never run), an injection
  * still in flight is given `settleMs` to land, then `apply` and `verify` repeat — both are
  * idempotent — until `verify` finds nothing different or the deadline passes. A kind without
- * `verify` is applied once. Fails only when it cannot even start: an unknown kind, a record that
+ * `verify` is applied once; a failure no retry can cure (`CredentialsRefused`) ends it at once. Fails only when it cannot even start: an unknown kind, a record that
  * does not decode.
  */
 export const restore = (compensator: Compensator | undefined, c: Compensation, options: RestoreOptions = {}): Effect.Effect<RestoreOutcome, ShiftupError> =>
@@ -226,8 +229,10 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
       let detail: string | undefined =
         applied._tag === "Failure" ? describeUnknown(Cause.squash(applied.cause)) : applied.value._tag === "None" ? "timed out" : undefined
       let differs = false
+      let stop = applied._tag === "Failure" && hopeless(Cause.squash(applied.cause))
       if (detail === undefined && spec.verify !== undefined) {
         const verified = yield* spec.verify(c).pipe(Effect.timeoutOption(Math.max(1, yield* left)), Effect.exit)
+        stop = verified._tag === "Failure" && hopeless(Cause.squash(verified.cause))
         if (verified._tag === "Failure") detail = `cannot verify: ${describeUnknown(Cause.squash(verified.cause))}`
         else if (verified.value._tag === "None") detail = "verify timed out"
         else if (verified.value.value !== undefined) {
@@ -236,7 +241,7 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
         }
       }
       if (detail === undefined) return { _tag: "restored", attempts: attempt } as const
-      if (spec.verify === undefined || (yield* left) <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
+      if (stop || spec.verify === undefined || (yield* left) <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
       yield* Effect.sleep(pause(attempt))
     }
   })

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import * as Compensation from "./Compensation.ts"
 import { send } from "./internal/http.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
-import { sealFault, type Refusal } from "./internal/capability.ts"
+import { type Preflight, sealFault, type Refusal } from "./internal/capability.ts"
 import { causedBy, fail, InjectionFailed, InvalidExperiment, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
 import type { HttpTarget } from "./Http.ts"
 import type { Target } from "./Target.ts"
@@ -56,8 +56,12 @@ export interface FaultSettings {
   readonly release?: Thunk<void>
   /** The compensators of the adapter that built this fault, with the module that exports them. */
   readonly provider?: Compensation.Provider
-  /** Read-only checks of the planned members at plan time (an adapter's own refusals). */
-  readonly preflight?: Effect.Effect<ReadonlyArray<Refusal>, ShiftupError>
+  /**
+   * Read-only checks of the planned members at plan time (an adapter's own refusals), run only
+   * when nothing else refuses the run. One that connects to the target returns the connections
+   * it opened too (`{ refusals, contacts }`), and the plan lists them with the fingerprints.
+   */
+  readonly preflight?: Effect.Effect<ReadonlyArray<Refusal> | Preflight, ShiftupError>
   /** Every address (URL or `host:port`) the injection or its compensation connects to. */
   readonly contacts?: ReadonlyArray<string>
 }
@@ -90,7 +94,7 @@ export const make = (options: FaultOptions): Fault => {
     // A fixed HTTP compensation contacts its URL too.
     contacts: [...(options.contacts ?? []), ...(fixed?.kind === "http.request" && typeof fixed["url"] === "string" && !(options.contacts ?? []).includes(fixed["url"]) ? [fixed["url"]] : [])],
     ...(options.provider === undefined ? {} : { provider: options.provider }),
-    ...(options.preflight === undefined ? {} : { preflight: options.preflight }),
+    ...(options.preflight === undefined ? {} : { preflight: Effect.map(options.preflight, (p): Preflight => (Array.isArray(p) ? { refusals: p, contacts: [] } : (p as Preflight))) }),
     ...(options.release === undefined ? {} : { release: lift(options.release, (detail, cause) => new RollbackFailed({ fault: options.id, target: options.target.id, detail, ...causedBy(cause) })) }),
   })
 }
@@ -150,4 +154,4 @@ export const fileWrite = (target: Target, options: { readonly id: string; readon
     inject: () => writeFile(options.path, options.content),
   })
 
-export type { Refusal } from "./internal/capability.ts"
+export type { Preflight, PreflightContact, Refusal } from "./internal/capability.ts"

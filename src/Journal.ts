@@ -68,7 +68,7 @@ export interface Plan {
   readonly faults: ReadonlyArray<PlannedFault>
   readonly budget: PlannedBudget
   readonly use: { readonly targets: number; readonly faults: number; readonly destroySteps: number; readonly maxPercent: number }
-  /** Every connection planning opened (protocol fingerprints), with what was sent and received. */
+  /** Every connection planning opened (protocol fingerprints, faults' read-only preflight checks), with what was sent and received. */
   readonly contacts?: ReadonlyArray<PlanContact>
 }
 

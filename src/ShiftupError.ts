@@ -124,6 +124,37 @@ export class RollbackFailed extends Reason("RollbackFailed")<{
   }
 }
 
+/**
+ * A compensation cannot reach its data store with the credentials this process has: the password
+ * variable is not set, the server refused the password, or the server wants one and the record
+ * names no variable. Retrying cannot help, so the restore stops at once (rather than at its
+ * deadline); nothing was restored and the ledger's intent stays pending for the next `recover`.
+ */
+export class CredentialsRefused extends Reason("CredentialsRefused")<{
+  /** The compensation kind (`data.redis.flushdb`, `data.postgres.restore-values`…). */
+  readonly fault: string
+  readonly target: string
+  /** `user@host:port` (no password), or `host:port`. */
+  readonly server: string
+  readonly passwordEnv?: string
+  /** `unset`: the variable is not set here; `refused`: the server refused its password; `required`: the server wants one and the record names no variable. */
+  readonly problem: "unset" | "refused" | "required"
+  /** The server's own words, when it answered. */
+  readonly detail?: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    const said = this.detail === undefined ? "" : ` (${this.detail})`
+    const fix =
+      this.problem === "required"
+        ? `${this.server} requires a password${said}, and the record names no passwordEnv: let this recover connect without one (the server's password off while it runs), or restore by hand`
+        : this.problem === "unset"
+          ? `set ${this.passwordEnv} to the password of ${this.server}: it is not set in this process`
+          : `set ${this.passwordEnv} to the password of ${this.server}: the server refused the one it holds${said}`
+    return `rollback of "${this.fault}" on "${this.target}" cannot succeed as it is: ${fix}. Nothing was restored; the ledger still holds the before-image: run \`shiftup recover\` again`
+  }
+}
+
 /** An `eventually` check never saw the expected value within its window. */
 export class RecoveryNotObserved extends Reason("RecoveryNotObserved")<{
   readonly check: string
@@ -279,6 +310,7 @@ export type ShiftupError =
   | ProbeFailed
   | InjectionFailed
   | RollbackFailed
+  | CredentialsRefused
   | RecoveryNotObserved
   | InvalidExperiment
   | InvalidConfig

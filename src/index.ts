@@ -28,6 +28,7 @@ export * as Target from "./Target.ts"
 // recovery's and game days' reasons are in `shiftup/advanced`; `catchTag` needs none of them imported.
 export {
   BudgetExceeded,
+  CredentialsRefused,
   EgressDenied,
   InjectionFailed,
   InvalidConfig,

@@ -17,6 +17,28 @@ export interface Refusal {
   readonly detail: string
 }
 
+/**
+ * A connection a fault's plan-time check (`preflight`) opened, for the plan's `contacts`: what was
+ * sent and what came back, said briefly. Bytes are the commands' and the replies' payloads.
+ */
+export interface PreflightContact {
+  /** `host:port` it connected to. */
+  readonly address: string
+  /** What the connection was for: "read-only scope scan (SCAN, DUMP)". */
+  readonly handshake: string
+  readonly sent: string
+  readonly received: string
+  readonly bytesSent: number
+  readonly bytesReceived: number
+  readonly ms: number
+}
+
+/** What a fault's plan-time check found: its refusals, and every connection it opened. */
+export interface Preflight {
+  readonly refusals: ReadonlyArray<Refusal>
+  readonly contacts: ReadonlyArray<PreflightContact>
+}
+
 export interface FaultCapability {
   /** The compensation as data, or the read-only effect capturing it just before injection. */
   readonly capture: Effect.Effect<Compensation.Compensation, ShiftupError>
@@ -26,7 +48,7 @@ export interface FaultCapability {
   /** The adapter's compensators and the module a fresh process loads them from. */
   readonly provider?: Compensation.Provider
   /** Read-only checks of the planned members at plan time; each refusal refuses the run. */
-  readonly preflight?: Effect.Effect<ReadonlyArray<Refusal>, ShiftupError>
+  readonly preflight?: Effect.Effect<Preflight, ShiftupError>
   /** Every address (URL or host:port) the injection and its compensation connect to. */
   readonly contacts: ReadonlyArray<string>
 }

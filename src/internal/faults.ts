@@ -67,7 +67,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
     }
     const decision = decide({ step: fault.id, target: fault.target.id, safety: fault.safety, classification, experiment: { ...experiment.policy, observeProduction: experiment.observeProduction }, config: env.config.policy ?? {} })
     if (!decision.allowed) return refuse(new TargetRefused({ target: fault.target.id, step: fault.id, rule: decision.rule, detail: decision.reason }))
-    const checked = experiment.body._tag === "Gen" ? faultChecks(fault, env.config, env.extra, planned.runEgress, planned.members.get(fault.target.id) ?? []) : Effect.succeed([])
+    const checked = experiment.body._tag === "Gen" ? Effect.map(faultChecks(fault, env.config, env.extra, planned.runEgress, planned.members.get(fault.target.id) ?? []), (c) => c.decisions) : Effect.succeed([])
     if (active.size + 1 > budget.maxConcurrentFaults)
       return refuse(new BudgetExceeded({ rule: "budget.max-concurrent-faults", limit: budget.maxConcurrentFaults, requested: active.size + 1, detail: `"${fault.id}" would be one fault too many` }))
     if (fault.safety === "destroy" && destroys + 1 > budget.maxDestroySteps)

@@ -67,19 +67,27 @@ export const faultsOf = (e: Experiment): ReadonlyArray<Fault> => (e.body._tag ==
 
 export const keyOf = (e: Experiment, target: Target): string | undefined => Object.entries(e.targets).find(([, t]) => t === target || t.id === target.id)?.[0]
 
+/** What the plan-time checks of one fault decided, and the connections its preflight opened. */
+export interface FaultChecked {
+  readonly decisions: ReadonlyArray<Decision>
+  readonly contacts: ReadonlyArray<PlanContact>
+}
+
 /**
  * The plan-time checks of one fault beyond the policy: a fresh process could undo it, every
  * address it contacts lies within its target and the allowlist, and its adapter's own checks
- * of the planned members (`preflight`) pass. Used for declared faults at plan time and for a
- * generator's faults at each injection.
+ * of the planned members (`preflight`) pass. The preflight is the only one that may connect to
+ * the target: it runs only when `preflight` is true (nothing else refuses the run) and the
+ * fault's own checks passed, and every connection it opened is returned for the plan's
+ * contacts. Used for declared faults at plan time and for a generator's faults at each injection.
  */
-export const faultChecks = (fault: Fault, config: Config, extra: Extra, egress: Egress, members: ReadonlyArray<Facts>): Effect.Effect<ReadonlyArray<Decision>, ShiftupError> =>
+export const faultChecks = (fault: Fault, config: Config, extra: Extra, egress: Egress, members: ReadonlyArray<Facts>, preflight = true): Effect.Effect<FaultChecked, ShiftupError> =>
   Effect.gen(function* () {
     const targetHosts = hostsOf(members)
     const refuse = (rule: string, reason: string): Decision => ({ step: fault.id, target: fault.target.id, safety: fault.safety, allowed: false, rule, reason })
     const cap = faultOf(fault)
     const located = locate(fault.kind, cap, config, extra)
-    if (located._tag === "unrecoverable") return [refuse("compensation.not-recoverable", located.detail)]
+    if (located._tag === "unrecoverable") return { decisions: [refuse("compensation.not-recoverable", located.detail)], contacts: [] }
     const refusals: Array<Decision> = []
     for (const contact of cap.contacts) {
       const at = addressOf(contact)
@@ -92,9 +100,12 @@ export const faultChecks = (fault: Fault, config: Config, extra: Extra, egress: 
       const allowed = yield* Effect.exit(checkEgress(egress, at.host))
       if (allowed._tag === "Failure") refusals.push(refuse("fault.contact-egress", `it contacts ${at.host}:${at.port}, outside the egress allowlist (${egress.allowed.join(", ")})`))
     }
-    if (refusals.length > 0 || cap.preflight === undefined) return refusals
+    if (refusals.length > 0 || !preflight || cap.preflight === undefined) return { decisions: refusals, contacts: [] }
     const own = yield* cap.preflight
-    return own.map((r) => refuse(r.rule, r.detail))
+    const refused = own.refusals.map((r) => refuse(r.rule, r.detail))
+    const member = members[0]?.id ?? fault.target.id
+    const evidence = `preflight of "${fault.id}": ${own.refusals.length === 0 ? "passed" : `refused (${own.refusals.map((r) => r.rule).join(", ")})`}`
+    return { decisions: refused, contacts: own.contacts.map((c) => ({ ...c, target: fault.target.id, member, evidence })) }
   })
 
 /** Host and port of a URL or `host:port` (brackets of IPv6 literals removed). */
@@ -218,13 +229,6 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
     })
 
     const faults = faultsOf(e)
-    // Beyond the policy: only for faults the policy allows (a refused target is not looked at).
-    const faultDecisions = yield* Effect.forEach(faults, (f) => {
-      const policyAllowed = policyDecisions.every((d) => d.step !== f.id || d.allowed)
-      const members = classifiedTargets.find((r) => r.target.id === f.target.id)?.resolution.members ?? []
-      return policyAllowed ? faultChecks(f, config, extra, runEgress, members) : Effect.succeed([])
-    })
-    const decisions = [...policyDecisions, ...faultDecisions.flat()]
     const providers = new Map<string, Set<string>>()
     for (const f of faults) {
       const located = locate(f.kind, faultOf(f), config, extra)
@@ -238,10 +242,6 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
       return p === undefined ? 0 : (100 * p.members) / p.population
     })
     const use = { targets: classifiedTargets.length, faults: faults.length, destroySteps, maxPercent: Math.max(0, ...percents) }
-
-    // The headline refusal is the most dangerous step refused (a fault before a probe); every
-    // decision stays in the plan.
-    const refusedDecision = decisions.filter((d) => !d.allowed).sort((a, b) => safetyRank[b.safety] - safetyRank[a.safety])[0]
     const budgetRefusal =
       use.targets > budget.maxTargets
         ? new BudgetExceeded({ rule: "budget.max-targets", limit: budget.maxTargets, requested: use.targets, detail: "the run touches more targets than the budget allows" })
@@ -252,6 +252,26 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
             : use.maxPercent > budget.maxPercent
               ? new BudgetExceeded({ rule: "budget.max-percent", limit: budget.maxPercent, requested: Math.ceil(use.maxPercent), detail: "a fault hits a larger share of its target's population than allowed" })
               : undefined
+
+    // Beyond the policy: only for faults the policy allows (a refused target is not looked at), and
+    // a preflight — which connects to its target — only while nothing refuses the run: not the
+    // policy, not the budget, not an earlier fault's checks.
+    let refusedSoFar = budgetRefusal !== undefined || policyDecisions.some((d) => !d.allowed)
+    const faultDecisions: Array<Decision> = []
+    for (const f of faults) {
+      const policyAllowed = policyDecisions.every((d) => d.step !== f.id || d.allowed)
+      if (!policyAllowed) continue
+      const members = classifiedTargets.find((r) => r.target.id === f.target.id)?.resolution.members ?? []
+      const checked = yield* faultChecks(f, config, extra, runEgress, members, !refusedSoFar)
+      faultDecisions.push(...checked.decisions)
+      contacts.push(...checked.contacts)
+      refusedSoFar ||= checked.decisions.some((d) => !d.allowed)
+    }
+    const decisions = [...policyDecisions, ...faultDecisions]
+
+    // The headline refusal is the most dangerous step refused (a fault before a probe); every
+    // decision stays in the plan.
+    const refusedDecision = decisions.filter((d) => !d.allowed).sort((a, b) => safetyRank[b.safety] - safetyRank[a.safety])[0]
     const refusal =
       refusedDecision !== undefined ? new TargetRefused({ target: refusedDecision.target, step: refusedDecision.step, rule: refusedDecision.rule, detail: refusedDecision.reason }) : budgetRefusal
 

@@ -106,9 +106,9 @@ it("recover without the password's variable says which variable to export, and r
   runner.child.kill("SIGKILL")
   await runner.exited
   const without = await runCli(["recover", "--state-dir", state], { env: { [lab.passwordEnv]: "" } })
-  // An empty value is a wrong password: the message names the variable, not a value.
+  // An empty value is no password: the message names the variable to set, not a value.
   expect(without.code, without.output).toBe(5)
-  expect(without.output).toMatch(new RegExp(`\\$${lab.passwordEnv}`))
+  expect(without.output).toMatch(new RegExp(`set ${lab.passwordEnv} to the password of app@127\\.0\\.0\\.1:\\d+`))
   const rec = await runCli(["recover", "--state-dir", state], { env: { [lab.passwordEnv]: lab.password } })
   expect(rec.code, rec.output).toBe(0)
   expect(await lab.rows(table)).toEqual(rows)

@@ -293,7 +293,7 @@ describe("connection options: typed errors that say what to change, nothing touc
     const c = { kind: "data.redis.corrupt", description: "restore", target: "sessions", url: url(), passwordEnv: "SHIFTUP_TEST_UNSET_VARIABLE_Y", images: [{ key: "session:alice", dump: null, content: null, expireAt: -1 }] }
     const outcome = await Effect.runPromise(Compensation.restore(Data.compensators["data.redis.corrupt"], c, { deadlineMs: 300 }))
     expect(outcome._tag).toBe("incomplete")
-    expect(outcome._tag === "incomplete" ? outcome.detail : "").toMatch(/SHIFTUP_TEST_UNSET_VARIABLE_Y \(the target's passwordEnv\) is not set: export it/)
+    expect(outcome._tag === "incomplete" ? outcome.detail : "").toMatch(/set SHIFTUP_TEST_UNSET_VARIABLE_Y to the password of 127\.0\.0\.1:\d+: it is not set in this process/)
   })
 
   it("a wrong password: refused at plan time, saying the password in the variable was refused", async () => {

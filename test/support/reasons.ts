@@ -27,6 +27,7 @@ export const samples: ReadonlyArray<ShiftupError> = [
   new Family.ProbeFailed({ probe: "status", target: "api", detail: "ECONNREFUSED", cause }),
   new Family.InjectionFailed({ fault: "down", target: "auth", detail: "boom", compensation: "ledgered", cause }),
   new Family.RollbackFailed({ fault: "down", target: "auth", detail: "timeout", cause }),
+  new Family.CredentialsRefused({ fault: "data.redis.flushdb", target: "cache", server: "127.0.0.1:6390", passwordEnv: "CACHE_PASSWORD", problem: "refused", detail: "WRONGPASS", cause }),
   new Family.RecoveryNotObserved({ check: "health", withinMs: 3000, last: "503" }),
   new Family.InvalidExperiment({ source: '"x"', issues: [{ path: "title", message: "empty" }, { path: "", message: "bad" }] }),
   new Family.InvalidConfig({ source: "shiftup.config.ts", issues: [{ path: "budget.maxTargets", message: "negative" }] }),

@@ -14,6 +14,7 @@ const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
   ProbeFailed: 'probe "status" on "api" failed: ECONNREFUSED',
   InjectionFailed: 'fault "down" on "auth" could not be injected: boom (its compensation was ledgered first and is replayed by the rollback)',
   RollbackFailed: 'rollback of "down" on "auth" failed: timeout; run `shiftup recover` and check the target by hand',
+  CredentialsRefused: 'rollback of "data.redis.flushdb" on "cache" cannot succeed as it is: set CACHE_PASSWORD to the password of 127.0.0.1:6390: the server refused the one it holds (WRONGPASS). Nothing was restored; the ledger still holds the before-image: run `shiftup recover` again',
   RecoveryNotObserved: '"health" did not hold within 3000 ms; last observation: 503',
   InvalidExperiment: 'invalid experiment "x":\n  - title: empty\n  - (root): bad',
   InvalidConfig: "invalid config shiftup.config.ts:\n  - budget.maxTargets: negative",

@@ -54,3 +54,9 @@ export const endpointOf = (c: Connection, defaultPort: number): string => {
   const host = url.hostname.startsWith("[") ? url.hostname : url.hostname.includes(":") ? `[${url.hostname}]` : url.hostname
   return `${host}:${url.port === "" ? defaultPort : url.port}`
 }
+
+/** `user@host:port` of `c` (`host:port` without a user): who a password belongs to, never the password. */
+export const serverOf = (c: Connection, defaultPort: number): string => {
+  const user = new URL(c.url).username
+  return `${user === "" ? "" : `${decodeURIComponent(user)}@`}${endpointOf(c, defaultPort)}`
+}

@@ -1,6 +1,6 @@
 /**
- * `Data.Redis`: data chaos on a real Redis — corrupt, encrypt or expire the keys in a declared
- * scope, each with a write-ahead before-image (DUMP + expiry instant) that restores it exactly,
+ * `Data.Redis`: data chaos on a real Redis — corrupt, encrypt, expire, flush, evict or replay the
+ * keys in a declared scope, each with a write-ahead before-image (DUMP + expiry instant) that restores it exactly,
  * and a checksum probe that proves it. The `redis` client is loaded at the first connection.
  *
  * @example
@@ -13,8 +13,12 @@ export { RedisClient } from "./client.ts"
 export { compensators } from "./compensators.ts"
 export { type CorruptMode, type CorruptOptions, corrupt } from "./faults/corrupt.ts"
 export { type EncryptOptions, encrypt, encryptedPrefix } from "./faults/encrypt.ts"
+export { type EvictionPolicy, type EvictionPressureOptions, evictionPressure } from "./faults/eviction-pressure.ts"
 export { type ExpireOptions, expire } from "./faults/expire.ts"
+export { type FlushDbOptions, flushDb } from "./faults/flush-db.ts"
+export { type ReplayOptions, replay } from "./faults/replay.ts"
 export type { CommonOptions } from "./internal/fault.ts"
 export { type Checksum, checksum } from "./probes/checksum.ts"
+export { type Snapshot, snapshot } from "./probes/snapshot.ts"
 export { type KeyValue, value } from "./probes/value.ts"
 export { isRedisTarget, type RedisTarget, type RedisTargetOptions, target } from "./targets.ts"

@@ -60,17 +60,38 @@ export const describePg = (e: unknown, c: Connection): string => {
   return `${base}${typeof err.detail === "string" ? ` (${err.detail})` : ""}${code === undefined || /^[A-Z]+$/.test(code) ? "" : ` [SQLSTATE ${code}]`}`
 }
 
+/** What is wrong with the credentials when that is why a connection failed: `unset`, `refused`, `required`. */
+export type CredentialsProblem = "unset" | "refused" | "required"
+
+/** Builds the error for a credentials problem (a compensation's: `CredentialsRefused`, which stops its retries). */
+export type OnCredentials = (problem: CredentialsProblem, said?: string) => ShiftupError
+
+const credentialsProblem = (e: unknown, c: Connection): { readonly problem: CredentialsProblem; readonly said: string } | undefined => {
+  const err = e as { readonly code?: string; readonly message?: string }
+  const said = err.message ?? describeUnknown(e)
+  if (err.code === "28P01" || err.code === "28000") return { problem: c.passwordEnv === undefined ? "required" : "refused", said }
+  if (/password must be a string|client password must be/i.test(said)) return { problem: "required", said }
+  return undefined
+}
+
+/** How a session differs from a plain one. */
+export interface SessionOptions {
+  /** A credentials problem fails with this error (a compensation's `CredentialsRefused`) rather than `wrap`'s. */
+  readonly onCredentials?: OnCredentials
+}
+
 /**
  * Opens a session to `c` for the current run: the host checked against the run's egress
  * allowlist (in `recover`, the crashed run's), the password read from `c.passwordEnv` now.
  */
-export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Effect.Effect<Session, ShiftupError> =>
+export const open = (c: Connection, wrap: (detail: string) => ShiftupError, options: SessionOptions = {}): Effect.Effect<Session, ShiftupError> =>
   Effect.gen(function* () {
+    const onCredentials = options.onCredentials
     const ctx = yield* RunContext
     const url = new URL(c.url)
     const hostname = url.hostname.replace(/^\[|\]$/g, "")
     if (c.passwordEnv !== undefined && (process.env[c.passwordEnv] ?? "") === "")
-      return yield* Effect.fail(wrap(`the password variable $${c.passwordEnv} (passwordEnv) is not set in this process, or is empty: export it with the password, as for the run`))
+      return yield* Effect.fail(onCredentials !== undefined ? onCredentials("unset") : wrap(`the password variable $${c.passwordEnv} (passwordEnv) is not set in this process, or is empty: export it with the password, as for the run`))
     const checked = yield* checkEgress(ctx.egress, hostname).pipe(Effect.mapError((e) => wrap(e.message)))
     return yield* Effect.tryPromise({
       try: async () => {
@@ -105,14 +126,18 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Eff
         }
         return session
       },
-      catch: (e) => (isShiftupError(e) ? e : wrap(`cannot connect to ${url.host}: ${describePg(e, c)}`)),
+      catch: (e) => {
+        if (isShiftupError(e)) return e
+        const credentials = onCredentials === undefined ? undefined : credentialsProblem(e, c)
+        return credentials !== undefined && onCredentials !== undefined ? onCredentials(credentials.problem, credentials.said) : wrap(`cannot connect to ${url.host}: ${describePg(e, c)}`)
+      },
     })
   })
 
 /** Runs `f` in a session that is closed afterwards, whatever happens; a thrown error becomes `wrap`'s. */
-export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>): Effect.Effect<A, ShiftupError> =>
+export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, options: SessionOptions = {}): Effect.Effect<A, ShiftupError> =>
   Effect.acquireUseRelease(
-    open(c, wrap),
+    open(c, wrap, options),
     (s) => attempt(() => f(s), c, wrap),
     (s) => Effect.promise(() => s.close()),
   )

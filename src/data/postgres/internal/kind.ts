@@ -7,10 +7,10 @@
  */
 import { Effect, Schema, type SchemaAST } from "effect"
 import * as Compensation from "../../../Compensation.ts"
-import { fail, RollbackFailed } from "../../../ShiftupError.ts"
-import type { Connection } from "../../internal/connection.ts"
+import { CredentialsRefused, fail, RollbackFailed } from "../../../ShiftupError.ts"
+import { type Connection, serverOf } from "../../internal/connection.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
-import { type Session, withSession } from "./client.ts"
+import { type OnCredentials, type Session, withSession } from "./client.ts"
 import { show } from "./sql.ts"
 
 const noPassword = (u: string) => {
@@ -40,6 +40,15 @@ export interface Base {
 
 export const connectionOf = (r: Base): Connection => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
 
+/**
+ * The `CredentialsRefused` of a record of `kind`: credentials no retry can fix (the variable
+ * unset, the password refused), so the restore stops at once and says what to set.
+ */
+export const credentialsRefused =
+  (kind: string, r: Pick<Base, "target" | "url" | "passwordEnv">): OnCredentials =>
+  (problem, said) =>
+    fail(new CredentialsRefused({ fault: kind, target: r.target, server: serverOf({ url: r.url }, 5432), ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }), problem, ...(said === undefined ? {} : { detail: said }) }))
+
 export interface PgKindOptions<K extends string, F extends Schema.Struct.Fields> {
   readonly kind: K
   readonly fields: F
@@ -57,7 +66,12 @@ const within =
     // Every record has these (`common`); TypeScript cannot see it through the generic kind.
     const r = record as R & Base
     const wrap = (detail: string) => fail(new RollbackFailed({ fault: kind, target: r.target, detail }))
-    return withSession(connectionOf(r), wrap, async (s) => body(record, s, await requireTable(s, { schema: r.schema, name: r.table }, (d) => wrap(`${d}; it held the rows this compensation restores — restore ${show({ schema: r.schema, name: r.table })} from a backup`))))
+    return withSession(
+      connectionOf(r),
+      wrap,
+      async (s) => body(record, s, await requireTable(s, { schema: r.schema, name: r.table }, (d) => wrap(`${d}; it held the rows this compensation restores — restore ${show({ schema: r.schema, name: r.table })} from a backup`))),
+      { onCredentials: credentialsRefused(kind, r) },
+    )
   }
 
 /**

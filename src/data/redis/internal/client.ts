@@ -34,15 +34,53 @@ export const batched = async <A, B>(items: ReadonlyArray<A>, f: (a: A) => Promis
   return out
 }
 
+/** What a session sent and received: commands by name, RESP bytes out, reply payload bytes in. */
+export interface Tally {
+  readonly commands: Map<string, number>
+  bytesSent: number
+  bytesReceived: number
+}
+
+const replyBytes = (r: unknown): number =>
+  Buffer.isBuffer(r) ? r.length : typeof r === "string" ? Buffer.byteLength(r) : typeof r === "number" ? String(r).length : Array.isArray(r) ? r.reduce((n: number, x) => n + replyBytes(x), 0) : 0
+
+/** `s`, counting what goes through it (for a plan's contacts: what a preflight sent and received). */
+export const counted = (s: Session): { readonly session: Session; readonly tally: Tally } => {
+  const tally: Tally = { commands: new Map(), bytesSent: 0, bytesReceived: 0 }
+  return {
+    tally,
+    session: {
+      call: async (args, buffers) => {
+        const name = String(args[0]).toUpperCase()
+        tally.commands.set(name, (tally.commands.get(name) ?? 0) + 1)
+        // The command as RESP puts it on the wire: *n, then $len and the bytes of each argument.
+        tally.bytesSent += args.reduce((n, a) => {
+          const len = typeof a === "string" ? Buffer.byteLength(a) : a.length
+          return n + `$${len}\r\n`.length + len + 2
+        }, `*${args.length}\r\n`.length)
+        const reply = await s.call(args, buffers)
+        tally.bytesReceived += replyBytes(reply)
+        return reply
+      },
+    },
+  }
+}
+
 /** A failure to reach or use the server, said so that the user knows what to change. */
 export class RedisCallError extends Error {
   readonly endpoint: string
   readonly unreachable: boolean
-  constructor(endpoint: string, detail: string, unreachable: boolean) {
+  /** The credentials are the problem: the password variable unset, the password refused, or one required. */
+  readonly credentials: "unset" | "refused" | "required" | undefined
+  /** The server's own words, when it answered. */
+  readonly said: string | undefined
+  constructor(endpoint: string, detail: string, unreachable: boolean, credentials?: { readonly problem: "unset" | "refused" | "required"; readonly said?: string }) {
     super(`redis at ${endpoint}: ${detail}`)
     this.name = "RedisCallError"
     this.endpoint = endpoint
     this.unreachable = unreachable
+    this.credentials = credentials?.problem
+    this.said = credentials?.said
   }
 }
 
@@ -76,12 +114,12 @@ const blobString = 36
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /** What a connection failure means for the user. */
-const explain = (c: Connection, e: unknown): { readonly detail: string; readonly unreachable: boolean } => {
+const explain = (c: Connection, e: unknown): { readonly detail: string; readonly unreachable: boolean; readonly credentials?: { readonly problem: "refused" | "required"; readonly said: string } } => {
   const text = message(e)
   if (/WRONGPASS|invalid username-password|invalid password/i.test(text))
-    return { detail: `the server refused the password${c.passwordEnv === undefined ? "" : ` in $${c.passwordEnv}`} (${text}); check the variable holds this server's password`, unreachable: false }
+    return { detail: `the server refused the password${c.passwordEnv === undefined ? "" : ` in $${c.passwordEnv}`} (${text}); check the variable holds this server's password`, unreachable: false, credentials: { problem: c.passwordEnv === undefined ? "required" : "refused", said: text } }
   if (/NOAUTH|Authentication required/i.test(text))
-    return { detail: `the server requires a password (${text}); put it in an environment variable and name it in the target's \`passwordEnv\``, unreachable: false }
+    return { detail: `the server requires a password (${text}); put it in an environment variable and name it in the target's \`passwordEnv\``, unreachable: false, credentials: { problem: "required", said: text } }
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|timeout|Socket closed/i.test(text)) return { detail: `cannot connect (${text}); is the server running, and is the url right?`, unreachable: true }
   return { detail: text, unreachable: false }
 }
@@ -95,7 +133,7 @@ export const withSession = async <A>(c: Connection, address: string, body: (s: S
   const endpoint = endpointOf(c, defaultPort)
   const password = passwordOf(c)
   if (c.passwordEnv !== undefined && password === undefined)
-    throw new RedisCallError(endpoint, `the environment variable ${c.passwordEnv} (the target's passwordEnv) is not set: export it with the server's password`, false)
+    throw new RedisCallError(endpoint, `the environment variable ${c.passwordEnv} (the target's passwordEnv) is not set: export it with the server's password`, false, { problem: "unset" })
   const { createClient } = await redisModule()
   const url = new URL(c.url)
   const tls = url.protocol === "rediss:"
@@ -114,14 +152,14 @@ export const withSession = async <A>(c: Connection, address: string, body: (s: S
     try {
       await client.connect()
     } catch (e) {
-      const { detail, unreachable } = explain(c, e)
-      throw new RedisCallError(endpoint, detail, unreachable)
+      const { detail, unreachable, credentials } = explain(c, e)
+      throw new RedisCallError(endpoint, detail, unreachable, credentials)
     }
     return await body({
       call: (args, buffers = false) =>
         client.sendCommand(args, buffers ? { typeMapping: { [blobString]: Buffer } } : undefined).catch((e: unknown) => {
-          const { detail, unreachable } = explain(c, e)
-          throw new RedisCallError(endpoint, `${String(args[0])}: ${detail}`, unreachable)
+          const { detail, unreachable, credentials } = explain(c, e)
+          throw new RedisCallError(endpoint, `${String(args[0])}: ${detail}`, unreachable, credentials)
         }),
     })
   } finally {

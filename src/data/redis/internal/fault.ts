@@ -12,10 +12,10 @@ import * as Fault from "../../../Fault.ts"
 import { RunContext } from "../../../RunContext.ts"
 import { causedBy, describeUnknown, fail, InjectionFailed, InvalidExperiment, type Issue, TargetUnresolved } from "../../../ShiftupError.ts"
 import type { RedisTarget } from "../targets.ts"
-import { batched, type Session, session } from "./client.ts"
+import { batched, counted, type Session, session } from "./client.ts"
 import { bytesOf, type Image, imageOf } from "./images.ts"
-import type { RecordFields } from "./kind.ts"
-import { scan } from "./scope.ts"
+import { type ConfigName, configOf, type RecordFields } from "./kind.ts"
+import { type Found, scan } from "./scope.ts"
 
 /** The module a fresh process imports to get the Redis compensators again (`recover`, the watchdog). */
 export const providerModule = "shiftup/data"
@@ -69,10 +69,16 @@ export const pick = (keys: ReadonlyArray<string>, sample: number, seed: number):
 
 /** What the capture hands the injection. */
 export interface Plan {
-  /** Existing keys the fault changes. */
+  /** The keys the fault changes (found by the scan, or named by the fault). */
   readonly keys: ReadonlyArray<string>
   readonly seed: number
 }
+
+/**
+ * How far a change reaches beyond the keys it names: `db`, every key of the target's database
+ * (FLUSHDB); `server`, every key of every database (eviction under `maxmemory`).
+ */
+export type Reach = "db" | "server"
 
 export interface RedisFaultOptions {
   readonly name: string
@@ -89,11 +95,30 @@ export interface RedisFaultOptions {
   readonly what: string
   /** Keys the fault creates besides the ones it changes (a ransom note): before-imaged as they are. */
   readonly creates?: ReadonlyArray<string>
+  /** The keys the fault changes, named (in scope, existing or not) instead of found by a scan of the scope. */
+  readonly named?: ReadonlyArray<string>
+  /**
+   * The change reaches keys it does not name: every key it can reach must then be in scope (and
+   * so before-imaged), or the run is refused (`data.redis.keys-outside-scope`).
+   */
+  readonly reach?: Reach
+  /** Server parameters the change sets: their values are captured (CONFIG GET) and put back first at rollback. */
+  readonly config?: ReadonlyArray<ConfigName>
   /** The change, on the keys of the plan. */
   readonly change: (s: Session, plan: Plan, ctx: { readonly runId: string }) => Promise<void>
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
+
+/** How many keys the change could reach (the database's or the whole server's). */
+const reachable = async (s: Session, reach: Reach): Promise<number> => {
+  if (reach === "db") return Number(await s.call(["DBSIZE"]))
+  const info = String(await s.call(["INFO", "keyspace"]))
+  return [...info.matchAll(/^db\d+:keys=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+}
+
+const outsideDetail = (reach: Reach, scope: string, outside: number) =>
+  `the ${reach === "db" ? "database" : "server (every database: eviction picks keys anywhere)"} holds ${plural(outside, "key")} outside the scope ${scope}, which ${reach === "db" ? "FLUSHDB" : "eviction"} would remove with no before-image: make \`keys\` cover ${reach === "db" ? "the whole database (\"*\")" : "every key of the server"}, or use a server of its own`
 
 /** A core Fault over the target's keys in scope, with a before-image of every key it changes. */
 export const make = (o: RedisFaultOptions): Fault.Fault => {
@@ -104,9 +129,27 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
   const sample = o.options.sample ?? 1
   const scope = o.target.keys.join(", ")
   const conn = o.target.connection
+  const find = async (s: Session, limit: number): Promise<Found> => (o.named === undefined ? scan(s, o.target.keys, limit) : { keys: [...new Set(o.named)].sort(), binary: [] })
+  /** Keys the change reaches that are not in `found` (0 when it reaches only what it names). */
+  const outside = async (s: Session, found: Found) => (o.reach === undefined ? 0 : Math.max(0, (await reachable(s, o.reach)) - found.keys.length - found.binary.length))
   const injectionFailed = (detail: string, cause?: unknown) => new InjectionFailed({ fault: id, target: o.target.id, detail, compensation: "none", ...causedBy(cause) })
   const tooMany = (n: number) => `the scope ${scope} holds more than ${plural(maxKeys, "key")} (found ${n > maxKeys ? `at least ${n}` : n}): narrow \`keys\`, or raise the fault's \`maxKeys\``
   const tooBig = (n: number) => `the scope ${scope} holds at least ${n} bytes (DUMP payloads), more than maxBytes ${maxBytes}: narrow \`keys\`, or raise the fault's \`maxBytes\``
+  /** Read-only: the scope's size and bytes, and what the change reaches beyond it. */
+  const preflight = async (s: Session): Promise<Array<Fault.Refusal>> => {
+    const found = await find(s, maxKeys)
+    const refusals: Array<Fault.Refusal> = []
+    if (found.binary.length > 0) refusals.push({ rule: "data.redis.key-not-utf8", detail: `${plural(found.binary.length, "key")} in scope ${scope} ${found.binary.length === 1 ? "has a name" : "have names"} that ${found.binary.length === 1 ? "is" : "are"} not UTF-8 (a ledger record names keys as text); narrow \`keys\`` })
+    if (found.keys.length + found.binary.length > maxKeys) return [...refusals, { rule: "data.redis.max-keys", detail: tooMany(found.keys.length + found.binary.length) }]
+    const away = await outside(s, found)
+    if (away > 0) refusals.push({ rule: "data.redis.keys-outside-scope", detail: outsideDetail(o.reach as Reach, scope, away) })
+    let bytes = 0
+    for (let i = 0; i < found.keys.length && bytes <= maxBytes; i += 256) {
+      const sizes = await batched(found.keys.slice(i, i + 256), async (k) => ((await s.call(["DUMP", k], true)) as Buffer | null)?.length ?? 0)
+      bytes += sizes.reduce((a, b) => a + b, 0)
+    }
+    return bytes > maxBytes ? [...refusals, { rule: "data.redis.max-bytes", detail: tooBig(bytes) }] : refusals
+  }
   return Fault.make({
     id,
     title: `${o.what} ${o.target.id} (${scope})`,
@@ -121,14 +164,17 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
       const captured = yield* session(
         conn,
         async (s) => {
-            const found = await scan(s, o.target.keys, maxKeys)
+            const found = await find(s, maxKeys)
             if (found.binary.length > 0) throw new Error(`${plural(found.binary.length, "key")} in scope ${found.binary.length === 1 ? "has a name" : "have names"} that ${found.binary.length === 1 ? "is" : "are"} not UTF-8; narrow \`keys\` to leave them out`)
             if (found.keys.length > maxKeys) throw new Error(tooMany(found.keys.length))
+            const away = await outside(s, found)
+            if (away > 0) throw new Error(outsideDetail(o.reach as Reach, scope, away))
+            const config = o.config === undefined ? undefined : await configOf(s, o.config)
             const keys = pick(found.keys, sample, seed)
             const created = (o.creates ?? []).filter((k) => !keys.includes(k))
             const images: Array<Image> = await batched([...keys, ...created], (k) => imageOf(s, k))
             if (bytesOf(images) > maxBytes) throw new Error(tooBig(bytesOf(images)))
-            return { plan: { keys, seed }, images }
+            return { plan: { keys, seed }, images, config }
         },
         (e) => injectionFailed(`capturing the before-images: ${describeUnknown(e)}`, e),
       )
@@ -139,6 +185,7 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
         url: conn.url,
         ...(conn.passwordEnv === undefined ? {} : { passwordEnv: conn.passwordEnv }),
         images: captured.images,
+        ...(captured.config === undefined ? {} : { config: captured.config }),
       }
       return o.kind.make(fields)
     }),
@@ -156,17 +203,21 @@ export const make = (o: RedisFaultOptions): Fault.Fault => {
     }),
     preflight: session(
       conn,
-      async (s) => {
-          const found = await scan(s, o.target.keys, maxKeys)
-          const refusals: Array<Fault.Refusal> = []
-          if (found.binary.length > 0) refusals.push({ rule: "data.redis.key-not-utf8", detail: `${plural(found.binary.length, "key")} in scope ${scope} ${found.binary.length === 1 ? "has a name" : "have names"} that ${found.binary.length === 1 ? "is" : "are"} not UTF-8 (a ledger record names keys as text); narrow \`keys\`` })
-          if (found.keys.length + found.binary.length > maxKeys) return [...refusals, { rule: "data.redis.max-keys", detail: tooMany(found.keys.length + found.binary.length) }]
-          let bytes = 0
-          for (let i = 0; i < found.keys.length && bytes <= maxBytes; i += 256) {
-            const sizes = await batched(found.keys.slice(i, i + 256), async (k) => ((await s.call(["DUMP", k], true)) as Buffer | null)?.length ?? 0)
-            bytes += sizes.reduce((a, b) => a + b, 0)
-          }
-          return bytes > maxBytes ? [...refusals, { rule: "data.redis.max-bytes", detail: tooBig(bytes) }] : refusals
+      async (raw) => {
+        const started = Date.now()
+        const { session: s, tally } = counted(raw)
+        const refusals = await preflight(s)
+        const commands = [...tally.commands].map(([name, n]) => `${name} ×${n}`).join(", ")
+        const contact: Fault.PreflightContact = {
+          address: o.target.endpoint,
+          handshake: `read-only scope scan (${[...tally.commands.keys()].join(", ")})`,
+          sent: `${commands} (${tally.bytesSent} bytes)`,
+          received: `${tally.bytesReceived} bytes of replies`,
+          bytesSent: tally.bytesSent,
+          bytesReceived: tally.bytesReceived,
+          ms: Date.now() - started,
+        }
+        return { refusals, contacts: [contact] }
       },
       (e) => new TargetUnresolved({ target: o.target.id, detail: `checking the scope before the run: ${describeUnknown(e)}`, cause: e }),
     ),

@@ -31,6 +31,12 @@ const escape = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
 /** Whether `key` lies in the scope `patterns`. */
 export const inScope = (patterns: ReadonlyArray<string>, key: string): boolean => patterns.some((p) => globMatches(p, key))
 
+/** Issues with keys a step names (at `path`): none at all, or one outside the scope `patterns`. */
+export const namedIssues = (patterns: ReadonlyArray<string>, keys: ReadonlyArray<string>, path: string): ReadonlyArray<{ readonly path: string; readonly message: string }> => [
+  ...(keys.length === 0 ? [{ path, message: "name at least one key" }] : []),
+  ...keys.flatMap((k, i) => (typeof k === "string" && inScope(patterns, k) ? [] : [{ path: `${path}[${i}]`, message: `"${String(k)}" is not in the target's scope (${patterns.join(", ")})` }])),
+]
+
 export interface Found {
   /** Keys in scope, sorted, each once. */
   readonly keys: ReadonlyArray<string>
