@@ -11,7 +11,7 @@ import module from "node:module"
 import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { defineConfig, type Config } from "../Config.ts"
-import { isExperiment, type Experiment } from "../Experiment.ts"
+import type { Experiment } from "../Experiment.ts"
 import { describeUnknown, fail, InvalidArguments, isShiftupError, LoadFailed } from "../ShiftupError.ts"
 
 const extensions = new Set([".ts", ".mts", ".js", ".mjs"])
@@ -101,6 +101,8 @@ export const loadFile = async (file: string, warn: (line: string) => void = () =
   const opened = sockets() - before
   if (opened > 0)
     warn(`shiftup: warning: loading ${file} opened ${opened} socket(s) or server(s) before the run was planned — a refused run would not stop them. Start proxies, sinks and fixtures as \`resources\` of the experiment instead (docs/writing-experiments.md)\n`)
+  // Loaded here, not at the top: `recover` loads a config but no experiment (nor the probes and undici they bring).
+  const { isExperiment } = await import("../Experiment.ts")
   const experiments = [mod["default"], ...Object.entries(mod).filter(([k]) => k !== "default").map(([, v]) => v)].filter(isExperiment)
   const unique = [...new Set(experiments)]
   if (unique.length === 0) throw fail(new LoadFailed({ file, detail: "it exports no experiment; export one made with Experiment.make or Experiment.gen" }))
