@@ -9,7 +9,7 @@ import { Cause, Clock, Effect, Schema, type SchemaAST } from "effect"
 import type { TlsSettings } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { decodeAll } from "./internal/validate.ts"
-import { describeUnknown, fail, InvalidCompensation, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
+import { describeUnknown, fail, InvalidCompensation, isShiftupError, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
 
 export type Json = string | number | boolean | null | ReadonlyArray<Json> | { readonly [k: string]: Json }
 
@@ -33,12 +33,16 @@ export interface Compensation {
  * - `settleMs` bounds how long an injection of this kind that was in flight (an intent without
  *   `applied`) may still take to land on its target; recovery lets it settle first. A record may
  *   carry a longer `settleMs` of its own (a stop with a long timeout), capped at 10 minutes.
+ * - `settled` tells when nothing of such an injection can land any more (the server has no session
+ *   of the dead run left): recovery asks it every 50 ms and stops settling as soon as it holds,
+ *   rather than sleeping all of `settleMs`. A failure counts as "not yet".
  */
 export interface CompensatorSpec {
   readonly apply: (c: Compensation) => Effect.Effect<void, ShiftupError>
   readonly schema?: Schema.Top
   readonly verify?: (c: Compensation) => Effect.Effect<string | undefined, ShiftupError>
   readonly settleMs?: number
+  readonly settled?: (c: Compensation) => Effect.Effect<boolean, ShiftupError>
 }
 
 /** A compensator: its full spec, or just the function that applies it. */
@@ -195,6 +199,9 @@ export interface RestoreOptions {
   readonly source?: { readonly path: string; readonly seq: number }
 }
 
+/** A failure that says retrying cannot help (`RollbackFailed.permanent`). */
+const isPermanent = (e: unknown): boolean => isShiftupError(e) && e._tag === "RollbackFailed" && e.permanent === true
+
 const pause = (attempt: number) => Math.min(1000, 100 * 2 ** (attempt - 1))
 
 /**
@@ -220,17 +227,29 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
     const own = typeof c["settleMs"] === "number" && Number.isFinite(c["settleMs"]) ? Math.min(c["settleMs"], 600_000) : undefined
     const settleMs = spec.settleMs === undefined ? own : own === undefined ? spec.settleMs : Math.max(spec.settleMs, own)
     if (options.inFlightSince !== undefined && settleMs !== undefined) {
-      const settle = Math.min(yield* left, options.inFlightSince + settleMs - (yield* Clock.currentTimeMillis))
-      if (settle > 0) yield* Effect.sleep(settle)
+      const until = Math.min(deadline, options.inFlightSince + settleMs)
+      for (let now = yield* Clock.currentTimeMillis; now < until; now = yield* Clock.currentTimeMillis) {
+        if (spec.settled !== undefined) {
+          const settled = yield* spec.settled(c).pipe(Effect.timeoutOption(until - now), Effect.exit)
+          if (settled._tag === "Success" && settled.value._tag === "Some" && settled.value.value) break
+        }
+        const after = yield* Clock.currentTimeMillis
+        if (after >= until) break
+        yield* Effect.sleep(spec.settled === undefined ? until - after : Math.min(50, until - after))
+      }
     }
     for (let attempt = 1; ; attempt++) {
       const applied = yield* spec.apply(c).pipe(Effect.timeoutOption(Math.max(1, yield* left)), Effect.exit)
       let detail: string | undefined =
         applied._tag === "Failure" ? describeUnknown(Cause.squash(applied.cause)) : applied.value._tag === "None" ? "timed out" : undefined
       let differs = false
+      let permanent = applied._tag === "Failure" && isPermanent(Cause.squash(applied.cause))
       if (detail === undefined && spec.verify !== undefined) {
         const verified = yield* spec.verify(c).pipe(Effect.timeoutOption(Math.max(1, yield* left)), Effect.exit)
-        if (verified._tag === "Failure") detail = `cannot verify: ${describeUnknown(Cause.squash(verified.cause))}`
+        if (verified._tag === "Failure") {
+          detail = `cannot verify: ${describeUnknown(Cause.squash(verified.cause))}`
+          permanent = isPermanent(Cause.squash(verified.cause))
+        }
         else if (verified.value._tag === "None") detail = "verify timed out"
         else if (verified.value.value !== undefined) {
           detail = `still differs after ${attempt} attempt(s): ${verified.value.value}`
@@ -238,7 +257,7 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
         }
       }
       if (detail === undefined) return { _tag: "restored", attempts: attempt } as const
-      if (spec.verify === undefined || (yield* left) <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
+      if (spec.verify === undefined || permanent || (yield* left) <= pause(attempt)) return { _tag: "incomplete", attempts: attempt, detail, differs } as const
       yield* Effect.sleep(pause(attempt))
     }
   })
@@ -266,6 +285,8 @@ export interface KindOptions<K extends string, F extends Schema.Struct.Fields> {
   readonly verify?: (record: RecordOf<K, F>) => Effect.Effect<string | undefined, ShiftupError>
   /** How long an injection of this kind in flight when its runner died may still take to land. */
   readonly settleMs?: number
+  /** Whether nothing of such an injection can land any more; lets recovery stop settling early. */
+  readonly settled?: (record: RecordOf<K, F>) => Effect.Effect<boolean, ShiftupError>
 }
 
 /**
@@ -304,6 +325,7 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
   const decode = (c: Compensation) =>
     parse(c, { onExcessProperty: "ignore" }).pipe(Effect.mapError((e) => rollbackError(c, `the record does not decode as ${options.kind}: ${e.message}`)))
   const verify = options.verify
+  const settled = options.settled
   return {
     kind: options.kind,
     schema,
@@ -314,6 +336,7 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
       apply: (c) => Effect.flatMap(decode(c), options.apply),
       ...(verify === undefined ? {} : { verify: (c: Compensation) => Effect.flatMap(decode(c), verify) }),
       ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+      ...(settled === undefined ? {} : { settled: (c: Compensation) => Effect.flatMap(decode(c), settled) }),
     },
   }
 }

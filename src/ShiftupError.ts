@@ -118,6 +118,11 @@ export class RollbackFailed extends Reason("RollbackFailed")<{
   readonly detail: string
   /** What failed underneath (an adapter's own error, what a user's function threw), when there is one. */
   readonly cause?: unknown
+  /**
+   * Retrying in this process cannot help (a password variable that is unset, a password the
+   * server refuses): recovery reports it at once instead of retrying until its deadline.
+   */
+  readonly permanent?: boolean
 }> {
   override get message() {
     return `rollback of "${this.fault}" on "${this.target}" failed: ${this.detail}; run \`shiftup recover\` and check the target by hand`

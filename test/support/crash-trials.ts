@@ -112,18 +112,34 @@ const leaseHolders = (): ReadonlyArray<number> => {
 /** One trial; returns the line that describes it (printed by the caller). */
 export const trial = async (engine: CrashEngine, seed: number, keep: Scope, dead: { pid?: number }): Promise<string> => {
   const { faults, point } = draw(engine, seed)
+  // Where a trial's time goes, printed with it: a slow phase is a finding of its own.
+  let last = Date.now()
+  const times: Array<string> = []
+  const lap = (what: string) => {
+    times.push(`${what} ${Date.now() - last} ms`)
+    last = Date.now()
+  }
   const env = await engine.setup(seed)
   const before = await engine.snapshot()
+  lap("setup")
   // Kept to the end of the file: the next run takes this one's lease over by reading its ledger.
   const state = keep.tempDir(`shiftup-crash-${engine.name}-`)
   const secret = { [engine.password.env]: engine.password.value }
   const runner = spawnCli(["run", engine.fixture, "--state-dir", state], {
     env: { ...env, ...secret, SHIFTUP_CRASH_SEED: String(seed), SHIFTUP_CRASH_FAULTS: faults.join(","), SHIFTUP_CRASH_HOLD: point._tag === "rolled-back" ? "0" : "60000" },
   })
-  const records = () => ledgerFiles(state).flatMap(readLedger)
+  // Polled every millisecond: parsed again only when the ledger grew.
+  let seen = { size: -1, records: [] as ReadonlyArray<LedgerRecord> }
+  const records = () => {
+    const files = ledgerFiles(state)
+    const size = files.reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0)
+    if (size !== seen.size) seen = { size, records: files.flatMap(readLedger) }
+    return seen.records
+  }
   await waitFor(`${point._tag} ${point.k}`, () => count(records(), point._tag) >= point.k, { proc: runner, timeoutMs: 60_000, everyMs: 1 })
   runner.child.kill("SIGKILL")
   await runner.exited
+  lap("run")
   const left = records()
   const context = `${engine.name} seed ${seed}: faults ${faults.join(",")}, kill after ${point._tag} ${point.k} (ledger: ${count(left, "intent")} intents, ${count(left, "applied")} applied, ${count(left, "rolled-back")} rolled back)`
   // Dead runs leave their lease; this run got past planning only by taking the last one over.
@@ -133,6 +149,7 @@ export const trial = async (engine: CrashEngine, seed: number, keep: Scope, dead
   const done = new Set(left.filter((r) => r.type === "rolled-back").map((r) => r.seq))
   if (left.some((r) => r.type === "applied" && !done.has(r.seq))) expect(await engine.snapshot(), `${context}: a fault applied and not rolled back changed nothing`).not.toEqual(before)
   const rec = await runCli(["recover", "--state-dir", state], { env: secret })
+  lap("recover")
   expect(rec.code, `${context}\n${rec.output}`).toBe(0)
   expect(await engine.snapshot(), `${context}\n${rec.output}`).toEqual(before)
   expect(pendingIntents(state), context).toEqual([])
@@ -140,7 +157,8 @@ export const trial = async (engine: CrashEngine, seed: number, keep: Scope, dead
   expect(again.items.length === 0 && !incomplete(again), `${context}: a second recover had work: ${JSON.stringify(again)}`).toBe(true)
   for (const [what, text] of [["the state dir", everything(state)], ["the run's output", runner.output()], ["recover's output", rec.output]] as const)
     expect(text.includes(engine.password.value), `${context}: the password is in ${what}`).toBe(false)
-  return context
+  lap("checks")
+  return `${context}; ${times.join(", ")}`
 }
 
 /**

@@ -51,6 +51,36 @@ describe("Compensation.restore", () => {
     expect((times[1] ?? 0) - t1).toBeLessThan(100)
   })
 
+  it("stops settling once `settled` says nothing in flight can land, and not before (asked again while it says no)", async () => {
+    let asked = 0
+    let applied = 0
+    const spec: Compensation.CompensatorSpec = {
+      settleMs: 5000,
+      settled: () => Effect.sync(() => ++asked >= 3),
+      apply: () => Effect.sync(() => void (applied = asked)),
+    }
+    const t0 = Date.now()
+    expect(await run(Compensation.restore(spec, c(), { inFlightSince: t0 }))).toEqual({ _tag: "restored", attempts: 1 })
+    expect(applied).toBe(3)
+    expect(Date.now() - t0).toBeLessThan(2000)
+    // A `settled` that fails counts as "not yet": the whole settleMs is waited.
+    const failing: Compensation.CompensatorSpec = { settleMs: 300, settled: () => Effect.fail(new RollbackFailed({ fault: "f", target: "t", detail: "no" })), apply: () => Effect.void }
+    const t1 = Date.now()
+    await run(Compensation.restore(failing, c(), { inFlightSince: t1 }))
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(290)
+  })
+
+  it("a permanent failure (a password unset or refused) is reported at once, not retried until the deadline", async () => {
+    let attempts = 0
+    const spec: Compensation.CompensatorSpec = {
+      apply: () => Effect.suspend(() => (++attempts, Effect.fail(new RollbackFailed({ fault: "f", target: "t", detail: "$PW is not set", permanent: true })))),
+      verify: () => Effect.succeed(undefined),
+    }
+    const outcome = await run(Compensation.restore(spec, c(), { deadlineMs: 5000 }))
+    expect(outcome).toMatchObject({ _tag: "incomplete", attempts: 1, detail: expect.stringContaining("$PW is not set") })
+    expect(attempts).toBe(1)
+  })
+
   it("repeats apply + verify until the world equals the captured state (an in-flight call undid the first undo)", async () => {
     let world = "faulted"
     // The engine call the dead runner was waiting on lands 20 ms after recovery's first undo.

@@ -48,6 +48,9 @@ const loadPg = (): Promise<PgModule> =>
 // Values print the same way in every session: a value read as text is written back identical.
 const settings = ["DateStyle=ISO,YMD", "TimeZone=UTC", "IntervalStyle=postgres", "extra_float_digits=3", "bytea_output=hex", "lock_timeout=5000", "statement_timeout=30000", "idle_in_transaction_session_timeout=60000"]
 
+/** The `application_name` of a run's sessions: the run id (invariant 6), within PostgreSQL's 63 bytes. */
+export const applicationName = (runId: string): string => `shiftup run ${runId}`.slice(0, 63)
+
 /** What went wrong, in words that say what to change; never a password (pg's errors hold none). */
 export const describePg = (e: unknown, c: Connection): string => {
   const err = e as { readonly code?: string; readonly message?: string; readonly detail?: string }
@@ -60,17 +63,25 @@ export const describePg = (e: unknown, c: Connection): string => {
   return `${base}${typeof err.detail === "string" ? ` (${err.detail})` : ""}${code === undefined || /^[A-Z]+$/.test(code) ? "" : ` [SQLSTATE ${code}]`}`
 }
 
+/** Makes a failure of ours; `permanent` when retrying cannot help (a password unset or refused). */
+export type Wrap = (detail: string, permanent?: boolean) => ShiftupError
+
+const refusedCredentials = (e: unknown): boolean => {
+  const err = e as { readonly code?: unknown; readonly message?: unknown }
+  return err.code === "28P01" || err.code === "28000" || /password must be a string|client password must be/i.test(String(err.message))
+}
+
 /**
  * Opens a session to `c` for the current run: the host checked against the run's egress
  * allowlist (in `recover`, the crashed run's), the password read from `c.passwordEnv` now.
  */
-export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Effect.Effect<Session, ShiftupError> =>
+export const open = (c: Connection, wrap: Wrap): Effect.Effect<Session, ShiftupError> =>
   Effect.gen(function* () {
     const ctx = yield* RunContext
     const url = new URL(c.url)
     const hostname = url.hostname.replace(/^\[|\]$/g, "")
     if (c.passwordEnv !== undefined && (process.env[c.passwordEnv] ?? "") === "")
-      return yield* Effect.fail(wrap(`the password variable $${c.passwordEnv} (passwordEnv) is not set in this process, or is empty: export it with the password, as for the run`))
+      return yield* Effect.fail(wrap(`the password variable $${c.passwordEnv} (passwordEnv) is not set in this process, or is empty: export it with the password, as for the run`, true))
     const checked = yield* checkEgress(ctx.egress, hostname).pipe(Effect.mapError((e) => wrap(e.message)))
     return yield* Effect.tryPromise({
       try: async () => {
@@ -87,7 +98,7 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Eff
           // A function, so pg never falls back to PGPASSWORD or ~/.pgpass: the password comes only from passwordEnv.
           password: () => password ?? "",
           ssl,
-          application_name: `shiftup run ${ctx.runId}`.slice(0, 63),
+          application_name: applicationName(ctx.runId),
           options: settings.map((s) => `-c ${s}`).join(" "),
           connectionTimeoutMillis: 5000,
         })
@@ -105,12 +116,12 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Eff
         }
         return session
       },
-      catch: (e) => (isShiftupError(e) ? e : wrap(`cannot connect to ${url.host}: ${describePg(e, c)}`)),
+      catch: (e) => (isShiftupError(e) ? e : wrap(`cannot connect to ${url.host}: ${describePg(e, c)}`, refusedCredentials(e))),
     })
   })
 
 /** Runs `f` in a session that is closed afterwards, whatever happens; a thrown error becomes `wrap`'s. */
-export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>): Effect.Effect<A, ShiftupError> =>
+export const withSession = <A>(c: Connection, wrap: Wrap, f: (s: Session) => Promise<A>): Effect.Effect<A, ShiftupError> =>
   Effect.acquireUseRelease(
     open(c, wrap),
     (s) => attempt(() => f(s), c, wrap),
