@@ -6,7 +6,7 @@
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { Cause, Clock, Effect, Schema, type SchemaAST } from "effect"
-import { send, type TlsSettings } from "./internal/http.ts"
+import type { TlsSettings } from "./internal/http.ts"
 import { processAlive } from "./internal/process.ts"
 import { decodeAll } from "./internal/validate.ts"
 import { describeUnknown, fail, InvalidCompensation, isShiftupError, RollbackFailed, type ShiftupError, UnknownCompensation } from "./ShiftupError.ts"
@@ -33,12 +33,16 @@ export interface Compensation {
  * - `settleMs` bounds how long an injection of this kind that was in flight (an intent without
  *   `applied`) may still take to land on its target; recovery lets it settle first. A record may
  *   carry a longer `settleMs` of its own (a stop with a long timeout), capped at 10 minutes.
+ * - `settled` tells when nothing of such an injection can land any more (the server has no session
+ *   of the dead run left): recovery asks it every 50 ms and stops settling as soon as it holds,
+ *   rather than sleeping all of `settleMs`. A failure counts as "not yet".
  */
 export interface CompensatorSpec {
   readonly apply: (c: Compensation) => Effect.Effect<void, ShiftupError>
   readonly schema?: Schema.Top
   readonly verify?: (c: Compensation) => Effect.Effect<string | undefined, ShiftupError>
   readonly settleMs?: number
+  readonly settled?: (c: Compensation) => Effect.Effect<boolean, ShiftupError>
 }
 
 /** A compensator: its full spec, or just the function that applies it. */
@@ -142,8 +146,10 @@ export const builtins: Readonly<Record<string, CompensatorSpec>> = {
       body: Schema.optionalKey(Schema.String),
       tls: Schema.optionalKey(Schema.Struct({ ca: Schema.optionalKey(Schema.String), servername: Schema.optionalKey(Schema.String), rejectUnauthorized: Schema.optionalKey(Schema.Boolean) })),
     }),
+    // undici loads only when an HTTP compensation replays: a `recover` of data or Docker faults
+    // never pays for it (~0.4 s of a CLI start).
     apply: (c) =>
-      send(
+      Effect.flatMap(Effect.promise(() => import("./internal/http.ts")), ({ send }) => send(
         {
           method: String(c["method"]),
           url: String(c["url"]),
@@ -153,7 +159,7 @@ export const builtins: Readonly<Record<string, CompensatorSpec>> = {
           timeoutMs: 5000,
         },
         { probe: "compensation", target: String(c["target"]) },
-      ).pipe(
+      )).pipe(
         Effect.mapError((e) => rollbackError(c, e.message)),
         Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(rollbackError(c, `switch answered ${r.status}`)))),
       ),
@@ -221,8 +227,16 @@ export const restore = (compensator: Compensator | undefined, c: Compensation, o
     const own = typeof c["settleMs"] === "number" && Number.isFinite(c["settleMs"]) ? Math.min(c["settleMs"], 600_000) : undefined
     const settleMs = spec.settleMs === undefined ? own : own === undefined ? spec.settleMs : Math.max(spec.settleMs, own)
     if (options.inFlightSince !== undefined && settleMs !== undefined) {
-      const settle = Math.min(yield* left, options.inFlightSince + settleMs - (yield* Clock.currentTimeMillis))
-      if (settle > 0) yield* Effect.sleep(settle)
+      const until = Math.min(deadline, options.inFlightSince + settleMs)
+      for (let now = yield* Clock.currentTimeMillis; now < until; now = yield* Clock.currentTimeMillis) {
+        if (spec.settled !== undefined) {
+          const settled = yield* spec.settled(c).pipe(Effect.timeoutOption(until - now), Effect.exit)
+          if (settled._tag === "Success" && settled.value._tag === "Some" && settled.value.value) break
+        }
+        const after = yield* Clock.currentTimeMillis
+        if (after >= until) break
+        yield* Effect.sleep(spec.settled === undefined ? until - after : Math.min(50, until - after))
+      }
     }
     for (let attempt = 1; ; attempt++) {
       const applied = yield* spec.apply(c).pipe(Effect.timeoutOption(Math.max(1, yield* left)), Effect.exit)
@@ -269,6 +283,8 @@ export interface KindOptions<K extends string, F extends Schema.Struct.Fields> {
   readonly verify?: (record: RecordOf<K, F>) => Effect.Effect<string | undefined, ShiftupError>
   /** How long an injection of this kind in flight when its runner died may still take to land. */
   readonly settleMs?: number
+  /** Whether nothing of such an injection can land any more; lets recovery stop settling early. */
+  readonly settled?: (record: RecordOf<K, F>) => Effect.Effect<boolean, ShiftupError>
 }
 
 /**
@@ -307,6 +323,7 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
   const decode = (c: Compensation) =>
     parse(c, { onExcessProperty: "ignore" }).pipe(Effect.mapError((e) => rollbackError(c, `the record does not decode as ${options.kind}: ${e.message}`)))
   const verify = options.verify
+  const settled = options.settled
   return {
     kind: options.kind,
     schema,
@@ -317,6 +334,7 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
       apply: (c) => Effect.flatMap(decode(c), options.apply),
       ...(verify === undefined ? {} : { verify: (c: Compensation) => Effect.flatMap(decode(c), verify) }),
       ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
+      ...(settled === undefined ? {} : { settled: (c: Compensation) => Effect.flatMap(decode(c), settled) }),
     },
   }
 }

@@ -7,7 +7,6 @@
 import { readFile, writeFile } from "node:fs/promises"
 import { Effect } from "effect"
 import * as Compensation from "./Compensation.ts"
-import { send } from "./internal/http.ts"
 import { lift, type Thunk } from "./internal/lift.ts"
 import { type Preflight, sealFault, type Refusal } from "./internal/capability.ts"
 import { causedBy, fail, InjectionFailed, InvalidExperiment, RollbackFailed, type ShiftupError } from "./ShiftupError.ts"
@@ -129,7 +128,10 @@ export const httpSwitch = (target: HttpTarget, options: SwitchOptions): Fault =>
     target,
     safety: "disrupt",
     compensation,
-    inject: send({ method, url: options.url, body: options.on, headers: { "content-type": "application/json" }, ...(tls === undefined ? {} : { tls }) }, { probe: options.id, target: target.id }).pipe(
+    // undici loads when an HTTP switch is flipped, not with every experiment (Compensation.ts says why).
+    inject: Effect.flatMap(Effect.promise(() => import("./internal/http.ts")), ({ send }) =>
+      send({ method, url: options.url, body: options.on, headers: { "content-type": "application/json" }, ...(tls === undefined ? {} : { tls }) }, { probe: options.id, target: target.id }),
+    ).pipe(
       Effect.mapError((e) => fail(new InjectionFailed({ fault: options.id, target: target.id, detail: e.message }))),
       Effect.flatMap((r) => (r.status >= 200 && r.status < 300 ? Effect.void : Effect.fail(fail(new InjectionFailed({ fault: options.id, target: target.id, detail: `switch answered ${r.status}` }))))),
     ),

@@ -11,8 +11,8 @@ import module from "node:module"
 import { extname, join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { defineConfig, type Config } from "../Config.ts"
-import { isExperiment, type Experiment } from "../Experiment.ts"
-import { isProperty, type Property } from "../Property.ts"
+import type { Experiment } from "../Experiment.ts"
+import type { Property } from "../Property.ts"
 import { describeUnknown, fail, InvalidArguments, isShiftupError, LoadFailed } from "../ShiftupError.ts"
 
 const extensions = new Set([".ts", ".mts", ".js", ".mjs"])
@@ -104,6 +104,8 @@ export const loadFile = async (file: string, warn: (line: string) => void = () =
   const opened = sockets() - before
   if (opened > 0)
     warn(`shiftup: warning: loading ${file} opened ${opened} socket(s) or server(s) before the run was planned — a refused run would not stop them. Start proxies, sinks and fixtures as \`resources\` of the experiment instead (docs/writing-experiments.md)\n`)
+  // Loaded here, not at the top: `recover` loads a config but no experiment (nor the probes and undici they bring).
+  const [{ isExperiment }, { isProperty }] = await Promise.all([import("../Experiment.ts"), import("../Property.ts")])
   const exported = [...new Set([mod["default"], ...Object.entries(mod).filter(([k]) => k !== "default").map(([, v]) => v)])]
   const experiments = exported.filter(isExperiment)
   const properties = exported.filter(isProperty)

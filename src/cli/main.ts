@@ -16,7 +16,7 @@ import { loadModule } from "./adapters.ts"
 import { incomplete, recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
 import { asking, checkApprovals, controlCommand, openControlDir, selectSteps, withGameDay } from "./gameday.ts"
-import { run as runEngine, newRunId, type RunOptions } from "../internal/runner.ts"
+import type { RunOptions } from "../internal/runner.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
 import type { Property } from "../Property.ts"
@@ -123,6 +123,8 @@ const runAll = async (
   opts: { readonly command: "run" | "plan"; readonly config: Config; readonly journal: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined; readonly beforeStep?: RunOptions["beforeStep"]; readonly reports?: (journals: ReadonlyArray<Journal.Journal>) => void },
   io: CliIo,
 ): Promise<number> => {
+  // Here, not at the top: `recover`, `report` and `halt` never load the runner (nor undici, which it brings).
+  const { run: runEngine, newRunId } = await import("../internal/runner.ts")
   const reporter = consoleReporter({ write: io.out, tty: io.tty, hold: asking })
   const results: Array<Journal.Journal> = []
   try {

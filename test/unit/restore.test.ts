@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Compensation, RollbackFailed, type ShiftupError } from "shiftup"
+import { Compensation, CredentialsRefused, RollbackFailed, type ShiftupError } from "shiftup"
 
 const c = (extra: Record<string, string | number | null> = {}): Compensation.Compensation => ({ kind: "test.k", description: "undo", ...extra })
 const run = <A, E = ShiftupError>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
@@ -49,6 +49,36 @@ describe("Compensation.restore", () => {
     const t1 = Date.now()
     await run(Compensation.restore(spec, c(), { inFlightSince: t1 - 5000 }))
     expect((times[1] ?? 0) - t1).toBeLessThan(100)
+  })
+
+  it("stops settling once `settled` says nothing in flight can land, and not before (asked again while it says no)", async () => {
+    let asked = 0
+    let applied = 0
+    const spec: Compensation.CompensatorSpec = {
+      settleMs: 5000,
+      settled: () => Effect.sync(() => ++asked >= 3),
+      apply: () => Effect.sync(() => void (applied = asked)),
+    }
+    const t0 = Date.now()
+    expect(await run(Compensation.restore(spec, c(), { inFlightSince: t0 }))).toEqual({ _tag: "restored", attempts: 1 })
+    expect(applied).toBe(3)
+    expect(Date.now() - t0).toBeLessThan(2000)
+    // A `settled` that fails counts as "not yet": the whole settleMs is waited.
+    const failing: Compensation.CompensatorSpec = { settleMs: 300, settled: () => Effect.fail(new RollbackFailed({ fault: "f", target: "t", detail: "no" })), apply: () => Effect.void }
+    const t1 = Date.now()
+    await run(Compensation.restore(failing, c(), { inFlightSince: t1 }))
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(290)
+  })
+
+  it("a credentials failure (a password unset or refused) is reported at once, not retried until the deadline", async () => {
+    let attempts = 0
+    const spec: Compensation.CompensatorSpec = {
+      apply: () => Effect.suspend(() => (++attempts, Effect.fail(new CredentialsRefused({ fault: "f", target: "t", server: "app@127.0.0.1:5432", passwordEnv: "PW", problem: "unset" })))),
+      verify: () => Effect.succeed(undefined),
+    }
+    const outcome = await run(Compensation.restore(spec, c(), { deadlineMs: 5000 }))
+    expect(outcome).toMatchObject({ _tag: "incomplete", attempts: 1, detail: expect.stringContaining("set PW") })
+    expect(attempts).toBe(1)
   })
 
   it("repeats apply + verify until the world equals the captured state (an in-flight call undid the first undo)", async () => {

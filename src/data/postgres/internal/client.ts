@@ -48,6 +48,9 @@ const loadPg = (): Promise<PgModule> =>
 // Values print the same way in every session: a value read as text is written back identical.
 const settings = ["DateStyle=ISO,YMD", "TimeZone=UTC", "IntervalStyle=postgres", "extra_float_digits=3", "bytea_output=hex", "lock_timeout=5000", "statement_timeout=30000", "idle_in_transaction_session_timeout=60000"]
 
+/** The `application_name` of a run's sessions: the run id (invariant 6), within PostgreSQL's 63 bytes. */
+export const applicationName = (runId: string): string => `shiftup run ${runId}`.slice(0, 63)
+
 /** What went wrong, in words that say what to change; never a password (pg's errors hold none). */
 export const describePg = (e: unknown, c: Connection): string => {
   const err = e as { readonly code?: string; readonly message?: string; readonly detail?: string }
@@ -108,7 +111,7 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError, opti
           // A function, so pg never falls back to PGPASSWORD or ~/.pgpass: the password comes only from passwordEnv.
           password: () => password ?? "",
           ssl,
-          application_name: `shiftup run ${ctx.runId}`.slice(0, 63),
+          application_name: applicationName(ctx.runId),
           options: settings.map((s) => `-c ${s}`).join(" "),
           connectionTimeoutMillis: 5000,
         })

@@ -3,14 +3,16 @@
  * compensator that replays it. Every record names the server (a URL without a password, and the
  * variable holding the password: `recover` reads it again in its own process) and the table;
  * each kind adds its before-image. Undo and verify get a session and the table's live catalog
- * facts; any failure becomes `RollbackFailed`.
+ * facts; any failure becomes `RollbackFailed`. An injection in flight when its run died has
+ * settled once the server holds no session of that run any more (sessions carry the run id).
  */
 import { Effect, Schema, type SchemaAST } from "effect"
 import * as Compensation from "../../../Compensation.ts"
 import { CredentialsRefused, fail, RollbackFailed } from "../../../ShiftupError.ts"
+import { RunContext } from "../../../RunContext.ts"
 import { type Connection, serverOf } from "../../internal/connection.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
-import { type OnCredentials, type Session, withSession } from "./client.ts"
+import { applicationName, type OnCredentials, type Session, withSession } from "./client.ts"
 import { show } from "./sql.ts"
 
 const noPassword = (u: string) => {
@@ -75,6 +77,20 @@ const within =
   }
 
 /**
+ * Whether the dead run's sessions are gone: what one of them was doing (a statement, a COMMIT)
+ * has then landed or been rolled back, and nothing of it can land after the undo.
+ */
+const settled = (kind: string) => <R>(r: R) =>
+  Effect.gen(function* () {
+    // Every record has these (`common`); TypeScript cannot see it through the generic kind.
+    const record = r as R & Base
+    const { runId } = yield* RunContext
+    const wrap = (detail: string) => fail(new RollbackFailed({ fault: kind, target: record.target, detail }))
+    const rows = yield* withSession(connectionOf(record), wrap, (s) => s.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()", [applicationName(runId)]))
+    return rows[0]?.["n"] === 0
+  })
+
+/**
  * Declares a `data.postgres.*` kind.
  *
  * @example
@@ -88,4 +104,5 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
     apply: within(o.kind, o.undo),
     verify: within(o.kind, o.verify),
     settleMs: o.settleMs,
+    settled: settled(o.kind),
   })
