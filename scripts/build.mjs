@@ -74,7 +74,7 @@ const result = await build({
   // Loaded only where needed, from the user's install: Docker, tsx for experiment files Node
   // cannot strip, fast-check for fuzzing, vitest for shiftup/vitest, the data stores' clients
   // (optional peers) for shiftup/data.
-  external: ["dockerode", "tsx", "tsx/*", "fast-check", "vitest", "pg", "redis", "@redis/*"],
+  external: ["dockerode", "tsx", "tsx/*", "fast-check", "vitest", "pg", "mysql2", "mysql2/*", "redis", "@redis/*"],
   // No source maps: Effect's sources would not resolve from an installed package.
   minifySyntax: true,
   minifyWhitespace: true,

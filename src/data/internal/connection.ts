@@ -4,7 +4,7 @@
  * `shiftup recover` in a fresh process connects with the same credentials, and no journal,
  * report or ledger ever holds a password.
  */
-import { InvalidExperiment, type Issue } from "../../ShiftupError.ts"
+import { CredentialsRefused, fail, InvalidExperiment, type Issue, type ShiftupError } from "../../ShiftupError.ts"
 
 export interface ConnectionOptions {
   /** The server, without a password: `postgres://app@127.0.0.1:5432/shop`, `redis://127.0.0.1:6379/0`. */
@@ -60,3 +60,21 @@ export const serverOf = (c: Connection, defaultPort: number): string => {
   const user = new URL(c.url).username
   return `${user === "" ? "" : `${decodeURIComponent(user)}@`}${endpointOf(c, defaultPort)}`
 }
+
+/** What is wrong with the credentials when that is why a connection failed: `unset`, `refused`, `required`. */
+export type CredentialsProblem = "unset" | "refused" | "required"
+
+/** Builds the error for a credentials problem (a compensation's: `CredentialsRefused`, which stops its retries). */
+export type OnCredentials = (problem: CredentialsProblem, said?: string) => ShiftupError
+
+/** How a session differs from a plain one. */
+export interface SessionOptions {
+  /** A credentials problem fails with this error (a compensation's `CredentialsRefused`) rather than the session's own. */
+  readonly onCredentials?: OnCredentials
+}
+
+/** The `CredentialsRefused` of a compensation of `kind` for `target` on server `c`: no retry can fix it, so the restore stops at once and says what to set. */
+export const credentialsRefused =
+  (kind: string, target: string, c: Connection, defaultPort: number): OnCredentials =>
+  (problem, said) =>
+    fail(new CredentialsRefused({ fault: kind, target, server: serverOf(c, defaultPort), ...(c.passwordEnv === undefined ? {} : { passwordEnv: c.passwordEnv }), problem, ...(said === undefined ? {} : { detail: said }) }))

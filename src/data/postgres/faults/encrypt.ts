@@ -11,43 +11,17 @@
  * holds shiftup's ciphertext (the GCM tag proves it, bound to the table, column and row) and
  * checks every value against its digest.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { Schema } from "effect"
 import type * as Fault from "../../../Fault.ts"
 import { byKey, columnOf, showKey, unknownColumn, type Column, type TableInfo } from "../internal/catalog.ts"
 import { type Session, transaction } from "../internal/client.ts"
+import { aadOf, Base64, newKey, seal, unseal } from "../../internal/seal.ts"
 import * as PgFault from "../internal/fault.ts"
 import { declare, Key } from "../internal/kind.ts"
 import { ident, qualified, show } from "../internal/sql.ts"
 import { scoped, type PostgresTarget } from "../targets.ts"
 
-const Base64 = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9+/]+={0,2}$/, { message: "base64" }))
 const Md5 = Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{32}$/, { message: "an md5 digest (32 hexadecimal digits)" })))
-
-/** What a ciphertext is bound to: the table, the column and the row, so a moved value never decrypts. */
-const aadOf = (table: string, column: string, k: ReadonlyArray<string>) => Buffer.from(`${table}\u0000${column}\u0000${JSON.stringify(k)}`)
-
-const seal = (key: Buffer, aad: Buffer, plain: string): string => {
-  const iv = randomBytes(12)
-  const cipher = createCipheriv("aes-256-gcm", key, iv)
-  cipher.setAAD(aad)
-  const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()])
-  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64")
-}
-
-/** The plaintext when `text` is shiftup's ciphertext under `key` for that place; `undefined` otherwise. */
-const open = (key: Buffer, aad: Buffer, text: string): string | undefined => {
-  const raw = Buffer.from(text, "base64")
-  if (raw.length < 28 || raw.toString("base64") !== text) return undefined
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12))
-    decipher.setAAD(aad)
-    decipher.setAuthTag(raw.subarray(12, 28))
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8")
-  } catch {
-    return undefined
-  }
-}
 
 type Rows = ReadonlyArray<{ readonly k: ReadonlyArray<string>; readonly h: ReadonlyArray<string | null> }>
 
@@ -97,7 +71,7 @@ export const Decrypt = declare({
             lost.push(`${showKey(info, k)}.${c.name}`)
             return null
           }
-          const plain = open(key, aadOf(where, c.name, k), now)
+          const plain = unseal(key, aadOf(where, c.name, k), now)
           if (plain === undefined) lost.push(`${showKey(info, k)}.${c.name}`)
           return plain ?? null
         })
@@ -190,7 +164,7 @@ export const encrypt = (target: PostgresTarget, options: EncryptOptions): Fault.
         `SELECT ${q.select}, ${columns.map((c, i) => `r.${ident(c.name)}::text AS p${i}, md5(r.${ident(c.name)}::text) AS h${i}`).join(", ")} FROM ${q.table}${sample < 1 ? " ORDER BY random() LIMIT $1" : ""} FOR UPDATE OF r`,
         sample < 1 ? [n] : [],
       )
-      const key = randomBytes(32)
+      const key = newKey()
       const where = show(info.table)
       const rows = found.map((f) => {
         const k = info.key.map((_, i) => String(f[`k${i}`]))

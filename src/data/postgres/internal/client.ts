@@ -11,7 +11,7 @@ import { Effect } from "effect"
 import { RunContext } from "../../../RunContext.ts"
 import { checkEgress } from "../../../internal/egress.ts"
 import { describeUnknown, isShiftupError, type ShiftupError } from "../../../ShiftupError.ts"
-import type { Connection } from "../../internal/connection.ts"
+import type { Connection, CredentialsProblem, SessionOptions } from "../../internal/connection.ts"
 
 /** A row as shiftup reads it: every value selected as text (or a number for counts). */
 export type Row = Readonly<Record<string, string | number | boolean | null>>
@@ -63,24 +63,12 @@ export const describePg = (e: unknown, c: Connection): string => {
   return `${base}${typeof err.detail === "string" ? ` (${err.detail})` : ""}${code === undefined || /^[A-Z]+$/.test(code) ? "" : ` [SQLSTATE ${code}]`}`
 }
 
-/** What is wrong with the credentials when that is why a connection failed: `unset`, `refused`, `required`. */
-export type CredentialsProblem = "unset" | "refused" | "required"
-
-/** Builds the error for a credentials problem (a compensation's: `CredentialsRefused`, which stops its retries). */
-export type OnCredentials = (problem: CredentialsProblem, said?: string) => ShiftupError
-
 const credentialsProblem = (e: unknown, c: Connection): { readonly problem: CredentialsProblem; readonly said: string } | undefined => {
   const err = e as { readonly code?: string; readonly message?: string }
   const said = err.message ?? describeUnknown(e)
   if (err.code === "28P01" || err.code === "28000") return { problem: c.passwordEnv === undefined ? "required" : "refused", said }
   if (/password must be a string|client password must be/i.test(said)) return { problem: "required", said }
   return undefined
-}
-
-/** How a session differs from a plain one. */
-export interface SessionOptions {
-  /** A credentials problem fails with this error (a compensation's `CredentialsRefused`) rather than `wrap`'s. */
-  readonly onCredentials?: OnCredentials
 }
 
 /**
