@@ -55,6 +55,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       return 0
     }
     if (command === "lab") return await labCommand(io, options.signal)
+    if (command === "import") return await (await import("../ctk/import.ts")).importCommand(rest, { out: args.values.out, environment: args.values.environment }, io)
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
@@ -73,7 +74,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const config = await loadConfig(args.values.config)
     const files = expand(rest)
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
-    for (const file of files) for (const experiment of (await loadFile(file, io.err)).experiments) experiments.push({ file, experiment })
+    for (const file of files) for (const experiment of (await loadFile(file, io.err, args.values.environment === undefined ? {} : { environment: args.values.environment })).experiments) experiments.push({ file, experiment })
     const tags = args.values.tag ?? []
     const tagged = tags.length === 0 ? experiments : experiments.filter((x) => x.experiment.tags.some((t) => tags.includes(t)))
     const selected = args.values.step === undefined ? tagged : selectSteps(tagged, args.values.step)

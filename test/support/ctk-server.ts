@@ -1,0 +1,73 @@
+/**
+ * A loopback HTTP service for the Chaos Toolkit tests: it records every request (method, path,
+ * query, headers, body) and has a fault switch (`POST /fault/on`, `/fault/off`) that makes
+ * `/health` answer 503 while it is on. Other paths: `/status/<n>` answers n, `/text` a version
+ * line, `/metric` the text 42, `/json` a JSON document; anything else 200 "ok".
+ */
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+
+export interface Seen {
+  readonly method: string
+  readonly path: string
+  readonly query: Readonly<Record<string, string>>
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+export interface CtkServer {
+  readonly url: string
+  readonly seen: () => ReadonlyArray<Seen>
+  /** Requests to `path` (without the query). */
+  readonly to: (path: string) => ReadonlyArray<Seen>
+  /** Resolves when a request to `path` has arrived. */
+  readonly arrived: (path: string) => Promise<Seen>
+  readonly faulty: () => boolean
+  readonly close: () => Promise<void>
+}
+
+const healthy = { status: "ok", items: [{ name: "a", up: true }, { name: "b", up: true }] }
+
+export const startCtkServer = async (): Promise<CtkServer> => {
+  const seen: Array<Seen> = []
+  const waiting: Array<{ readonly path: string; readonly resolve: (s: Seen) => void }> = []
+  let faulty = false
+  const server = http.createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (c: Buffer) => chunks.push(c))
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://x")
+      const s: Seen = { method: req.method ?? "", path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: Buffer.concat(chunks).toString("utf8") }
+      seen.push(s)
+      for (const w of waiting.filter((x) => x.path === s.path)) {
+        waiting.splice(waiting.indexOf(w), 1)
+        w.resolve(s)
+      }
+      const p = url.pathname
+      const status = /^\/status\/(\d{3})$/.exec(p)
+      if (p === "/fault/on" || p === "/fault/off") {
+        faulty = p === "/fault/on"
+        return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ faulty }))
+      }
+      if (p === "/health") return res.writeHead(faulty ? 503 : 200, { "content-type": "application/json" }).end(JSON.stringify(faulty ? { status: "down" } : healthy))
+      if (status !== null) return res.writeHead(Number(status[1]), { "content-type": "text/plain" }).end(`status ${status[1]}`)
+      if (p === "/text") return res.writeHead(200, { "content-type": "text/plain" }).end("service is healthy, version v1.2.3")
+      if (p === "/metric") return res.writeHead(200, { "content-type": "text/plain" }).end("42")
+      if (p === "/echo-auth") return res.writeHead(200, { "content-type": "text/plain" }).end(`you sent ${req.headers["authorization"] ?? "nothing"}`)
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok")
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen: () => seen,
+    to: (path) => seen.filter((s) => s.path === path),
+    arrived: (path) => {
+      const found = seen.find((s) => s.path === path)
+      return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiting.push({ path, resolve }))
+    },
+    faulty: () => faulty,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
