@@ -41,7 +41,10 @@ export const holds = (tolerance: Exclude<Tolerance, { readonly type: "probe" }>,
   switch (t.type) {
     case "regex": {
       const v = targeted(value, t.target)
-      return typeof v === "string" && new RegExp(t.pattern).test(v)
+      if (typeof v !== "string") return false
+      // Python's `$` also matches before a final newline (a process's stdout ends with one).
+      const re = new RegExp(t.pattern)
+      return re.test(v) || (v.endsWith("\n") && re.test(v.slice(0, -1)))
     }
     case "jsonpath": {
       let v = targeted(value, t.target)
