@@ -11,7 +11,7 @@ import type { CliIo } from "../cli/main.ts"
 import { describeUnknown, fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import type { CtkExperiment, SecretValue } from "./model.ts"
 import { readDocument } from "./read.ts"
-import { toExperiment } from "./translate.ts"
+import { experimentId } from "./translate.ts"
 import { validate } from "./validate.ts"
 
 const envName = (scope: string, key: string) => `CTK_SECRET_${scope}_${key}`.toUpperCase().replace(/[^A-Z0-9_]/g, "_")
@@ -50,9 +50,10 @@ export const importCommand = async (rest: ReadonlyArray<string>, opts: { readonl
   if (kind !== "ctk" || file === undefined) throw fail(new InvalidArguments({ detail: "`shiftup import` takes `ctk <experiment.json|.yaml>`" }))
   const abs = resolve(file)
   const { experiment: ctk, notes } = validate(await readDocument(abs), file)
-  // Translated once, as `run` would: a file that cannot run is not written out.
-  const checked = toExperiment(ctk, { source: abs, notes, ...(opts.environment === undefined ? {} : { environment: opts.environment }) })
-  const ts = toTypeScript(ctk, { id: checked.id, file: abs, notes, ...(opts.environment === undefined ? {} : { environment: opts.environment }) })
+  // Checked as `run` checks it (unsupported constructs named, exit 4); the environment it reads
+  // is the run's business, not the import's.
+  const id = experimentId(ctk, abs)
+  const ts = toTypeScript(ctk, { id, file: abs, notes, ...(opts.environment === undefined ? {} : { environment: opts.environment }) })
   if (opts.out === undefined) {
     io.out(ts)
     return 0
@@ -63,6 +64,6 @@ export const importCommand = async (rest: ReadonlyArray<string>, opts: { readonl
     if (isShiftupError(e)) throw e
     throw fail(new InvalidArguments({ detail: `--out ${opts.out}: ${describeUnknown(e)}` }))
   }
-  io.out(`wrote ${opts.out}: experiment "${checked.id}" (${ctk.method.length} method step(s), ${ctk.rollbacks?.length ?? 0} rollback(s))\n`)
+  io.out(`wrote ${opts.out}: experiment "${id}" (${ctk.method.length} method step(s), ${ctk.rollbacks?.length ?? 0} rollback(s))\n`)
   return 0
 }

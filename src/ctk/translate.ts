@@ -52,6 +52,9 @@ const slug = (s: string) =>
     .replace(/^[^a-z0-9]+|-+$/g, "")
     .slice(0, 80) || "ctk-experiment"
 
+/** The id of the experiment from a file: its name; without a file, its title. */
+export const experimentId = (ctk: CtkExperiment, source: string | undefined): string => slug(source === undefined ? ctk.title : basename(source).replace(/\.(json|ya?ml)$/i, ""))
+
 /** Looks an executable up as Chaos Toolkit does (a name on PATH, or a path), without running it. */
 const which = (path: string, env: Env): string | undefined => {
   const candidates = path.includes("/") ? [resolvePath(path.replace(/^~(?=\/)/, env["HOME"] ?? "~"))] : (env["PATH"] ?? "").split(delimiter).filter((d) => d !== "").map((d) => join(d, path))
@@ -230,7 +233,7 @@ export const toExperiment = (ctk: CtkExperiment, options: TranslateOptions = {})
   const faults = rollbackFaults.length + steps.filter((s) => s._tag === "fault").length
   return Experiment.gen(
     {
-      id: options.id ?? slug(options.source === undefined ? ctk.title : basename(options.source).replace(/\.(json|ya?ml)$/i, "")),
+      id: options.id ?? experimentId(ctk, options.source),
       title: ctk.title,
       description: `${ctk.description ?? ""}${ctk.description === undefined ? "" : "\n\n"}${from}${notes.join(" ")}`,
       tags: [...(ctk.tags ?? []), "chaostoolkit"],

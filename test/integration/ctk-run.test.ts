@@ -1,55 +1,16 @@
 /**
- * Chaos Toolkit experiment files run through the real `shiftup` bin against a live loopback
+ * Chaos Toolkit experiment files (test/fixtures/ctk) run by the CLI against a live loopback
  * service (test/support/ctk-server.ts): each construct's semantics, seen from the service's
  * side — what it was sent, in which order — and from the journal. Each test has its own
- * service and state directory. The runs go through the CLI's own `main` in this process (a
- * spawned bin costs ~1.5 s of CPU each, which 17 runs on a shared machine cannot afford), so
- * they run one after the other (the files read CTK_BASE_URL from the environment); the YAML
- * file goes through the real bin, which also proves that `yaml` loads there.
+ * service and state directory (`runCtk` says how the runs are made).
  */
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { describe, type TestContext, test } from "vitest"
-import { main } from "../../src/cli/main.ts"
-import { startCtkServer, type CtkServer } from "../support/ctk-server.ts"
-import { fixture, ledgerFiles, pendingIntents, readJournal, testScope, useProcessCleanup, type JournalDoc } from "../support/proc-cli.ts"
+import { describe, test } from "vitest"
+import { runCtk as run, type CtkServer } from "../support/ctk-server.ts"
+import { ledgerFiles, pendingIntents, testScope, useProcessCleanup } from "../support/proc-cli.ts"
 
 useProcessCleanup()
-
-interface Ran {
-  readonly r: { readonly code: number; readonly output: string; readonly stderr: string }
-  readonly server: CtkServer
-  readonly journal: JournalDoc
-  readonly state: string
-  readonly dir: string
-}
-
-const run = async (context: TestContext, file: string, extra: ReadonlyArray<string> = [], env: Readonly<Record<string, string>> = {}): Promise<Ran> => {
-  const scope = testScope(context)
-  const server = await startCtkServer()
-  context.onTestFinished(() => server.close())
-  const state = scope.tempDir("shiftup-ctk-state-")
-  const dir = scope.tempDir("shiftup-ctk-world-")
-  const journal = join(state, "run.json")
-  const args = ["run", fixture("ctk", file), "--state-dir", state, "--journal", journal, ...extra]
-  let r: Ran["r"]
-  if (file.endsWith(".yaml")) r = await scope.runCli(args, { env: { CTK_BASE_URL: server.url, ...env } })
-  else {
-    const vars = { CTK_BASE_URL: server.url, ...env }
-    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
-    Object.assign(process.env, vars)
-    let output = ""
-    let stderr = ""
-    try {
-      const code = await main(args, { io: { out: (t) => void (output += t), err: (t) => void ((stderr += t), (output += t)), tty: false } })
-      r = { code, output, stderr }
-    } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
-  }
-  return { r, server, journal: readJournal(journal), state, dir }
-}
 
 const paths = (s: CtkServer) => s.seen().map((x) => `${x.method} ${x.path}`)
 

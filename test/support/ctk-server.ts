@@ -4,8 +4,13 @@
  * `/health` answer 503 while it is on. Other paths: `/status/<n>` answers n, `/text` a version
  * line, `/metric` the text 42, `/json` a JSON document; anything else 200 "ok".
  */
+import { existsSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import type { TestContext } from "vitest"
+import { main } from "../../src/cli/main.ts"
+import { fixture, readJournal, testScope, type JournalDoc } from "./proc-cli.ts"
 
 export interface Seen {
   readonly method: string
@@ -71,3 +76,45 @@ export const startCtkServer = async (): Promise<CtkServer> => {
     close: () => new Promise<void>((r) => server.close(() => r())),
   }
 }
+
+export interface Ran {
+  readonly r: { readonly code: number | null; readonly output: string; readonly stderr: string }
+  readonly server: CtkServer
+  readonly journal: JournalDoc
+  readonly state: string
+  readonly dir: string
+}
+
+/**
+ * Runs a Chaos Toolkit fixture against a fresh service of its own: through the CLI's own \`main\`
+ * in this process (a spawned bin costs ~1.5 s of CPU each, too much for many runs on a shared
+ * machine), so runs are one after the other — the files read CTK_BASE_URL from the
+ * environment; a \`.yaml\` file goes through the real bin, which also proves \`yaml\` loads there.
+ */
+export const runCtk = async (context: TestContext, file: string, extra: ReadonlyArray<string> = [], env: Readonly<Record<string, string>> = {}, command: ReadonlyArray<string> = ["run"]): Promise<Ran> => {
+  const scope = testScope(context)
+  const server = await startCtkServer()
+  context.onTestFinished(() => server.close())
+  const state = scope.tempDir("shiftup-ctk-state-")
+  const dir = scope.tempDir("shiftup-ctk-world-")
+  const journal = join(state, "run.json")
+  const args = [...command, fixture("ctk", file), ...(command[0] === "run" ? ["--state-dir", state, "--journal", journal] : []), ...extra]
+  let r: Ran["r"]
+  if (file.endsWith(".yaml")) r = await scope.runCli(args, { env: { CTK_BASE_URL: server.url, ...env } })
+  else {
+    const vars = { CTK_BASE_URL: server.url, ...env }
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+    Object.assign(process.env, vars)
+    let output = ""
+    let stderr = ""
+    try {
+      const code = await main(args, { io: { out: (t) => void (output += t), err: (t) => void ((stderr += t), (output += t)), tty: false } })
+      r = { code, output, stderr }
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+  return { r, server, journal: command[0] === "run" && existsSync(journal) ? readJournal(journal) : undefined, state, dir } as Ran
+}
+
