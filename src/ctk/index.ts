@@ -14,7 +14,7 @@ import { readDocument } from "./read.ts"
 import { toExperiment, type TranslateOptions } from "./translate.ts"
 import { validate } from "./validate.ts"
 
-export type * from "./model.ts"
+export type { Activity, ConfigurationValue, CtkExperiment, EnvValue, HttpProvider, Hypothesis, Json, JsonPathTolerance, Pauses, ProbeTolerance, ProcessProvider, Provider, RangeTolerance, RegexTolerance, SecretValue, Tolerance } from "./model.ts"
 export { compensators } from "./compensators.ts"
 export { environmentKey, type TranslateOptions } from "./translate.ts"
 export { isCtkFile } from "./read.ts"

@@ -152,6 +152,6 @@ export const withValue = (p: Provider, value: unknown): Provider => {
   const v = JSON.parse(JSON.stringify(value ?? null)) as Json
   if (p.type === "http") return { ...p, arguments: { ...(isObj(p.arguments) ? p.arguments : {}), value: v } }
   const a = p.arguments
-  if (a === undefined || isObj(a)) return { ...p, arguments: { ...(a ?? {}), value: typeof v === "string" ? v : JSON.stringify(v) } }
+  if (a === undefined || isObj(a)) return { ...p, arguments: { ...a, value: typeof v === "string" ? v : JSON.stringify(v) } }
   return { ...p, arguments: [...(typeof a === "string" ? words(a) : a), typeof v === "string" ? v : JSON.stringify(v)] }
 }
