@@ -25,7 +25,7 @@ import { fail, InjectionFailed, InvalidExperiment, ProbeFailed, type Issue } fro
 import * as Target from "../Target.ts"
 import { Covered, declarationsFor, providerModule, Rollback, compensators } from "./compensators.ts"
 import type { Activity, CtkExperiment, Provider, Tolerance } from "./model.ts"
-import { httpRequest, run, succeeded, withValue, type Output } from "./providers.ts"
+import { httpRequest, run, succeeded, timeoutMs, withValue, type Output } from "./providers.ts"
 import { describe, holds, probeTolerance } from "./tolerance.ts"
 import { referenced, resolve, substitute, type Env } from "./values.ts"
 
@@ -241,6 +241,8 @@ export const toExperiment = (ctk: CtkExperiment, options: TranslateOptions = {})
       mayInject,
       hypothesis: probes.map((a) => checkOf(a, a.tolerance as Tolerance)),
       budget: { maxTargets: Math.max(1, Object.keys(targets).length), maxConcurrentFaults: Math.max(1, faults) },
+      // Each rollback gets at least its own provider's timeout (and shiftup's default 10 s).
+      rollbackTimeout: `${Math.max(10_000, ...rollbacks.map((a) => timeoutMs(where(a).provider) + 1000))} millis`,
     },
     function* (ctx) {
       // Armed in reverse: shiftup rolls back in reverse order, so they run in the file's order.

@@ -171,4 +171,13 @@ describe("Chaos Toolkit experiments under shiftup", () => {
     expect(journal.steps.filter((s) => s.id.startsWith("health-is-200")).map((s) => `${s.phase} ${s.outcome}`)).toEqual(["before held", "method violated", "after held"])
     expect(server.to("/fault/off")).toHaveLength(1)
   })
+
+  test("a rollback that answers 500 has failed: the next one still runs, exit 5, and the ledger keeps it pending for recover", async (context) => {
+    const { expect } = context
+    const { r, server, journal, state } = await run(context, "23-failing-rollback.json")
+    expect(r.code, r.output).toBe(5)
+    expect(paths(server)).toEqual(["POST /fault/on", "POST /status/500", "POST /fault/off"])
+    expect(journal.rollbacks.map((x) => `${x.fault} ${x.outcome}`)).toEqual(["fault-on restored", "rollback broken-rollback failed", "rollback fault-off restored"])
+    expect(pendingIntents(state).map((i) => JSON.stringify(i))).toEqual([expect.stringContaining("broken-rollback")])
+  })
 })
