@@ -58,7 +58,8 @@ describe("Chaos Toolkit experiments: what is refused", () => {
   })
 })
 
-describe("Chaos Toolkit rollbacks outlive the runner", () => {
+// Spawned runs with their environment given explicitly: these may run side by side.
+describe.concurrent("Chaos Toolkit rollbacks outlive the runner, and import", () => {
   test("SIGKILL while the fault is on: `shiftup recover` in another process replays the rollback, with the secret from the environment, not the ledger", async (context) => {
     const { expect } = context
     const scope = testScope(context)
@@ -99,9 +100,8 @@ describe("Chaos Toolkit rollbacks outlive the runner", () => {
     expect(readJournal(journal).status).toBe("aborted")
     expect(pendingIntents(state)).toEqual([])
   })
-})
 
-describe("shiftup import ctk", () => {
+
   test("writes a TypeScript experiment that type-checks and runs as the file does; inline secrets move to the environment", async (context) => {
     const { expect } = context
     const scope = testScope(context)
