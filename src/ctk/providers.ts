@@ -64,7 +64,7 @@ const runHttp = (p: HttpProvider, label: string): Effect.Effect<HttpOutput, stri
     return Effect.fail(`${p.url}: ${(e as Error).message}`)
   }
   return send({ ...req, timeoutMs: timeoutMs(p) }, { probe: label, target: new URL(req.url).host }).pipe(
-    Effect.mapError((e) => e.message),
+    Effect.mapError((e) => (e._tag === "ProbeFailed" ? e.detail : e.message)),
     Effect.flatMap((r) => {
       if (p.expected_status !== undefined && r.status !== p.expected_status) return Effect.fail(`${req.method} ${req.url} answered ${r.status}, expected ${p.expected_status}`)
       let body: unknown = r.body

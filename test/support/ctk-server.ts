@@ -4,7 +4,6 @@
  * `/health` answer 503 while it is on. Other paths: `/status/<n>` answers n, `/text` a version
  * line, `/metric` the text 42, `/json` a JSON document; anything else 200 "ok".
  */
-import { existsSync } from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
@@ -80,23 +79,23 @@ export const startCtkServer = async (): Promise<CtkServer> => {
 export interface Ran {
   readonly r: { readonly code: number | null; readonly output: string; readonly stderr: string }
   readonly server: CtkServer
+  /** The run's journal; reading it when the command wrote none (invalid input, `import`) throws. */
   readonly journal: JournalDoc
   readonly state: string
-  readonly dir: string
 }
 
 /**
- * Runs a Chaos Toolkit fixture against a fresh service of its own: through the CLI's own \`main\`
- * in this process (a spawned bin costs ~1.5 s of CPU each, too much for many runs on a shared
- * machine), so runs are one after the other — the files read CTK_BASE_URL from the
- * environment; a \`.yaml\` file goes through the real bin, which also proves \`yaml\` loads there.
+ * Runs `shiftup <command> <fixture> …extra` on a Chaos Toolkit fixture, with a fresh service
+ * of its own: through the CLI's own `main` in this process (a spawned bin costs ~1.5 s of CPU
+ * each, too much for many runs on a shared machine), so such runs go one after the other — the
+ * files read CTK_BASE_URL from the environment; a `.yaml` file goes through the real bin, which
+ * also proves that `yaml` loads there.
  */
 export const runCtk = async (context: TestContext, file: string, extra: ReadonlyArray<string> = [], env: Readonly<Record<string, string>> = {}, command: ReadonlyArray<string> = ["run"]): Promise<Ran> => {
   const scope = testScope(context)
   const server = await startCtkServer()
   context.onTestFinished(() => server.close())
   const state = scope.tempDir("shiftup-ctk-state-")
-  const dir = scope.tempDir("shiftup-ctk-world-")
   const journal = join(state, "run.json")
   const args = [...command, fixture("ctk", file), ...(command[0] === "run" ? ["--state-dir", state, "--journal", journal] : []), ...extra]
   let r: Ran["r"]
@@ -115,6 +114,7 @@ export const runCtk = async (context: TestContext, file: string, extra: Readonly
       else process.env[k] = v
     }
   }
-  return { r, server, journal: command[0] === "run" && existsSync(journal) ? readJournal(journal) : undefined, state, dir } as Ran
+  const result = { r, server, state }
+  return Object.defineProperty(result, "journal", { get: () => readJournal(journal), enumerable: true }) as Ran
 }
 

@@ -70,7 +70,7 @@ describe("configuration and secrets", () => {
     expect(v.names).toEqual({ url: "http://h", n: 5, d: 3, token: "t0k", pw: "inline" })
     expect(v.secrets).toEqual(["t0k", "inline"])
     expect(substitute({ a: "${url}/x?n=$n", b: "${n}", c: "$$5 ${unknown}" }, v.names)).toEqual({ a: "http://h/x?n=5", b: 5, c: "$5 ${unknown}" })
-    expect(referenced({ h: "Bearer ${token}", x: ["$pw"] }).sort()).toEqual(["pw", "token"])
+    expect([...referenced({ h: "Bearer ${token}", x: ["$pw"] })].sort()).toEqual(["pw", "token"])
   })
   it("names every variable that is not set", () => {
     const problems: Array<string> = []
