@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, test } from "vitest"
 import { runCtk, startCtkServer } from "../support/ctk-server.ts"
-import { fixture, ledgerFiles, pendingIntents, readJournal, repoRoot, testScope, useProcessCleanup } from "../support/proc-cli.ts"
+import { bin, fixture, ledgerFiles, pendingIntents, readJournal, repoRoot, testScope, useProcessCleanup, type Scope } from "../support/proc-cli.ts"
 
 useProcessCleanup()
 
@@ -58,8 +58,20 @@ describe("Chaos Toolkit experiments: what is refused", () => {
   })
 })
 
+/** Every module URL the bin resolves for `shiftup plan <file>`, logged by a resolve hook loaded before it. */
+const resolved = async (scope: Scope, file: string, dir: string): Promise<ReadonlyArray<string>> => {
+  const log = join(dir, `resolved-${Math.random().toString(36).slice(2)}.txt`)
+  writeFileSync(log, "")
+  const hook = `import { appendFileSync } from "node:fs"; import module from "node:module"; module.registerHooks({ resolve: (s, c, next) => { const r = next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + "\\n"); return r } })`
+  const p = scope.spawnNode("--import", [`data:text/javascript,${encodeURIComponent(hook)}`, bin, "plan", file], { cwd: dir, env: { NODE_OPTIONS: "", CTK_BASE_URL: "http://127.0.0.1:9" } })
+  await p.exited
+  return readFileSync(log, "utf8").split("\n").filter((u) => u !== "")
+}
+const ctk = (urls: ReadonlyArray<string>) => urls.some((u) => u.includes("/src/ctk/"))
+const yaml = (urls: ReadonlyArray<string>) => urls.some((u) => u.includes("/node_modules/yaml/"))
+
 // Spawned runs with their environment given explicitly: these may run side by side.
-describe.concurrent("Chaos Toolkit rollbacks outlive the runner, and import", () => {
+describe.concurrent("Chaos Toolkit rollbacks outlive the runner; import; loading", () => {
   test("SIGKILL while the fault is on: `shiftup recover` in another process replays the rollback, with the secret from the environment, not the ledger", async (context) => {
     const { expect } = context
     const scope = testScope(context)
@@ -132,5 +144,19 @@ describe.concurrent("Chaos Toolkit rollbacks outlive the runner, and import", ()
     const r = await runCtk(context, "15-python-provider.json", [], {}, ["import", "ctk"])
     expect(r.r.code, r.r.output).toBe(4)
     expect(r.r.stderr).toContain("chaosaws.ec2.actions")
+  })
+
+  test("a TypeScript experiment loads nothing of shiftup/ctk or yaml; a YAML file loads both", async (context) => {
+    const { expect } = context
+    const scope = testScope(context)
+    const dir = scope.tempDir("shiftup-ctk-load-")
+    writeFileSync(
+      join(dir, "exp.ts"),
+      `import { Experiment } from "shiftup"\nimport * as Http from "shiftup/http"\nconst api = Http.target("api", { url: "http://127.0.0.1:9", environment: "lab" })\nexport default Experiment.make({ id: "ts", title: "ts", targets: { api }, method: [] })\n`,
+    )
+    const [ts = [], yml = []] = await Promise.all([join(dir, "exp.ts"), fixture("ctk", "14-rollback.yaml")].map((f) => resolved(scope, f, dir)))
+    expect(ts.some((u) => u.endsWith("/src/cli/main.ts")), "the hook saw the CLI").toBe(true)
+    expect([ctk(ts), yaml(ts)]).toEqual([false, false])
+    expect([ctk(yml), yaml(yml)]).toEqual([true, true])
   })
 })
