@@ -16,7 +16,7 @@ import { validate } from "./validate.ts"
 
 export type { Activity, ConfigurationValue, CtkExperiment, EnvValue, HttpProvider, Hypothesis, Json, JsonPathTolerance, Pauses, ProbeTolerance, ProcessProvider, Provider, RangeTolerance, RegexTolerance, SecretValue, Tolerance } from "./model.ts"
 export { compensators } from "./compensators.ts"
-export { environmentKey, type TranslateOptions } from "./translate.ts"
+export { egressKey, environmentKey, type TranslateOptions } from "./translate.ts"
 export { isCtkFile } from "./read.ts"
 
 /** A shiftup experiment from a Chaos Toolkit document (checked like a file: every problem at once). */

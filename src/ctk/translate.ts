@@ -45,6 +45,9 @@ export interface TranslateOptions {
 /** The configuration key that names the environment of every target. */
 export const environmentKey = "shiftup_environment"
 
+/** The configuration key that lists destinations beyond loopback (addresses or CIDRs): the budget's egress. */
+export const egressKey = "shiftup_egress"
+
 const slug = (s: string) =>
   s
     .toLowerCase()
@@ -90,6 +93,9 @@ export const toExperiment = (ctk: CtkExperiment, options: TranslateOptions = {})
     if (m !== null) signal(`tags[${i}]`, m[1])
   }
   const environment = signals.length === 0 ? undefined : mostProtected(signals)
+  const egressValue = values.names[egressKey]
+  const egress = egressValue === undefined ? [] : typeof egressValue === "string" ? egressValue.split(",").map((x) => x.trim()).filter((x) => x !== "") : Array.isArray(egressValue) ? egressValue : undefined
+  if (egress === undefined || !egress.every((x) => typeof x === "string")) issue(`configuration.${egressKey}`, "must be a list of addresses or CIDRs (or one string of them, separated by commas)")
 
   // ── targets: one per URL origin, one per executable ──
   const targets: Record<string, Target.Target> = {}
@@ -240,7 +246,7 @@ export const toExperiment = (ctk: CtkExperiment, options: TranslateOptions = {})
       targets,
       mayInject,
       hypothesis: probes.map((a) => checkOf(a, a.tolerance as Tolerance)),
-      budget: { maxTargets: Math.max(1, Object.keys(targets).length), maxConcurrentFaults: Math.max(1, faults) },
+      budget: { maxTargets: Math.max(1, Object.keys(targets).length), maxConcurrentFaults: Math.max(1, faults), ...(egress === undefined || egress.length === 0 ? {} : { egress: egress as ReadonlyArray<string> }) },
       // Each rollback gets at least its own provider's timeout (and shiftup's default 10 s).
       rollbackTimeout: `${Math.max(10_000, ...rollbacks.map((a) => timeoutMs(where(a).provider) + 1000))} millis`,
     },

@@ -11,6 +11,7 @@ import { holds } from "../../src/ctk/tolerance.ts"
 import { validate } from "../../src/ctk/validate.ts"
 import { referenced, resolve, substitute } from "../../src/ctk/values.ts"
 import { isShiftupError } from "../../src/ShiftupError.ts"
+import * as Ctk from "../../src/ctk/index.ts"
 
 const http = (status: number, body: unknown = "") => ({ status, headers: {}, body })
 
@@ -103,5 +104,24 @@ describe("validation", () => {
       error = e
     }
     expect(isShiftupError(error) && error._tag === "InvalidExperiment" ? error.issues.map((i) => i.path) : error).toEqual(["extra", "title", "method[0].provider", "method[1].name", "method[1].provider.url", "rollbacks[0].ref"])
+  })
+})
+
+describe("translation", () => {
+  const doc = (extra: Record<string, unknown>): Ctk.CtkExperiment => ({
+    title: "t",
+    tags: ["environment:lab"],
+    method: [{ type: "action", name: "a", provider: { type: "http", method: "POST", url: "http://127.0.0.1:9/on" } }],
+    ...extra,
+  })
+  it("the environment is the most restrictive signal; shiftup_egress extends the budget's egress", () => {
+    const e = Ctk.experiment(doc({ configuration: { shiftup_environment: "staging", shiftup_egress: "10.0.0.0/8, 192.168.1.5" } }), { environment: "development" })
+    expect(Object.values(e.targets).map((t) => t.environment)).toEqual(["staging"])
+    expect(e.budget.egress).toEqual(["10.0.0.0/8", "192.168.1.5"])
+    expect(e.body._tag === "Gen" ? e.body.mayInject : undefined).toEqual({ "127.0.0.1:9": "disrupt" })
+  })
+  it("no signal leaves the environment unknown; a secret in a URL is refused", () => {
+    expect(Object.values(Ctk.experiment(doc({ tags: [] })).targets).map((t) => t.environment)).toEqual([undefined])
+    expect(() => Ctk.experiment(doc({ secrets: { s: { host: "127.0.0.1" } }, method: [{ type: "probe", name: "p", provider: { type: "http", url: "http://${host}:9/" } }] }))).toThrow(/uses the secret host/)
   })
 })
