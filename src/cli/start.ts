@@ -42,9 +42,10 @@ Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
                       default .shiftup/journals/<run id>.json
   --config <path>     configuration file; default ./shiftup.config.ts if present
-  --environment <env> run/plan/import: the environment of a Chaos Toolkit experiment's targets
-                      (production, staging, development, lab); the most restrictive of this,
-                      the file's \`shiftup_environment\` configuration and \`environment:<env>\` tags wins
+  --environment <env> run/plan/import: the environment of a Chaos Toolkit experiment's
+                      targets (production, staging, development, lab); the most restrictive
+                      of this, its \`shiftup_environment\` configuration and its
+                      \`environment:<env>\` tags wins
   --tag <tag>         only experiments with this tag (repeatable: any of them)
   --state-dir <dir>   where ledgers and journals live; default .shiftup
   --force             recover: also replay ledgers whose runner still seems alive;
