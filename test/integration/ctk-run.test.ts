@@ -180,4 +180,18 @@ describe("Chaos Toolkit experiments under shiftup", () => {
     expect(journal.rollbacks.map((x) => `${x.fault} ${x.outcome}`)).toEqual(["fault-on restored", "rollback broken-rollback failed", "rollback fault-off restored"])
     expect(pendingIntents(state).map((i) => JSON.stringify(i))).toEqual([expect.stringContaining("broken-rollback")])
   })
+
+  test("timeouts: a process past its timeout is killed and the action fails (exit 3, rolled back); an HTTP probe past its timeout fails", async (context) => {
+    const { expect } = context
+    const t0 = performance.now()
+    const slow = await run(context, "24-timeouts.json")
+    expect(slow.r.code, slow.r.output).toBe(3)
+    expect(slow.journal.abort?.detail).toContain("took longer than 0.3 s and was killed")
+    expect(performance.now() - t0, "the sleep was not waited for").toBeLessThan(15_000)
+    expect(slow.server.to("/fault/off")).toHaveLength(1)
+    const http = await run(context, "25-http-timeout.json")
+    expect(http.r.code, http.r.output).toBe(3)
+    expect(http.journal.abort?.detail).toContain("no complete answer within 200 ms")
+    expect(http.server.to("/fault/on")).toEqual([])
+  })
 })

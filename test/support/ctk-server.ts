@@ -2,7 +2,8 @@
  * A loopback HTTP service for the Chaos Toolkit tests: it records every request (method, path,
  * query, headers, body) and has a fault switch (`POST /fault/on`, `/fault/off`) that makes
  * `/health` answer 503 while it is on. Other paths: `/status/<n>` answers n, `/text` a version
- * line, `/metric` the text 42, `/json` a JSON document; anything else 200 "ok".
+ * line, `/slow` answers after 600 ms, `/metric` the text 42, `/echo-auth` the
+ * Authorization header it got; anything else 200 "ok".
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -56,6 +57,7 @@ export const startCtkServer = async (): Promise<CtkServer> => {
       if (p === "/health") return res.writeHead(faulty ? 503 : 200, { "content-type": "application/json" }).end(JSON.stringify(faulty ? { status: "down" } : healthy))
       if (status !== null) return res.writeHead(Number(status[1]), { "content-type": "text/plain" }).end(`status ${status[1]}`)
       if (p === "/text") return res.writeHead(200, { "content-type": "text/plain" }).end("service is healthy, version v1.2.3")
+      if (p === "/slow") return void setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("slow"), 600)
       if (p === "/metric") return res.writeHead(200, { "content-type": "text/plain" }).end("42")
       if (p === "/echo-auth") return res.writeHead(200, { "content-type": "text/plain" }).end(`you sent ${req.headers["authorization"] ?? "nothing"}`)
       res.writeHead(200, { "content-type": "text/plain" }).end("ok")
