@@ -15,10 +15,11 @@ import { describeUnknown, fail, isShiftupError, LoadFailed } from "../ShiftupErr
 const adapters: Readonly<Record<string, () => Promise<{ readonly compensators: Compensators }>>> = {
   "shiftup/docker": () => import("../docker/index.ts"),
   "shiftup/data": () => import("../data/index.ts"),
+  "shiftup/ctk": () => import("../ctk/compensators.ts"),
 }
 
 /** The module an old ledger's intent (with no `module`) most likely needs, by its kind's prefix. */
-export const moduleOfKind = (kind: string): ModuleRef | undefined => (Object.hasOwn(builtins, kind) ? "shiftup" : kind.startsWith("docker.") ? "shiftup/docker" : kind.startsWith("data.") ? "shiftup/data" : undefined)
+export const moduleOfKind = (kind: string): ModuleRef | undefined => (Object.hasOwn(builtins, kind) ? "shiftup" : kind.startsWith("docker.") ? "shiftup/docker" : kind.startsWith("data.") ? "shiftup/data" : kind.startsWith("ctk.") ? "shiftup/ctk" : undefined)
 
 /** The compensators module `ref` provides; a `LoadFailed` naming it when it cannot be loaded. */
 export const loadModule = async (ref: ModuleRef): Promise<Compensators> => {

@@ -87,8 +87,22 @@ export interface Loaded {
   readonly properties: ReadonlyArray<Property>
 }
 
+/** A Chaos Toolkit experiment file, by its extension: translated by `shiftup/ctk`, loaded only for it. */
+const isCtkFile = (file: string) => /\.(json|ya?ml)$/i.test(file)
+
+export interface LoadOptions {
+  /** `--environment`: a signal for the targets of Chaos Toolkit experiments. */
+  readonly environment?: string
+}
+
 /** Imports one file and returns its experiments (default export first). */
-export const loadFile = async (file: string, warn: (line: string) => void = () => {}): Promise<Loaded> => {
+export const loadFile = async (file: string, warn: (line: string) => void = () => {}, options: LoadOptions = {}): Promise<Loaded> => {
+  if (isCtkFile(file)) {
+    const ctk = await import("../ctk/index.ts")
+    const { experiment, notes } = await ctk.load(file, options.environment === undefined ? {} : { environment: options.environment })
+    for (const n of notes) warn(`shiftup: note: ${file}: ${n}\n`)
+    return { file, experiments: [experiment], properties: [] }
+  }
   let mod: Record<string, unknown>
   const before = sockets()
   try {

@@ -56,6 +56,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       return 0
     }
     if (command === "lab") return await labCommand(io, options.signal)
+    if (command === "import") return await (await import("../ctk/import.ts")).importCommand(rest, { out: args.values.out, environment: args.values.environment }, io)
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
@@ -76,7 +77,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
     const properties: Array<{ readonly file: string; readonly property: Property }> = []
     for (const file of files) {
-      const loaded = await loadFile(file, io.err)
+      const loaded = await loadFile(file, io.err, args.values.environment === undefined ? {} : { environment: args.values.environment })
       for (const experiment of loaded.experiments) experiments.push({ file, experiment })
       // A plan of a property is the plan of its runs: its targets, their environments, the decisions.
       for (const property of loaded.properties) {

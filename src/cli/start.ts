@@ -19,6 +19,8 @@ Usage:
   shiftup lab                                 run the embedded demo lab on loopback until Ctrl-C
                                               (SHIFTUP_LAB_PORT moves it)
   shiftup run <files or folders…> [options]   run experiments: inject, probe, assert, roll back
+                                              (a .json/.yaml file: a Chaos Toolkit experiment,
+                                              see docs/chaostoolkit.md)
   shiftup plan <files or folders…> [options]  dry run: targets, environments, decisions, faults,
                                               compensations and budget use; touches nothing
   shiftup recover [ledger files…] [options]   replay compensations a crashed run left pending
@@ -30,6 +32,8 @@ Usage:
                                               (faults stay, within their fault time) / continue
                                               (control dir: $SHIFTUP_CONTROL_DIR, config
                                               controlDir, or ~/.local/state/shiftup/control)
+  shiftup import ctk <file> [--out <file.ts>] write a Chaos Toolkit experiment as a TypeScript
+                                              experiment (stdout without --out)
   shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
                                               shiftup.run of runs that are over (Docker): the
                                               runs in --state-dir, one run, or all of them
@@ -38,6 +42,10 @@ Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
                       default .shiftup/journals/<run id>.json
   --config <path>     configuration file; default ./shiftup.config.ts if present
+  --environment <env> run/plan/import: the environment of a Chaos Toolkit experiment's
+                      targets (production, staging, development, lab); the most restrictive
+                      of this, its \`shiftup_environment\` configuration and its
+                      \`environment:<env>\` tags wins
   --tag <tag>         only experiments with this tag (repeatable: any of them)
   --state-dir <dir>   where ledgers and journals live; default .shiftup
   --force             recover: also replay ledgers whose runner still seems alive;
@@ -99,7 +107,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4
@@ -127,6 +135,7 @@ export const first = (argv: ReadonlyArray<string>): First => {
     const near = closest(command, commands)
     return usage(`unknown command "${command}"${near === undefined ? "" : ` (did you mean "${near}"?)`}; use ${commands.slice(0, -1).join(", ")} or ${commands.at(-1)}`)
   }
+  if (command === "import" && (rest[0] !== "ctk" || rest.length !== 2)) return usage("`shiftup import` takes `ctk <experiment.json|.yaml>`")
   if ((command === "run" || command === "plan") && rest.length === 0) return usage(`\`shiftup ${command}\` needs experiment files or folders`)
   return { _tag: "Command", command, rest, args }
 }
