@@ -5,9 +5,8 @@
  * `pg_dump --schema-only` of its definition.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, readdirSync } from "node:fs"
-import { join } from "node:path"
 import pg from "pg"
+import { postgresBin } from "../../src/demo/servers.ts"
 import { type RealServer, startPostgres } from "./servers.ts"
 
 export interface PgLab {
@@ -28,12 +27,6 @@ export interface PgLab {
   /** `pg_dump --schema-only` of `table`: its whole definition, as PostgreSQL's own tool prints it. */
   readonly dump: (table: string) => string
   readonly stop: () => Promise<void>
-}
-
-const bin = (name: string) => {
-  const root = "/usr/lib/postgresql"
-  const v = existsSync(root) ? readdirSync(root).filter((x) => /^\d+$/.test(x)).sort((a, b) => Number(b) - Number(a))[0] : undefined
-  return join(root, v ?? "?", "bin", name)
 }
 
 export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Promise<PgLab> => {
@@ -78,7 +71,7 @@ export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Prom
     },
     rows: async (table) => (await admin.query(`SELECT to_jsonb(r)::text AS j FROM ${table} AS r`)).rows.map((r: { j: string }) => r.j).sort(),
     dump: (table) =>
-      execFileSync(bin("pg_dump"), ["--schema-only", "--no-comments", `--table=${table}`, "-h", "127.0.0.1", "-p", String(server.port), "-U", "postgres", "postgres"], { encoding: "utf8" })
+      execFileSync(postgresBin("pg_dump"), ["--schema-only", "--no-comments", `--table=${table}`, "-h", "127.0.0.1", "-p", String(server.port), "-U", "postgres", "postgres"], { encoding: "utf8" })
         .split("\n")
         // Dump metadata and the per-dump random key of \\restrict lines are not the definition.
         .filter((l) => !l.startsWith("-- Dumped") && !/^\\(un)?restrict /.test(l))
