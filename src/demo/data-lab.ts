@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { type IntegrityAlert, type LabApp, signRole, startLabApp } from "./data-lab-app.ts"
-import { postgresBin, type RealServer, startPostgres, startRedis } from "./servers.ts"
+import { postgresBin, type RealServer, redisServerBin, startPostgres, startRedis } from "./servers.ts"
 
 export interface DataLabOptions {
   /** `false`: the app trusts the role column (/staff checks no signature). Default true. */
@@ -85,8 +85,9 @@ RESET ROLE;
 CREATE TRIGGER users_role_audit AFTER UPDATE OF role ON users FOR EACH ROW WHEN (OLD.role IS DISTINCT FROM NEW.role) EXECUTE FUNCTION audit_role();
 `
 
-/** Both binaries exist, or a `MissingServer` naming the package — before anything starts. */
+/** Both servers' binaries exist, or a `MissingServer` naming the package — before anything starts. */
 const checkBinaries = () => {
+  redisServerBin()
   postgresBin("initdb")
   postgresBin("postgres")
 }
@@ -100,11 +101,14 @@ export const startDataLab = async (options: DataLabOptions = {}): Promise<DataLa
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined)
   }
   try {
-    const redis = await startRedis([], serverOptions)
-    stops.push(redis.stop)
     const hba = ["local all postgres trust", "host shop app 127.0.0.1/32 scram-sha-256", ""].join("\n")
-    const postgres = await startPostgres({ ...serverOptions, hba, args: ["-c", "password_encryption=scram-sha-256"] })
-    stops.push(postgres.stop)
+    // Both at once (initdb is most of the start-up); whichever started is stopped if the other fails.
+    const started = await Promise.allSettled([startRedis([], serverOptions), startPostgres({ ...serverOptions, hba, args: ["-c", "password_encryption=scram-sha-256"] })] as const)
+    for (const s of started) if (s.status === "fulfilled") stops.push(s.value.stop)
+    const [redisStarted, postgresStarted] = started
+    if (redisStarted.status === "rejected") throw redisStarted.reason
+    if (postgresStarted.status === "rejected") throw postgresStarted.reason
+    const [redis, postgres] = [redisStarted.value, postgresStarted.value]
 
     const [{ createClient }, { default: pg }] = await Promise.all([import("redis"), import("pg")])
     const redisPassword = randomBytes(16).toString("hex")

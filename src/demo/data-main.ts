@@ -19,16 +19,16 @@
 import { mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { main } from "../cli/main.ts"
-import * as Postgres from "../data/postgres/index.ts"
-import * as Redis from "../data/redis/index.ts"
-import * as Expect from "../Expect.ts"
-import * as Experiment from "../Experiment.ts"
+import type * as PostgresModule from "../data/postgres/index.ts"
+import type * as RedisModule from "../data/redis/index.ts"
 import type * as Journal from "../Journal.ts"
 import type { Probe } from "../Probe.ts"
-import { runPromise } from "../Runner.ts"
 import { type DataLab, startDataLab } from "./data-lab.ts"
 import { MissingServer } from "./servers.ts"
+
+// shiftup itself loads while the lab starts (a failure is handled where it is awaited, below).
+const modules = Promise.all([import("../cli/main.ts"), import("../data/postgres/index.ts"), import("../data/redis/index.ts"), import("../Expect.ts"), import("../Experiment.ts"), import("../Runner.ts")] as const)
+modules.catch(() => undefined)
 
 const out = (s: string) => void process.stdout.write(s)
 const fail = (code: number, s: string): never => {
@@ -51,10 +51,27 @@ interface Demo {
   /** The variable the experiment reads the baseline digest from, and its checksum probe's id. */
   readonly baselineEnv: string
   readonly checksumId: string
-  readonly checksum: (lab: DataLab) => Probe<Redis.Checksum | Postgres.Checksum>
+  readonly checksum: (lab: DataLab) => Probe<RedisModule.Checksum | PostgresModule.Checksum>
   /** The fault whose rollback is the restore path that is timed. */
   readonly restoreOf?: string
 }
+
+const controller = new AbortController()
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => controller.abort(sig))
+
+let lab: DataLab
+try {
+  // Detached: a Ctrl-C at the terminal reaches the demo, which rolls back first and then stops them.
+  lab = await startDataLab({ detached: true, killAfterMs: 5000 })
+} catch (e) {
+  if (e instanceof MissingServer) fail(4, `this demo starts a real ${e.what === "redis-server" ? "Redis" : "PostgreSQL"}: ${e.message}`)
+  fail(4, `could not start the data lab: ${e instanceof Error ? e.message : String(e)}`)
+  throw e
+}
+const [{ main }, Postgres, Redis, Expect, Experiment, { runPromise }] = await modules.catch(async (e: unknown) => {
+  await lab.stop()
+  throw e
+})
 
 const sessionsTarget = (lab: DataLab) => Redis.target("sessions", { url: lab.env["SHIFTUP_SESSIONS_REDIS_URL"] ?? "", passwordEnv: "SHIFTUP_SESSIONS_REDIS_PASSWORD", environment: "lab", keys: "session:*" })
 const shopTarget = (lab: DataLab, table: string) => Postgres.target("shop-db", { url: lab.env["SHIFTUP_PG_URL"] ?? "", passwordEnv: "SHIFTUP_PG_PASSWORD", environment: "lab", tables: [table] })
@@ -131,18 +148,6 @@ const judge = (demo: Demo, code: number, journal: Journal.Journal | undefined, b
   return { ok: code === demo.expectedCode && restored && rolledBack, lines }
 }
 
-const controller = new AbortController()
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => controller.abort(sig))
-
-let lab: DataLab
-try {
-  // Detached: a Ctrl-C at the terminal reaches the demo, which rolls back first and then stops them.
-  lab = await startDataLab({ detached: true, killAfterMs: 5000 })
-} catch (e) {
-  if (e instanceof MissingServer) fail(4, `this demo runs a real ${e.what === "redis-server" ? "Redis" : "PostgreSQL"} and ${e.message}`)
-  fail(4, `could not start the data lab: ${e instanceof Error ? e.message : String(e)}`)
-  throw e
-}
 
 let allOk = true
 try {
@@ -152,7 +157,8 @@ try {
       `  postgres pid ${lab.postgres.pid}, 127.0.0.1:${lab.postgres.port} (database shop: users, orders, an audit trigger)\n` +
       `  redis-server pid ${lab.redis.pid}, 127.0.0.1:${lab.redis.port}, password-protected (the sessions)\n` +
       `  shop app ${lab.app.url}: trusts the role it reads back from a session (the planted weakness); signs roles;\n` +
-      `  checks order rows before serving them\n\n`,
+      `  checks order rows before serving them\n` +
+      `  temp dirs: ${lab.dirs.join(" ")}\n\n`,
   )
   const stateDir = ".shiftup"
   mkdirSync(join(stateDir, "journals"), { recursive: true })

@@ -66,8 +66,19 @@ export const requireBinary = (candidates: ReadonlyArray<string>, what: string, a
 /** `name` on PATH or in the system directories that are often not on it. */
 const onPath = (name: string) => [...(process.env["PATH"] ?? "").split(delimiter).filter((d) => d !== ""), "/usr/sbin", "/usr/local/bin", "/usr/bin"].map((d) => join(d, name))
 
-/** PostgreSQL's server binaries: the newest /usr/lib/postgresql/<major>/bin, else `pg_config --bindir`. */
+/** redis-server: SHIFTUP_REDIS_SERVER when set, else on PATH or in the usual system directories. */
+export const redisServerBin = () => {
+  const named = process.env["SHIFTUP_REDIS_SERVER"]
+  return requireBinary(named === undefined ? onPath("redis-server") : [named], "redis-server", "redis-server")
+}
+
+/**
+ * PostgreSQL's server binaries: SHIFTUP_POSTGRES_BINDIR when set, else the newest
+ * /usr/lib/postgresql/<major>/bin, else `pg_config --bindir`.
+ */
 const postgresBinDirs = (): ReadonlyArray<string> => {
+  const named = process.env["SHIFTUP_POSTGRES_BINDIR"]
+  if (named !== undefined) return [named]
   const root = "/usr/lib/postgresql"
   const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : []
   const dirs = versions.map((v) => join(root, v, "bin"))
@@ -162,8 +173,7 @@ export interface ServerOptions {
 
 /** redis-server without persistence; `extra` adds flags such as `["--requirepass", "x"]` (tests only: a flag shows in `ps`). */
 export const startRedis = async (extra: ReadonlyArray<string> = [], options: ServerOptions = {}): Promise<RealServer> => {
-  const named = process.env["SHIFTUP_REDIS_SERVER"]
-  const bin = requireBinary(named === undefined ? onPath("redis-server") : [named], "redis-server", "redis-server")
+  const bin = redisServerBin()
   const dir = tempDir("redis")
   const port = await freePort()
   return startServer("redis-server", bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, ...extra], port, { dir, ...options })
