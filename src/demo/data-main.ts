@@ -16,7 +16,7 @@
  * Needs PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`) and redis-server (`apt-get
  * install redis-server`; or SHIFTUP_REDIS_SERVER naming its path).
  */
-import { mkdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as PostgresModule from "../data/postgres/index.ts"
@@ -148,7 +148,6 @@ const judge = (demo: Demo, code: number, journal: Journal.Journal | undefined, b
   return { ok: code === demo.expectedCode && restored && rolledBack, lines }
 }
 
-
 let allOk = true
 try {
   Object.assign(process.env, lab.env)
@@ -170,12 +169,8 @@ try {
     out(`── ${demo.label}: experiments/data/${demo.file}\n`)
     const journalPath = join(stateDir, "journals", `demo-data-${Date.now()}-${demo.id}.json`)
     const code = await main(["run", fileURLToPath(new URL(`../../experiments/data/${demo.file}`, import.meta.url)), "--journal", journalPath], { signal: controller.signal })
-    let journal: Journal.Journal | undefined
-    try {
-      journal = JSON.parse(readFileSync(journalPath, "utf8")) as Journal.Journal
-    } catch {
-      journal = undefined
-    }
+    // No journal: the CLI said why above (invalid experiment, refused…); judge says "no journal".
+    const journal = existsSync(journalPath) ? (JSON.parse(readFileSync(journalPath, "utf8")) as Journal.Journal) : undefined
     const outcome = judge(demo, code, journal, baseline)
     results.push([demo, outcome])
     allOk &&= outcome.ok
