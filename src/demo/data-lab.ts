@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto"
 import { type IntegrityAlert, type LabApp, signRole, startLabApp } from "./data-lab-app.ts"
-import { postgresBin, type RealServer, redisServerBin, startPostgres, startRedis } from "./servers.ts"
+import { postgresBin, type RealServer, redisServerBin, startPostgres, startRedis, whenUp } from "./servers.ts"
 
 export interface DataLabOptions {
   /** `false`: the app trusts the role column (/staff checks no signature). Default true. */
@@ -52,19 +52,6 @@ export const USERS = [
 
 const ITEMS = ["tea, 250 g", "coffee beans", "oat milk", "dark chocolate", "rye bread", "honey"]
 const STATUS = ["placed", "paid", "shipped"]
-
-/** Retries `connect` while the server is starting up (its port opens before it accepts sessions). */
-const whenUp = async <A>(what: string, server: RealServer, connect: () => Promise<A>): Promise<A> => {
-  const until = performance.now() + 30_000
-  for (;;) {
-    try {
-      return await connect()
-    } catch (e) {
-      if (performance.now() > until) throw new Error(`${what} did not accept a session within 30 s: ${String(e)}\n${server.output()}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-}
 
 /** The shop's schema, as `postgres`, with the tables `app` owns created as `app`. */
 const SCHEMA = `

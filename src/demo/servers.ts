@@ -115,6 +115,22 @@ const waitForPort = async (port: number, child: ChildProcess, output: () => stri
   throw new Error(`${what} did not listen on 127.0.0.1:${port} within 30 s:\n${output()}`)
 }
 
+/**
+ * Retries `connect` while `server` is starting up: its port opens before it accepts sessions
+ * (PostgreSQL: "the database system is starting up"). Fails after 30 s with the server's output.
+ */
+export const whenUp = async <A>(what: string, server: RealServer, connect: () => Promise<A>): Promise<A> => {
+  const until = performance.now() + 30_000
+  for (;;) {
+    try {
+      return await connect()
+    } catch (e) {
+      if (performance.now() > until) throw new Error(`${what} did not accept a session within 30 s: ${String(e)}\n${server.output()}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
+
 export interface StartOptions {
   readonly uid?: number
   readonly gid?: number

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process"
 import pg from "pg"
-import { postgresBin } from "../../src/demo/servers.ts"
+import { postgresBin, whenUp } from "../../src/demo/servers.ts"
 import { type RealServer, startPostgres } from "./servers.ts"
 
 export interface PgLab {
@@ -34,19 +34,16 @@ export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Prom
   const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256"], hba })
   const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
   process.env[passwordEnv] = password
-  // The port opens before the server accepts sessions ("the database system is starting up").
-  let admin: pg.Client
-  for (let attempt = 1; ; attempt++) {
-    admin = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
+  const admin = await whenUp("postgres", server, async () => {
+    const c = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
     try {
-      await admin.connect()
-      break
+      await c.connect()
     } catch (e) {
-      await admin.end().catch(() => undefined)
-      if (attempt > 300) throw e
-      await new Promise((r) => setTimeout(r, 50))
+      await c.end().catch(() => undefined)
+      throw e
     }
-  }
+    return c
+  })
   await admin.query(`CREATE ROLE app LOGIN PASSWORD '${password}'`)
   return {
     server,
