@@ -135,8 +135,9 @@ const judge = (demo: Demo, code: number, journal: Journal.Journal | undefined, b
   const [before, after] = [checksumAt("before"), checksumAt("after")]
   const restored = before?.digest === baseline.digest && after?.digest === baseline.digest
   const lines: Array<string> = []
-  if (journal.findings.length > 0) for (const f of journal.findings) lines.push(`FINDING [${f.severity}] ${f.title}${demo.expectedCode === 1 ? " (the lab's planted weakness: expected)" : ""}`)
-  else lines.push(`PASS: ${journal.experiment.title}`)
+  for (const f of journal.findings) lines.push(`FINDING [${f.severity}] ${f.title}${demo.expectedCode === 1 ? " (the lab's planted weakness: expected)" : ""}`)
+  if (journal.status === "passed") lines.push(`PASS: ${journal.experiment.title}`)
+  else if (journal.status !== "failed") lines.push(`${journal.status.toUpperCase()}: ${journal.summary}`)
   lines.push(`checksum before: ${short(before)}`, `checksum after:  ${short(after)} — ${restored ? "restored exactly" : "DIFFERENT: not restored"}`)
   const detect = journal.steps.find((s) => s.metric?.name === "time-to-detect")
   if (detect?.metric !== undefined) lines.push(`time-to-detect: ${detect.metric.ms} ms (${detect.id})`)

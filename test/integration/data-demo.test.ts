@@ -9,16 +9,20 @@
  */
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
-import { finish, journals, pendingIntents, repoRoot, spawnNode, tempDir, useProcessCleanup, type Proc } from "../support/proc-cli.ts"
+import { describe, it, type TestContext } from "vitest"
+import { finish, journals, pendingIntents, repoRoot, testScope, useProcessCleanup, type Proc } from "../support/proc-cli.ts"
 import { portRefused } from "../support/proc-lab.ts"
 
 useProcessCleanup()
 
-/** The demo as `npm run demo:data` runs it (tsx), in a fresh working directory: its `.shiftup` is `state`. */
-const demo = (env: Readonly<Record<string, string>> = {}): { readonly p: Proc; readonly state: string } => {
-  const cwd = tempDir("shiftup-demo-data-")
-  const p = spawnNode(join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), [join(repoRoot, "src", "demo", "data-main.ts")], { cwd, env: { TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...env } })
+/**
+ * The demo as `npm run demo:data` runs it (tsx), in a fresh working directory (its `.shiftup` is
+ * `state`), in the test's own scope: the tests run at once, each cleaning up only its own.
+ */
+const demo = (context: TestContext, env: Readonly<Record<string, string>> = {}): { readonly p: Proc; readonly state: string } => {
+  const scope = testScope(context)
+  const cwd = scope.tempDir("shiftup-demo-data-")
+  const p = scope.spawnNode(join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), [join(repoRoot, "src", "demo", "data-main.ts")], { cwd, env: { TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...env } })
   return { p, state: join(cwd, ".shiftup") }
 }
 
@@ -49,7 +53,7 @@ const started = (stdout: string) => {
   return { pids: [Number(pg?.[1]), Number(redis?.[1])], ports: [Number(pg?.[2]), Number(redis?.[2]), Number(app?.[1])], dirs }
 }
 
-const expectNothingLeft = async (stdout: string) => {
+const expectNothingLeft = async (expect: TestContext["expect"], stdout: string) => {
   const { pids, ports, dirs } = started(stdout)
   for (const pid of pids) expect(pid, stdout).toBeGreaterThan(0)
   for (const pid of pids) expect(gone(pid), `pid ${pid} still running after the demo`).toBe(true)
@@ -58,9 +62,11 @@ const expectNothingLeft = async (stdout: string) => {
   for (const dir of dirs) expect(existsSync(dir), `${dir} still there after the demo`).toBe(false)
 }
 
-describe("npm run demo:data", () => {
-  it("runs the three data experiments against the lab: (a) a finding, (b) and (c) pass, equal checksums, time-to-restore; exits 0 and leaves nothing behind", async () => {
-    const { p, state } = demo()
+// At once: most of each test is waiting for servers and runs (≈ 26 s in all here, ≈ 52 s one after the other).
+describe.concurrent("npm run demo:data", () => {
+  it("runs the three data experiments against the lab: (a) a finding, (b) and (c) pass, equal checksums, time-to-restore; exits 0 and leaves nothing behind", async (context) => {
+    const { expect } = context
+    const { p, state } = demo(context)
     const r = await finish(p, 90_000, "npm run demo:data")
     expect(r.code, r.output).toBe(0)
     const results = r.stdout.slice(r.stdout.indexOf("══ results"))
@@ -84,11 +90,12 @@ describe("npm run demo:data", () => {
     ])
     for (const j of runs) expect(j.rollbacks.every((x) => x.outcome === "restored")).toBe(true)
     expect(pendingIntents(state)).toEqual([])
-    await expectNothingLeft(r.stdout)
+    await expectNothingLeft(expect, r.stdout)
   }, 120_000)
 
-  it("interrupted (SIGINT) while an experiment runs: rolls back, stops every server and exits 130", async () => {
-    const { p, state } = demo()
+  it("interrupted (SIGINT) while an experiment runs: rolls back, stops every server and exits 130", async (context) => {
+    const { expect } = context
+    const { p, state } = demo(context)
     // Interrupt once the first experiment has injected its fault.
     await printed(p, /⚡ injected/)
     p.child.kill("SIGINT")
@@ -101,13 +108,14 @@ describe("npm run demo:data", () => {
     expect(runs[0]?.rollbacks.length).toBeGreaterThan(0)
     expect(runs[0]?.rollbacks.every((x) => x.outcome === "restored")).toBe(true)
     expect(pendingIntents(state)).toEqual([])
-    await expectNothingLeft(r.stdout)
+    await expectNothingLeft(expect, r.stdout)
   }, 90_000)
 
-  it("without redis-server or PostgreSQL, says which package to install and exits 4, with no stack trace and nothing started", async () => {
+  it("without redis-server or PostgreSQL, says which package to install and exits 4, with no stack trace and nothing started", async (context) => {
+    const { expect } = context
     const [redis, postgres] = await Promise.all([
-      finish(demo({ SHIFTUP_REDIS_SERVER: "/nonexistent/redis-server" }).p, 30_000, "npm run demo:data (no redis-server)"),
-      finish(demo({ SHIFTUP_POSTGRES_BINDIR: "/nonexistent/bin" }).p, 30_000, "npm run demo:data (no postgres)"),
+      finish(demo(context, { SHIFTUP_REDIS_SERVER: "/nonexistent/redis-server" }).p, 30_000, "npm run demo:data (no redis-server)"),
+      finish(demo(context, { SHIFTUP_POSTGRES_BINDIR: "/nonexistent/bin" }).p, 30_000, "npm run demo:data (no postgres)"),
     ])
     for (const [r, aptPackage] of [[redis, "redis-server"], [postgres, "postgresql"]] as const) {
       expect(r.code, r.output).toBe(4)
