@@ -12,7 +12,9 @@
  *   Sessions `session:<user>` as JSON `{ user, role }`.
  *
  * `stop` ends everything it started, by pid (the polite signal, SIGKILL after `killAfterMs`,
- * waiting for each exit), and removes the temp dirs.
+ * waiting for each exit), and removes the temp dirs. Should the process holding the lab be
+ * killed outright (SIGKILL), the kernel still sends each server its polite signal (servers.ts,
+ * `dieWithParent`); only the temp dirs stay then.
  */
 import { randomBytes } from "node:crypto"
 import { type IntegrityAlert, type LabApp, signRole, startLabApp } from "./data-lab-app.ts"
@@ -81,7 +83,8 @@ const checkBinaries = () => {
 
 export const startDataLab = async (options: DataLabOptions = {}): Promise<DataLab> => {
   checkBinaries()
-  const serverOptions = { killAfterMs: options.killAfterMs ?? 5000, detached: options.detached ?? false }
+  // dieWithParent: should the lab's process be killed outright, its servers still stop.
+  const serverOptions = { killAfterMs: options.killAfterMs ?? 5000, detached: options.detached ?? false, dieWithParent: true }
   const stops: Array<() => Promise<void>> = []
   const stopAll = async () => {
     // Reverse order: the app and its clients first, the servers last.

@@ -143,13 +143,24 @@ export interface StartOptions {
    * needs the server to roll back, then stops it itself.
    */
   readonly detached?: boolean
+  /**
+   * Linux: the kernel sends the server its polite signal when the process that started it dies,
+   * even by SIGKILL (`setpriv --pdeathsig`, util-linux), so a killed demo leaves no server
+   * running. Without setpriv the server is started as is.
+   */
+  readonly dieWithParent?: boolean
   /** Removed after the process exits. */
   readonly dir: string
 }
 
+const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find(executable)
+
 /** Spawns a server, waits for its port, and returns how to stop it by pid. */
 export const startServer = async (what: string, command: string, args: ReadonlyArray<string>, port: number, options: StartOptions): Promise<RealServer> => {
-  const child = spawn(command, args, {
+  const stopSignal = options.stopSignal ?? "SIGTERM"
+  // setpriv execs the server: the pid is the server's.
+  const [file, argv] = options.dieWithParent === true && setpriv !== undefined ? [setpriv, ["--pdeathsig", stopSignal.replace(/^SIG/, ""), "--", command, ...args]] : [command, args]
+  const child = spawn(file, argv, {
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.detached ?? false,
     ...(options.uid === undefined ? {} : { uid: options.uid }),
@@ -166,7 +177,7 @@ export const startServer = async (what: string, command: string, args: ReadonlyA
   const stop = () =>
     (stopping ??= (async () => {
       if (running()) {
-        child.kill(options.stopSignal ?? "SIGTERM")
+        child.kill(stopSignal)
         const timer = setTimeout(() => running() && child.kill("SIGKILL"), options.killAfterMs ?? 10_000)
         await exited
         clearTimeout(timer)
@@ -182,10 +193,7 @@ export const startServer = async (what: string, command: string, args: ReadonlyA
   return { what, port, pid: child.pid ?? -1, dir: options.dir, output: () => output, stop }
 }
 
-export interface ServerOptions {
-  readonly killAfterMs?: number
-  readonly detached?: boolean
-}
+export type ServerOptions = Pick<StartOptions, "killAfterMs" | "detached" | "dieWithParent">
 
 /** redis-server without persistence; `extra` adds flags such as `["--requirepass", "x"]` (tests only: a flag shows in `ps`). */
 export const startRedis = async (extra: ReadonlyArray<string> = [], options: ServerOptions = {}): Promise<RealServer> => {
@@ -233,5 +241,6 @@ export const startPostgres = async (options: PostgresOptions = {}): Promise<Real
     stopSignal: "SIGINT",
     ...(options.killAfterMs === undefined ? {} : { killAfterMs: options.killAfterMs }),
     ...(options.detached === undefined ? {} : { detached: options.detached }),
+    ...(options.dieWithParent === undefined ? {} : { dieWithParent: options.dieWithParent }),
   })
 }

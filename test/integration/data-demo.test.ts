@@ -4,10 +4,11 @@
  * through the CLI, and must print each one's result — the planted weakness found in (a), the
  * defences holding in (b) and (c) — with equal checksums before and after and the time-to-restore,
  * exit 0, and leave nothing behind: every pid it started gone, every port closed, every temp dir
- * removed. Interrupted (SIGINT), it rolls back, stops everything and exits 130. Without a server
- * binary it names the package to install, with no stack trace.
+ * removed. Interrupted (SIGINT), it rolls back, stops everything and exits 130; killed outright,
+ * its servers still stop. Without a server binary it names the package to install, with no stack
+ * trace.
  */
-import { existsSync } from "node:fs"
+import { existsSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { describe, it, type TestContext } from "vitest"
 import { finish, journals, pendingIntents, repoRoot, testScope, useProcessCleanup, type Proc } from "../support/proc-cli.ts"
@@ -22,7 +23,7 @@ useProcessCleanup()
 const demo = (context: TestContext, env: Readonly<Record<string, string>> = {}): { readonly p: Proc; readonly state: string } => {
   const scope = testScope(context)
   const cwd = scope.tempDir("shiftup-demo-data-")
-  const p = scope.spawnNode(join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), [join(repoRoot, "src", "demo", "data-main.ts")], { cwd, env: { TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...env } })
+  const p = scope.spawnNode(join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), [join(repoRoot, "src", "demo", "data-main.ts")], { cwd, env: { TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...env }, detached: true })
   return { p, state: join(cwd, ".shiftup") }
 }
 
@@ -62,7 +63,7 @@ const expectNothingLeft = async (expect: TestContext["expect"], stdout: string) 
   for (const dir of dirs) expect(existsSync(dir), `${dir} still there after the demo`).toBe(false)
 }
 
-// At once: most of each test is waiting for servers and runs (≈ 26 s in all here, ≈ 52 s one after the other).
+// At once: most of each test is waiting for servers and runs (≈ 30 s in all here at load ≈ 9, about twice that one after the other).
 describe.concurrent("npm run demo:data", () => {
   it("runs the three data experiments against the lab: (a) a finding, (b) and (c) pass, equal checksums, time-to-restore; exits 0 and leaves nothing behind", async (context) => {
     const { expect } = context
@@ -93,12 +94,13 @@ describe.concurrent("npm run demo:data", () => {
     await expectNothingLeft(expect, r.stdout)
   }, 120_000)
 
-  it("interrupted (SIGINT) while an experiment runs: rolls back, stops every server and exits 130", async (context) => {
+  it("interrupted by a Ctrl-C (SIGINT to its process group) while an experiment runs: rolls back, stops every server and exits 130", async (context) => {
     const { expect } = context
     const { p, state } = demo(context)
-    // Interrupt once the first experiment has injected its fault.
+    // Ctrl-C at the terminal, once the first experiment has injected its fault: SIGINT to the
+    // demo's whole process group (tsx, node, and any server that shares the group).
     await printed(p, /⚡ injected/)
-    p.child.kill("SIGINT")
+    process.kill(-p.pid, "SIGINT")
     const r = await finish(p, 60_000, "npm run demo:data (interrupted)")
     expect(r.code, r.output).toBe(130)
     expect(r.stderr).toContain("interrupted")
@@ -109,6 +111,23 @@ describe.concurrent("npm run demo:data", () => {
     expect(runs[0]?.rollbacks.every((x) => x.outcome === "restored")).toBe(true)
     expect(pendingIntents(state)).toEqual([])
     await expectNothingLeft(expect, r.stdout)
+  }, 90_000)
+
+  it("killed outright (SIGKILL to its process group) once the lab is up: its servers stop anyway", async (context) => {
+    const { expect } = context
+    const { p } = demo(context)
+    await printed(p, /temp dirs: .+\n/)
+    const { pids, ports, dirs } = started(p.stdout())
+    context.onTestFinished(() => {
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    })
+    process.kill(-p.pid, "SIGKILL")
+    await p.exited
+    // The kernel signals each server when the demo dies (setpriv --pdeathsig); they shut down on their own.
+    const deadline = Date.now() + 15_000
+    while (!pids.every(gone) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    for (const pid of pids) expect(gone(pid), `pid ${pid} outlived the killed demo`).toBe(true)
+    for (const port of ports.slice(0, 2)) expect(await portRefused(port), `127.0.0.1:${port} still open`).toBe(true)
   }, 90_000)
 
   it("without redis-server or PostgreSQL, says which package to install and exits 4, with no stack trace and nothing started", async (context) => {
