@@ -17,13 +17,19 @@ import { portRefused } from "../support/proc-lab.ts"
 useProcessCleanup()
 
 /**
- * The demo as `npm run demo:data` runs it (tsx), in a fresh working directory (its `.shiftup` is
+ * The demo as `npm run demo:data` runs it, in a fresh working directory (its `.shiftup` is
  * `state`), in the test's own scope: the tests run at once, each cleaning up only its own.
  */
 const demo = (context: TestContext, env: Readonly<Record<string, string>> = {}): { readonly p: Proc; readonly state: string } => {
   const scope = testScope(context)
   const cwd = scope.tempDir("shiftup-demo-data-")
-  const p = scope.spawnNode(join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), [join(repoRoot, "src", "demo", "data-main.ts")], { cwd, env: { TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...env }, detached: true })
+  // `node --import tsx`, as the npm script: one process, whose own SIGINT handler rolls back.
+  const p = scope.spawnNode(join(repoRoot, "src", "demo", "data-main.ts"), [], {
+    cwd,
+    env: { TSX_TSCONFIG_PATH: join(repoRoot, "tsconfig.json"), ...env },
+    detached: true,
+    nodeArgs: ["--import", join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs")],
+  })
   return { p, state: join(cwd, ".shiftup") }
 }
 
@@ -98,7 +104,7 @@ describe.concurrent("npm run demo:data", () => {
     const { expect } = context
     const { p, state } = demo(context)
     // Ctrl-C at the terminal, once the first experiment has injected its fault: SIGINT to the
-    // demo's whole process group (tsx, node, and any server that shares the group).
+    // demo's whole process group (the demo, and any server that would share the group).
     await printed(p, /⚡ injected/)
     process.kill(-p.pid, "SIGINT")
     const r = await finish(p, 60_000, "npm run demo:data (interrupted)")

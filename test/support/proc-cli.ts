@@ -39,6 +39,8 @@ export interface SpawnOptions {
   readonly cwd?: string
   /** In a process group of its own (pid = group id): `process.kill(-pid, "SIGINT")` is a Ctrl-C at its terminal. */
   readonly detached?: boolean
+  /** Node's own flags, before the script (e.g. `["--import", "tsx"]`). */
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 /**
@@ -74,7 +76,7 @@ export const makeScope = (): Scope => {
     const env: Record<string, string | undefined> = { ...process.env, ...options.env }
     // The children are CLI runs, not vitest workers.
     for (const k of ["NODE_OPTIONS", "VITEST", "VITEST_WORKER_ID", "VITEST_POOL_ID", "VITEST_MODE"]) delete env[k]
-    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd ?? tempDir("shiftup-cwd-"), env, stdio: ["ignore", "pipe", "pipe"], detached: options.detached ?? false })
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], { cwd: options.cwd ?? tempDir("shiftup-cwd-"), env, stdio: ["ignore", "pipe", "pipe"], detached: options.detached ?? false })
     let out = ""
     let err = ""
     let all = ""
