@@ -1,166 +1,194 @@
 /**
- * `npm run demo:data`: data chaos against a real Redis on this machine. Starts the host's
- * `redis-server` (loopback, a free port, no persistence, a random password) and a small session
- * API that keeps its sessions there and trusts the role it reads back (the planted weakness),
- * then runs `experiments/data/redis-session-corruption.ts` through the real CLI. The store's
- * checksum (`Data.Redis.checksum`) is printed before and after: the data fault finds the
- * weakness, and the rollback puts every session back exactly. Both processes are stopped by pid
- * at the end, also on Ctrl-C.
+ * `npm run demo:data`: data chaos against the data lab (data-lab.ts) — a real PostgreSQL, a real
+ * redis-server and a shop application using both, all on 127.0.0.1 — with the three experiments
+ * of experiments/data/ run one after the other through the real CLI:
  *
- * Needs `redis-server` (Debian/Ubuntu: `apt-get install redis-server`; macOS: `brew install
- * redis`), or SHIFTUP_REDIS_SERVER naming its path.
+ *   (a) sessions corrupted in Redis       → a finding: the app trusts the role a session says
+ *   (b) a role flipped in PostgreSQL      → the audit trigger's alert, and the app fails closed
+ *   (c) the orders table encrypted        → the app fails closed; the restore, timed
+ *
+ * Before each run the demo takes the scope's checksum (`Data.Redis.checksum`,
+ * `Data.Postgres.checksum`, in an observe-only run) and hands it to the experiment, whose
+ * hypothesis must see it again before the faults and after the rollback: "restored exactly" is
+ * asserted by checksums and printed. Exit 0 when every experiment ended as designed (the finding
+ * in (a) is the point of the demo). Every process is stopped by pid at the end, on Ctrl-C too.
+ *
+ * Needs PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`) and redis-server (`apt-get
+ * install redis-server`; or SHIFTUP_REDIS_SERVER naming its path).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs"
-import * as http from "node:http"
-import { type AddressInfo, createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { delimiter, join } from "node:path"
+import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { main } from "../cli/main.ts"
-import * as Redis from "../data/redis/index.ts"
-import * as Expect from "../Expect.ts"
-import * as Experiment from "../Experiment.ts"
-import { runPromise } from "../Runner.ts"
+import type * as PostgresModule from "../data/postgres/index.ts"
+import type * as RedisModule from "../data/redis/index.ts"
+import type * as Journal from "../Journal.ts"
+import type { Probe } from "../Probe.ts"
+import { type DataLab, startDataLab } from "./data-lab.ts"
+import { MissingServer } from "./servers.ts"
 
-const experiment = fileURLToPath(new URL("../../experiments/data/redis-session-corruption.ts", import.meta.url))
+// shiftup itself loads while the lab starts (a failure is handled where it is awaited, below).
+const modules = Promise.all([import("../cli/main.ts"), import("../data/postgres/index.ts"), import("../data/redis/index.ts"), import("../Expect.ts"), import("../Experiment.ts"), import("../Runner.ts")] as const)
+modules.catch(() => undefined)
+
 const out = (s: string) => void process.stdout.write(s)
 const fail = (code: number, s: string): never => {
   process.stderr.write(`shiftup demo:data: ${s}\n`)
   process.exit(code)
 }
 
-const executable = (path: string) => {
-  try {
-    accessSync(path, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
+interface Digest {
+  readonly digest: string
+  /** `3 keys`, `3 rows`. */
+  readonly size: string
 }
 
-const redisServer = (): string => {
-  const named = process.env["SHIFTUP_REDIS_SERVER"]
-  if (named !== undefined) return executable(named) ? named : fail(4, `SHIFTUP_REDIS_SERVER=${named} is not an executable file`)
-  const found = [...(process.env["PATH"] ?? "").split(delimiter), "/usr/sbin", "/usr/local/bin"].map((d) => join(d, "redis-server")).find(executable)
-  return found ?? fail(4, "this demo runs a real Redis and found no redis-server: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set SHIFTUP_REDIS_SERVER to its path")
+interface Demo {
+  readonly label: string
+  readonly file: string
+  readonly id: string
+  /** 1: the experiment is expected to find the lab's planted weakness; 0: the defence holds. */
+  readonly expectedCode: 0 | 1
+  /** The variable the experiment reads the baseline digest from, and its checksum probe's id. */
+  readonly baselineEnv: string
+  readonly checksumId: string
+  readonly checksum: (lab: DataLab) => Probe<RedisModule.Checksum | PostgresModule.Checksum>
+  /** The fault whose rollback is the restore path that is timed. */
+  readonly restoreOf?: string
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-
-type Client = Awaited<ReturnType<typeof connect>>
-const connect = async (port: number, password?: string) => {
-  const { createClient } = await import("redis")
-  const client = createClient({ url: `redis://127.0.0.1:${port}`, ...(password === undefined ? {} : { password }), socket: { reconnectStrategy: false } })
-  client.on("error", () => undefined)
-  await client.connect()
-  return client
-}
-
-/** Connects once the server accepts connections (it takes a few milliseconds to start). */
-const connectWhenUp = async (port: number, password: string | undefined, child: ChildProcess): Promise<Client> => {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    try {
-      return await connect(port, password)
-    } catch (e) {
-      if (child.exitCode !== null) return fail(4, `redis-server exited with code ${child.exitCode} before it accepted connections`)
-      if (Date.now() > deadline) return fail(4, `redis-server did not accept connections on 127.0.0.1:${port} within 10 s (${String(e)})`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-}
-
-/** The session API with the planted weakness: it serves /admin to whatever role the stored session says. */
-const startApi = (store: Client) =>
-  new Promise<http.Server>((resolve) => {
-    const api = http.createServer((req, res) => {
-      const end = (status: number) => res.writeHead(status).end()
-      const sid = /(?:^|;\s*)sid=([^;]+)/.exec(req.headers.cookie ?? "")?.[1]
-      void (async () => {
-        const raw = sid === undefined ? null : await store.get(`session:${sid}`)
-        if (raw === null) return end(401)
-        let session: { readonly role?: unknown }
-        try {
-          session = JSON.parse(raw) as typeof session
-        } catch {
-          return end(401)
-        }
-        return end(session.role === "admin" ? 200 : 403)
-      })().catch(() => end(401))
-    })
-    api.listen(0, "127.0.0.1", () => resolve(api))
-  })
-
-const port = await freePort()
-const password = randomBytes(12).toString("hex")
-const dir = mkdtempSync(join(tmpdir(), "shiftup-demo-data-"))
-const redis = spawn(redisServer(), ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" })
-// The password on the command line would show in `ps`: it is set over the connection instead.
-const bootstrap = await connectWhenUp(port, undefined, redis)
-await bootstrap.configSet("requirepass", password)
-bootstrap.destroy()
-const store = await connect(port, password)
-const api = await startApi(store)
-const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`
-
-const stopAll = async () => {
-  api.closeAllConnections()
-  await new Promise((r) => api.close(r))
-  store.destroy()
-  // Stopped by its pid, and waited for: nothing of the demo is left running when it exits.
-  const exited = new Promise<void>((resolve) => (redis.exitCode !== null || redis.signalCode !== null ? resolve() : redis.once("exit", () => resolve())))
-  redis.kill("SIGTERM")
-  const killer = setTimeout(() => redis.kill("SIGKILL"), 5000)
-  await exited
-  clearTimeout(killer)
-  rmSync(dir, { recursive: true, force: true })
-}
 const controller = new AbortController()
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => controller.abort(sig))
 
-for (const [user, role] of [["alice", "admin"], ["bob", "user"], ["carol", "user"]] as const) await store.set(`session:${user}`, JSON.stringify({ user, role }))
+let lab: DataLab
+try {
+  // Detached: a Ctrl-C at the terminal reaches the demo, which rolls back first and then stops them.
+  lab = await startDataLab({ detached: true, killAfterMs: 5000 })
+} catch (e) {
+  if (e instanceof MissingServer) fail(4, `this demo starts a real ${e.what === "redis-server" ? "Redis" : "PostgreSQL"}: ${e.message}`)
+  fail(4, `could not start the data lab: ${e instanceof Error ? e.message : String(e)}`)
+  throw e
+}
+const [{ main }, Postgres, Redis, Expect, Experiment, { runPromise }] = await modules.catch(async (e: unknown) => {
+  await lab.stop()
+  throw e
+})
 
-process.env["SHIFTUP_SESSIONS_REDIS_URL"] = `redis://127.0.0.1:${port}`
-process.env["SHIFTUP_SESSIONS_REDIS_PASSWORD"] = password
-process.env["SHIFTUP_SESSIONS_APP_URL"] = apiUrl
+const sessionsTarget = (lab: DataLab) => Redis.target("sessions", { url: lab.env["SHIFTUP_SESSIONS_REDIS_URL"] ?? "", passwordEnv: "SHIFTUP_SESSIONS_REDIS_PASSWORD", environment: "lab", keys: "session:*" })
+const shopTarget = (lab: DataLab, table: string) => Postgres.target("shop-db", { url: lab.env["SHIFTUP_PG_URL"] ?? "", passwordEnv: "SHIFTUP_PG_PASSWORD", environment: "lab", tables: [table] })
 
-// The checksum through shiftup's own probe, in an observe-only run (no ledger, no fault).
-const sessions = Redis.target("sessions", { url: `redis://127.0.0.1:${port}`, passwordEnv: "SHIFTUP_SESSIONS_REDIS_PASSWORD", environment: "lab", keys: "session:*" })
-const checksum = async (): Promise<Redis.Checksum> => {
-  const probe = Redis.checksum(sessions)
-  const observed = Experiment.make({ id: "demo.data.checksum", title: "checksum of the session store", targets: { sessions }, hypothesis: [Expect.that(probe, Expect.predicate("any", () => true))], method: [] })
-  const journal = await runPromise(observed, { journal: false })
-  const step = journal.steps[0]
-  if (journal.exitCode !== 0 || step?.observed === undefined) return fail(4, `could not take the checksum: ${journal.summary}`)
-  return step.observed as Redis.Checksum
+const demos: ReadonlyArray<Demo> = [
+  {
+    label: "(a) session store corrupted (Redis)",
+    file: "redis-session-corruption.ts",
+    id: "sessions.fail-closed.store-corrupted",
+    expectedCode: 1,
+    baselineEnv: "SHIFTUP_SESSIONS_CHECKSUM",
+    checksumId: "checksum of session:*",
+    checksum: (lab) => Redis.checksum(sessionsTarget(lab)),
+  },
+  {
+    label: "(b) role column flipped (PostgreSQL)",
+    file: "postgres-role-flip.ts",
+    id: "data.postgres.role-flip.detected",
+    expectedCode: 0,
+    baselineEnv: "SHIFTUP_PG_USERS_CHECKSUM",
+    checksumId: "checksum of public.users",
+    checksum: (lab) => Postgres.checksum(shopTarget(lab, "public.users"), { table: "public.users" }),
+  },
+  {
+    label: "(c) orders table encrypted (PostgreSQL)",
+    file: "postgres-orders-encrypted.ts",
+    id: "data.postgres.orders-encrypted.fails-closed",
+    expectedCode: 0,
+    baselineEnv: "SHIFTUP_PG_ORDERS_CHECKSUM",
+    checksumId: "checksum of public.orders",
+    checksum: (lab) => Postgres.checksum(shopTarget(lab, "public.orders"), { table: "public.orders" }),
+    restoreOf: "orders encrypted (ransomware)",
+  },
+]
+
+const digestOf = (value: unknown): Digest | undefined => {
+  if (typeof value !== "object" || value === null || !("digest" in value) || typeof value.digest !== "string") return undefined
+  const size = "keys" in value ? `${String(value.keys)} keys` : "rows" in value ? `${String(value.rows)} rows` : "?"
+  return { digest: value.digest, size }
 }
 
-out(
-  `shiftup demo:data — a real Redis (redis-server pid ${redis.pid}, 127.0.0.1:${port}, password-protected) holds the sessions\n` +
-    `of a small API (${apiUrl}). The API has ONE planted weakness: it trusts the role it reads back from its store.\n\n`,
-)
-const before = await checksum()
-out(`  checksum before: ${before.digest.slice(0, 16)}… over ${before.keys} keys\n\n`)
-const code = await main(["run", experiment], { signal: controller.signal })
-const after = await checksum()
-out(`\n  checksum after:  ${after.digest.slice(0, 16)}… over ${after.keys} keys — ${after.digest === before.digest ? "restored exactly" : "DIFFERENT: the data was not restored"}\n`)
-await stopAll()
+/** The scope's checksum through shiftup's own probe, in an observe-only run (no ledger, no fault). */
+const baselineOf = async (probe: Probe<unknown>): Promise<Digest> => {
+  const observed = Experiment.make({ id: "demo.data.checksum", title: "the checksum of a data scope", targets: { store: probe.target }, hypothesis: [Expect.that(probe, Expect.predicate("any", () => true))], method: [] })
+  const journal = await runPromise(observed, { journal: false })
+  const digest = digestOf(journal.steps[0]?.observed)
+  if (journal.exitCode !== 0 || digest === undefined) throw new Error(`could not take the checksum: ${journal.summary}`)
+  return digest
+}
 
-if (after.digest !== before.digest) fail(5, "the session store's checksum differs after the rollback; run `shiftup recover` and see the journal in .shiftup/journals/")
-if (code !== 1) fail(code === 0 ? 1 : code, `expected the experiment to find the planted weakness (exit 1) but it ended with exit ${code}; see the output above`)
+const short = (d: Digest | undefined) => (d === undefined ? "(none)" : `${d.digest.slice(0, 16)}… over ${d.size}`)
+
+interface Outcome {
+  readonly ok: boolean
+  readonly lines: ReadonlyArray<string>
+}
+
+const judge = (demo: Demo, code: number, journal: Journal.Journal | undefined, baseline: Digest): Outcome => {
+  if (journal === undefined) return { ok: false, lines: [`no journal (exit ${code})`] }
+  const checksumAt = (phase: Journal.Phase) => digestOf(journal.steps.find((s) => s.phase === phase && s.id.startsWith(demo.checksumId))?.observed)
+  const [before, after] = [checksumAt("before"), checksumAt("after")]
+  const restored = before?.digest === baseline.digest && after?.digest === baseline.digest
+  const lines: Array<string> = []
+  for (const f of journal.findings) lines.push(`FINDING [${f.severity}] ${f.title}${demo.expectedCode === 1 ? " (the lab's planted weakness: expected)" : ""}`)
+  if (journal.status === "passed") lines.push(`PASS: ${journal.experiment.title}`)
+  else if (journal.status !== "failed") lines.push(`${journal.status.toUpperCase()}: ${journal.summary}`)
+  lines.push(`checksum before: ${short(before)}`, `checksum after:  ${short(after)} — ${restored ? "restored exactly" : "DIFFERENT: not restored"}`)
+  const detect = journal.steps.find((s) => s.metric?.name === "time-to-detect")
+  if (detect?.metric !== undefined) lines.push(`time-to-detect: ${detect.metric.ms} ms (${detect.id})`)
+  const restore = demo.restoreOf === undefined ? undefined : journal.rollbacks.find((r) => r.fault === demo.restoreOf)
+  const recovered = journal.steps.find((s) => s.phase === "recovery" && s.metric?.name === "time-to-recover")?.metric?.ms
+  if (restore !== undefined && recovered !== undefined)
+    lines.push(`time-to-restore: ${Math.round(restore.durationMs + recovered)} ms (the restore: ${Math.round(restore.durationMs)} ms, ${restore.compensation}, verified; then ${recovered} ms until the app served orders again)`)
+  const rolledBack = journal.rollbacks.every((r) => r.outcome === "restored")
+  return { ok: code === demo.expectedCode && restored && rolledBack, lines }
+}
+
+let allOk = true
+try {
+  Object.assign(process.env, lab.env)
+  out(
+    `shiftup demo:data — a data lab on 127.0.0.1:\n` +
+      `  postgres pid ${lab.postgres.pid}, 127.0.0.1:${lab.postgres.port} (database shop: users, orders, an audit trigger)\n` +
+      `  redis-server pid ${lab.redis.pid}, 127.0.0.1:${lab.redis.port}, password-protected (the sessions)\n` +
+      `  shop app ${lab.app.url}: trusts the role it reads back from a session (the planted weakness); signs roles;\n` +
+      `  checks order rows before serving them\n` +
+      `  temp dirs: ${lab.dirs.join(" ")}\n\n`,
+  )
+  const stateDir = ".shiftup"
+  mkdirSync(join(stateDir, "journals"), { recursive: true })
+  const results: Array<readonly [Demo, Outcome]> = []
+  for (const demo of demos) {
+    if (controller.signal.aborted) break
+    const baseline = await baselineOf(demo.checksum(lab))
+    process.env[demo.baselineEnv] = baseline.digest
+    out(`── ${demo.label}: experiments/data/${demo.file}\n`)
+    const journalPath = join(stateDir, "journals", `demo-data-${Date.now()}-${demo.id}.json`)
+    const code = await main(["run", fileURLToPath(new URL(`../../experiments/data/${demo.file}`, import.meta.url)), "--journal", journalPath], { signal: controller.signal })
+    // No journal: the CLI said why above (invalid experiment, refused…); judge says "no journal".
+    const journal = existsSync(journalPath) ? (JSON.parse(readFileSync(journalPath, "utf8")) as Journal.Journal) : undefined
+    const outcome = judge(demo, code, journal, baseline)
+    results.push([demo, outcome])
+    allOk &&= outcome.ok
+  }
+  out(`\n══ results\n`)
+  for (const [demo, outcome] of results) out(`${demo.label}: ${outcome.ok ? "as designed" : "NOT AS DESIGNED"}\n${outcome.lines.map((l) => `    ${l}\n`).join("")}`)
+  if (results.length < demos.length) allOk = false
+} finally {
+  await lab.stop()
+}
+
+if (controller.signal.aborted) fail(130, "interrupted: the runs rolled back, the lab is stopped")
+if (!allOk) fail(1, "an experiment did not end as designed (see the results above and the journals in .shiftup/journals/); if a rollback failed, run `shiftup recover`")
 out(
-  `\nThe data fault found the planted weakness: with a session's role rewritten to "admin" in the store, the API\n` +
-    `served /admin to bob. Every session was put back from its before-image; the checksums match.\n` +
-    `Next: read experiments/data/redis-session-corruption.ts and docs/data.md.\n`,
+  `\nThe data faults found the planted weakness — a session's role rewritten to "admin" in Redis made bob an admin —\n` +
+    `and the defences held: the role flipped in PostgreSQL raised the audit trigger's alert and was refused (HMAC),\n` +
+    `and the encrypted orders were never served; the restore brought every order back. Each scope's checksum after\n` +
+    `the rollback equals the one before. Next: read experiments/data/ and docs/data.md.\n`,
 )
 process.exit(0)

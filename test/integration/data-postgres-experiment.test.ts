@@ -1,90 +1,81 @@
 /**
- * The catalogue's data experiment (experiments/data/postgres-role-flip.ts) through the real CLI,
- * against a real PostgreSQL and a tiny HTTP application using it: rows carry an HMAC of id:role,
- * so a role flipped to 'admin' in the database fails closed (409). The run must pass (exit 0),
- * leave the table's rows and definition as they were, and owe nothing. A second application that
- * trusts the role column is the finding (exit 1). `experiments/data` is left out of the demo-lab
- * catalogue test, which has no database.
+ * The catalogue's PostgreSQL experiments (experiments/data/postgres-*.ts) through the real CLI,
+ * against the data lab (src/demo/data-lab.ts: a real PostgreSQL, a real redis-server and the shop
+ * app using both). Its app signs roles (HMAC of id:role) and raises an integrity alert from the
+ * database's audit trigger, so a role flipped to 'admin' is detected and fails closed (409): the
+ * run passes (exit 0). A lab whose app trusts the role column is the finding (exit 1). Either way
+ * the table's rows and definition are as they were and nothing is owed. `experiments/data` is
+ * left out of the demo-lab catalogue test, which has no database.
  */
-import { createHmac } from "node:crypto"
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import { execFileSync } from "node:child_process"
 import pg from "pg"
-import { afterAll, beforeAll, expect, it } from "vitest"
-import { startPgLab, type PgLab } from "../support/postgres.ts"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type DataLab, startDataLab } from "../../src/demo/data-lab.ts"
+import { postgresBin } from "../../src/demo/servers.ts"
 import { journals, pendingIntents, repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 
 useProcessCleanup()
 
-const key = "app-signing-key"
-const sign = (id: number, role: string) => createHmac("sha256", key).update(`${id}:${role}`).digest("hex")
-
-let lab: PgLab
-let pool: pg.Pool
-const apps: Array<Server> = []
-
-/** The application: `/admin?user=N` is 200 for an admin, 403 for others, 409 when a row's signature does not match (unless `trusting`). */
-const startApp = async (trusting: boolean): Promise<string> => {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://x")
-    const id = Number(url.searchParams.get("user"))
-    pool
-      .query("SELECT role, role_sig FROM users WHERE id = $1", [id])
-      .then(({ rows }) => {
-        const row = rows[0] as { role: string; role_sig: string } | undefined
-        if (row === undefined) return res.writeHead(404).end()
-        if (!trusting && row.role_sig !== sign(id, row.role)) return res.writeHead(409).end("integrity check failed")
-        res.writeHead(row.role === "admin" ? 200 : 403).end()
-      })
-      .catch(() => res.writeHead(500).end())
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  apps.push(server)
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+/** Every row of `table` as JSON text, sorted, and `pg_dump --schema-only` of it: read by the test's own client and PostgreSQL's own tool. */
+const look = async (lab: DataLab, table: string) => {
+  const client = new pg.Client({ host: lab.postgres.dir, port: lab.postgres.port, user: "postgres", database: "shop" })
+  await client.connect()
+  try {
+    const rows = (await client.query(`SELECT to_jsonb(r)::text AS j FROM ${table} AS r`)).rows.map((r: { j: string }) => r.j).sort()
+    const dump = execFileSync(postgresBin("pg_dump"), ["--schema-only", "--no-comments", `--table=${table}`, "-h", lab.postgres.dir, "-p", String(lab.postgres.port), "-U", "postgres", "shop"], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => !l.startsWith("-- Dumped") && !/^\\(un)?restrict /.test(l))
+      .join("\n")
+    return { rows, dump }
+  } finally {
+    await client.end()
+  }
 }
 
-beforeAll(async () => {
-  lab = await startPgLab()
-  await lab.admin.query("GRANT CREATE ON SCHEMA public TO app")
-  await lab.admin.query("SET ROLE app")
-  await lab.admin.query("CREATE TABLE public.users (id int PRIMARY KEY, name text NOT NULL, role text NOT NULL, role_sig text NOT NULL)")
-  for (const [id, name, role] of [[1, "ada", "admin"], [2, "bob", "user"], [3, "cy", "user"]] as const)
-    await lab.admin.query("INSERT INTO public.users VALUES ($1, $2, $3, $4)", [id, name, role, sign(id, role)])
-  await lab.admin.query("RESET ROLE")
-  pool = new pg.Pool({ host: "127.0.0.1", port: lab.port, user: "app", password: lab.password, database: "postgres", max: 4 })
-})
-afterAll(async () => {
-  await Promise.all(apps.map((s) => new Promise((r) => s.close(r))))
-  await pool?.end()
-  await lab?.stop()
-})
-
-const file = `${repoRoot}experiments/data/postgres-role-flip.ts`
-
-const runAgainst = async (appUrl: string) => {
+const runAgainst = async (lab: DataLab, file: string, table: string) => {
   const state = tempDir("shiftup-state-")
-  const rows = await lab.rows("public.users")
-  const dump = lab.dump("public.users")
-  const r = await runCli(["run", file, "--state-dir", state], {
-    env: { SHIFTUP_PG_URL: lab.url, SHIFTUP_PG_PASSWORD_ENV: lab.passwordEnv, [lab.passwordEnv]: lab.password, SHIFTUP_APP_URL: appUrl },
-    timeoutMs: 60_000,
-  })
-  expect(await lab.rows("public.users"), r.output).toEqual(rows)
-  expect(lab.dump("public.users")).toBe(dump)
+  const before = await look(lab, table)
+  const r = await runCli(["run", `${repoRoot}experiments/data/${file}`, "--state-dir", state], { env: lab.env, timeoutMs: 60_000 })
+  expect(await look(lab, table), r.output).toEqual(before)
   expect(pendingIntents(state)).toEqual([])
-  expect(r.output).not.toContain(lab.password)
+  expect(r.output).not.toContain(lab.env["SHIFTUP_PG_PASSWORD"])
   return { r, journal: journals(state)[0] }
 }
 
-it("an application that signs roles fails closed: the experiment passes, the table is as it was", async () => {
-  const { r, journal } = await runAgainst(await startApp(false))
-  expect(r.code, r.output).toBe(0)
-  expect(journal?.status).toBe("passed")
-  expect(journal?.rollbacks.map((x) => x.outcome)).toEqual(["restored"])
-}, 90_000)
+describe("against a lab whose app signs roles and checks order rows", () => {
+  let lab: DataLab
+  beforeAll(async () => {
+    lab = await startDataLab({ ordersPerUser: 50 })
+  }, 60_000)
+  afterAll(() => lab?.stop())
 
-it("an application that trusts the role column grants admin: a finding (exit 1), and the table is still restored", async () => {
-  const { r, journal } = await runAgainst(await startApp(true))
-  expect(r.code, r.output).toBe(1)
-  expect(journal?.findings.length).toBeGreaterThan(0)
-}, 90_000)
+  it("a role flipped to admin: the audit trigger's alert is detected, the app fails closed — the experiment passes, the table is as it was", async () => {
+    const { r, journal } = await runAgainst(lab, "postgres-role-flip.ts", "public.users")
+    expect(r.code, r.output).toBe(0)
+    expect(journal?.status).toBe("passed")
+    expect(journal?.steps.find((s) => s.id.startsWith("integrity alerts raised by this run detected within"))?.outcome).toBe("held")
+    expect(journal?.rollbacks.map((x) => x.outcome)).toEqual(["restored"])
+  }, 90_000)
+
+  it("the orders encrypted: the app fails closed (503, nothing leaked) and the rows come back — the experiment passes", async () => {
+    const { r, journal } = await runAgainst(lab, "postgres-orders-encrypted.ts", "public.orders")
+    expect(r.code, r.output).toBe(0)
+    expect(journal?.status).toBe("passed")
+    expect(journal?.rollbacks.map((x) => [x.fault, x.outcome])).toEqual([["orders encrypted (ransomware)", "restored"]])
+  }, 90_000)
+})
+
+describe("against a lab whose app trusts the role column", () => {
+  let lab: DataLab
+  beforeAll(async () => {
+    lab = await startDataLab({ signedRoles: false, ordersPerUser: 1 })
+  }, 60_000)
+  afterAll(() => lab?.stop())
+
+  it("grants admin: a finding (exit 1), the alert still fires, and the table is still restored", async () => {
+    const { r, journal } = await runAgainst(lab, "postgres-role-flip.ts", "public.users")
+    expect(r.code, r.output).toBe(1)
+    expect(journal?.findings.map((f) => f.id)).toEqual([expect.stringMatching(/^user 2 on \/staff during faults/)])
+    expect(journal?.steps.find((s) => s.id.startsWith("integrity alerts raised by this run detected within"))?.outcome).toBe("held")
+  }, 90_000)
+})

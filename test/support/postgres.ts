@@ -5,9 +5,8 @@
  * `pg_dump --schema-only` of its definition.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, readdirSync } from "node:fs"
-import { join } from "node:path"
 import pg from "pg"
+import { postgresBin, whenUp } from "../../src/demo/servers.ts"
 import { type RealServer, startPostgres } from "./servers.ts"
 
 export interface PgLab {
@@ -30,30 +29,21 @@ export interface PgLab {
   readonly stop: () => Promise<void>
 }
 
-const bin = (name: string) => {
-  const root = "/usr/lib/postgresql"
-  const v = existsSync(root) ? readdirSync(root).filter((x) => /^\d+$/.test(x)).sort((a, b) => Number(b) - Number(a))[0] : undefined
-  return join(root, v ?? "?", "bin", name)
-}
-
 export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Promise<PgLab> => {
   const hba = ["local all all trust", "host all postgres 127.0.0.1/32 trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n")
   const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256"], hba })
   const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
   process.env[passwordEnv] = password
-  // The port opens before the server accepts sessions ("the database system is starting up").
-  let admin: pg.Client
-  for (let attempt = 1; ; attempt++) {
-    admin = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
+  const admin = await whenUp("postgres", server, async () => {
+    const c = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
     try {
-      await admin.connect()
-      break
+      await c.connect()
     } catch (e) {
-      await admin.end().catch(() => undefined)
-      if (attempt > 300) throw e
-      await new Promise((r) => setTimeout(r, 50))
+      await c.end().catch(() => undefined)
+      throw e
     }
-  }
+    return c
+  })
   await admin.query(`CREATE ROLE app LOGIN PASSWORD '${password}'`)
   return {
     server,
@@ -78,7 +68,7 @@ export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Prom
     },
     rows: async (table) => (await admin.query(`SELECT to_jsonb(r)::text AS j FROM ${table} AS r`)).rows.map((r: { j: string }) => r.j).sort(),
     dump: (table) =>
-      execFileSync(bin("pg_dump"), ["--schema-only", "--no-comments", `--table=${table}`, "-h", "127.0.0.1", "-p", String(server.port), "-U", "postgres", "postgres"], { encoding: "utf8" })
+      execFileSync(postgresBin("pg_dump"), ["--schema-only", "--no-comments", `--table=${table}`, "-h", "127.0.0.1", "-p", String(server.port), "-U", "postgres", "postgres"], { encoding: "utf8" })
         .split("\n")
         // Dump metadata and the per-dump random key of \\restrict lines are not the definition.
         .filter((l) => !l.startsWith("-- Dumped") && !/^\\(un)?restrict /.test(l))

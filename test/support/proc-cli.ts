@@ -37,6 +37,10 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>
   /** Working directory; default a fresh temp dir, so no `shiftup.config.ts` or `.shiftup` of the checkout leaks in. */
   readonly cwd?: string
+  /** In a process group of its own (pid = group id): `process.kill(-pid, "SIGINT")` is a Ctrl-C at its terminal. */
+  readonly detached?: boolean
+  /** Node's own flags, before the script (e.g. `["--import", "tsx"]`). */
+  readonly nodeArgs?: ReadonlyArray<string>
 }
 
 /**
@@ -72,7 +76,7 @@ export const makeScope = (): Scope => {
     const env: Record<string, string | undefined> = { ...process.env, ...options.env }
     // The children are CLI runs, not vitest workers.
     for (const k of ["NODE_OPTIONS", "VITEST", "VITEST_WORKER_ID", "VITEST_POOL_ID", "VITEST_MODE"]) delete env[k]
-    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd ?? tempDir("shiftup-cwd-"), env, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], { cwd: options.cwd ?? tempDir("shiftup-cwd-"), env, stdio: ["ignore", "pipe", "pipe"], detached: options.detached ?? false })
     let out = ""
     let err = ""
     let all = ""

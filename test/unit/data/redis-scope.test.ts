@@ -73,7 +73,7 @@ describe("the data.redis.* records", () => {
   const good = { kind: "data.redis.corrupt", description: "d", target: "t", url: "redis://127.0.0.1:6390", passwordEnv: "PW", images: [{ key: "a", dump: null, content: null, expireAt: -1 }] }
 
   it("every Redis kind is registered under shiftup/data's compensators", () => {
-    expect(Object.keys(Data.compensators).filter((k) => k.startsWith("data.redis.")).sort()).toEqual(["data.redis.corrupt", "data.redis.encrypt", "data.redis.expire"])
+    expect(Object.keys(Data.compensators).filter((k) => k.startsWith("data.redis.")).sort()).toEqual(["data.redis.corrupt", "data.redis.encrypt", "data.redis.eviction-pressure", "data.redis.expire", "data.redis.flushdb", "data.redis.replay"])
   })
 
   it.each([
