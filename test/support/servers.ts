@@ -28,7 +28,10 @@ const mariadbFast = ["--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite
 /** The grant tables, bootstrapped from the package's own SQL (as mariadb-install-db does, without help tables and sys): ~2 s. */
 const bootstrapMariadb = (bin: string, dir: string) => {
   const share = "/usr/share/mysql"
-  const files = ["mysql_system_tables.sql", "mysql_performance_tables.sql", "mysql_system_tables_data.sql"].map((f) => requireBinary([join(share, f)], `MariaDB's ${f}`, "mariadb-server"))
+  const files = ["mysql_system_tables.sql", "mysql_performance_tables.sql", "mysql_system_tables_data.sql"].map((f) => {
+    if (!existsSync(join(share, f))) throw new Error(`MariaDB's ${f} not found in ${share}: apt-get install -y mariadb-server`)
+    return join(share, f)
+  })
   const sql = ["create database if not exists mysql;", "use mysql;", "SET @auth_root_socket='root';", ...files.map((f) => readFileSync(f, "utf8"))].join("\n")
   execFileSync(bin, ["--no-defaults", "--bootstrap", `--datadir=${dir}`, "--user=root", "--log-warnings=0", "--enforce-storage-engine=", "--max-allowed-packet=8M", ...mariadbFast], { input: sql, stdio: ["pipe", "pipe", "pipe"] })
 }
