@@ -8,16 +8,8 @@
  */
 
 /** Token kinds in apk-tools' order: where two versions differ in kind, this order decides. */
-const enum Kind {
-  Invalid = -1,
-  DigitOrZero = 0,
-  Digit = 1,
-  Letter = 2,
-  Suffix = 3,
-  SuffixNo = 4,
-  RevisionNo = 5,
-  End = 6,
-}
+const Kind = { Invalid: -1, DigitOrZero: 0, Digit: 1, Letter: 2, Suffix: 3, SuffixNo: 4, RevisionNo: 5, End: 6 } as const
+type Kind = (typeof Kind)[keyof typeof Kind]
 
 const preSuffixes = ["alpha", "beta", "pre", "rc"]
 const postSuffixes = ["cvs", "svn", "git", "hg", "p"]
@@ -36,7 +28,10 @@ const isLower = (c: string | undefined) => c !== undefined && c >= "a" && c <= "
 class Reader {
   kind: Kind = Kind.Digit
   pos = 0
-  constructor(readonly s: string) {}
+  readonly s: string
+  constructor(s: string) {
+    this.s = s
+  }
 
   /** The kind of the token after a separator, moving past the separator. */
   private nextKind() {
@@ -68,36 +63,23 @@ class Reader {
     let v = 0
     let i = this.pos
     let next: Kind | undefined
-    switch (this.kind) {
-      case Kind.DigitOrZero:
-        if (this.s[i] === "0") {
-          while (this.s[i] === "0") i++
-          next = Kind.Digit
-          v = -(i - this.pos)
-          break
-        }
-      // falls through: a digit group without a leading zero
-      case Kind.Digit:
-      case Kind.SuffixNo:
-      case Kind.RevisionNo:
-        while (isDigit(this.s[i])) v = v * 10 + (this.s.charCodeAt(i++) - 48)
-        break
-      case Kind.Letter:
-        v = this.s.charCodeAt(i++)
-        break
-      case Kind.Suffix: {
-        const [value, length] = suffix(this.s, i)
-        if (length === 0) {
-          this.kind = Kind.Invalid
-          return -1
-        }
-        v = value
-        i += length
-        break
-      }
-      default:
+    // A digit group after a dot that starts with zeros: its value is minus the number of zeros.
+    if (this.kind === Kind.DigitOrZero && this.s[i] === "0") {
+      while (this.s[i] === "0") i++
+      next = Kind.Digit
+      v = -(i - this.pos)
+    } else if (this.kind === Kind.DigitOrZero || this.kind === Kind.Digit || this.kind === Kind.SuffixNo || this.kind === Kind.RevisionNo) {
+      while (isDigit(this.s[i])) v = v * 10 + (this.s.charCodeAt(i++) - 48)
+    } else if (this.kind === Kind.Letter) {
+      v = this.s.charCodeAt(i++)
+    } else {
+      const [value, length] = this.kind === Kind.Suffix ? suffix(this.s, i) : [-1, 0]
+      if (length === 0) {
         this.kind = Kind.Invalid
         return -1
+      }
+      v = value
+      i += length
     }
     this.pos = i
     if (this.pos >= this.s.length) this.kind = Kind.End
