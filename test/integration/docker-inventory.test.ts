@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Docker from "shiftup/docker"
 import { Osv, Packages } from "shiftup/inventory"
 import { pack, type TarEntry } from "../../src/internal/tar.ts"
+import { runCli, useProcessCleanup } from "../support/proc-cli.ts"
+
+useProcessCleanup()
 
 const runId = `inventory-${process.pid}-${Date.now().toString(36)}`
 const labels = { "shiftup.run": runId }
@@ -220,5 +223,12 @@ describe("end to end: a vulnerable package in an image, an OSV directory", () =>
       { advisory: "GHSA-35jh-r3h4-6jhm", aliases: ["CVE-2021-23337"], package: "lodash@4.17.20", fixed: ["4.17.21"], at: { image: images.debian, path: "/app/package-lock.json" }, level: "high" },
     ])
     expect(await ours()).toEqual([])
+
+    // The same through the CLI, as SARIF: a rule per advisory, results at the file inside the image.
+    const cli = await runCli(["vulns", "--osv", osv, "--image", images.debian, "--format", "sarif", "--fail-on", "high"])
+    expect(cli.code, cli.output).toBe(1)
+    const log = JSON.parse(cli.stdout) as { runs: [{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string } }; logicalLocations: Array<{ name: string }> }> }> }] }
+    expect(log.runs[0].tool.driver.rules.map((r) => r.id)).toEqual(["GHSA-35jh-r3h4-6jhm", "DSA-5764-1"])
+    expect(log.runs[0].results.map((r) => [r.ruleId, r.locations[0]?.physicalLocation.artifactLocation.uri, r.locations[0]?.logicalLocations[1]?.name])).toContainEqual(["DSA-5764-1", "var/lib/dpkg/status", images.debian])
   })
 })
