@@ -6,7 +6,7 @@
 import type { Location, Package } from "../Package.ts"
 import { format } from "../Purl.ts"
 
-export const isDistInfoMetadata = (path: string): boolean => /\.dist-info\/METADATA$/.test(path)
+export const isDistInfoMetadata = (path: string): boolean => path.endsWith(".dist-info/METADATA")
 
 export const readMetadata = (text: string, location: Location): Package | undefined => {
   const head = text.split(/\r?\n\r?\n/, 1)[0] ?? ""
