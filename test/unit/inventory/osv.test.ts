@@ -75,7 +75,8 @@ describe("range evaluation", () => {
 
   it("GIT ranges are not evaluated (a package version is not a commit)", () => {
     const a = advisory("OSV-git", [{ package: { ecosystem: "npm", name: "g" }, ranges: [{ type: "GIT", repo: "https://example.invalid/g", events: [{ introduced: "0" }, { fixed: "abc123" }] }] }])
-    expect(affectedIds([a], pkg("npm", "g", "1.0.0"))).toEqual([])
+    // Not evaluated at all: no finding, and nothing "skipped" for a commit hash that is no version.
+    expect(Osv.match(Osv.index([a]), [pkg("npm", "g", "1.0.0")])).toEqual({ findings: [], skipped: [] })
   })
 
   it("withdrawn advisories are ignored", () => {
