@@ -109,7 +109,7 @@ const wanted = (path: string) =>
  * @example
  * const found = await Effect.runPromise(Packages.fromImage(Docker.Engine.make(), "registry.local/app:1.4", { labels: { "shiftup.run": runId } }))
  */
-export const fromImage = (engine: DockerEngine, image: string, options: ImageOptions = {}): Effect.Effect<ImagePackages, ShiftupError | InvalidInventoryFile> => {
+export const fromImage = (engine: DockerEngine, image: string, options: ImageOptions = {}): Effect.Effect<ImagePackages, ShiftupError> => {
   const appPaths = options.appPaths ?? defaultAppPaths
   const paths = [
     "/etc/os-release",
