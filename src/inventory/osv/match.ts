@@ -121,7 +121,11 @@ const inRange = (order: Ordering, version: string, range: Range): boolean => {
   const limits = range.events.filter((e) => "limit" in e).map(eventVersion)
   if (limits.length > 0 && !limits.some((l) => l === "*" || cmp(version, l) < 0)) return false
   const zeroFirst = (e: Event) => "introduced" in e && e.introduced === "0"
-  const events = range.events.filter((e) => !("limit" in e)).sort((a, b) => (zeroFirst(a) ? (zeroFirst(b) ? 0 : -1) : zeroFirst(b) ? 1 : cmp(eventVersion(a), eventVersion(b))))
+  // At one version, `introduced` comes first: `introduced: 1.0, fixed: 1.0` is empty, `introduced: 1.0, last_affected: 1.0` is 1.0 alone.
+  const opensFirst = (a: Event, b: Event) => ("introduced" in b ? 1 : 0) - ("introduced" in a ? 1 : 0)
+  const events = range.events
+    .filter((e) => !("limit" in e))
+    .sort((a, b) => (zeroFirst(a) ? (zeroFirst(b) ? 0 : -1) : zeroFirst(b) ? 1 : cmp(eventVersion(a), eventVersion(b)) || opensFirst(a, b)))
   let affected = false
   for (const e of events) {
     if ("introduced" in e) {

@@ -7,9 +7,12 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { InvalidInventoryFile, Osv, type Package } from "../../../src/inventory/index.ts"
+import * as Versions from "../../../src/inventory/versions/index.ts"
 import type { Ecosystem } from "../../../src/inventory/versions/index.ts"
+import { alpineVersion, debianVersion, npmVersion, pypiVersion } from "../../support/inventory-versions.ts"
 
 const pkg = (ecosystem: Ecosystem, name: string, version: string, extra: Partial<Package> = {}): Package => ({ ecosystem, name, version, purl: `pkg:x/${name}@${version}`, location: { image: "app:1", path: "/x" }, ...extra })
 
@@ -133,6 +136,33 @@ describe("range evaluation", () => {
   it("a version the ordering cannot read is reported as skipped, not silently unaffected", () => {
     const a = advisory("OSV-bad", [{ package: { ecosystem: "PyPI", name: "q" }, ranges: [range("ECOSYSTEM", { introduced: "0" }, { fixed: "not a version!" })] }])
     expect(Osv.match(Osv.index([a]), [pkg("PyPI", "q", "1.0")]).skipped).toEqual([{ advisory: "OSV-bad", package: "q@1.0", reason: 'version "not a version!" of a ECOSYSTEM range is not valid in its ordering' }])
+  })
+})
+
+describe("range evaluation on generated versions, against the plain definition", () => {
+  const cases: ReadonlyArray<readonly [Ecosystem, string, "ECOSYSTEM" | "SEMVER", fc.Arbitrary<string>]> = [
+    ["npm", "npm", "SEMVER", npmVersion],
+    ["PyPI", "PyPI", "ECOSYSTEM", pypiVersion],
+    ["Debian", "Debian:12", "ECOSYSTEM", debianVersion],
+    ["Alpine", "Alpine:v3.19", "ECOSYSTEM", alpineVersion],
+  ]
+  it.each(cases)("%s: introduced a, fixed b ⇔ a ≤ v < b; introduced a, last_affected b ⇔ a ≤ v ≤ b; in either event order, a = b included", (ecosystem, osvEcosystem, type, version) => {
+    const o = Versions.ordering(ecosystem)
+    fc.assert(
+      fc.property(version, version, fc.option(version, { nil: undefined }), fc.boolean(), fc.boolean(), (v, x, maybeY, lastAffected, reversed) => {
+        // Without y the range starts and ends at one version (and v is often that version).
+        const y = maybeY ?? x
+        const [a, b] = o.compare(x, y) <= 0 ? [x, y] : [y, x]
+        const events = [{ introduced: a }, lastAffected ? { last_affected: b } : { fixed: b }]
+        const doc = advisory("P", [{ package: { ecosystem: osvEcosystem, name: "p" }, ranges: [range(type, ...(reversed ? events.reverse() : events))] }])
+        const version = maybeY === undefined && reversed ? x : v
+        const expected = o.compare(a, version) <= 0 && (lastAffected ? o.compare(version, b) <= 0 : o.compare(version, b) < 0)
+        const { findings, skipped } = Osv.match(Osv.index([doc]), [pkg(ecosystem, "p", version, osvEcosystem.includes(":") ? { release: osvEcosystem.split(":")[1] ?? "" } : {})])
+        expect(skipped).toEqual([])
+        expect(findings.length === 1).toBe(expected)
+      }),
+      { numRuns: 400 },
+    )
   })
 })
 
