@@ -57,7 +57,7 @@ for (const file of files) {
 if (/from "effect";/.test(files.map((f) => readFileSync(join(dist, f), "utf8")).join("\n"))) throw new Error("an import of the effect barrel is left in dist/ (a form this script does not rewrite)")
 console.log(`dist/: ${files.length} modules, ${rewritten} pointed at Effect's own modules`)
 
-const entries = ["cli/start", "index", "advanced/index", "http/index", "net/index", "docker/index", "data/index", "ctk/index", "report/index", "testing/index", "vitest/index"]
+const entries = ["cli/start", "index", "advanced/index", "http/index", "net/index", "docker/index", "data/index", "ctk/index", "inventory/index", "report/index", "testing/index", "vitest/index"]
 const result = await build({
   absWorkingDir: root,
   entryPoints: entries.map((e) => `src/${e}.ts`),

@@ -301,6 +301,19 @@ export class ControlDirRefused extends Reason("ControlDirRefused")<{
   }
 }
 
+/** An inventory input — an OSV advisory, an SBOM, a package database read from an image — is unreadable or breaks its format. */
+export class InvalidInventoryFile extends Reason("InvalidInventoryFile")<{
+  /** The file (for a file read from an image: `image:path`). */
+  readonly file: string
+  /** Where in it, as a path (`affected[0].ranges[1].events[2]`); empty for the whole file. */
+  readonly field: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.file}${this.field === "" ? "" : ` at ${this.field}`}: ${this.detail}`
+  }
+}
+
 /** Every reason shiftup can fail with: the one error type of its API. */
 export type ShiftupError =
   | TargetRefused
@@ -323,6 +336,7 @@ export type ShiftupError =
   | UnknownCompensation
   | ApprovalDeclined
   | ControlDirRefused
+  | InvalidInventoryFile
 
 /** Whether `u` is a member of the family (any reason), as opposed to any other error or value. */
 export const isShiftupError = (u: unknown): u is ShiftupError => Predicate.hasProperty(u, TypeId)

@@ -58,6 +58,11 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     if (command === "lab") return await labCommand(io, options.signal)
     if (command === "import") return await (await import("../ctk/import.ts")).importCommand(rest, { out: args.values.out, environment: args.values.environment }, io)
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
+    if (command === "vulns")
+      return await (await import("./vulns.ts")).vulnsCommand(
+        { osv: args.values.osv, images: args.values.image ?? [], sboms: args.values.sbom ?? [], format: args.values.format ?? [], out: args.values.out, failOn: args.values["fail-on"] },
+        io,
+      )
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
       return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)

@@ -37,6 +37,11 @@ Usage:
   shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
                                               shiftup.run of runs that are over (Docker): the
                                               runs in --state-dir, one run, or all of them
+  shiftup vulns --osv <dir> (--image <ref>… | --sbom <file>…) [--format text|json|sarif]
+                [--out <file>] [--fail-on <severity>]
+                                              vulnerable components: packages of images (read,
+                                              never run) and SBOMs against local OSV advisories;
+                                              exit 1 on a finding at/above --fail-on (default any)
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -58,7 +63,13 @@ Options:
   --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
   --out <dir>         where reports go; default <state dir>/reports (report: stdout
                       when a single format is given)
-  --format <formats>  report: the formats to render (html,junit,sarif,md)
+  --format <formats>  report: the formats to render (html,junit,sarif,md);
+                      vulns: text (default), json or sarif
+  --osv <dir>         vulns: a directory of OSV advisories (*.json, unzipped exports)
+  --image <ref>       vulns: an image to read packages from (repeatable)
+  --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
+  --fail-on <level>   vulns: exit 1 only for findings at or above critical, high,
+                      medium, low or none
   --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
                       for every fault, \`all\` for every step); declined → abort, rollback
   -y, --yes           run: approve every approval gate (CI)
@@ -98,6 +109,10 @@ const options = {
   url: { type: "string" },
   container: { type: "string" },
   environment: { type: "string" },
+  osv: { type: "string" },
+  image: { type: "string", multiple: true },
+  sbom: { type: "string", multiple: true },
+  "fail-on": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const
@@ -107,7 +122,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

@@ -148,6 +148,8 @@ export interface DockerEngine {
   readonly getArchive: (id: string, path: string) => Call<Buffer>
   /** Extracts a tar archive into directory `dir` of the container. */
   readonly putArchive: (id: string, dir: string, tar: Buffer) => Call<void>
+  /** Creates a container without starting it (to read its image's files with `getArchive`); resolves with its id. */
+  readonly create: (spec: CreateSpec) => Call<string>
   /** Creates and starts a container; resolves with its id. */
   readonly run: (spec: CreateSpec) => Call<string>
   readonly remove: (id: string) => Call<void>

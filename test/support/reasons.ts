@@ -40,6 +40,7 @@ export const samples: ReadonlyArray<ShiftupError> = [
   new Family.UnknownCompensation({ kind: "docker.unpause" }),
   new Family.ApprovalDeclined({ step: "overwrite-b", detail: "nobody to ask (no terminal)" }),
   new Family.ControlDirRefused({ path: "/c", source: "per-user default", detail: "is a symbolic link" }),
+  new Family.InvalidInventoryFile({ file: "osv/GHSA-1.json", field: "affected[0].ranges[0].events[1]", detail: "an event holds exactly one key" }),
 ]
 
 /** A reason's field names: what its constructor was given (`cause` is the Error's own, not enumerable). */

@@ -27,6 +27,7 @@ const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
   UnknownCompensation: 'no compensator registered for kind "docker.unpause"; load the adapter that defines it (config `compensators`)',
   ApprovalDeclined: 'approval for "overwrite-b" declined: nobody to ask (no terminal); everything injected so far is rolled back',
   ControlDirRefused: "game-day control directory /c (per-user default) is a symbolic link",
+  InvalidInventoryFile: "osv/GHSA-1.json at affected[0].ranges[0].events[1]: an event holds exactly one key",
 }
 
 const refused = new TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" })

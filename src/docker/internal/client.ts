@@ -6,7 +6,7 @@
 import { Readable } from "node:stream"
 import Dockerode from "dockerode"
 import { Context, Effect, Schedule } from "effect"
-import type { Container, ContainerSummary, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Resources } from "../model.ts"
+import type { Container, ContainerSummary, CreateSpec, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Resources } from "../model.ts"
 import { EngineCallError } from "./call-error.ts"
 
 /** Whatever dockerode hands back: JSON from the engine. */
@@ -152,6 +152,36 @@ const demux = (raw: Buffer): string => {
 /** Tries of a pause the freezer refused: 100 ms, 200 ms, 400 ms and 800 ms apart. */
 const freezeRetry = Schedule.exponential("100 millis")
 
+/** The engine's container-create body for a spec. */
+const createBody = (spec: CreateSpec, abortSignal: AbortSignal): object => ({
+  ...(spec.name === undefined ? {} : { name: spec.name }),
+  Image: spec.image,
+  ...(spec.command === undefined ? {} : { Cmd: spec.command }),
+  Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+  Labels: spec.labels,
+  ExposedPorts: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, {}])),
+  ...(spec.healthcheck === undefined
+    ? {}
+    : {
+        Healthcheck: {
+          Test: spec.healthcheck.test,
+          Interval: spec.healthcheck.intervalMs * 1e6,
+          Timeout: (spec.healthcheck.timeoutMs ?? 1000) * 1e6,
+          Retries: spec.healthcheck.retries ?? 3,
+          StartPeriod: 0,
+        },
+      }),
+  HostConfig: {
+    // Published on loopback only: nothing shiftup starts is reachable from outside the machine.
+    PortBindings: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, [{ HostIp: "127.0.0.1", HostPort: String(p.hostPort) }]])),
+    RestartPolicy: { Name: spec.restartPolicy ?? "no" },
+    ...(spec.network === undefined ? {} : { NetworkMode: spec.network }),
+    ...(spec.networkMode === undefined ? {} : { NetworkMode: spec.networkMode }),
+  },
+  ...(spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } } }),
+  abortSignal,
+})
+
 export const makeClient = (address: string, timeoutMs: number): Client => {
   const docker = new DockerCtor(parseAddress(address))
   /** `waitsS`: seconds the engine itself may take before answering (a stop's grace period), on top of the deadline. */
@@ -205,36 +235,10 @@ export const makeClient = (address: string, timeoutMs: number): Client => {
       call(`write into ${dir} in ${id}`, async (abortSignal) => {
         return container(id)["putArchive"]!(Readable.from([tar]) as never, { path: dir, abortSignal })
       }),
+    create: (spec) => call(`create from ${spec.image}`, async (abortSignal) => (await docker.createContainer(createBody(spec, abortSignal))).id),
     run: (spec) =>
       call(`run ${spec.image}`, async (abortSignal) => {
-        const created = await docker.createContainer({
-          ...(spec.name === undefined ? {} : { name: spec.name }),
-          Image: spec.image,
-          ...(spec.command === undefined ? {} : { Cmd: spec.command }),
-          Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-          Labels: spec.labels,
-          ExposedPorts: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, {}])),
-          ...(spec.healthcheck === undefined
-            ? {}
-            : {
-                Healthcheck: {
-                  Test: spec.healthcheck.test,
-                  Interval: spec.healthcheck.intervalMs * 1e6,
-                  Timeout: (spec.healthcheck.timeoutMs ?? 1000) * 1e6,
-                  Retries: spec.healthcheck.retries ?? 3,
-                  StartPeriod: 0,
-                },
-              }),
-          HostConfig: {
-            // Published on loopback only: nothing shiftup starts is reachable from outside the machine.
-            PortBindings: Object.fromEntries((spec.publish ?? []).map((p) => [`${p.containerPort}/${p.protocol ?? "tcp"}`, [{ HostIp: "127.0.0.1", HostPort: String(p.hostPort) }]])),
-            RestartPolicy: { Name: spec.restartPolicy ?? "no" },
-            ...(spec.network === undefined ? {} : { NetworkMode: spec.network }),
-            ...(spec.networkMode === undefined ? {} : { NetworkMode: spec.networkMode }),
-          },
-          ...(spec.network === undefined ? {} : { NetworkingConfig: { EndpointsConfig: { [spec.network]: { Aliases: spec.aliases ?? [] } } } }),
-          abortSignal,
-        })
+        const created = await docker.createContainer(createBody(spec, abortSignal))
         await created.start({ abortSignal })
         return created.id
       }),
