@@ -33,6 +33,13 @@ Usage:
   shiftup reap [--run <id> | --all] [--force] remove containers, networks and images labelled
                                               shiftup.run of runs that are over (Docker): the
                                               runs in --state-dir, one run, or all of them
+  shiftup inventory [--docker] [--endpoints <host:port,host,cidr…>] [--ports <list>]
+                    [--observe-production] [--previous <snapshot>] [--out <file>] [--json]
+                                              snapshot what runs (Docker containers, endpoints
+                                              inside the egress allowlist); default: the
+                                              config's \`inventory\` section
+  shiftup inventory diff <old> <new> [--json] what changed between two snapshots; exit 1 when
+                                              a configured "must not happen" rule matched
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -90,6 +97,12 @@ const options = {
   url: { type: "string" },
   container: { type: "string" },
   environment: { type: "string" },
+  docker: { type: "boolean" },
+  endpoints: { type: "string", multiple: true },
+  ports: { type: "string" },
+  "observe-production": { type: "boolean" },
+  previous: { type: "string" },
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const
@@ -99,7 +112,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "inventory"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

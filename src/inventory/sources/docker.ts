@@ -12,12 +12,13 @@
  */
 import { Effect } from "effect"
 import type { Container, DockerEngine, ImageDetails } from "../../docker/model.ts"
-import { factsOf } from "../../docker/targets.ts"
+import { factsOf } from "../../docker/internal/facts.ts"
 import { classifyMember, type Exception } from "../../internal/classify.ts"
 import { checkEgress, type Egress } from "../../internal/egress.ts"
 import { EngineUnavailable, ProbeFailed, type ShiftupError } from "../../ShiftupError.ts"
 import * as Target from "../../Target.ts"
-import type { AssetClassification, ContainerAsset, Owner, Package, SourceReport } from "../snapshot/model.ts"
+import { summarise } from "./classification.ts"
+import type { ContainerAsset, Owner, Package, SourceReport } from "../snapshot/model.ts"
 import type { EngineCallError } from "../../docker/internal/call-error.ts"
 
 /** Reads the packages installed in a container's image; called once per distinct image id. */
@@ -47,9 +48,6 @@ const failure = (engine: DockerEngine, e: EngineCallError): ShiftupError =>
     ? new EngineUnavailable({ engine: "Docker", address: engine.address, detail: e.detail, cause: e })
     : new ProbeFailed({ probe: "inventory docker", target: engine.address, detail: `${e.op}: ${e.detail}` })
 
-/** `source key=value → means`, one line per signal. */
-export const signalLines = (signals: ReadonlyArray<{ readonly source: string; readonly key: string; readonly value: string; readonly means: string }>): ReadonlyArray<string> =>
-  signals.map((s) => `${s.source} ${s.key}=${s.value} → ${s.means}`)
 
 const ownerOf = (labels: Readonly<Record<string, string>>, imageLabels: Readonly<Record<string, string>>, keys: ReadonlyArray<string>): Owner | null => {
   for (const [where, set] of [["label", labels], ["image label", imageLabels]] as const)
@@ -62,14 +60,7 @@ const ownerOf = (labels: Readonly<Record<string, string>>, imageLabels: Readonly
 
 const assetOf = (c: Container, image: ImageDetails | undefined, options: DockerSourceOptions, engineName: string, local: boolean, packages: ReadonlyArray<Package> | undefined): ContainerAsset => {
   const facts = factsOf(c, { local })
-  const cl = classifyMember(Target.make(c.name, { kind: "container" }), facts, options.exceptions ?? [])
-  const classification: AssetClassification = {
-    environment: cl.environment,
-    effective: cl.effective,
-    signals: signalLines(cl.environmentSignals),
-    dataStore: cl.dataStore.is,
-    ...(cl.dataStore.engine === undefined ? {} : { engine: cl.dataStore.engine }),
-  }
+  const classification = summarise(classifyMember(Target.make(c.name, { kind: "container" }), facts, options.exceptions ?? []))
   const p = c.privileges
   return {
     id: `docker:${engineName}/${c.name}`,
