@@ -49,14 +49,20 @@ const failure = (engine: DockerEngine, e: EngineCallError): ShiftupError =>
     : new ProbeFailed({ probe: "inventory docker", target: engine.address, detail: `${e.op}: ${e.detail}` })
 
 
+/**
+ * The first owner label found. A container inherits its image's labels, so a label with the
+ * image's own value is reported as the image's.
+ */
 const ownerOf = (labels: Readonly<Record<string, string>>, imageLabels: Readonly<Record<string, string>>, keys: ReadonlyArray<string>): Owner | null => {
-  for (const [where, set] of [["label", labels], ["image label", imageLabels]] as const)
-    for (const key of keys) {
-      const value = set[key]
-      if (value !== undefined && value.trim() !== "") return { value, source: `${where} ${key}` }
-    }
+  for (const key of keys) {
+    const value = labels[key] ?? imageLabels[key]
+    if (value !== undefined && value.trim() !== "") return { value, source: `${imageLabels[key] === value ? "image label" : "label"} ${key}` }
+  }
   return null
 }
+
+/** `NET_ADMIN` whether the engine says `CAP_NET_ADMIN` or not (engines differ). */
+const capability = (c: string) => c.toUpperCase().replace(/^CAP_/, "")
 
 const assetOf = (c: Container, image: ImageDetails | undefined, options: DockerSourceOptions, engineName: string, local: boolean, packages: ReadonlyArray<Package> | undefined): ContainerAsset => {
   const facts = factsOf(c, { local })
@@ -86,8 +92,8 @@ const assetOf = (c: Container, image: ImageDetails | undefined, options: DockerS
     privileges: {
       user: c.user,
       privileged: p.privileged,
-      capAdd: [...p.capAdd].sort(),
-      capDrop: [...p.capDrop].sort(),
+      capAdd: p.capAdd.map(capability).sort(),
+      capDrop: p.capDrop.map(capability).sort(),
       hostNetwork: c.networkMode === "host",
       hostPid: p.pidMode === "host",
       hostIpc: p.ipcMode === "host",
