@@ -34,8 +34,8 @@ interface Listener {
   readonly close: () => Promise<void>
 }
 
-/** Accepts and counts connections; `echo` sends back what arrives. */
-const listen = (host: string, port: number, echo = false): Promise<Listener> =>
+/** Accepts and counts connections; `echo` sends back what arrives, `pong` answers every read as Redis answers PING. */
+const listen = (host: string, port: number, echo: boolean | "pong" = false): Promise<Listener> =>
   new Promise((resolve, reject) => {
     let n = 0
     const sockets = new Set<net.Socket>()
@@ -44,7 +44,8 @@ const listen = (host: string, port: number, echo = false): Promise<Listener> =>
       sockets.add(s)
       s.on("close", () => sockets.delete(s))
       s.on("error", () => s.destroy())
-      if (echo) s.pipe(s)
+      if (echo === "pong") s.on("data", () => s.write("+PONG\r\n"))
+      else if (echo) s.pipe(s)
     })
     server.on("error", reject)
     server.listen(port, host, () =>
@@ -152,12 +153,19 @@ describe("endpoint inventory", () => {
     expect(e.classification.dataStore).toBe(true)
   })
 
-  it("a production redis found only by its handshake (with the observe opt-in): no TLS or HTTP contact, the floor's rule named", async () => {
-    const s = await Effect.runPromise(Inventory.snapshot({ observeProduction: true, endpoints: { endpoints: [`127.0.0.1:${redis.port}`] } }))
-    const r = endpoint(s, "127.0.0.1", redis.port)
-    expect(r.classification).toMatchObject({ environment: "unknown", effective: "production", dataStore: true })
-    expect(r.skipped).toBe("floor.production-data-store")
-    expect(r.tls).toBeNull()
+  it("a production Redis found only by its handshake (with the observe opt-in): one connection, no TLS or HTTP contact, the floor's rule named", async () => {
+    const pong = await listen("127.0.0.1", 0, "pong")
+    try {
+      const s = await Effect.runPromise(Inventory.snapshot({ observeProduction: true, endpoints: { endpoints: [`127.0.0.1:${pong.port}`] } }))
+      const r = endpoint(s, "127.0.0.1", pong.port)
+      expect(r.fingerprint.engine).toBe("redis")
+      expect(r.classification).toMatchObject({ environment: "unknown", effective: "production", dataStore: true })
+      expect(r.skipped).toBe("floor.production-data-store")
+      // The scan's connect and the fingerprint's one: nothing after the floor refused.
+      expect(pong.count()).toBe(2)
+    } finally {
+      await pong.close()
+    }
   })
 })
 
