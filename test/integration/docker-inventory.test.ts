@@ -31,7 +31,14 @@ let first: Inventory.Snapshot
 const run = (name: string, ...args: ReadonlyArray<string>) => docker("run", "-d", "--name", `${runId}-${name}`, "--label", label, ...args)
 // Created, not started: this engine runs inside a container that may not grant every capability.
 const create = (name: string, ...args: ReadonlyArray<string>) => docker("create", "--name", `${runId}-${name}`, "--label", label, ...args)
-const take = (previous?: Inventory.Snapshot) => Effect.runPromise(Inventory.snapshot({ docker: { client: engine, labels: [label] }, ...(previous === undefined ? {} : { previous }) }))
+/** A package reader stand-in (the real ones read the image's files): which images it was asked about. */
+const reads: Array<string> = []
+const packages: Inventory.PackageReader = ({ imageId, imageRef }) =>
+  Effect.sync(() => {
+    reads.push(imageRef)
+    return [{ ecosystem: "Alpine", name: "busybox", version: imageRef === old ? "1.31.0-r0" : "1.36.1-r2", path: "lib/apk/db/installed" }]
+  })
+const take = (previous?: Inventory.Snapshot) => Effect.runPromise(Inventory.snapshot({ docker: { client: engine, labels: [label] }, packages, ...(previous === undefined ? {} : { previous }) }))
 const asset = (s: Inventory.Snapshot, name: string) => {
   const a = s.assets.find((x) => x.id === `docker:local/${runId}-${name}`)
   if (a === undefined || a.kind !== "container") throw new Error(`no container ${name} in ${s.assets.map((x) => x.id).join(", ")}`)
@@ -62,6 +69,9 @@ describe("docker inventory", () => {
     expect(first.schema).toBe("shiftup.inventory/v1")
     expect(first.assets.map((a) => a.id)).toEqual(["done", "db", "priv", "web"].map((n) => `docker:local/${runId}-${n}`).sort())
     expect(first.sources[0]).toMatchObject({ kind: "docker", name: "local", assets: 4, inspected: 4 })
+    // The package reader plugs in per distinct image, and its packages sit on each container.
+    expect([...reads].sort()).toEqual([busybox, old].sort())
+    expect(asset(first, "db").packages).toEqual([{ ecosystem: "Alpine", name: "busybox", version: "1.31.0-r0", path: "lib/apk/db/installed" }])
   })
 
   it("a user, dropped and added capabilities, a loopback port, an owner label and a staging label", () => {
@@ -112,7 +122,10 @@ describe("docker inventory", () => {
     run("new", "--label", "owner=team-new", busybox, "sleep", "3600")
     docker("rm", "-f", `${runId}-priv`)
     create("priv", "--privileged", "--pid", "host", "--ipc", "host", "--label", "version=2", "--restart", "on-failure:3", busybox, "sleep", "3600")
+    reads.length = 0
     const second = await take(first)
+    // Known image ids: their packages are not read again.
+    expect(reads).toEqual([])
     const full = await take()
     expect(second.assets).toEqual(full.assets)
     // The unchanged ones (db, done) were taken from the first snapshot, not inspected again.
