@@ -33,7 +33,7 @@ const run = (name: string, ...args: ReadonlyArray<string>) => docker("run", "-d"
 const create = (name: string, ...args: ReadonlyArray<string>) => docker("create", "--name", `${runId}-${name}`, "--label", label, ...args)
 /** A package reader stand-in (the real ones read the image's files): which images it was asked about. */
 const reads: Array<string> = []
-const packages: Inventory.PackageReader = ({ imageId, imageRef }) =>
+const packages: Inventory.PackageReader = ({ imageRef }) =>
   Effect.sync(() => {
     reads.push(imageRef)
     return [{ ecosystem: "Alpine", name: "busybox", version: imageRef === old ? "1.31.0-r0" : "1.36.1-r2", path: "lib/apk/db/installed" }]
