@@ -2,7 +2,7 @@
  * `shiftup inventory` and `shiftup inventory diff` as a user runs them (the real bin, a config
  * file with an `inventory` section): two snapshots of loopback ports with one opened between
  * them → the diff names the new port and exits 1 under a "must not happen" rule, 0 without
- * drift; a CIDR outside the allowlist exits 2; an invalid rule exits 4 naming it.
+ * drift; a destination outside the allowlist exits 2; an invalid rule exits 4 naming it.
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
@@ -49,15 +49,21 @@ describe("shiftup inventory", () => {
     expect(same.code, same.output).toBe(0)
   })
 
-  it("a CIDR outside the allowlist exits 2 naming it; an invalid rule kind exits 4 naming the path", async () => {
-    const refused = await runCli(["inventory", "--endpoints", "10.9.8.0/30", "--observe-production"])
-    expect(refused.code).toBe(2)
-    expect(refused.stderr).toContain("10.9.8.0/30")
+  it("a destination outside the allowlist exits 2 naming it; an invalid rule kind exits 4 naming the path; a remote engine outside it exits 2", async () => {
+    // Names under .invalid never resolve: even a broken check could send nothing off this machine.
+    const refused = await runCli(["inventory", "--endpoints", "no-such-host.invalid:443", "--observe-production"])
+    expect(refused.code, refused.output).toBe(2)
+    expect(refused.stderr).toContain("egress to no-such-host.invalid (unresolvable) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to inventory.egress")
     const dir = tempDir("inv-cli-")
     const config = join(dir, "shiftup.config.ts")
     writeFileSync(config, `export default { inventory: { rules: [{ name: "x", kinds: ["port-openned"] }] } }\n`)
+    writeFileSync(join(dir, "remote.config.ts"), `export default { inventory: { docker: { name: "far", host: "tcp://no-such-engine.invalid:2375" } } }\n`)
     const bad = await runCli(["inventory", "diff", "a.json", "b.json", "--config", config])
     expect(bad.code).toBe(4)
     expect(bad.stderr).toContain("inventory.rules")
+    // A remote engine outside the allowlist: refused before the engine is contacted.
+    const remote = await runCli(["inventory", "--config", join(dir, "remote.config.ts")])
+    expect(remote.code, remote.output).toBe(2)
+    expect(remote.stderr).toContain("egress to no-such-engine.invalid (unresolvable) is not allowed")
   })
 })

@@ -184,6 +184,7 @@ describe("plan before any packet", () => {
     const safety = { ...Inventory.safetyOf({}), egress: makeEgress(["127.0.0.1/32"]) }
     const e = await failure(Inventory.endpointAssets({ endpoints: [{ target: `127.0.0.1:${inside.port}`, environment: "lab" }, { target: "127.0.0.0/30", ports: [inside.port], environment: "lab" }] }, safety))
     expect(e).toMatchObject({ _tag: "EgressDenied", host: "127.0.0.0/30", address: "127.0.0.0" })
+    expect((e as unknown as Error).message).toBe("egress to 127.0.0.0/30 (127.0.0.0) is not allowed; allowed: 127.0.0.1/32. Add it to inventory.egress if this destination is really part of what you observe")
     expect([inside.count(), outside.count()]).toEqual([0, 0])
   })
 

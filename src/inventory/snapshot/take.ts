@@ -83,6 +83,8 @@ export const snapshot = (options: SnapshotOptions): Effect.Effect<Snapshot, Shif
     const plan = endpoints === undefined ? undefined : yield* planEndpoints(endpoints, safety)
     // dockerode loads only for a snapshot that reads an engine.
     const docker = engines.length === 0 ? undefined : yield* Effect.promise(() => Promise.all([import("../sources/docker.ts"), import("../../docker/engine.ts")]))
+    // Every remote engine's address is checked before any engine is read.
+    if (docker !== undefined) for (const source of engines) yield* docker[0].checkEngineEgress(source.client?.address ?? docker[1].addressOf(source), safety.egress)
     const sources: Array<SourceReport> = []
     const assets: Array<Asset> = []
     for (const source of engines) {
@@ -104,7 +106,6 @@ export const snapshot = (options: SnapshotOptions): Effect.Effect<Snapshot, Shif
           ...(options.packages === undefined ? {} : { packages: options.packages }),
           ...(previous === undefined ? {} : { previous: { assets: previous, ...(before === undefined ? {} : { report: before }) } }),
         },
-        safety.egress,
       ).pipe(Effect.ensuring(Effect.sync(() => (owned ? client.close() : undefined))))
       sources.push(read.report)
       assets.push(...read.assets)

@@ -15,7 +15,7 @@ import type { Container, DockerEngine, ImageDetails } from "../../docker/model.t
 import { factsOf } from "../../docker/internal/facts.ts"
 import { classifyMember, type Exception } from "../../internal/classify.ts"
 import { checkEgress, type Egress } from "../../internal/egress.ts"
-import { EngineUnavailable, ProbeFailed, type ShiftupError } from "../../ShiftupError.ts"
+import { EgressDenied, EngineUnavailable, ProbeFailed, type ShiftupError } from "../../ShiftupError.ts"
 import * as Target from "../../Target.ts"
 import { summarise } from "./classification.ts"
 import type { ContainerAsset, Owner, Package, SourceReport } from "../snapshot/model.ts"
@@ -119,25 +119,32 @@ const touchedSince = (engine: DockerEngine, sinceS: number, untilS: number): Eff
     catch: (e) => new ProbeFailed({ probe: "inventory docker", target: engine.address, detail: `reading engine events: ${e instanceof Error ? e.message : String(e)}` }),
   })
 
+/** A remote engine (`tcp://…`) must be inside the egress allowlist; a local socket is not a network destination. */
+export const checkEngineEgress = (address: string, egress: Egress): Effect.Effect<void, ShiftupError> =>
+  address.startsWith("unix://")
+    ? Effect.void
+    : Effect.asVoid(checkEgress(egress, new URL(address.replace(/^tcp:/, "http:")).hostname).pipe(Effect.mapError((e) => (e._tag === "EgressDenied" ? new EgressDenied({ ...e, setting: "inventory.egress" }) : e))))
+
 /**
- * Every container of one engine as inventory assets.
+ * Every container of one engine as inventory assets. The caller has checked the engine's
+ * address against the egress allowlist (`checkEngineEgress`; `snapshot` does).
  *
  * @example
  * const { assets } = await Effect.runPromise(dockerAssets({ engine: Docker.Engine.make() }))
  */
-export const dockerAssets = (options: DockerSourceOptions, egress?: Egress): Effect.Effect<{ readonly assets: ReadonlyArray<ContainerAsset>; readonly report: SourceReport }, ShiftupError> =>
+export const dockerAssets = (options: DockerSourceOptions): Effect.Effect<{ readonly assets: ReadonlyArray<ContainerAsset>; readonly report: SourceReport }, ShiftupError> =>
   Effect.gen(function* () {
     const started = performance.now()
     const engine = options.engine
     const name = options.name ?? "local"
     const local = engine.address.startsWith("unix://")
-    if (!local && egress !== undefined) yield* checkEgress(egress, new URL(engine.address.replace(/^tcp:/, "http:")).hostname)
     const concurrency = options.concurrency ?? 16
     const nowS = Math.floor(Date.now() / 1000)
     const listed = yield* engine.list({ all: true, ...(options.labels === undefined ? {} : { labels: options.labels }) }).pipe(Effect.mapError((e) => failure(engine, e)))
     const previous = new Map((options.previous?.assets ?? []).map((a) => [a.containerId, a]))
     const since = options.previous?.report?.eventsUntil
-    const touched = previous.size > 0 && since !== undefined ? yield* touchedSince(engine, since, nowS) : undefined
+    // A second of overlap: an event in the second the previous snapshot ended is read again, not lost.
+    const touched = previous.size > 0 && since !== undefined ? yield* touchedSince(engine, since - 1, nowS) : undefined
     const reusable = (id: string, state: string): ContainerAsset | undefined => {
       const before = previous.get(id)
       return touched !== undefined && before !== undefined && before.state.status === state && !touched.has(id) ? before : undefined

@@ -143,10 +143,10 @@ export const planEndpoints = (options: EndpointSourceOptions, safety: Safety): E
         const addresses = Array.from({ length: size }, (_, i) => intToIpv4(first + i))
         // Refused whole, naming the CIDR, when any one of its addresses is outside the allowlist.
         const outside = addresses.find((a) => !safety.egress.list.check(a, "ipv4"))
-        if (outside !== undefined) return yield* Effect.fail(new EgressDenied({ host: spec.target, address: outside, allowed: safety.egress.allowed }))
+        if (outside !== undefined) return yield* Effect.fail(new EgressDenied({ host: spec.target, address: outside, allowed: safety.egress.allowed, setting: "inventory.egress" }))
         hosts = addresses.map((a) => ({ host: a, address: a }))
       } else {
-        const checked = yield* checkEgress(safety.egress, parsed.host)
+        const checked = yield* checkEgress(safety.egress, parsed.host).pipe(Effect.mapError((e) => (e._tag === "EgressDenied" ? new EgressDenied({ ...e, setting: "inventory.egress" }) : e)))
         hosts = [{ host: parsed.host, address: checked.address }]
       }
       for (const { host, address } of hosts)
