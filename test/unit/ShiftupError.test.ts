@@ -10,7 +10,7 @@ const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
   TargetRefused: 'refused "pause" on target "db" by rule floor.production-data-store: production data store',
   BudgetExceeded: "budget rule budget.max-targets: too many targets (limit 2, requested 3); raise the experiment's budget or narrow the step",
   OutsideManifest: '"kill" on "db" is outside the experiment\'s manifest: not declared',
-  EgressDenied: "egress to example.com (93.184.216.34) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to budget.egress if this destination is really part of the experiment",
+  EgressDenied: "egress to example.com (93.184.216.34) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to inventory.egress if this destination is really part of what you observe",
   ProbeFailed: 'probe "status" on "api" failed: ECONNREFUSED',
   InjectionFailed: 'fault "down" on "auth" could not be injected: boom (its compensation was ledgered first and is replayed by the rollback)',
   RollbackFailed: 'rollback of "down" on "auth" failed: timeout; run `shiftup recover` and check the target by hand',
