@@ -2,7 +2,7 @@ import { Effect, Exit } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
 import { BudgetExceeded, InjectionFailed, isShiftupError, ProbeFailed, TargetRefused, type ShiftupError } from "shiftup"
 import { LedgerError, LoadFailed } from "shiftup/advanced"
-import { describeUnknown, fail, formatIssues } from "../../src/ShiftupError.ts"
+import { describeUnknown, EgressDenied, fail, formatIssues } from "../../src/ShiftupError.ts"
 import type * as Family from "../../src/ShiftupError.ts"
 import { reasonClasses, samples } from "../support/reasons.ts"
 
@@ -38,6 +38,12 @@ describe("ShiftupError: one family of tagged reasons", () => {
     // The mark of the family is no field: not in the JSON, not among the keys.
     expect(JSON.stringify(reason)).not.toContain("shiftup/ShiftupError")
     expect(Object.keys(reason).some((k) => k.includes("ShiftupError"))).toBe(false)
+  })
+
+  it("EgressDenied without a setting names the experiment's budget.egress", () => {
+    expect(new EgressDenied({ host: "db", address: "10.0.0.5", allowed: ["127.0.0.0/8"] }).message).toBe(
+      "egress to db (10.0.0.5) is not allowed; allowed: 127.0.0.0/8. Add it to budget.egress if this destination is really part of the experiment",
+    )
   })
 
   it("the samples cover every reason the module exports, each with a distinct _tag", () => {
