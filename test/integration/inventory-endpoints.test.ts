@@ -1,7 +1,7 @@
 /**
- * The inventory's endpoint source against real servers on loopback: redis-server (recognised by
- * its handshake; a production one found only by its handshake gets no further contact), Debian's
- * nginx with a certificate expiring in 5 days and one expired in 2020 (TLS facts, HTTP facts, the
+ * The inventory's endpoint source against real servers on loopback: redis-server and PostgreSQL
+ * (recognised by their handshakes; a production Redis found only by its handshake gets no
+ * further contact), Debian's nginx with a certificate expiring in 5 days and one expired in 2020 (TLS facts, HTTP facts, the
  * redirect of its plain port, the expiry findings of a diff), and an echo server on a
  * data-store port (the fingerprint sees the echo). Then the plan before any packet: a CIDR with
  * one address outside the allowlist, an unknown environment without the observe opt-in and a
@@ -18,7 +18,7 @@ import { makeEgress } from "../../src/internal/egress.ts"
 import * as Inventory from "../../src/inventory/index.ts"
 import { makeCerts, type Certs } from "../fixtures/http/certs.ts"
 import { startNginx, type Nginx } from "../fixtures/http/nginx.ts"
-import { freePort, startRedis, type RealServer } from "../support/servers.ts"
+import { freePort, startPostgres, startRedis, type RealServer } from "../support/servers.ts"
 
 const dirs: Array<string> = []
 const temp = () => {
@@ -67,6 +67,7 @@ const ownLoopback = () => `127.${20 + Math.floor(Math.random() * 200)}.${Math.fl
 
 let certs: Certs
 let redis: RealServer
+let postgres: RealServer
 let expiring: Nginx
 let expired: Nginx
 let echo: Listener
@@ -75,12 +76,13 @@ const port = (url: string) => Number(new URL(url).port)
 
 beforeAll(async () => {
   certs = makeCerts(temp())
-  ;[redis, expiring, expired, echo] = await Promise.all([startRedis(), startNginx(temp(), "good", certs.expiring), startNginx(temp(), "good", certs.expired), listen(ownLoopback(), 5432, true)])
+  ;[redis, postgres, expiring, expired, echo] = await Promise.all([startRedis(), startPostgres(), startNginx(temp(), "good", certs.expiring), startNginx(temp(), "good", certs.expired), listen(ownLoopback(), 5432, true)])
   snap = await Effect.runPromise(
     Inventory.snapshot({
       endpoints: {
         endpoints: [
           { target: `127.0.0.1:${redis.port}`, environment: "lab", owner: "cache-team" },
+          { target: `127.0.0.1:${postgres.port}`, environment: "staging" },
           { target: "127.0.0.1", ports: [port(expiring.https), port(expiring.http), port(expired.https)], environment: "lab" },
           { target: `${echo.host}:5432`, environment: "lab" },
         ],
@@ -90,7 +92,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await Promise.all([redis?.stop(), expiring?.stop(), expired?.stop(), echo?.close()])
+  await Promise.all([redis?.stop(), postgres?.stop(), expiring?.stop(), expired?.stop(), echo?.close()])
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
@@ -114,6 +116,14 @@ describe("endpoint inventory", () => {
     expect(r.owner).toEqual({ value: "cache-team", source: "config" })
     expect(r.tls).toBeNull()
     expect(r.http).toBeNull()
+  })
+
+  it("PostgreSQL: recognised by its SSLRequest answer, a staging data store", () => {
+    const p = endpoint(snap, "127.0.0.1", postgres.port)
+    expect(p.fingerprint.engine).toBe("postgres")
+    expect(p.classification).toMatchObject({ environment: "staging", dataStore: true, engine: "postgres" })
+    expect(p.tls).toBeNull()
+    expect(p.http).toBeNull()
   })
 
   it("nginx with a certificate expiring in 5 days: TLS facts, HTTP facts, and the plain port's redirect", () => {
