@@ -1,9 +1,9 @@
 /**
  * The inventory's endpoint source against real servers on loopback: redis-server and PostgreSQL
  * (recognised by their handshakes; a production Redis found only by its handshake gets no
- * further contact), Debian's nginx with a certificate expiring in 5 days and one expired in 2020 (TLS facts, HTTP facts, the
- * redirect of its plain port, the expiry findings of a diff), and an echo server on a
- * data-store port (the fingerprint sees the echo). Then the plan before any packet: a CIDR with
+ * further contact), Debian's nginx with a certificate expiring in 5 days and one expired in
+ * 2020 (TLS facts, HTTP facts, the redirect of its plain port, the expiry findings of a diff),
+ * and an echo server on a data-store port (the fingerprint sees the echo). Then the plan before any packet: a CIDR with
  * one address outside the allowlist, an unknown environment without the observe opt-in and a
  * production data store port are each refused with nothing arriving at listeners that count
  * every connection — and the same listeners do count the scan once it is allowed.
