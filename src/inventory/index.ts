@@ -14,6 +14,7 @@
  * // … later
  * const { drift } = await Inventory.trackPromise(before, { docker: true }, { rules: [{ name: "no privileged containers", kinds: ["privileges-changed"] }] })
  */
+import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 export type { Asset, AssetClassification, Certificate, ContainerAsset, EndpointAsset, HttpFacts, Owner, Package, Snapshot, SourceReport, TlsFacts } from "./snapshot/model.ts"
 export { schema } from "./snapshot/model.ts"
 export { parse, safetyOf, snapshot, type DockerSource, type SnapshotOptions } from "./snapshot/take.ts"
