@@ -4,11 +4,12 @@
  * them → the diff names the new port and exits 1 under a "must not happen" rule, 0 without
  * drift; a destination outside the allowlist exits 2; an invalid rule exits 4 naming it.
  */
+import { execFileSync } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
+import { repoRoot, runCli, tempDir, useProcessCleanup } from "../support/proc-cli.ts"
 import { freePort } from "../support/servers.ts"
 
 useProcessCleanup()
@@ -65,5 +66,15 @@ describe("shiftup inventory", () => {
     const remote = await runCli(["inventory", "--config", join(dir, "remote.config.ts")])
     expect(remote.code, remote.output).toBe(2)
     expect(remote.stderr).toContain("egress to no-such-engine.invalid (unresolvable) is not allowed")
+  })
+})
+
+describe("shiftup/inventory", () => {
+  it("loads without dockerode: a Docker engine's client loads only for a snapshot that reads one", () => {
+    const script = `import { createRequire } from "node:module"
+const require = createRequire(import.meta.url)
+await import(${JSON.stringify(join(repoRoot, "src", "inventory", "index.ts"))})
+process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes("dockerode"))))`
+    expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" })).toBe("false")
   })
 })
