@@ -157,7 +157,7 @@ export interface SourceReport {
   readonly inspected?: number
   /** Endpoints: connections tried by the scan. */
   readonly probed?: number
-  /** Docker incremental mode: the engine time (seconds) up to which events were read. */
+  /** Docker incremental mode: the time (seconds since the epoch, fractional) up to which engine events were read. */
   readonly eventsUntil?: number
 }
 

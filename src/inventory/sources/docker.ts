@@ -139,12 +139,12 @@ export const dockerAssets = (options: DockerSourceOptions): Effect.Effect<{ read
     const name = options.name ?? "local"
     const local = engine.address.startsWith("unix://")
     const concurrency = options.concurrency ?? 16
-    const nowS = Math.floor(Date.now() / 1000)
+    // Fractional seconds: the engine reads events to the nanosecond, so windows neither overlap nor leave gaps.
+    const nowS = Date.now() / 1000
     const listed = yield* engine.list({ all: true, ...(options.labels === undefined ? {} : { labels: options.labels }) }).pipe(Effect.mapError((e) => failure(engine, e)))
     const previous = new Map((options.previous?.assets ?? []).map((a) => [a.containerId, a]))
     const since = options.previous?.report?.eventsUntil
-    // A second of overlap: an event in the second the previous snapshot ended is read again, not lost.
-    const touched = previous.size > 0 && since !== undefined ? yield* touchedSince(engine, since - 1, nowS) : undefined
+    const touched = previous.size > 0 && since !== undefined ? yield* touchedSince(engine, since, nowS) : undefined
     const reusable = (id: string, state: string): ContainerAsset | undefined => {
       const before = previous.get(id)
       return touched !== undefined && before !== undefined && before.state.status === state && !touched.has(id) ? before : undefined
