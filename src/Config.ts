@@ -8,6 +8,7 @@ import { BudgetSchema, type Budget } from "./Budget.ts"
 import { builtins, type Compensators } from "./Compensation.ts"
 import { stepDown, type Exception } from "./internal/classify.ts"
 import { decodeAll } from "./internal/validate.ts"
+import { InventorySettingsSchema, type InventorySettings } from "./inventory/settings.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { fail, InvalidConfig } from "./ShiftupError.ts"
 
@@ -53,6 +54,15 @@ export interface Config {
    * group and the setgid bit (`chmod 2770`), e.g. `/srv/shiftup/control`. See docs/gameday.md.
    */
   readonly controlDir?: string
+  /**
+   * `shiftup inventory`: the Docker engines and network endpoints to inventory, the scan's safety
+   * settings (observe opt-in, extra egress) and the drift rules of `shiftup inventory diff`.
+   * See docs/inventory.md.
+   *
+   * @example
+   * inventory: { docker: true, endpoints: [{ target: "127.0.0.1", ports: [443, 6379], environment: "staging" }], rules: [{ name: "no new ports", kinds: ["port-opened"] }] }
+   */
+  readonly inventory?: InventorySettings
 }
 
 const ConfigSchema = Schema.Struct({
@@ -80,6 +90,7 @@ const ConfigSchema = Schema.Struct({
   stateDir: Schema.optionalKey(Schema.String),
   rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
   module: Schema.optionalKey(Schema.String),
+  inventory: Schema.optionalKey(InventorySettingsSchema),
   controlDir: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => (isAbsolute(s) ? undefined : `must be an absolute path (runs and \`shiftup halt\` must name the same directory wherever they start), got ${JSON.stringify(s)}`)))),
 })
 

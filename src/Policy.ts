@@ -3,6 +3,7 @@
  * settings that can only refuse more. Every decision names the rule and the signals behind it.
  */
 import { Schema } from "effect"
+import { glob } from "./internal/glob.ts"
 import type { Classification } from "./internal/classify.ts"
 import type { Safety } from "./Fault.ts"
 
@@ -47,8 +48,6 @@ export interface Decision {
   readonly rule: string
   readonly reason: string
 }
-
-const glob = (pattern: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
 
 /**
  * Decides whether `safety` may touch a target so classified.

@@ -68,9 +68,11 @@ export class EgressDenied extends Reason("EgressDenied")<{
   readonly host: string
   readonly address: string
   readonly allowed: ReadonlyArray<string>
+  /** The setting that widens the allowlist where this was refused; default `budget.egress` (an experiment's). */
+  readonly setting?: string
 }> {
   override get message() {
-    return `egress to ${this.host} (${this.address}) is not allowed; allowed: ${this.allowed.join(", ")}. Add it to budget.egress if this destination is really part of the experiment`
+    return `egress to ${this.host} (${this.address}) is not allowed; allowed: ${this.allowed.join(", ")}. Add it to ${this.setting ?? "budget.egress"} if this destination is really part of ${this.setting === undefined ? "the experiment" : "what you observe"}`
   }
 }
 

@@ -20,7 +20,7 @@ import type { RunOptions } from "../internal/runner.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
 import type { Property } from "../Property.ts"
-import { first } from "./start.ts"
+import { first, type Args } from "./start.ts"
 
 export { help } from "./start.ts"
 
@@ -57,6 +57,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     }
     if (command === "lab") return await labCommand(io, options.signal)
     if (command === "import") return await (await import("../ctk/import.ts")).importCommand(rest, { out: args.values.out, environment: args.values.environment }, io)
+    if (command === "inventory") return await inventory(rest, args, io)
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "vulns")
       return await (await import("./vulns.ts")).vulnsCommand(
@@ -122,6 +123,16 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     io.err(`shiftup: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
     return Journal.exitCodes.invalid
   }
+}
+
+/** `shiftup inventory [diff]`: its module loads only for this command. */
+const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Promise<number> => {
+  const cli = await import("../inventory/cli/command.ts")
+  const config = await loadConfig(args.values.config)
+  if (rest[0] === "diff") return cli.diffCommand(rest.slice(1), args.values.json === true, config, io)
+  if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup inventory\` takes no files (did you mean \`shiftup inventory diff ${rest.join(" ")}\`?)` }))
+  const v = args.values
+  return cli.inventoryCommand({ docker: v.docker === true, endpoints: v.endpoints ?? [], ports: v.ports, out: v.out, json: v.json === true, observeProduction: v["observe-production"] === true, previous: v.previous }, config, io)
 }
 
 const runAll = async (

@@ -42,6 +42,13 @@ Usage:
                                               vulnerable components: packages of images (read,
                                               never run) and SBOMs against local OSV advisories;
                                               exit 1 on a finding at/above --fail-on (default any)
+  shiftup inventory [--docker] [--endpoints <host:port,host,cidr…>] [--ports <list>]
+                    [--observe-production] [--previous <snapshot>] [--out <file>] [--json]
+                                              snapshot what runs (Docker containers, endpoints
+                                              inside the egress allowlist); default: the
+                                              config's \`inventory\` section
+  shiftup inventory diff <old> <new> [--json] what changed between two snapshots; exit 1 when
+                                              a configured "must not happen" rule matched
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -113,6 +120,12 @@ const options = {
   image: { type: "string", multiple: true },
   sbom: { type: "string", multiple: true },
   "fail-on": { type: "string" },
+  docker: { type: "boolean" },
+  endpoints: { type: "string", multiple: true },
+  ports: { type: "string" },
+  "observe-production": { type: "boolean" },
+  previous: { type: "string" },
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const
@@ -122,7 +135,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

@@ -15,7 +15,7 @@ import { Effect, Layer } from "effect"
 import { addressOf, at, DockerEngine, makeClient } from "./internal/client.ts"
 import type { EngineOptions } from "./model.ts"
 
-export type { Container, ContainerState, ContainerSummary, CreateSpec, DockerEvent, Endpoint, EngineOptions, ImageInfo, NetworkInfo, PublishedPort, Resources } from "./model.ts"
+export type { Container, ContainerState, ContainerSummary, CreateSpec, DockerEvent, Endpoint, EngineOptions, ImageDetails, ImageInfo, Mount, NetworkInfo, Privileges, PublishedPort, Resources } from "./model.ts"
 export { addressOf, at, DockerEngine }
 export { EngineCallError } from "./internal/call-error.ts"
 

@@ -32,6 +32,38 @@ export interface Container {
   readonly exposedPorts: ReadonlyArray<number>
   readonly publishedPorts: ReadonlyArray<PublishedPort>
   readonly resources: Resources
+  /** When the container was created (ISO 8601). */
+  readonly created: string
+  /** `Config.User`: the user the process runs as (`""`: the image's default, usually root). */
+  readonly user: string
+  readonly privileges: Privileges
+  readonly mounts: ReadonlyArray<Mount>
+  /** The health check's test (`["CMD-SHELL", "…"]`), or `null` without one (or `NONE`). */
+  readonly healthcheck: ReadonlyArray<string> | null
+}
+
+/** What the container may do to its host: the facts an inventory lists as privileges. */
+export interface Privileges {
+  readonly privileged: boolean
+  readonly capAdd: ReadonlyArray<string>
+  readonly capDrop: ReadonlyArray<string>
+  /** `HostConfig.PidMode`, `IpcMode`, `UTSMode`: `host` shares the host's namespace. */
+  readonly pidMode: string
+  readonly ipcMode: string
+  readonly utsMode: string
+  readonly readonlyRootfs: boolean
+  readonly securityOpt: ReadonlyArray<string>
+}
+
+export interface Mount {
+  /** `bind`, `volume`, `tmpfs`… */
+  readonly type: string
+  /** The host path of a bind mount, the volume's path on the host for a volume. */
+  readonly source: string
+  readonly destination: string
+  /** The volume's name (volumes only). */
+  readonly name?: string
+  readonly readWrite: boolean
 }
 
 export interface ContainerState {
@@ -115,6 +147,14 @@ export interface ImageInfo {
   readonly labels: Readonly<Record<string, string>>
 }
 
+/** One image inspected: what an inventory needs to date it and name it. */
+export interface ImageDetails extends ImageInfo {
+  /** When the image was built (ISO 8601), as its metadata says. */
+  readonly created: string
+  /** `RepoDigests`: `repo@sha256:…`, empty for an image never pushed or pulled. */
+  readonly digests: ReadonlyArray<string>
+}
+
 export interface DockerEvent {
   readonly type: string
   readonly action: string
@@ -158,6 +198,7 @@ export interface DockerEngine {
   readonly createNetwork: (name: string, labels: Readonly<Record<string, string>>) => Call<string>
   readonly removeNetwork: (id: string) => Call<void>
   readonly images: (labels?: ReadonlyArray<string>) => Call<ReadonlyArray<ImageInfo>>
+  readonly inspectImage: (id: string) => Call<ImageDetails>
   readonly removeImage: (id: string) => Call<void>
   /** Tags image `image` (an id or a reference) as `repo:tag`. */
   readonly tag: (image: string, repo: string, tag: string) => Call<void>

@@ -24,7 +24,8 @@ export interface PlanContact extends Contact {
 /** The run's fingerprint results, by `host:port`: one handshake sequence per endpoint per run. */
 export type FingerprintCache = Map<string, Promise<{ readonly engine: Engine | undefined; readonly evidence: string; readonly contacts: ReadonlyArray<Contact> }>>
 
-const hints: Readonly<Record<string, Engine>> = { postgres: "postgres", mysql: "mysql", mongo: "mongodb", redis: "redis", memcached: "memcached", elasticsearch: "elasticsearch", cassandra: "cassandra", kafka: "kafka", etcd: "etcd", clickhouse: "clickhouse", couchdb: "couchdb", influxdb: "influxdb", nats: "nats", rabbitmq: "rabbitmq" }
+/** The fingerprint handshake a well-known data-store port suggests goes first. */
+export const hints: Readonly<Record<string, Engine>> = { postgres: "postgres", mysql: "mysql", mongo: "mongodb", redis: "redis", memcached: "memcached", elasticsearch: "elasticsearch", cassandra: "cassandra", kafka: "kafka", etcd: "etcd", clickhouse: "clickhouse", couchdb: "couchdb", influxdb: "influxdb", nats: "nats", rabbitmq: "rabbitmq" }
 
 export interface DiscoverOptions {
   readonly target: string

@@ -23,7 +23,7 @@ export const samples: ReadonlyArray<ShiftupError> = [
   new Family.TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" }),
   new Family.BudgetExceeded({ rule: "budget.max-targets", limit: 2, requested: 3, detail: "too many targets" }),
   new Family.OutsideManifest({ step: "kill", target: "db", detail: "not declared" }),
-  new Family.EgressDenied({ host: "example.com", address: "93.184.216.34", allowed: ["127.0.0.0/8", "::1/128"] }),
+  new Family.EgressDenied({ host: "example.com", address: "93.184.216.34", allowed: ["127.0.0.0/8", "::1/128"], setting: "inventory.egress" }),
   new Family.ProbeFailed({ probe: "status", target: "api", detail: "ECONNREFUSED", cause }),
   new Family.InjectionFailed({ fault: "down", target: "auth", detail: "boom", compensation: "ledgered", cause }),
   new Family.RollbackFailed({ fault: "down", target: "auth", detail: "timeout", cause }),

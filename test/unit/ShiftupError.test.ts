@@ -2,7 +2,7 @@ import { Effect, Exit } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
 import { BudgetExceeded, InjectionFailed, isShiftupError, ProbeFailed, TargetRefused, type ShiftupError } from "shiftup"
 import { LedgerError, LoadFailed } from "shiftup/advanced"
-import { describeUnknown, fail, formatIssues } from "../../src/ShiftupError.ts"
+import { describeUnknown, EgressDenied, fail, formatIssues } from "../../src/ShiftupError.ts"
 import type * as Family from "../../src/ShiftupError.ts"
 import { reasonClasses, samples } from "../support/reasons.ts"
 
@@ -10,7 +10,7 @@ const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
   TargetRefused: 'refused "pause" on target "db" by rule floor.production-data-store: production data store',
   BudgetExceeded: "budget rule budget.max-targets: too many targets (limit 2, requested 3); raise the experiment's budget or narrow the step",
   OutsideManifest: '"kill" on "db" is outside the experiment\'s manifest: not declared',
-  EgressDenied: "egress to example.com (93.184.216.34) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to budget.egress if this destination is really part of the experiment",
+  EgressDenied: "egress to example.com (93.184.216.34) is not allowed; allowed: 127.0.0.0/8, ::1/128. Add it to inventory.egress if this destination is really part of what you observe",
   ProbeFailed: 'probe "status" on "api" failed: ECONNREFUSED',
   InjectionFailed: 'fault "down" on "auth" could not be injected: boom (its compensation was ledgered first and is replayed by the rollback)',
   RollbackFailed: 'rollback of "down" on "auth" failed: timeout; run `shiftup recover` and check the target by hand',
@@ -40,6 +40,12 @@ describe("ShiftupError: one family of tagged reasons", () => {
     // The mark of the family is no field: not in the JSON, not among the keys.
     expect(JSON.stringify(reason)).not.toContain("shiftup/ShiftupError")
     expect(Object.keys(reason).some((k) => k.includes("ShiftupError"))).toBe(false)
+  })
+
+  it("EgressDenied without a setting names the experiment's budget.egress", () => {
+    expect(new EgressDenied({ host: "db", address: "10.0.0.5", allowed: ["127.0.0.0/8"] }).message).toBe(
+      "egress to db (10.0.0.5) is not allowed; allowed: 127.0.0.0/8. Add it to budget.egress if this destination is really part of the experiment",
+    )
   })
 
   it("the samples cover every reason the module exports, each with a distinct _tag", () => {

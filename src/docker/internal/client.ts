@@ -6,7 +6,7 @@
 import { Readable } from "node:stream"
 import Dockerode from "dockerode"
 import { Context, Effect, Schedule } from "effect"
-import type { Container, ContainerSummary, CreateSpec, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Resources } from "../model.ts"
+import type { Container, ContainerSummary, CreateSpec, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Mount, Resources } from "../model.ts"
 import { EngineCallError } from "./call-error.ts"
 
 /** Whatever dockerode hands back: JSON from the engine. */
@@ -66,6 +66,16 @@ const endpointOf = (n: Json): Endpoint => ({
   driverOpts: record(n?.DriverOpts),
 })
 
+const strings = (a: Json): Array<string> => (Array.isArray(a) ? a.map(String) : [])
+
+const mountOf = (m: Json): Mount => ({
+  type: String(m?.Type ?? ""),
+  source: String(m?.Source ?? ""),
+  destination: String(m?.Destination ?? ""),
+  ...(m?.Name === undefined || m.Name === "" ? {} : { name: String(m.Name) }),
+  readWrite: m?.RW !== false,
+})
+
 const containerOf = (j: Json): Container => {
   const hc = j.HostConfig ?? {}
   const ports = j.NetworkSettings?.Ports ?? {}
@@ -107,6 +117,20 @@ const containerOf = (j: Json): Container => {
       memorySwap: Number(hc.MemorySwap ?? 0),
       pidsLimit: Number(hc.PidsLimit ?? 0),
     },
+    created: String(j.Created ?? ""),
+    user: String(j.Config?.User ?? ""),
+    privileges: {
+      privileged: hc.Privileged === true,
+      capAdd: strings(hc.CapAdd),
+      capDrop: strings(hc.CapDrop),
+      pidMode: String(hc.PidMode ?? ""),
+      ipcMode: String(hc.IpcMode ?? ""),
+      utsMode: String(hc.UTSMode ?? ""),
+      readonlyRootfs: hc.ReadonlyRootfs === true,
+      securityOpt: strings(hc.SecurityOpt),
+    },
+    mounts: (Array.isArray(j.Mounts) ? j.Mounts : []).map(mountOf),
+    healthcheck: Array.isArray(j.Config?.Healthcheck?.Test) && j.Config.Healthcheck.Test[0] !== "NONE" ? j.Config.Healthcheck.Test.map(String) : null,
   }
 }
 
@@ -258,6 +282,10 @@ export const makeClient = (address: string, timeoutMs: number): Client => {
     images: (labels) =>
       call("list images", (abortSignal) => docker.listImages({ abortSignal, ...(labels === undefined ? {} : { filters: JSON.stringify({ label: labels }) }) })).pipe(
         Effect.map((l) => l.map((i: Json) => ({ id: String(i.Id), tags: Array.isArray(i.RepoTags) ? i.RepoTags.map(String) : [], labels: record(i.Labels) }))),
+      ),
+    inspectImage: (id) =>
+      call(`inspect image ${id}`, (abortSignal) => docker.getImage(id)["inspect"]!({ abortSignal })).pipe(
+        Effect.map((i: Json) => ({ id: String(i.Id), tags: strings(i.RepoTags), digests: strings(i.RepoDigests), labels: record(i.Config?.Labels), created: String(i.Created ?? "") })),
       ),
     removeImage: (id) => call(`remove image ${id}`, (abortSignal) => docker.getImage(id)["remove"]!({ force: true, abortSignal })).pipe(Effect.catchIf((x) => x.status === 404, () => Effect.void)),
     tag: (image, repo, tag) => call(`tag ${image} as ${repo}:${tag}`, (abortSignal) => docker.getImage(image)["tag"]!({ repo, tag, abortSignal })),

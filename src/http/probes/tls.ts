@@ -15,6 +15,7 @@ import * as tls from "node:tls"
 import { X509Certificate } from "node:crypto"
 import { Effect } from "effect"
 import { checkEgress } from "../../internal/egress.ts"
+import { completed, dn, type Failed, type Handshake, handshake } from "../../internal/tls-handshake.ts"
 import * as Probe from "../../Probe.ts"
 import { RunContext } from "../../RunContext.ts"
 import { describeUnknown, fail, ProbeFailed, type ShiftupError } from "../../ShiftupError.ts"
@@ -61,46 +62,6 @@ export interface TlsOptions {
 /** Suites without forward secrecy, or with 3DES, RC4, NULL, export or anonymous key exchange. */
 export const weakCiphers = "kRSA:3DES:RC4:NULL:eNULL:aNULL:EXPORT:DES:@SECLEVEL=0"
 
-interface Handshake {
-  readonly protocol: string | null
-  readonly cipher: string | null
-  readonly cert: tls.PeerCertificate | null
-  readonly authorizationError: string | null
-}
-
-/** Why a handshake did not complete. */
-interface Failed {
-  readonly error: string
-}
-
-/** One handshake; `signal` (the probe's interruption) ends it at once. */
-const handshake = (address: string, port: number, servername: string | undefined, ca: string | undefined, opts: tls.ConnectionOptions, timeoutMs: number, signal: AbortSignal): Promise<Handshake | Failed> =>
-  new Promise((resolve) => {
-    const socket = tls.connect({ host: address, port, ...(servername === undefined ? {} : { servername }), ...(ca === undefined ? {} : { ca }), rejectUnauthorized: false, ...opts })
-    const done = (h: Handshake | Failed) => {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", stop)
-      socket.destroy()
-      resolve(h)
-    }
-    const stop = () => done({ error: "interrupted" })
-    const timer = setTimeout(() => done({ error: `no TLS handshake within ${timeoutMs} ms` }), timeoutMs)
-    signal.addEventListener("abort", stop, { once: true })
-    socket.once("secureConnect", () => {
-      const cert = socket.getPeerCertificate()
-      const err = socket.authorizationError
-      done({
-        protocol: socket.getProtocol(),
-        cipher: socket.getCipher()?.name ?? null,
-        cert: cert !== undefined && Object.keys(cert).length > 0 ? cert : null,
-        authorizationError: err === null || err === undefined ? null : String(err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : err),
-      })
-    })
-    socket.once("error", (e: NodeJS.ErrnoException) => done({ error: e.code === undefined ? e.message : `${e.code}: ${e.message}` }))
-  })
-
-const completed = (h: Handshake | Failed): h is Handshake => !("error" in h)
-
 const unreachableError = /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT)\b|^no TLS handshake within/
 
 const pems = (bundle: string): ReadonlyArray<string> => bundle.split(/(?<=-----END CERTIFICATE-----)/).map((s) => s.trim()).filter((s) => s.startsWith("-----BEGIN CERTIFICATE-----"))
@@ -125,7 +86,6 @@ const trustOf = (error: string | null, cert: tls.PeerCertificate | null, ca: str
   }
 }
 
-const dn = (x: tls.Certificate | undefined) => (x === undefined ? "" : Object.entries(x).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : String(v)}`).join(", "))
 
 /** Pure: findings from the facts (exported for unit tests). */
 export const evaluate = (o: TlsObservation, warnDays: number): ReadonlyArray<SecurityFinding> => {
