@@ -60,11 +60,19 @@ export const describePg = (e: unknown, c: Connection): string => {
   return `${base}${typeof err.detail === "string" ? ` (${err.detail})` : ""}${code === undefined || /^[A-Z]+$/.test(code) ? "" : ` [SQLSTATE ${code}]`}`
 }
 
+/** How a session differs from a plain one: a session a fault holds is named by its marker, and may outlive the default timeouts. */
+export interface SessionOptions {
+  /** `application_name` instead of `shiftup run <run id>` (at most 63 bytes). */
+  readonly name?: string
+  /** Settings after the fixed ones (a later `-c` wins): `idle_in_transaction_session_timeout=600000`. */
+  readonly settings?: ReadonlyArray<string>
+}
+
 /**
  * Opens a session to `c` for the current run: the host checked against the run's egress
  * allowlist (in `recover`, the crashed run's), the password read from `c.passwordEnv` now.
  */
-export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Effect.Effect<Session, ShiftupError> =>
+export const open = (c: Connection, wrap: (detail: string) => ShiftupError, options: SessionOptions = {}): Effect.Effect<Session, ShiftupError> =>
   Effect.gen(function* () {
     const ctx = yield* RunContext
     const url = new URL(c.url)
@@ -87,8 +95,8 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError): Eff
           // A function, so pg never falls back to PGPASSWORD or ~/.pgpass: the password comes only from passwordEnv.
           password: () => password ?? "",
           ssl,
-          application_name: `shiftup run ${ctx.runId}`.slice(0, 63),
-          options: settings.map((s) => `-c ${s}`).join(" "),
+          application_name: (options.name ?? `shiftup run ${ctx.runId}`).slice(0, 63),
+          options: [...settings, ...(options.settings ?? [])].map((s) => `-c ${s}`).join(" "),
           connectionTimeoutMillis: 5000,
         })
         // A server that ends an idle session emits 'error' on the client: never crash the process for it.

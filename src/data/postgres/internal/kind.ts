@@ -25,20 +25,35 @@ export const EnvName = Schema.String.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-
 /** A row's primary key, each part as text. */
 export const Key = Schema.Array(Schema.String)
 
-const common = { url: PgUrl, passwordEnv: Schema.optionalKey(EnvName), schema: Schema.String, table: Schema.String }
+const server = { url: PgUrl, passwordEnv: Schema.optionalKey(EnvName) }
+const common = { ...server, schema: Schema.String, table: Schema.String }
 
 export type PgRecord<K extends string, F extends Schema.Struct.Fields> = Compensation.RecordOf<K, typeof common & F>
+export type PgServerRecord<K extends string, F extends Schema.Struct.Fields> = Compensation.RecordOf<K, typeof server & F>
 
-/** The common part of every record. */
-export interface Base {
+/** What every record names: the server. */
+export interface ServerBase {
   readonly target: string
   readonly url: string
   readonly passwordEnv?: string
+}
+
+/** The common part of every record of a table fault. */
+export interface Base extends ServerBase {
   readonly schema: string
   readonly table: string
 }
 
-export const connectionOf = (r: Base): Connection => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
+export const connectionOf = (r: ServerBase): Connection => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
+
+/** The `RollbackFailed` of a record of `kind`. */
+export const rollbackFailed = (kind: string, r: ServerBase) => (detail: string) => fail(new RollbackFailed({ fault: kind, target: r.target, detail }))
+
+/** `body` in a fresh session to the record's server; any failure is `RollbackFailed`. */
+export const onServer =
+  <R extends ServerBase, A>(kind: string, body: (r: R, s: Session) => Promise<A>) =>
+  (r: R): Effect.Effect<A, ReturnType<typeof fail>> =>
+    withSession(connectionOf(r), rollbackFailed(kind, r), (s) => body(r, s))
 
 export interface PgKindOptions<K extends string, F extends Schema.Struct.Fields> {
   readonly kind: K
@@ -56,7 +71,7 @@ const within =
   (record: R): Effect.Effect<A, ReturnType<typeof fail>> => {
     // Every record has these (`common`); TypeScript cannot see it through the generic kind.
     const r = record as R & Base
-    const wrap = (detail: string) => fail(new RollbackFailed({ fault: kind, target: r.target, detail }))
+    const wrap = rollbackFailed(kind, r)
     return withSession(connectionOf(r), wrap, async (s) => body(record, s, await requireTable(s, { schema: r.schema, name: r.table }, (d) => wrap(`${d}; it held the rows this compensation restores — restore ${show({ schema: r.schema, name: r.table })} from a backup`))))
   }
 
@@ -75,3 +90,15 @@ export const declare = <const K extends string, const F extends Schema.Struct.Fi
     verify: within(o.kind, o.verify),
     settleMs: o.settleMs,
   })
+
+export interface PgServerKindOptions<K extends string, F extends Schema.Struct.Fields> {
+  readonly kind: K
+  readonly fields: F
+  readonly apply: (record: PgServerRecord<K, F>) => Effect.Effect<void, ReturnType<typeof fail>>
+  readonly verify: (record: PgServerRecord<K, F>) => Effect.Effect<string | undefined, ReturnType<typeof fail>>
+  readonly settleMs: number
+}
+
+/** Declares a `data.postgres.*` kind whose record names a server but no table (sessions, database settings). */
+export const declareServer = <const K extends string, const F extends Schema.Struct.Fields>(o: PgServerKindOptions<K, F>): Compensation.Kind<PgServerRecord<K, F>> =>
+  Compensation.declare<K, typeof server & F>({ kind: o.kind, fields: { ...server, ...o.fields }, apply: o.apply, verify: o.verify, settleMs: o.settleMs })
