@@ -36,9 +36,10 @@ const bin = (name: string) => {
   return join(root, v ?? "?", "bin", name)
 }
 
-export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Promise<PgLab> => {
+/** `args`: extra server flags, e.g. `["-c", "max_connections=20"]`. */
+export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD", args: ReadonlyArray<string> = []): Promise<PgLab> => {
   const hba = ["local all all trust", "host all postgres 127.0.0.1/32 trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n")
-  const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256"], hba })
+  const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256", ...args], hba })
   const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
   process.env[passwordEnv] = password
   // The port opens before the server accepts sessions ("the database system is starting up").

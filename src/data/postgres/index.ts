@@ -3,8 +3,8 @@
  * columns (ransomware), drop or disable a schema object, replay older rows, and make data
  * unavailable (a table lock, a long transaction, exhausted connections, read-only mode) — each
  * with a write-ahead compensation that restores it exactly, and integrity probes (a checksum of
- * the rows, a fingerprint of the schema, a snapshot of rows) that prove it. Staging and lab only; `encrypt` is lab only. `pg` is loaded at the first
- * connection.
+ * the rows, a fingerprint of the schema, a snapshot of rows) that prove it. Staging and lab
+ * only; `encrypt` is lab only. `pg` is loaded at the first connection.
  *
  * @example
  * import * as Data from "shiftup/data"

@@ -57,9 +57,10 @@ export const exhaustConnections = (target: PostgresTarget, options: ExhaustConne
     preflight: async (s) => {
       if (n > maxConnections) return [{ rule: "data.postgres.connections-budget", detail: `${n} connections are over maxConnections (${maxConnections}): open fewer, or raise maxConnections` }]
       // The slots an ordinary role may use now; this preflight's own session ends before the fault opens any.
+      // Without pg_read_all_stats, other roles' sessions show a NULL backend_type: count every session in a database.
       const [row] = await s.query(
         `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - coalesce(current_setting('reserved_connections', true), '0')::int
-                - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int + 1 AS free,
+                - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datid IS NOT NULL))::int + 1 AS free,
                 (SELECT CASE WHEN rolconnlimit < 0 THEN NULL ELSE rolconnlimit - (SELECT count(*) FROM pg_stat_activity WHERE usesysid = r.oid)::int + 1 END FROM pg_roles r WHERE rolname = current_user) AS role_free`,
       )
       const server = Number(row?.["free"] ?? 0)
