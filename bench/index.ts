@@ -13,8 +13,9 @@ import { runner } from "./runner.ts"
 import { docker } from "./docker.ts"
 import { fingerprintSection } from "./fingerprint.ts"
 import { cliSection } from "./cli.ts"
+import { dataSection } from "./data.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, dataSection]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

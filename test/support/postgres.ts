@@ -36,25 +36,28 @@ const bin = (name: string) => {
   return join(root, v ?? "?", "bin", name)
 }
 
-/** `args`: extra server flags, e.g. `["-c", "max_connections=20"]`. */
-export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD", args: ReadonlyArray<string> = []): Promise<PgLab> => {
-  const hba = ["local all all trust", "host all postgres 127.0.0.1/32 trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n")
-  const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256", ...args], hba })
-  const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
-  process.env[passwordEnv] = password
-  // The port opens before the server accepts sessions ("the database system is starting up").
-  let admin: pg.Client
+/** A superuser session once the server accepts them: the port opens before ("the database system is starting up"). */
+export const connectAdmin = async (port: number, database = "postgres"): Promise<pg.Client> => {
   for (let attempt = 1; ; attempt++) {
-    admin = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
+    const admin = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database, options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
     try {
       await admin.connect()
-      break
+      return admin
     } catch (e) {
       await admin.end().catch(() => undefined)
       if (attempt > 300) throw e
       await new Promise((r) => setTimeout(r, 50))
     }
   }
+}
+
+/** `args`: extra server flags, e.g. `["-c", "max_connections=20"]`. */
+export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD", args: ReadonlyArray<string> = []): Promise<PgLab> => {
+  const hba = ["local all all trust", "host all postgres 127.0.0.1/32 trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n")
+  const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256", ...args], hba })
+  const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
+  process.env[passwordEnv] = password
+  const admin = await connectAdmin(server.port)
   await admin.query(`CREATE ROLE app LOGIN PASSWORD '${password}'`)
   return {
     server,

@@ -21,12 +21,14 @@ const arrays = (info: TableInfo, columns: ReadonlyArray<Column>, rows: ReadonlyA
   return { q, params }
 }
 
-/** Writes `rows` over the table, in one statement (run it in a transaction of the caller's). */
+/** Writes `rows` over the table, in one statement; call it inside a transaction (its settings are local to it). */
 export const putRows = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: ReadonlyArray<RowImage>): Promise<void> => {
   if (rows.length === 0) return
   const { q, params } = arrays(info, columns, rows)
   const differs = columns.map((c, i) => `r.${ident(c.name)}::text IS DISTINCT FROM v.c${i}`).join(" OR ")
   const names = [...info.key, ...columns].map((c) => ident(c.name)).join(", ")
+  // The image is joined twice and hashed: with the default 4 MB a large one spills to disk (measured: bench/data.ts).
+  await s.query("SET LOCAL work_mem = '64MB'")
   const values = [...info.key.map((k, i) => `v.k${i}::${k.type}`), ...columns.map((c, i) => `v.c${i}::${c.type}`)].join(", ")
   await s.query(
     `WITH v AS MATERIALIZED (SELECT * FROM ${q.from}),
