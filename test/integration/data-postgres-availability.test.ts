@@ -207,6 +207,10 @@ describe("replay: older rows written back, and the rows before the replay restor
     expect(during).toBe(kept)
     expect(await lab.rows(table)).toEqual(today)
     expect(() => Data.Postgres.replay(target, { snapshot: { ...snapshot, rows: [{ k: ["7"], v: ["x"] }] } })).toThrow(/snapshot\.rows\[0\]/)
+    // A damaged before-image in a ledger is never replayed.
+    const forged = { kind: "data.postgres.restore-rows", description: "", target: "app-db", url: lab.url, schema: table.split(".")[0] as string, table: "users", columns: ["name"], rows: [{ k: [7], v: ["x"] }] }
+    await expect(Effect.runPromise(Compensation.restore(Data.compensators["data.postgres.restore-rows"], forged))).rejects.toThrow(/InvalidCompensation|does not decode|rows/)
+    expect(await lab.rows(table)).toEqual(today)
     expect(() => Data.Postgres.replay(target, { snapshot: { ...snapshot, table: "audit" } })).toThrow(/outside the scope/)
   })
 })
