@@ -14,10 +14,11 @@ import { docker } from "./docker.ts"
 import { fingerprintSection } from "./fingerprint.ts"
 import { cliSection } from "./cli.ts"
 import { propertySection } from "./property.ts"
+import { dataSection } from "./data.ts"
 import { inventorySection as inventoryVulns } from "./inventory.ts"
 import { inventorySection as inventoryDocker } from "./inventory-docker.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, propertySection, inventoryVulns, inventoryDocker]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, dataSection, propertySection, inventoryVulns, inventoryDocker]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process"
 import pg from "pg"
-import { postgresBin, whenUp } from "../../src/demo/servers.ts"
+import { postgresBin } from "../../src/demo/servers.ts"
 import { type RealServer, startPostgres } from "./servers.ts"
 
 export interface PgLab {
@@ -29,21 +29,28 @@ export interface PgLab {
   readonly stop: () => Promise<void>
 }
 
-export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD"): Promise<PgLab> => {
+/** A superuser session once the server accepts them: the port opens before ("the database system is starting up"). */
+export const connectAdmin = async (port: number, database = "postgres"): Promise<pg.Client> => {
+  for (let attempt = 1; ; attempt++) {
+    const admin = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database, options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
+    try {
+      await admin.connect()
+      return admin
+    } catch (e) {
+      await admin.end().catch(() => undefined)
+      if (attempt > 300) throw e
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
+
+/** `args`: extra server flags, e.g. `["-c", "max_connections=20"]`. */
+export const startPgLab = async (passwordEnv = "SHIFTUP_TEST_PG_PASSWORD", args: ReadonlyArray<string> = []): Promise<PgLab> => {
   const hba = ["local all all trust", "host all postgres 127.0.0.1/32 trust", "host all all 127.0.0.1/32 scram-sha-256", ""].join("\n")
-  const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256"], hba })
+  const server = await startPostgres({ args: ["-c", "log_connections=on", "-c", "password_encryption=scram-sha-256", ...args], hba })
   const password = `pw-${Math.random().toString(36).slice(2)}-Zq9`
   process.env[passwordEnv] = password
-  const admin = await whenUp("postgres", server, async () => {
-    const c = new pg.Client({ host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres", options: "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=3" })
-    try {
-      await c.connect()
-    } catch (e) {
-      await c.end().catch(() => undefined)
-      throw e
-    }
-    return c
-  })
+  const admin = await connectAdmin(server.port)
   await admin.query(`CREATE ROLE app LOGIN PASSWORD '${password}'`)
   return {
     server,

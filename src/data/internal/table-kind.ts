@@ -43,7 +43,7 @@ export interface Base {
   readonly table: string
 }
 
-export const connectionOf = (r: Base): Connection => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
+export const connectionOf = (r: Pick<Base, "url" | "passwordEnv">): Connection => ({ url: r.url, ...(r.passwordEnv === undefined ? {} : { passwordEnv: r.passwordEnv }) })
 
 /** What the compensators need of an engine. */
 export interface KindEngine<S, I> {

@@ -8,6 +8,9 @@ import * as Compensation from "../../Compensation.ts"
 import { RestoreValues } from "./faults/corrupt.ts"
 import { Recreate } from "./faults/drop-object.ts"
 import { Decrypt } from "./faults/encrypt.ts"
+import { DatabaseSetting } from "./faults/read-only.ts"
+import { RestoreRows } from "./faults/replay.ts"
+import { EndSessions } from "./internal/hold.ts"
 
 /** The `data.postgres.*` compensators by kind. */
-export const compensators: Compensation.Compensators = Compensation.registry([RestoreValues, Decrypt, Recreate])
+export const compensators: Compensation.Compensators = Compensation.registry([RestoreValues, Decrypt, Recreate, RestoreRows, EndSessions, DatabaseSetting])

@@ -71,11 +71,19 @@ const credentialsProblem = (e: unknown, c: Connection): { readonly problem: Cred
   return undefined
 }
 
+/** How a session differs from a plain one: a session a fault holds is named by its marker, and may outlive the default timeouts. */
+export interface PgSessionOptions extends SessionOptions {
+  /** `application_name` instead of `shiftup run <run id>` (at most 63 bytes). */
+  readonly name?: string
+  /** Settings after the fixed ones (a later `-c` wins): `idle_in_transaction_session_timeout=600000`. */
+  readonly settings?: ReadonlyArray<string>
+}
+
 /**
  * Opens a session to `c` for the current run: the host checked against the run's egress
  * allowlist (in `recover`, the crashed run's), the password read from `c.passwordEnv` now.
  */
-export const open = (c: Connection, wrap: (detail: string) => ShiftupError, options: SessionOptions = {}): Effect.Effect<Session, ShiftupError> =>
+export const open = (c: Connection, wrap: (detail: string) => ShiftupError, options: PgSessionOptions = {}): Effect.Effect<Session, ShiftupError> =>
   Effect.gen(function* () {
     const onCredentials = options.onCredentials
     const ctx = yield* RunContext
@@ -99,8 +107,8 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError, opti
           // A function, so pg never falls back to PGPASSWORD or ~/.pgpass: the password comes only from passwordEnv.
           password: () => password ?? "",
           ssl,
-          application_name: applicationName(ctx.runId),
-          options: settings.map((s) => `-c ${s}`).join(" "),
+          application_name: (options.name ?? applicationName(ctx.runId)).slice(0, 63),
+          options: [...settings, ...(options.settings ?? [])].map((s) => `-c ${s}`).join(" "),
           connectionTimeoutMillis: 5000,
         })
         // A server that ends an idle session emits 'error' on the client: never crash the process for it.
@@ -126,7 +134,7 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError, opti
   })
 
 /** Runs `f` in a session that is closed afterwards, whatever happens; a thrown error becomes `wrap`'s. */
-export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, options: SessionOptions = {}): Effect.Effect<A, ShiftupError> =>
+export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, options: PgSessionOptions = {}): Effect.Effect<A, ShiftupError> =>
   Effect.acquireUseRelease(
     open(c, wrap, options),
     (s) => attempt(() => f(s), c, wrap),

@@ -31,10 +31,11 @@ export interface SchemaFingerprint {
   readonly grants: ReadonlyArray<string>
 }
 
+// The digests are sorted byte-wise (COLLATE "C"): the same on every server whatever its collation, and the cheapest sort.
 export const checksum = async (s: Session, table: TableName, missing: (detail: string) => Error): Promise<Checksum> => {
   await requireTable(s, table, missing)
   const [r] = await s.query(
-    `SELECT count(*)::int8::text AS n, md5(coalesce(string_agg(h, '' ORDER BY h), '')) AS d FROM (SELECT md5(ROW(r.*)::text) AS h FROM ${qualified(table)} AS r) AS hashes`,
+    `SELECT count(*)::int8::text AS n, md5(coalesce(string_agg(h, '' ORDER BY h COLLATE "C"), '')) AS d FROM (SELECT md5(ROW(r.*)::text) AS h FROM ${qualified(table)} AS r) AS hashes`,
   )
   return { table: show(table), rows: Number(r?.["n"] ?? 0), digest: String(r?.["d"] ?? "") }
 }
