@@ -44,9 +44,11 @@ Usage:
                                               exit 1 on a finding at/above --fail-on (default any)
   shiftup inventory [--docker] [--endpoints <host:port,host,cidr…>] [--ports <list>]
                     [--observe-production] [--previous <snapshot>] [--out <file>] [--json]
+                    [--packages] [--osv <dir> [--fail-on <severity>]]
                                               snapshot what runs (Docker containers, endpoints
                                               inside the egress allowlist); default: the
-                                              config's \`inventory\` section
+                                              config's \`inventory\` section; --packages reads
+                                              each image's packages, --osv matches them
   shiftup inventory diff <old> <new> [--json] what changed between two snapshots; exit 1 when
                                               a configured "must not happen" rule matched
 
@@ -125,6 +127,7 @@ const options = {
   ports: { type: "string" },
   "observe-production": { type: "boolean" },
   previous: { type: "string" },
+  packages: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },

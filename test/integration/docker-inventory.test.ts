@@ -7,7 +7,7 @@
  * path; the withdrawn advisory is not reported. Every image and container carries
  * `shiftup.run=<this run>`; the temporary containers are gone after each read, a failed one too.
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -230,5 +230,29 @@ describe("end to end: a vulnerable package in an image, an OSV directory", () =>
     const log = JSON.parse(cli.stdout) as { runs: [{ tool: { driver: { rules: Array<{ id: string }> } }; results: Array<{ ruleId: string; locations: Array<{ physicalLocation: { artifactLocation: { uri: string } }; logicalLocations: Array<{ name: string }> }> }> }] }
     expect(log.runs[0].tool.driver.rules.map((r) => r.id)).toEqual(["GHSA-35jh-r3h4-6jhm", "DSA-5764-1"])
     expect(log.runs[0].results.map((r) => [r.ruleId, r.locations[0]?.physicalLocation.artifactLocation.uri, r.locations[0]?.logicalLocations[1]?.name])).toContainEqual(["DSA-5764-1", "var/lib/dpkg/status", images.debian])
+
+    // And through `shiftup inventory`: a container of that image (created, never started) in the
+    // snapshot with its packages, the findings after the assets, SARIF beside the snapshot.
+    const container = await run(engine.create({ image: images.debian, name: `inv-vuln-${runId}`, labels, command: ["/bin/true"] }))
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "shiftup-inv-"))
+      const config = join(dir, "shiftup.config.ts")
+      writeFileSync(config, `export default { inventory: { docker: { labels: ["shiftup.run=${runId}"] } } }\n`)
+      const inv = await runCli(["inventory", "--config", config, "--osv", osv, "--fail-on", "high", "--out", join(dir, "snap.json")])
+      expect(inv.code, inv.output).toBe(1)
+      expect(inv.stdout).toMatch(/vulnerable components: 3 finding\(s\) in 12 package\(s\) of 1 image\(s\)/)
+      expect(inv.stdout).toContain("GHSA-35jh-r3h4-6jhm")
+      const snap = JSON.parse(readFileSync(join(dir, "snap.json"), "utf8")) as { assets: Array<{ id: string; packages?: Array<{ name: string; version: string; path: string }> }> }
+      expect(snap.assets.map((a) => a.id)).toEqual([`docker:local/inv-vuln-${runId}`])
+      expect(snap.assets[0]?.packages).toContainEqual({ ecosystem: "Debian", name: "libssl3", version: "3.0.11-1~deb12u2", path: "/var/lib/dpkg/status" })
+      const sarif = JSON.parse(readFileSync(join(dir, "snap.vulns.sarif"), "utf8")) as { runs: [{ tool: { driver: { rules: Array<{ id: string }> } } }] }
+      expect(sarif.runs[0].tool.driver.rules.map((r) => r.id).sort()).toEqual(["DSA-5764-1", "GHSA-35jh-r3h4-6jhm"])
+      // Below the threshold: the same snapshot exits 0.
+      const low = await runCli(["inventory", "--config", config, "--osv", osv, "--fail-on", "critical"])
+      expect(low.code, low.output).toBe(0)
+    } finally {
+      await run(engine.remove(container).pipe(Effect.ignore))
+    }
+    expect((await ours()).map((c) => c.name)).toEqual([])
   })
 })

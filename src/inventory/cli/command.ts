@@ -5,6 +5,7 @@
  * happen" rule matched, 2 refused by the safety floor or the egress allowlist before any packet,
  * 4 invalid input.
  */
+import { randomBytes } from "node:crypto"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
 import { Effect } from "effect"
@@ -14,6 +15,11 @@ import { diff, type Drift } from "../diff/diff.ts"
 import type { Asset, Snapshot } from "../snapshot/model.ts"
 import { parse, snapshot, type SnapshotOptions } from "../snapshot/take.ts"
 import { fromConfig } from "../track.ts"
+import type { Severity } from "../Cvss.ts"
+import * as Osv from "../osv/index.ts"
+import type { Package as FullPackage } from "../Package.ts"
+import * as Packages from "../packages/index.ts"
+import { atLeast, renderFindings } from "../render.ts"
 
 export interface InventoryArgs {
   readonly docker: boolean
@@ -23,6 +29,12 @@ export interface InventoryArgs {
   readonly json: boolean
   readonly observeProduction: boolean
   readonly previous: string | undefined
+  /** Read each image's installed packages (never running it) into the snapshot. */
+  readonly packages: boolean
+  /** Match those packages against this OSV directory (implies `packages`). */
+  readonly osv: string | undefined
+  /** With `osv`: exit 1 for a finding at or above this severity. */
+  readonly failOn: string | undefined
 }
 
 interface Io {
@@ -83,7 +95,27 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
     ...(args.previous === undefined ? {} : { previous: readSnapshot(args.previous) }),
   }
   if ((options.docker === undefined || options.docker === false) && options.endpoints === undefined) throw new InvalidArguments({ detail: "nothing to inventory: pass --docker and/or --endpoints host:port,…, or configure `inventory` in shiftup.config.ts" })
-  const result = await Effect.runPromise(Effect.result(snapshot(options)))
+  const failOn = args.failOn?.toLowerCase() as Severity | undefined
+  if (failOn !== undefined && !severities.includes(failOn)) throw new InvalidArguments({ detail: `--fail-on ${args.failOn}: use critical, high, medium, low or none` })
+  if (failOn !== undefined && args.osv === undefined) throw new InvalidArguments({ detail: "--fail-on needs --osv <directory of OSV advisories> to match packages against" })
+  // Every package of every image, as the readers found it (origin and release included, which
+  // OSV's distro advisories need); the snapshot keeps the short form.
+  const read = new Map<string, ReadonlyArray<FullPackage>>()
+  const withPackages: SnapshotOptions =
+    args.packages || args.osv !== undefined
+      ? {
+          ...options,
+          packages: ({ engine, imageId }) =>
+            Packages.fromImage(engine, imageId, { labels: { "shiftup.run": `inventory-${randomBytes(4).toString("hex")}` } }).pipe(
+              Effect.map((found) => {
+                read.set(imageId, found.packages)
+                return found.packages.map((p) => ({ ecosystem: p.ecosystem, name: p.name, version: p.version, path: p.location.path }))
+              }),
+            ),
+        }
+      : options
+  const db = args.osv === undefined ? undefined : await Osv.load(args.osv)
+  const result = await Effect.runPromise(Effect.result(snapshot(withPackages)))
   if (result._tag === "Failure") {
     const e: ShiftupError = result.failure
     io.err(`shiftup: ${e.message}\n`)
@@ -101,8 +133,15 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
     for (const a of snap.assets) io.out(`${assetLine(a)}\n`)
     if (args.out !== undefined) io.out(`snapshot written to ${args.out}\n`)
   }
-  return 0
+  if (db === undefined) return 0
+  const { findings, skipped } = Osv.match(Osv.index(db.advisories), [...read.values()].flat())
+  if (args.out !== undefined) writeFileSync(args.out.replace(/(\.json)?$/, ".vulns.sarif"), renderFindings(findings, "sarif"))
+  ;(args.json ? io.err : io.out)(`vulnerable components: ${findings.length} finding(s) in ${[...read.values()].flat().length} package(s) of ${read.size} image(s)${args.out === undefined ? "" : `; SARIF in ${args.out.replace(/(\.json)?$/, ".vulns.sarif")}`}\n${findings.length === 0 ? "" : renderFindings(findings, "text")}`)
+  for (const x of skipped) io.err(`shiftup inventory: not evaluated: ${x.package}${x.advisory === undefined ? "" : ` against ${x.advisory}`}: ${x.reason}\n`)
+  return failOn !== undefined && findings.some((f) => atLeast(f, failOn)) ? 1 : 0
 }
+
+const severities: ReadonlyArray<Severity> = ["critical", "high", "medium", "low", "none"]
 
 const driftText = (d: Drift): string => {
   const lines = [`inventory diff ${d.from} → ${d.to}: ${d.changes.length} change(s), ${d.findings.length} finding(s), ${d.violations.length} violation(s)`]
