@@ -19,6 +19,19 @@ export interface HtmlOptions {
   readonly title?: string
   /** Most step rows listed per run (violations and errors are always listed); default 500. */
   readonly maxStepRows?: number
+  /** Vulnerable components to list in their own section (`Osv.match`'s findings from shiftup/inventory). */
+  readonly vulnerabilities?: ReadonlyArray<Vulnerability>
+}
+
+/** A vulnerable component as the report lists it: what shiftup/inventory's `Osv.match` finds. */
+export interface Vulnerability {
+  readonly advisory: string
+  readonly aliases: ReadonlyArray<string>
+  readonly summary?: string
+  readonly severity: { readonly level: string; readonly score?: number; readonly vector?: string }
+  readonly package: { readonly ecosystem: string; readonly name: string; readonly version: string }
+  readonly fixed: ReadonlyArray<string>
+  readonly location: { readonly image?: string; readonly path: string }
 }
 
 const css = `
@@ -198,6 +211,22 @@ const overview = (runs: ReadonlyArray<Journal>): string => {
   )
 }
 
+const levelRank: Readonly<Record<string, number>> = { critical: 0, high: 1, medium: 2, low: 3, none: 4, unknown: 5 }
+
+/** The vulnerable components, worst first: one row per package and advisory. */
+const vulnerabilitiesOf = (vs: ReadonlyArray<Vulnerability>): string => {
+  const rows = [...vs]
+    .sort((a, b) => (levelRank[a.severity.level] ?? 9) - (levelRank[b.severity.level] ?? 9) || (b.severity.score ?? 0) - (a.severity.score ?? 0) || a.advisory.localeCompare(b.advisory))
+    .map((v) => {
+      const sev = `<span class="sev">${e(v.severity.level)}</span>${v.severity.score === undefined ? "" : ` ${v.severity.score.toFixed(1)}`}`
+      const where = `${v.location.image === undefined ? "" : `${e(v.location.image)} `}<code>${e(v.location.path)}</code>`
+      return `<tr><td>${sev}</td><td><b>${e(v.advisory)}</b>${v.aliases.length === 0 ? "" : `<div class="muted">${e(v.aliases.join(", "))}</div>`}${v.summary === undefined ? "" : `<div>${e(v.summary)}</div>`}</td><td>${e(v.package.ecosystem)} <b>${e(v.package.name)}</b> ${e(v.package.version)}</td><td>${v.fixed.length === 0 ? '<span class="muted">no fix known</span>' : e(v.fixed.join(", "))}</td><td>${where}</td></tr>`
+    })
+  return `<section class="run" id="vulnerabilities"><h2>Vulnerable components (${vs.length})</h2>${
+    vs.length === 0 ? '<p class="muted">No installed package matched an advisory.</p>' : `<table><tr><th>severity</th><th>advisory</th><th>package</th><th>fixed in</th><th>where</th></tr>${rows.join("")}</table>`
+  }</section>`
+}
+
 /**
  * Renders journals as one self-contained HTML page.
  *
@@ -205,7 +234,13 @@ const overview = (runs: ReadonlyArray<Journal>): string => {
  * writeFileSync("shiftup.html", html([journal]))
  */
 export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}): string => {
-  const title = options.title ?? (journals.length === 1 && journals[0] !== undefined ? `shiftup: ${journals[0].experiment.id} — ${statusWord[journals[0].status]}` : `shiftup: ${journals.length} experiments`)
+  const title =
+    options.title ??
+    (journals.length === 1 && journals[0] !== undefined
+      ? `shiftup: ${journals[0].experiment.id} — ${statusWord[journals[0].status]}`
+      : journals.length === 0 && options.vulnerabilities !== undefined
+        ? "shiftup: vulnerable components"
+        : `shiftup: ${journals.length} experiments`)
   // A game day reads from what went wrong: failures first, passing runs collapsed.
   const runs = journals.length > 1 ? [...journals].sort((a, b) => statusRank[a.status] - statusRank[b.status]) : journals
   const gameDay = journals.length > 1
@@ -216,6 +251,7 @@ export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}
 <title>${e(title)}</title><style>${css}</style></head>
 <body><main><h1>${e(title)}</h1>${gameDay ? overview(runs) : ""}
 ${runs.map((j, i) => section(j, i, options, gameDay && j.status === "passed")).join("\n")}
+${options.vulnerabilities === undefined ? "" : vulnerabilitiesOf(options.vulnerabilities)}
 <footer>shiftup ${e(version)} · generated from the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)</footer></main></body></html>
 `
 }

@@ -19,7 +19,7 @@ import { markdown } from "./markdown.ts"
 import { sarif, type SarifOptions } from "./sarif.ts"
 
 export { consoleReporter, nextStep, type ConsoleOptions } from "./console.ts"
-export { html, type HtmlOptions } from "./html.ts"
+export { html, type HtmlOptions, type Vulnerability } from "./html.ts"
 export { junit } from "./junit.ts"
 export { markdown } from "./markdown.ts"
 export { cweOf, sarif, sarifSchemaUri, type SarifOptions } from "./sarif.ts"

@@ -247,6 +247,11 @@ describe("end to end: a vulnerable package in an image, an OSV directory", () =>
       expect(snap.assets[0]?.packages).toContainEqual({ ecosystem: "Debian", name: "libssl3", version: "3.0.11-1~deb12u2", path: "/var/lib/dpkg/status" })
       const sarif = JSON.parse(readFileSync(join(dir, "snap.vulns.sarif"), "utf8")) as { runs: [{ tool: { driver: { rules: Array<{ id: string }> } } }] }
       expect(sarif.runs[0].tool.driver.rules.map((r) => r.id).sort()).toEqual(["DSA-5764-1", "GHSA-35jh-r3h4-6jhm"])
+      // The HTML page lists them, worst first: lodash (high, 7.2) before libssl3 (no score).
+      const page = readFileSync(join(dir, "snap.vulns.html"), "utf8")
+      expect(page).toContain("Vulnerable components (3)")
+      expect(page.indexOf("GHSA-35jh-r3h4-6jhm")).toBeLessThan(page.indexOf("DSA-5764-1"))
+      expect(page).toContain("3.0.14-1~deb12u1")
       // Below the threshold: the same snapshot exits 0.
       const low = await runCli(["inventory", "--config", config, "--osv", osv, "--fail-on", "critical"])
       expect(low.code, low.output).toBe(0)

@@ -20,6 +20,7 @@ import * as Osv from "../osv/index.ts"
 import type { Package as FullPackage } from "../Package.ts"
 import * as Packages from "../packages/index.ts"
 import { atLeast, renderFindings } from "../render.ts"
+import { html } from "../../report/html.ts"
 
 export interface InventoryArgs {
   readonly docker: boolean
@@ -135,8 +136,14 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
   }
   if (db === undefined) return 0
   const { findings, skipped } = Osv.match(Osv.index(db.advisories), [...read.values()].flat())
-  if (args.out !== undefined) writeFileSync(args.out.replace(/(\.json)?$/, ".vulns.sarif"), renderFindings(findings, "sarif"))
-  ;(args.json ? io.err : io.out)(`vulnerable components: ${findings.length} finding(s) in ${[...read.values()].flat().length} package(s) of ${read.size} image(s)${args.out === undefined ? "" : `; SARIF in ${args.out.replace(/(\.json)?$/, ".vulns.sarif")}`}\n${findings.length === 0 ? "" : renderFindings(findings, "text")}`)
+  const beside = (ext: string) => (args.out ?? "").replace(/(\.json)?$/, ext)
+  if (args.out !== undefined) {
+    writeFileSync(beside(".vulns.sarif"), renderFindings(findings, "sarif"))
+    writeFileSync(beside(".vulns.html"), html([], { vulnerabilities: findings }))
+  }
+  ;(args.json ? io.err : io.out)(
+    `vulnerable components: ${findings.length} finding(s) in ${[...read.values()].flat().length} package(s) of ${read.size} image(s)${args.out === undefined ? "" : `; SARIF in ${beside(".vulns.sarif")}, HTML in ${beside(".vulns.html")}`}\n${findings.length === 0 ? "" : renderFindings(findings, "text")}`,
+  )
   for (const x of skipped) io.err(`shiftup inventory: not evaluated: ${x.package}${x.advisory === undefined ? "" : ` against ${x.advisory}`}: ${x.reason}\n`)
   return failOn !== undefined && findings.some((f) => atLeast(f, failOn)) ? 1 : 0
 }

@@ -152,4 +152,26 @@ describe("html", () => {
   it("is a pure function of the journals", () => {
     expect(html(all)).toBe(html(all))
   })
+
+  it("lists vulnerable components worst first, escaped, with fixes and where they were read", () => {
+    const v = (advisory: string, level: string, score: number | undefined, name: string, fixed: ReadonlyArray<string>) => ({
+      advisory,
+      aliases: [`CVE-${advisory}`],
+      summary: `<b>${name}</b> is vulnerable`,
+      severity: { level, ...(score === undefined ? {} : { score }) },
+      package: { ecosystem: "npm", name, version: "1.0.0" },
+      fixed,
+      location: { image: "app:1", path: "/app/package-lock.json" },
+    })
+    const page = html([], { vulnerabilities: [v("LOW-1", "low", 2.1, "a", []), v("CRIT-1", "critical", 9.8, "b", ["1.0.1"]), v("HIGH-1", "high", 7.5, "c", ["2.0.0"])] })
+    expect(page).toContain("<title>shiftup: vulnerable components</title>")
+    expect(page).toContain("Vulnerable components (3)")
+    expect([page.indexOf("CRIT-1"), page.indexOf("HIGH-1"), page.indexOf("LOW-1")]).toEqual([...[page.indexOf("CRIT-1"), page.indexOf("HIGH-1"), page.indexOf("LOW-1")]].sort((a, b) => a - b))
+    expect(page).toContain("&lt;b&gt;b&lt;/b&gt; is vulnerable")
+    expect(page).not.toContain("<b>b</b> is vulnerable")
+    expect(page).toContain("no fix known")
+    expect(page).toContain("<code>/app/package-lock.json</code>")
+    expect(html([], { vulnerabilities: [] })).toContain("No installed package matched an advisory.")
+    expect(html(frozen(real))).not.toContain("Vulnerable components")
+  })
 })
