@@ -34,3 +34,4 @@ export { defaultPorts, endpointAssets, endpointId, parseTarget, planEndpoints, t
 export { scan, type PortState, type ScanOptions, type ScanTarget } from "./sources/scan.ts"
 export { fromConfig, take, track, trackPromise, type Tracked } from "./track.ts"
 export type { InventoryDocker, InventoryEndpoint, InventorySettings } from "./settings.ts"
+export * as Misconfig from "../misconfig/index.ts"
