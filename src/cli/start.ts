@@ -49,6 +49,12 @@ Usage:
                                               config's \`inventory\` section
   shiftup inventory diff <old> <new> [--json] what changed between two snapshots; exit 1 when
                                               a configured "must not happen" rule matched
+  shiftup misconfig [--snapshot <file> | --docker] [--profile <name>]
+                    [--format text|json|sarif] [--out <file>] [--fail-on <severity>]
+                                              misconfiguration rules (CIS Docker, TLS, data
+                                              stores) under an environment profile; exit 1 on
+                                              a blocking finding
+  shiftup profiles                            the environment profiles and their parameters
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -76,7 +82,11 @@ Options:
   --image <ref>       vulns: an image to read packages from (repeatable)
   --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
   --fail-on <level>   vulns: exit 1 only for findings at or above critical, high,
-                      medium, low or none
+                      medium, low or none; misconfig: at or above critical, high, medium,
+                      low or info (default: the profile's blocking findings)
+  --snapshot <file>   misconfig: an inventory snapshot (shiftup inventory --out) to check
+  --profile <name>    misconfig: the profile for every asset (web, healthcare, payments,
+                      internal or the config's), over the config's choices
   --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
                       for every fault, \`all\` for every step); declined → abort, rollback
   -y, --yes           run: approve every approval gate (CI)
@@ -125,6 +135,8 @@ const options = {
   ports: { type: "string" },
   "observe-production": { type: "boolean" },
   previous: { type: "string" },
+  snapshot: { type: "string" },
+  profile: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
@@ -135,7 +147,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory", "misconfig", "profiles"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

@@ -11,7 +11,8 @@ import * as Probe from "../Probe.ts"
 import { observed } from "../docker/internal/observe.ts"
 import type { ContainerTarget } from "../docker/targets.ts"
 import { assetOf } from "../inventory/sources/docker.ts"
-import { evaluate, type MisconfigSettings } from "./evaluate.ts"
+import { evaluate } from "./evaluate.ts"
+import type { MisconfigSettings } from "./settings.ts"
 import type { Finding, Rule } from "./model.ts"
 
 export interface NoMisconfigurationOptions extends Expect.CheckOptions {

@@ -7,23 +7,12 @@ import type { Asset } from "../inventory/snapshot/model.ts"
 import { containerRules } from "./container-rules.ts"
 import { endpointRules } from "./endpoint-rules.ts"
 import { severityRank, type Finding, type Rule } from "./model.ts"
-import { resolveProfile, type Profile, type ProfileOverride } from "./profiles.ts"
+import { resolveProfile, type Profile } from "./profiles.ts"
+import type { MisconfigSettings } from "./settings.ts"
 import { fail, InvalidArguments } from "../ShiftupError.ts"
 
 /** Every built-in rule. */
 export const rules: ReadonlyArray<Rule> = [...containerRules, ...endpointRules]
-
-/** The config's `misconfig` section. */
-export interface MisconfigSettings {
-  /** The profile when nothing more specific names one; default `web`. */
-  readonly profile?: string
-  /** Per effective environment of an asset (`production`, `staging`…), the profile. */
-  readonly environments?: Readonly<Partial<Record<"production" | "staging" | "development" | "lab", string>>>
-  /** Per asset id or container name, the profile: the most specific choice. */
-  readonly targets?: Readonly<Record<string, string>>
-  /** The config's own profiles: a built-in one extended with type-checked overrides. */
-  readonly profiles?: Readonly<Record<string, ProfileOverride>>
-}
 
 export interface InForce {
   readonly profile: Profile
