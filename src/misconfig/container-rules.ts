@@ -180,7 +180,11 @@ export const containerRules: ReadonlyArray<Rule> = [
     rationale: "Without no-new-privileges a setuid binary inside the container can raise a process's privileges.",
     remediation: "Run with --security-opt no-new-privileges (or the daemon's \"no-new-privileges\": true).",
     references: { cis: ["5.25"], cwe: ["CWE-250"] },
-    check: (c) => when(!c.privileges.securityOpt.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o)), "SecurityOpt lacks no-new-privileges"),
+    // The engine applies the last `no-new-privileges[=bool]` given.
+    check: (c) => {
+      const last = c.privileges.securityOpt.filter((o) => /^no-new-privileges([:=]|$)/.test(o)).at(-1)
+      return when(last === undefined || /[:=]false$/.test(last), last === undefined ? "SecurityOpt lacks no-new-privileges" : `SecurityOpt ends with ${last}`)
+    },
   }),
   rule({
     id: "container.seccomp-unconfined",
