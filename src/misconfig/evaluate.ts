@@ -23,8 +23,12 @@ export interface InForce {
 const nameOf = (a: Asset) => (a.kind === "container" ? a.name : `${a.host}:${a.port}`)
 
 /** The profile in force for `asset`: `override` (a `--profile`), else the asset's target entry, its environment's, the config's default, `web`. */
-export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string): InForce => {
-  const pick = (name: string, why: string): InForce => ({ profile: resolveProfile(name, settings.profiles ?? {}), why })
+export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce => {
+  const pick = (name: string, why: string): InForce => {
+    let profile = resolved.get(name)
+    if (profile === undefined) resolved.set(name, (profile = resolveProfile(name, settings.profiles ?? {})))
+    return { profile, why }
+  }
   if (override !== undefined) return pick(override, `--profile ${override}`)
   for (const key of [asset.id, nameOf(asset)]) {
     const t = settings.targets?.[key]
@@ -76,8 +80,9 @@ export const evaluate = (assets: ReadonlyArray<Asset>, options: EvaluateOptions 
   const findings: Array<Finding> = []
   const notEvaluated: Array<{ rule: string; asset: string }> = []
   const profiles: Record<string, { profile: string; why: string }> = {}
+  const resolved = new Map<string, Profile>()
   for (const asset of assets) {
-    const { profile, why } = profileFor(asset, options.settings, options.profile)
+    const { profile, why } = profileFor(asset, options.settings, options.profile, resolved)
     profiles[asset.id] = { profile: profile.name, why }
     for (const rule of list) {
       if (rule.kind !== asset.kind) continue
