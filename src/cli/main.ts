@@ -140,7 +140,20 @@ const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Pr
   if (rest[0] === "diff") return cli.diffCommand(rest.slice(1), args.values.json === true, config, io)
   if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup inventory\` takes no files (did you mean \`shiftup inventory diff ${rest.join(" ")}\`?)` }))
   const v = args.values
-  return cli.inventoryCommand({ docker: v.docker === true, endpoints: v.endpoints ?? [], ports: v.ports, out: v.out, json: v.json === true, observeProduction: v["observe-production"] === true, previous: v.previous }, config, io)
+  return cli.inventoryCommand(
+    {
+      docker: v.docker === true,
+      endpoints: v.endpoints ?? [],
+      ports: v.ports,
+      out: v.out,
+      json: v.json === true,
+      observeProduction: v["observe-production"] === true,
+      previous: v.previous,
+      ...(v.check === true ? { check: { profile: v.profile, format: v.format ?? [], failOn: v["fail-on"] } } : {}),
+    },
+    config,
+    io,
+  )
 }
 
 const runAll = async (

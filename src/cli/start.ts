@@ -44,9 +44,11 @@ Usage:
                                               exit 1 on a finding at/above --fail-on (default any)
   shiftup inventory [--docker] [--endpoints <host:port,host,cidr…>] [--ports <list>]
                     [--observe-production] [--previous <snapshot>] [--out <file>] [--json]
+                    [--check [--profile <name>] [--format text|json|sarif]]
                                               snapshot what runs (Docker containers, endpoints
                                               inside the egress allowlist); default: the
-                                              config's \`inventory\` section
+                                              config's \`inventory\` section; --check: then
+                                              the misconfiguration rules (as shiftup misconfig)
   shiftup inventory diff <old> <new> [--json] what changed between two snapshots; exit 1 when
                                               a configured "must not happen" rule matched
   shiftup misconfig [--snapshot <file> | --docker] [--profile <name>]
@@ -136,6 +138,7 @@ const options = {
   "observe-production": { type: "boolean" },
   previous: { type: "string" },
   snapshot: { type: "string" },
+  check: { type: "boolean" },
   profile: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },

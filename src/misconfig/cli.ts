@@ -69,6 +69,13 @@ export const misconfigCommand = async (args: MisconfigArgs, config: Config, io: 
     }
     snap = result.success
   }
+  return checkSnapshot(snap, { ...args, format: [format] }, config, io)
+}
+
+/** The rules over a snapshot, rendered: 1 when a finding blocks (or is at or above `--fail-on`). Also `shiftup inventory --check`. */
+export const checkSnapshot = (snap: Snapshot, args: Pick<MisconfigArgs, "profile" | "format" | "out" | "failOn">, config: Config, io: Io): number => {
+  const format = formatOf(args.format)
+  if (args.failOn !== undefined && !(severities as ReadonlyArray<string>).includes(args.failOn)) throw new InvalidArguments({ detail: `--fail-on: one of ${severities.join(", ")}, got ${args.failOn}` })
   const evaluation = evaluate(snap.assets, { ...(config.misconfig === undefined ? {} : { settings: config.misconfig }), ...(args.profile === undefined ? {} : { profile: args.profile }), now: new Date(snap.takenAt) })
   const text = render(evaluation, format)
   if (args.out !== undefined) {

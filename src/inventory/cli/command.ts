@@ -23,6 +23,8 @@ export interface InventoryArgs {
   readonly json: boolean
   readonly observeProduction: boolean
   readonly previous: string | undefined
+  /** `--check`: evaluate the misconfiguration rules on the snapshot (docs/misconfig.md). */
+  readonly check?: { readonly profile: string | undefined; readonly format: ReadonlyArray<string>; readonly failOn: string | undefined }
 }
 
 interface Io {
@@ -95,6 +97,7 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
     mkdirSync(dirname(args.out), { recursive: true })
     writeFileSync(args.out, text)
   }
+  if (args.check !== undefined) return (await import("../../misconfig/cli.ts")).checkSnapshot(snap, { ...args.check, out: undefined }, config, io)
   if (args.json) io.out(text)
   else {
     io.out(`inventory ${snap.takenAt}: ${snap.assets.length} asset(s) from ${snap.sources.map((s) => `${s.kind} ${s.name} (${s.assets}, ${s.ms} ms)`).join(", ")}\n`)
