@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Ajv } from "ajv"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { main } from "../../src/cli/main.ts"
@@ -134,7 +135,26 @@ describe("container rules on real containers", () => {
       expect(o).not.toContain(token)
     }
     const sarif = JSON.parse(outputs[8] ?? "")
+    // The official OASIS SARIF 2.1.0 (rtm.5) schema, as the report tests use it.
+    const { $schema: _draft, id: _id, ...official } = JSON.parse(readFileSync(join(import.meta.dirname, "../fixtures/report/sarif-2.1.0-rtm.5.oasis.schema.json"), "utf8")) as Record<string, unknown>
+    const validate = new Ajv({ allErrors: true, strict: false, validateFormats: false, unicodeRegExp: false }).compile(official)
+    expect(validate(sarif) ? "valid" : JSON.stringify(validate.errors)).toBe("valid")
     expect(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id)).toContain("container.privileged")
     expect(sarif.runs[0].results.find((r: { ruleId: string }) => r.ruleId === "container.privileged")).toMatchObject({ level: "error", properties: { blocking: true, profile: "healthcare" } })
+  })
+
+  it("shiftup inventory --docker --check --profile: this engine's containers, the rules, exit 1 on the privileged one", async () => {
+    const run = async (profile: string) => {
+      let out = ""
+      const code = await main(["inventory", "--docker", "--check", "--profile", profile, "--format", "json"], { io: { out: (t) => void (out += t), err: () => undefined, tty: false } })
+      const mine = (JSON.parse(out) as { findings: ReadonlyArray<{ rule: string; asset: string; severity: string; blocking: boolean }> }).findings.filter((f) => f.asset.startsWith(`docker:local/${runId}-`))
+      return { code, mine, out }
+    }
+    const [healthcare, web] = [await run("healthcare"), await run("web")]
+    expect([healthcare.code, web.code]).toEqual([1, 1])
+    const at = (r: typeof web, rule: string) => r.mine.find((f) => f.asset === `docker:local/${nameOf(rule)}` && f.rule === rule)
+    expect(at(healthcare, "container.privileged")).toMatchObject({ severity: "critical", blocking: true })
+    expect([at(web, "container.root-user"), at(healthcare, "container.root-user")]).toMatchObject([{ severity: "medium", blocking: false }, { severity: "high", blocking: true }])
+    expect(healthcare.out + web.out).not.toContain(password)
   })
 })
