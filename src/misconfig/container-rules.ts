@@ -5,21 +5,9 @@
  * docs/misconfig.md lists which CIS 5.x checks are covered and how the others are.
  */
 import type { ContainerAsset } from "../inventory/snapshot/model.ts"
-import type { References, Rule, RuleContext, Severity } from "./model.ts"
+import { defineRule, when, type Rule, type RuleSpec } from "./model.ts"
 
-interface Spec {
-  readonly id: string
-  readonly title: string
-  readonly reads: ReadonlyArray<string>
-  readonly severity: Severity
-  readonly rationale: string
-  readonly remediation: string
-  readonly references: References
-  readonly check: (c: ContainerAsset, context: RuleContext) => ReadonlyArray<string> | null
-}
-
-const rule = (spec: Spec): Rule => ({ ...spec, kind: "container", check: (asset, context) => (asset.kind === "container" ? spec.check(asset, context) : null) })
-const when = (bad: boolean, evidence: string): ReadonlyArray<string> => (bad ? [evidence] : [])
+const rule = (spec: RuleSpec<"container">): Rule => defineRule("container", spec)
 
 /** Capabilities that give a container a way out or over its host (CIS 5.3 asks for a reviewed, minimal set). */
 export const dangerousCapabilities: ReadonlyArray<string> = ["ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "SYS_BOOT", "SYS_TIME", "NET_ADMIN", "DAC_READ_SEARCH", "DAC_OVERRIDE", "BPF", "PERFMON", "MAC_ADMIN", "MAC_OVERRIDE", "SYSLOG", "SETFCAP"]

@@ -4,22 +4,9 @@
  * and the headers the profile requires of HTTP endpoints. docs/misconfig.md says which data
  * store checks the fingerprint cannot answer.
  */
-import type { EndpointAsset } from "../inventory/snapshot/model.ts"
-import type { References, Rule, RuleContext, Severity } from "./model.ts"
+import { defineRule, when, type Rule, type RuleSpec } from "./model.ts"
 
-interface Spec {
-  readonly id: string
-  readonly title: string
-  readonly reads: ReadonlyArray<string>
-  readonly severity: Severity
-  readonly rationale: string
-  readonly remediation: string
-  readonly references: References
-  readonly check: (e: EndpointAsset, context: RuleContext) => ReadonlyArray<string> | null
-}
-
-const rule = (spec: Spec): Rule => ({ ...spec, kind: "endpoint", check: (asset, context) => (asset.kind === "endpoint" ? spec.check(asset, context) : null) })
-const when = (bad: boolean, evidence: string): ReadonlyArray<string> => (bad ? [evidence] : [])
+const rule = (spec: RuleSpec<"endpoint">): Rule => defineRule("endpoint", spec)
 const days = (ms: number) => Math.floor(ms / 86_400_000)
 const isAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(":")
 

@@ -56,3 +56,16 @@ export interface Finding {
   readonly remediation: string
   readonly references: References
 }
+
+/** What a rule's author writes: the rule, with `check` typed for its kind of asset. */
+export type RuleSpec<K extends Asset["kind"]> = Omit<Rule, "kind" | "check"> & { readonly check: (asset: Extract<Asset, { readonly kind: K }>, context: RuleContext) => ReadonlyArray<string> | null }
+
+/** A rule on one kind of asset (it does not apply to the others). */
+export const defineRule = <K extends Asset["kind"]>(kind: K, spec: RuleSpec<K>): Rule => ({
+  ...spec,
+  kind,
+  check: (asset, context) => (asset.kind === kind ? spec.check(asset as Extract<Asset, { readonly kind: K }>, context) : null),
+})
+
+/** One line of evidence when `bad`. */
+export const when = (bad: boolean, evidence: string): ReadonlyArray<string> => (bad ? [evidence] : [])
