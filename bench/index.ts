@@ -17,8 +17,9 @@ import { propertySection } from "./property.ts"
 import { dataSection } from "./data.ts"
 import { inventorySection as inventoryVulns } from "./inventory.ts"
 import { inventorySection as inventoryDocker } from "./inventory-docker.ts"
+import { misconfigSection } from "./misconfig.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, dataSection, propertySection, inventoryVulns, inventoryDocker]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, dataSection, propertySection, inventoryVulns, inventoryDocker, misconfigSection]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

@@ -9,6 +9,7 @@ import { builtins, type Compensators } from "./Compensation.ts"
 import { stepDown, type Exception } from "./internal/classify.ts"
 import { decodeAll } from "./internal/validate.ts"
 import { InventorySettingsSchema, type InventorySettings } from "./inventory/settings.ts"
+import { MisconfigSettingsSchema, profileIssues, type MisconfigSettings } from "./misconfig/settings.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { fail, InvalidConfig } from "./ShiftupError.ts"
 
@@ -63,6 +64,15 @@ export interface Config {
    * inventory: { docker: true, endpoints: [{ target: "127.0.0.1", ports: [443, 6379], environment: "staging" }], rules: [{ name: "no new ports", kinds: ["port-opened"] }] }
    */
   readonly inventory?: InventorySettings
+  /**
+   * `shiftup misconfig`: the environment profile in force per environment or target, and the
+   * config's own profiles extending a built-in one (they may only tighten the floor).
+   * See docs/misconfig.md.
+   *
+   * @example
+   * misconfig: { environments: { production: "healthcare" }, targets: { "billing-db": "payments" }, profiles: { clinic: { extends: "healthcare", certExpiryDays: 45 } } }
+   */
+  readonly misconfig?: MisconfigSettings
 }
 
 const ConfigSchema = Schema.Struct({
@@ -91,6 +101,7 @@ const ConfigSchema = Schema.Struct({
   rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
   module: Schema.optionalKey(Schema.String),
   inventory: Schema.optionalKey(InventorySettingsSchema),
+  misconfig: Schema.optionalKey(MisconfigSettingsSchema),
   controlDir: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => (isAbsolute(s) ? undefined : `must be an absolute path (runs and \`shiftup halt\` must name the same directory wherever they start), got ${JSON.stringify(s)}`)))),
 })
 
@@ -105,8 +116,10 @@ export const defineConfig = (config: Config, source = "shiftup.config.ts"): Conf
   const replaced = Object.keys(config.compensators ?? {})
     .filter((kind) => Object.hasOwn(builtins, kind))
     .map((kind) => ({ path: `compensators.${kind}`, message: `"${kind}" is a built-in compensation kind and cannot be replaced (a replaced undo could silently do nothing); give your compensator a kind of its own, e.g. "myteam.${kind}"` }))
+  const decoded = decodeAll(ConfigSchema, config)
   const issues = [
-    ...decodeAll(ConfigSchema, config),
+    ...decoded,
+    ...(decoded.length === 0 && config.misconfig !== undefined ? profileIssues(config.misconfig) : []),
     ...replaced,
     ...(config.exceptions ?? []).flatMap((x, i) =>
       stepDown[x.from] === x.to ? [] : [{ path: `exceptions[${i}].to`, message: `an exception moves a member one step only: from ${x.from} to ${stepDown[x.from]}, not ${x.to}` }],

@@ -58,6 +58,14 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     if (command === "lab") return await labCommand(io, options.signal)
     if (command === "import") return await (await import("../ctk/import.ts")).importCommand(rest, { out: args.values.out, environment: args.values.environment }, io)
     if (command === "inventory") return await inventory(rest, args, io)
+    if (command === "misconfig" || command === "profiles") {
+      const cli = await import("../misconfig/cli.ts")
+      const config = await loadConfig(args.values.config)
+      if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup ${command}\` takes no files (a snapshot is --snapshot <file>)` }))
+      if (command === "profiles") return cli.profilesCommand(config, io)
+      const v = args.values
+      return await cli.misconfigCommand({ snapshot: v.snapshot, docker: v.docker === true, profile: v.profile, format: v.format ?? [], out: v.out, failOn: v["fail-on"] }, config, io)
+    }
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "vulns")
       return await (await import("./vulns.ts")).vulnsCommand(
@@ -132,7 +140,23 @@ const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Pr
   if (rest[0] === "diff") return cli.diffCommand(rest.slice(1), args.values.json === true, config, io)
   if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup inventory\` takes no files (did you mean \`shiftup inventory diff ${rest.join(" ")}\`?)` }))
   const v = args.values
-  return cli.inventoryCommand({ docker: v.docker === true, endpoints: v.endpoints ?? [], ports: v.ports, out: v.out, json: v.json === true, observeProduction: v["observe-production"] === true, previous: v.previous, packages: v.packages === true, osv: v.osv, failOn: v["fail-on"] }, config, io)
+  return cli.inventoryCommand(
+    {
+      docker: v.docker === true,
+      endpoints: v.endpoints ?? [],
+      ports: v.ports,
+      out: v.out,
+      json: v.json === true,
+      observeProduction: v["observe-production"] === true,
+      previous: v.previous,
+      packages: v.packages === true,
+      osv: v.osv,
+      failOn: v["fail-on"],
+      ...(v.check === true ? { check: { profile: v.profile, format: v.format ?? [], failOn: v["fail-on"] } } : {}),
+    },
+    config,
+    io,
+  )
 }
 
 const runAll = async (

@@ -44,13 +44,21 @@ Usage:
                                               exit 1 on a finding at/above --fail-on (default any)
   shiftup inventory [--docker] [--endpoints <host:port,host,cidr…>] [--ports <list>]
                     [--observe-production] [--previous <snapshot>] [--out <file>] [--json]
-                    [--packages] [--osv <dir> [--fail-on <severity>]]
+                    [--packages] [--osv <dir>] [--check [--profile <name>] [--format text|json|sarif]]
+                    [--fail-on <severity>]
                                               snapshot what runs (Docker containers, endpoints
                                               inside the egress allowlist); default: the
                                               config's \`inventory\` section; --packages reads
-                                              each image's packages, --osv matches them
+                                              each image's packages, --osv matches them;
+                                              --check: then the misconfiguration rules
   shiftup inventory diff <old> <new> [--json] what changed between two snapshots; exit 1 when
                                               a configured "must not happen" rule matched
+  shiftup misconfig [--snapshot <file> | --docker] [--profile <name>]
+                    [--format text|json|sarif] [--out <file>] [--fail-on <severity>]
+                                              misconfiguration rules (CIS Docker, TLS, data
+                                              stores) under an environment profile; exit 1 on
+                                              a blocking finding
+  shiftup profiles                            the environment profiles and their parameters
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -78,7 +86,11 @@ Options:
   --image <ref>       vulns: an image to read packages from (repeatable)
   --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
   --fail-on <level>   vulns: exit 1 only for findings at or above critical, high,
-                      medium, low or none
+                      medium, low or none; misconfig: at or above critical, high, medium,
+                      low or info (default: the profile's blocking findings)
+  --snapshot <file>   misconfig: an inventory snapshot (shiftup inventory --out) to check
+  --profile <name>    misconfig: the profile for every asset (web, healthcare, payments,
+                      internal or the config's), over the config's choices
   --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
                       for every fault, \`all\` for every step); declined → abort, rollback
   -y, --yes           run: approve every approval gate (CI)
@@ -128,6 +140,9 @@ const options = {
   "observe-production": { type: "boolean" },
   previous: { type: "string" },
   packages: { type: "boolean" },
+  snapshot: { type: "string" },
+  check: { type: "boolean" },
+  profile: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
@@ -138,7 +153,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory", "misconfig", "profiles"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

@@ -36,6 +36,8 @@ export interface InventoryArgs {
   readonly osv: string | undefined
   /** With `osv`: exit 1 for a finding at or above this severity. */
   readonly failOn: string | undefined
+  /** `--check`: evaluate the misconfiguration rules on the snapshot (docs/misconfig.md). */
+  readonly check?: { readonly profile: string | undefined; readonly format: ReadonlyArray<string>; readonly failOn: string | undefined }
 }
 
 interface Io {
@@ -98,7 +100,7 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
   if ((options.docker === undefined || options.docker === false) && options.endpoints === undefined) throw new InvalidArguments({ detail: "nothing to inventory: pass --docker and/or --endpoints host:port,…, or configure `inventory` in shiftup.config.ts" })
   const failOn = args.failOn?.toLowerCase() as Severity | undefined
   if (failOn !== undefined && !severities.includes(failOn)) throw new InvalidArguments({ detail: `--fail-on ${args.failOn}: use critical, high, medium, low or none` })
-  if (failOn !== undefined && args.osv === undefined) throw new InvalidArguments({ detail: "--fail-on needs --osv <directory of OSV advisories> to match packages against" })
+  if (failOn !== undefined && args.osv === undefined && args.check === undefined) throw new InvalidArguments({ detail: "--fail-on needs --osv <directory of OSV advisories> or --check to judge findings" })
   // Every package of every image, as the readers found it (origin and release included, which
   // OSV's distro advisories need); the snapshot keeps the short form.
   const read = new Map<string, ReadonlyArray<FullPackage>>()
@@ -128,13 +130,15 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
     mkdirSync(dirname(args.out), { recursive: true })
     writeFileSync(args.out, text)
   }
-  if (args.json) io.out(text)
-  else {
+  // With --check, the rules' verdict is the report; otherwise the snapshot (JSON or a line per asset).
+  const checked = args.check === undefined ? 0 : await (await import("../../misconfig/cli.ts")).checkSnapshot(snap, { ...args.check, out: undefined }, config, io)
+  if (args.check === undefined && args.json) io.out(text)
+  else if (args.check === undefined) {
     io.out(`inventory ${snap.takenAt}: ${snap.assets.length} asset(s) from ${snap.sources.map((s) => `${s.kind} ${s.name} (${s.assets}, ${s.ms} ms)`).join(", ")}\n`)
     for (const a of snap.assets) io.out(`${assetLine(a)}\n`)
     if (args.out !== undefined) io.out(`snapshot written to ${args.out}\n`)
   }
-  if (db === undefined) return 0
+  if (db === undefined) return checked
   const { findings, skipped } = Osv.match(Osv.index(db.advisories), [...read.values()].flat())
   const beside = (ext: string) => (args.out ?? "").replace(/(\.json)?$/, ext)
   if (args.out !== undefined) {
@@ -145,7 +149,7 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
     `vulnerable components: ${findings.length} finding(s) in ${[...read.values()].flat().length} package(s) of ${read.size} image(s)${args.out === undefined ? "" : `; SARIF in ${beside(".vulns.sarif")}, HTML in ${beside(".vulns.html")}`}\n${findings.length === 0 ? "" : renderFindings(findings, "text")}`,
   )
   for (const x of skipped) io.err(`shiftup inventory: not evaluated: ${x.package}${x.advisory === undefined ? "" : ` against ${x.advisory}`}: ${x.reason}\n`)
-  return failOn !== undefined && findings.some((f) => atLeast(f, failOn)) ? 1 : 0
+  return Math.max(checked, failOn !== undefined && findings.some((f) => atLeast(f, failOn)) ? 1 : 0)
 }
 
 const severities: ReadonlyArray<Severity> = ["critical", "high", "medium", "low", "none"]

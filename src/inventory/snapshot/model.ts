@@ -88,8 +88,25 @@ export interface ContainerAsset {
   }
   readonly restartPolicy: string
   readonly healthcheck: ReadonlyArray<string> | null
+  /** `HostConfig` limits, 0 = none (absent in snapshots taken before they were read). */
+  readonly limits?: { readonly memory: number; readonly nanoCpus: number; readonly cpuQuota: number; readonly cpuShares: number; readonly pidsLimit: number }
+  /**
+   * The environment's variable NAMES with what was judged of each value when it was read; the
+   * values themselves are never stored (absent in snapshots taken before they were read).
+   */
+  readonly env?: ReadonlyArray<EnvVar>
   /** Installed software, when a package reader was given; absent otherwise. */
   readonly packages?: ReadonlyArray<Package>
+}
+
+/** One environment variable of a container, without its value. */
+export interface EnvVar {
+  readonly name: string
+  /** The name says it holds a secret (`PASSWORD`, `TOKEN`, `API_KEY`…). */
+  readonly secretName: boolean
+  /** The value looked random (Shannon entropy ≥ 3.5 bits per character over ≥ 16 characters, no spaces or slashes). */
+  readonly highEntropy: boolean
+  readonly empty: boolean
 }
 
 export interface Certificate {

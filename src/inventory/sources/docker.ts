@@ -18,6 +18,7 @@ import { checkEgress, type Egress } from "../../internal/egress.ts"
 import { EgressDenied, EngineUnavailable, ProbeFailed, type ShiftupError } from "../../ShiftupError.ts"
 import * as Target from "../../Target.ts"
 import { summarise } from "./classification.ts"
+import { envVarsOf } from "./env.ts"
 import type { ContainerAsset, Owner, Package, SourceReport } from "../snapshot/model.ts"
 import type { EngineCallError } from "../../docker/internal/call-error.ts"
 
@@ -64,7 +65,8 @@ const ownerOf = (labels: Readonly<Record<string, string>>, imageLabels: Readonly
 /** `NET_ADMIN` whether the engine says `CAP_NET_ADMIN` or not (engines differ). */
 const capability = (c: string) => c.toUpperCase().replace(/^CAP_/, "")
 
-const assetOf = (c: Container, image: ImageDetails | undefined, options: DockerSourceOptions, engineName: string, local: boolean, packages: ReadonlyArray<Package> | undefined): ContainerAsset => {
+/** One inspected container as an inventory asset (what a probe of a running experiment reads too). */
+export const assetOf = (c: Container, image: ImageDetails | undefined, options: Pick<DockerSourceOptions, "exceptions" | "ownerLabels">, engineName: string, local: boolean, packages: ReadonlyArray<Package> | undefined): ContainerAsset => {
   const facts = factsOf(c, { local })
   const classification = summarise(classifyMember(Target.make(c.name, { kind: "container" }), facts, options.exceptions ?? []))
   const p = c.privileges
@@ -103,6 +105,8 @@ const assetOf = (c: Container, image: ImageDetails | undefined, options: DockerS
     },
     restartPolicy: c.restartPolicy,
     healthcheck: c.healthcheck,
+    limits: { memory: c.resources.memory, nanoCpus: c.resources.nanoCpus, cpuQuota: c.resources.cpuQuota, cpuShares: c.resources.cpuShares, pidsLimit: c.resources.pidsLimit },
+    env: envVarsOf(c.env),
     ...(packages === undefined ? {} : { packages }),
   }
 }

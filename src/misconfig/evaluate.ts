@@ -1,0 +1,109 @@
+/**
+ * Rules over assets: which profile is in force for each asset (and why), and the findings of
+ * every rule under it. Pure: the same assets, settings and time give the same findings, so
+ * this runs on a live inventory, on a snapshot file and inside an experiment's check alike.
+ */
+import type { Asset } from "../inventory/snapshot/model.ts"
+import { containerRules } from "./container-rules.ts"
+import { endpointRules } from "./endpoint-rules.ts"
+import { severityRank, type Finding, type Rule } from "./model.ts"
+import { resolveProfile, type Profile } from "./profiles.ts"
+import type { MisconfigSettings } from "./settings.ts"
+import { fail, InvalidArguments } from "../ShiftupError.ts"
+
+/** Every built-in rule. */
+export const rules: ReadonlyArray<Rule> = [...containerRules, ...endpointRules]
+
+export interface InForce {
+  readonly profile: Profile
+  /** Why this profile: `--profile healthcare`, `misconfig.targets["docker:local/db"]`… */
+  readonly why: string
+}
+
+const nameOf = (a: Asset) => (a.kind === "container" ? a.name : `${a.host}:${a.port}`)
+
+/** The profile in force for `asset`: `override` (a `--profile`), else the asset's target entry, its environment's, the config's default, `web`. */
+export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce => {
+  const pick = (name: string, why: string): InForce => {
+    let profile = resolved.get(name)
+    if (profile === undefined) resolved.set(name, (profile = resolveProfile(name, settings.profiles ?? {})))
+    return { profile, why }
+  }
+  if (override !== undefined) return pick(override, `--profile ${override}`)
+  for (const key of [asset.id, nameOf(asset)]) {
+    const t = settings.targets?.[key]
+    if (t !== undefined) return pick(t, `misconfig.targets[${JSON.stringify(key)}]`)
+  }
+  const env = settings.environments?.[asset.classification.effective]
+  if (env !== undefined) return pick(env, `misconfig.environments.${asset.classification.effective} (the asset classifies as ${asset.classification.effective})`)
+  if (settings.profile !== undefined) return pick(settings.profile, "misconfig.profile")
+  return pick("web", "the default profile (no --profile, no misconfig section naming one)")
+}
+
+export interface EvaluateOptions {
+  readonly settings?: MisconfigSettings
+  /** A profile for every asset, over the settings' choices (the CLI's `--profile`). */
+  readonly profile?: string
+  /** Only these rules (ids or rules); default every built-in rule. */
+  readonly rules?: ReadonlyArray<Rule | string>
+  /** What ages and expiries are measured against; default now. */
+  readonly now?: Date
+}
+
+export interface Evaluation {
+  readonly findings: ReadonlyArray<Finding>
+  /** Rules that could not run on an asset because the facts they read are absent. */
+  readonly notEvaluated: ReadonlyArray<{ readonly rule: string; readonly asset: string }>
+  /** Per asset id, the profile in force and why. */
+  readonly profiles: Readonly<Record<string, { readonly profile: string; readonly why: string }>>
+}
+
+const selected = (chosen: EvaluateOptions["rules"]): ReadonlyArray<Rule> => {
+  if (chosen === undefined) return rules
+  return chosen.map((r) => {
+    if (typeof r !== "string") return r
+    const found = rules.find((x) => x.id === r)
+    if (found === undefined) throw fail(new InvalidArguments({ detail: `no misconfiguration rule ${JSON.stringify(r)}; the rules are ${rules.map((x) => x.id).join(", ")}` }))
+    return found
+  })
+}
+
+/**
+ * Every rule over every asset, each under its profile.
+ *
+ * @example
+ * const { findings } = Misconfig.evaluate(snapshot.assets, { profile: "healthcare", now: new Date(snapshot.takenAt) })
+ */
+export const evaluate = (assets: ReadonlyArray<Asset>, options: EvaluateOptions = {}): Evaluation => {
+  const list = selected(options.rules)
+  const now = options.now ?? new Date()
+  const findings: Array<Finding> = []
+  const notEvaluated: Array<{ rule: string; asset: string }> = []
+  const profiles: Record<string, { profile: string; why: string }> = {}
+  const resolved = new Map<string, Profile>()
+  for (const asset of assets) {
+    const { profile, why } = profileFor(asset, options.settings, options.profile, resolved)
+    profiles[asset.id] = { profile: profile.name, why }
+    for (const rule of list) {
+      if (rule.kind !== asset.kind) continue
+      const severity = profile.severities[rule.id] ?? rule.severity
+      if (severity === "off") continue
+      const evidence = rule.check(asset, { profile, now })
+      if (evidence === null) notEvaluated.push({ rule: rule.id, asset: asset.id })
+      else if (evidence.length > 0)
+        findings.push({
+          rule: rule.id,
+          title: rule.title,
+          asset: asset.id,
+          severity,
+          blocking: severityRank[severity] >= severityRank[profile.failOn] || profile.mandatory.includes(rule.id),
+          profile: profile.name,
+          evidence,
+          remediation: rule.remediation,
+          references: rule.references,
+        })
+    }
+  }
+  findings.sort((a, b) => severityRank[b.severity] - severityRank[a.severity] || a.asset.localeCompare(b.asset) || a.rule.localeCompare(b.rule))
+  return { findings, notEvaluated, profiles }
+}

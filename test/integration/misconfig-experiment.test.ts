@@ -1,0 +1,73 @@
+/**
+ * A misconfiguration checked during a fault inside a real experiment: while the primary
+ * container is paused, the fallback must not run privileged nor hold the Docker socket
+ * (`Misconfig.noMisconfiguration`). A hardened fallback: the run passes. A privileged fallback
+ * (created, not started: the engine here cannot start privileged containers): the run fails
+ * with a finding naming the rule, and the primary is unpaused by the rollback either way.
+ * Everything carries `shiftup.run=<id>` and is removed after.
+ */
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Experiment, run } from "../../src/index.ts"
+import * as Docker from "../../src/docker/index.ts"
+import * as Engine from "../../src/docker/engine.ts"
+import { container, containers } from "../../src/docker/targets.ts"
+import { Misconfig } from "../../src/inventory/index.ts"
+import { ensureImageMap } from "../../src/testing/docker/images.ts"
+import { docker, removeRun } from "../support/inventory-docker.ts"
+
+const runId = `misx-${randomBytes(4).toString("hex")}`
+const engine = Engine.make()
+const label = `shiftup.run=${runId}`
+const state = mkdtempSync(join(tmpdir(), "shiftup-misconfig-x-"))
+let busybox = ""
+
+beforeAll(async () => {
+  busybox = (await Effect.runPromise(ensureImageMap(engine, { only: ["busybox"] }))).busybox ?? ""
+  docker("run", "-d", "--name", `${runId}-primary`, "--label", label, busybox, "sleep", "3600")
+  docker("create", "--name", `${runId}-fallback-good`, "--label", label, "--user", "1000", "--cap-drop", "ALL", busybox, "sleep", "3600")
+  docker("create", "--name", `${runId}-fallback-bad`, "--label", label, "--privileged", busybox, "sleep", "3600")
+}, 30_000)
+
+afterAll(() => {
+  removeRun(runId)
+  rmSync(state, { recursive: true, force: true })
+  engine.close()
+})
+
+const failover = (fallback: string) => {
+  const primary = container(`${runId}-primary`, { environment: "lab" })
+  // Created, not started: `all` selects it (a fallback the failover has not started yet is still checked).
+  const target = containers(`${runId}-${fallback}`, { select: { name: `${runId}-${fallback}`, all: true }, environment: "lab" })
+  return Experiment.make({
+    id: `misconfig.failover.${fallback}`,
+    title: "the fallback stays unprivileged while the primary is down",
+    targets: { primary, fallback: target },
+    method: [Docker.pause(primary), Misconfig.noMisconfiguration(target, ["container.privileged", "container.docker-socket"])],
+  })
+}
+
+const paused = () => docker("inspect", "-f", "{{.State.Paused}}", `${runId}-primary`)
+
+describe("noMisconfiguration during a fault", () => {
+  it("a hardened fallback: the run passes, the primary is unpaused after", async () => {
+    const j = await run(failover("fallback-good"), { stateDir: state, journal: false, runId: `${runId}-good` })
+    expect(j.status, j.summary).toBe("passed")
+    expect(paused()).toBe("false")
+  })
+
+  it("a privileged fallback: a finding naming the rule, during the fault", async () => {
+    const j = await run(failover("fallback-bad"), { stateDir: state, journal: false, runId: `${runId}-bad` })
+    expect(j.status).toBe("failed")
+    expect(j.findings).toHaveLength(1)
+    const f = j.findings[0]
+    expect(f?.severity).toBe("high")
+    expect(JSON.stringify(f?.observed)).toContain('"rule":"container.privileged"')
+    expect(JSON.stringify(f?.observed)).toContain("HostConfig.Privileged is true")
+    expect(paused()).toBe("false")
+  })
+})
