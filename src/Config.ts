@@ -11,6 +11,7 @@ import { decodeAll } from "./internal/validate.ts"
 import { InventorySettingsSchema, type InventorySettings } from "./inventory/settings.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { fail, InvalidConfig } from "./ShiftupError.ts"
+import { WatchSettingsSchema, type WatchSettings } from "./watch/settings.ts"
 
 export interface Config {
   readonly policy?: PolicySettings
@@ -63,6 +64,14 @@ export interface Config {
    * inventory: { docker: true, endpoints: [{ target: "127.0.0.1", ports: [443, 6379], environment: "staging" }], rules: [{ name: "no new ports", kinds: ["port-opened"] }] }
    */
   readonly inventory?: InventorySettings
+  /**
+   * `shiftup watch`: observe-only jobs on schedules (experiments whose every step is observe-class,
+   * inventory snapshots with drift), the finding store, the health and metrics port. See docs/watch.md.
+   *
+   * @example
+   * watch: { jobs: [{ name: "gateway-auth", experiment: "experiments/gateway.denies-anonymous.ts", every: "5 minutes", jitter: "30 seconds" }, { name: "inventory", inventory: true, cron: "0 * * * *" }] }
+   */
+  readonly watch?: WatchSettings
 }
 
 const ConfigSchema = Schema.Struct({
@@ -91,6 +100,7 @@ const ConfigSchema = Schema.Struct({
   rollbackTimeout: Schema.optionalKey(Schema.Union([Schema.Number, Schema.String])),
   module: Schema.optionalKey(Schema.String),
   inventory: Schema.optionalKey(InventorySettingsSchema),
+  watch: Schema.optionalKey(WatchSettingsSchema),
   controlDir: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => (isAbsolute(s) ? undefined : `must be an absolute path (runs and \`shiftup halt\` must name the same directory wherever they start), got ${JSON.stringify(s)}`)))),
 })
 
