@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { afterEach, describe, expect, it } from "vitest"
 import { fingerprint, FindingStoreError, fromJournal, migrate, migrations, openSqlite, schemaVersion, type FindingStore, type Observation } from "shiftup/watch"
-import type { Journal } from "shiftup"
+import type { Journal } from "../../../src/Journal.ts"
 
 const dirs: Array<string> = []
 const stores: Array<FindingStore> = []
@@ -69,7 +69,8 @@ describe("fingerprints", () => {
   it("rule, asset and location each make a different finding", () => {
     const base = fingerprint(anon)
     expect(new Set([base, fingerprint({ ...anon, rule: "x" }), fingerprint({ ...anon, asset: "y" }), fingerprint({ ...anon, location: "method" })]).size).toBe(4)
-    expect(fingerprint({ ...anon, severity: "low", title: "other", detail: "other" })).toBe(base)
+    const reworded: Observation = { ...anon, severity: "low", title: "other", detail: "other" }
+    expect(fingerprint(reworded)).toBe(base)
   })
 
   it("a run that is not a complete scan (refused, aborted, invalid) records nothing", () => {
