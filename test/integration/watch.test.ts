@@ -145,7 +145,7 @@ describe("shiftup watch", () => {
       config(`{ name: "fine", experiment: ${JSON.stringify(fixture("watch", "gateway-auth.ts"))}, every: 1000 }, { name: "faulty", experiment: ${JSON.stringify(fixture("watch", "with-fault.ts"))}, every: 1000 }`),
     )
     const before = { ...lab().hits }
-    const r = await runCli(["watch", "--state-dir", join(dir, "state"), "--log", "json"], { cwd: dir, env: { SHIFTUP_LAB_PORT: String(lab().base) } })
+    const r = await runCli(["watch", "--state-dir", join(dir, "state"), "--log", "json"], { cwd: dir, env: { SHIFTUP_LAB_PORT: String(lab().base) }, timeoutMs: 20_000 })
     expect(r.code, r.output).toBe(4)
     expect(r.stderr).toContain("watch.jobs[1] (faulty)")
     expect(r.stderr).toContain('experiment "watch.with-fault" has disrupt step')
