@@ -53,6 +53,9 @@ Usage:
                                               their schedules until SIGTERM/SIGINT; findings go
                                               to the store, /healthz and /metrics on 127.0.0.1
   shiftup findings [--format text|json|sarif] the open findings of the watch store
+  shiftup findings accept <fingerprint> --until <date> <reason…>
+                                              accept a finding's risk until a date (then it
+                                              reopens)
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -77,6 +80,7 @@ Options:
   --format <formats>  report: the formats to render (html,junit,sarif,md);
                       vulns, findings: text (default), json or sarif
   --log <format>      watch: human (default on a terminal) or json (JSON lines)
+  --until <date>      findings accept: when the acceptance expires (ISO date or time)
   --osv <dir>         vulns: a directory of OSV advisories (*.json, unzipped exports)
   --image <ref>       vulns: an image to read packages from (repeatable)
   --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
@@ -132,6 +136,7 @@ const options = {
   previous: { type: "string" },
   json: { type: "boolean" },
   log: { type: "string" },
+  until: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const

@@ -32,18 +32,29 @@ export const watchCommand = async (args: WatchArgs, io: CliIo, signal: AbortSign
 }
 
 export interface FindingsArgs {
+  readonly rest: ReadonlyArray<string>
   readonly config: string | undefined
   readonly stateDir: string | undefined
   readonly format: ReadonlyArray<string>
+  readonly until: string | undefined
 }
 
+/** `shiftup findings [--format …]`: the open set; `shiftup findings accept <fingerprint> --until <date> <reason…>`: accept a risk. */
 export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<number> => {
   const format = args.format[0] ?? "text"
   if (args.format.length > 1 || !["text", "json", "sarif"].includes(format)) throw fail(new InvalidArguments({ detail: `\`shiftup findings\` takes one --format: text, json or sarif` }))
+  const [sub, fp, ...reason] = args.rest
+  if (sub !== undefined && sub !== "accept") throw fail(new InvalidArguments({ detail: `\`shiftup findings\` takes no files; \`shiftup findings accept <fingerprint> --until <date> <reason…>\` accepts a risk` }))
+  const until = args.until === undefined ? Number.NaN : Date.parse(args.until)
+  if (sub === "accept" && (fp === undefined || reason.length === 0 || Number.isNaN(until)))
+    throw fail(new InvalidArguments({ detail: "`shiftup findings accept` needs a fingerprint, --until <date> (e.g. 2027-01-31) and a reason" }))
   const config = await loadConfig(args.config)
   const store = openSqlite(config.watch?.store ?? join(args.stateDir ?? config.stateDir ?? ".shiftup", "watch.sqlite"))
   try {
-    io.out(renderOpen(store.open(), format as Format))
+    if (sub === "accept") {
+      const t = store.accept(fp as string, reason.join(" "), new Date(until), new Date())
+      io.out(`${t.fingerprint} ${t.from ?? "new"} → accepted-risk until ${t.finding.acceptedUntil ?? ""}: ${t.finding.acceptedReason ?? ""}\n`)
+    } else io.out(renderOpen(store.open(), format as Format))
   } finally {
     store.close()
   }

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { finish, fixture, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
 import { labForThisFile } from "../support/proc-lab.ts"
+import { fingerprint, openSqlite, type Observation } from "shiftup/watch"
 
 useProcessCleanup()
 
@@ -153,5 +154,27 @@ describe("shiftup watch", () => {
     expect(r.stdout).not.toContain("watch.started")
     expect(lab().hits, "nothing was contacted").toEqual(before)
     expect(existsSync(join(dir, "state", "watch.sqlite"))).toBe(false)
+  })
+
+  it("shiftup findings: the open set as text, JSON and SARIF; accept a risk until a date", async () => {
+    const state = tempDir("shiftup-watch-state-")
+    const seen: Observation = { rule: anonymousRule, asset: "gateway", location: "before", severity: "critical", title: "The gateway denies anonymous callers", detail: "observed 200" }
+    const store = openSqlite(join(state, "watch.sqlite"))
+    store.record("gateway-auth", [seen], new Date())
+    store.close()
+    const fp = fingerprint(seen)
+    const text = await runCli(["findings", "--state-dir", state])
+    expect(text.stdout).toContain(`CRITICAL new           ${anonymousRule} on gateway (before)`)
+    expect(text.stdout).toContain(`[${fp}]`)
+    const sarif = JSON.parse((await runCli(["findings", "--state-dir", state, "--format", "sarif"])).stdout) as { version: string; runs: Array<{ results: Array<{ ruleId: string; level: string; partialFingerprints: Record<string, string> }> }> }
+    expect(sarif.version).toBe("2.1.0")
+    expect(sarif.runs[0]?.results).toEqual([expect.objectContaining({ ruleId: anonymousRule, level: "error", partialFingerprints: { "shiftup/v1": fp } })])
+    const past = await runCli(["findings", "accept", fp, "--until", "2020-01-01", "--state-dir", state, "WAF", "rule"])
+    expect(past.code).toBe(4)
+    expect(past.stderr).toContain("must expire after now")
+    const accepted = await runCli(["findings", "accept", fp, "--until", "2099-01-01", "--state-dir", state, "WAF", "rule", "OPS-7"])
+    expect(accepted.code, accepted.output).toBe(0)
+    const json = JSON.parse((await runCli(["findings", "--state-dir", state, "--format", "json"])).stdout) as { findings: Array<{ state: string; acceptedReason: string }> }
+    expect(json.findings).toEqual([expect.objectContaining({ state: "accepted-risk", acceptedReason: "WAF rule OPS-7" })])
   })
 })
