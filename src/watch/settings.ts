@@ -44,7 +44,7 @@ export interface WatchSettings {
 const DurationInput = durationOption("positive")
 
 const JobSchema = Schema.Struct({
-  name: Schema.String.check(Schema.isPattern(/^[a-z0-9][a-z0-9.-]*$/)),
+  name: Schema.String.check(Schema.makeFilter((n) => (/^[a-z0-9][a-z0-9.-]*$/.test(n) ? undefined : `a job name is lowercase letters, digits, dots and dashes (it labels metrics), got ${JSON.stringify(n)}`))),
   every: Schema.optionalKey(DurationInput),
   cron: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   jitter: Schema.optionalKey(DurationInput),

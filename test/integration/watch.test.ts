@@ -47,10 +47,10 @@ const freePort = () =>
     })
   })
 
-const config = (jobs: string, inventory = "") => `import { defineConfig } from "shiftup"
+const config = (jobs: string, inventory = "", shutdownTimeout = "6 seconds") => `import { defineConfig } from "shiftup"
 export default defineConfig({
   ${inventory}
-  watch: { port: 0, shutdownTimeout: "6 seconds", jobs: [${jobs}] },
+  watch: { port: 0, shutdownTimeout: "${shutdownTimeout}", jobs: [${jobs}] },
 })
 `
 
@@ -137,6 +137,25 @@ describe("shiftup watch", () => {
     const listed = await runCli(["findings", "--state-dir", state, "--format", "json"], { cwd: dir })
     expect(listed.code, listed.output).toBe(0)
     expect((JSON.parse(listed.stdout) as { findings: Array<{ rule: string }> }).findings.filter((f) => f.rule === anonymousRule)).toEqual([])
+  })
+
+  it("a job still running at the shutdown deadline is abandoned (aborted, nothing recorded): exit 3 within the deadline, state written", async () => {
+    const dir = tempDir("shiftup-watch-")
+    const state = join(dir, "state")
+    writeFileSync(join(dir, "shiftup.config.ts"), config(`{ name: "slow", experiment: ${JSON.stringify(fixture("watch", "slow.ts"))}, every: 1000 }`, "", "1 second"))
+    const watch = spawnCli(["watch", "--state-dir", state, "--log", "json"], { cwd: dir, env: { SHIFTUP_LAB_PORT: String(lab().base) } })
+    await waitFor("the slow job running", () => events(watch).some((e) => e.event === "job.started"), { proc: watch })
+    const stopAt = Date.now()
+    watch.child.kill("SIGTERM")
+    const r = await finish(watch, 20_000)
+    const tookMs = Date.now() - stopAt
+    expect(r.code, r.output).toBe(3)
+    expect(tookMs).toBeLessThan(1_500)
+    expect(events(watch).map((e) => e.event)).toEqual(expect.arrayContaining(["watch.abandoning", "job.incomplete", "watch.stopped"]))
+    expect(events(watch).map((e) => e.event)).not.toContain("job.finished")
+    const written = JSON.parse(readFileSync(join(state, "watch-state.json"), "utf8")) as { clean: boolean; jobs: Record<string, { runs: number; lastOutcome?: string }> }
+    expect(written.clean).toBe(false)
+    expect(written.jobs["slow"]).toMatchObject({ runs: 1 })
   })
 
   it("refuses at start a job whose experiment injects a fault, before anything runs", async () => {
