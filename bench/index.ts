@@ -16,8 +16,9 @@ import { cliSection } from "./cli.ts"
 import { propertySection } from "./property.ts"
 import { inventorySection as inventoryVulns } from "./inventory.ts"
 import { inventorySection as inventoryDocker } from "./inventory-docker.ts"
+import { watchSection } from "./watch.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, propertySection, inventoryVulns, inventoryDocker]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, propertySection, inventoryVulns, inventoryDocker, watchSection]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

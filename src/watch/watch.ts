@@ -96,6 +96,9 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   for (const [name, s] of states) if (s.lastSuccess !== undefined) m.lastSuccess.set({ job: name }, Date.parse(s.lastSuccess) / 1000)
   const running = new Map<string, { readonly controller: AbortController; readonly done: Promise<void> }>()
   let stopping = false
+  // Set once the state is written and the store closed: a run abandoned past the deadline that
+  // ends after that records nothing (the state on disk is final).
+  let closed = false
 
   const tick = (job: RunnableJob) => {
     const name = job.spec.name
@@ -115,6 +118,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
       .run(controller.signal)
       .then(
         (outcome) => {
+          if (closed) return
           const ended = new Date()
           const seconds = (ended.getTime() - started.getTime()) / 1000
           if (outcome.seen === undefined || controller.signal.aborted) {
@@ -137,6 +141,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
           }
         },
         (e: unknown) => {
+          if (closed) return
           const ended = new Date()
           m.jobDuration.observe({ job: name, outcome: "error" }, (ended.getTime() - started.getTime()) / 1000)
           m.runs.inc({ job: name, outcome: "error" })
@@ -180,6 +185,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
       }
       await endpoint.close()
       const state = write(clean)
+      closed = true
       store.close()
       log("info", "watch.stopped", { clean, state: stateFile })
       return state

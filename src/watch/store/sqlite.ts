@@ -143,13 +143,18 @@ export const openSqlite = (file: string): FindingStore => {
           if (was === undefined) {
             const ttd = previous === undefined ? null : at.getTime() - Date.parse(previous.last_at)
             insert.run(fp, o.rule, o.asset, o.location, o.severity, o.title, o.detail ?? "", scope, now, now, now, ttd)
-            out.push({ fingerprint: fp, from: undefined, to: "new", finding: get(fp) as StoredFinding })
+            const finding: StoredFinding = { fingerprint: fp, rule: o.rule, asset: o.asset, location: o.location, severity: o.severity, title: o.title, detail: o.detail ?? "", scope, state: "new", firstSeen: now, lastSeen: now, occurrences: 1, openedAt: now, ...(ttd === null ? {} : { timeToDetectMs: ttd }) }
+            out.push({ fingerprint: fp, from: undefined, to: "new", finding })
             continue
           }
           const to: State = was.state === "resolved" ? "regressed" : was.state === "accepted-risk" ? "accepted-risk" : "open"
           const openedAt = was.state === "resolved" ? now : was.openedAt
           seenAgain.run(o.severity, o.title, o.detail ?? "", scope, to, now, openedAt, was.state === "resolved" ? null : (was.resolvedAt ?? null), fp)
-          if (to !== was.state) out.push({ fingerprint: fp, from: was.state, to, finding: get(fp) as StoredFinding })
+          if (to !== was.state) {
+            const { resolvedAt: _, ...rest } = was
+            const finding: StoredFinding = { ...(was.state === "resolved" ? rest : was), severity: o.severity, title: o.title, detail: o.detail ?? "", scope, state: to, lastSeen: now, occurrences: was.occurrences + 1, openedAt }
+            out.push({ fingerprint: fp, from: was.state, to, finding })
+          }
         }
         for (const r of inScope.all(scope) as Array<Row>) {
           const fp = r["fingerprint"] as string
