@@ -31,8 +31,25 @@ export interface InventoryJob extends JobCommon {
 
 export type WatchJob = ExperimentJob | InventoryJob
 
+/** A webhook called on finding state changes; the body is documented in docs/watch.md. */
+export interface WebhookSettings {
+  /** http(s) URL the events are POSTed to. */
+  readonly url: string
+  /** The environment variable holding the HMAC-SHA256 key (never the key itself in the config). */
+  readonly secretEnv?: string
+  /** Which states entered trigger it; default new, regressed and resolved. */
+  readonly events?: ReadonlyArray<"new" | "open" | "resolved" | "regressed" | "accepted-risk">
+  /** Tries per event (first + retries); default 5. */
+  readonly attempts?: number
+  /** The first retry's delay, doubled each time; default 500 ms. */
+  readonly backoffMs?: number
+  /** Per attempt; default 5000 ms. */
+  readonly timeoutMs?: number
+}
+
 export interface WatchSettings {
   readonly jobs: ReadonlyArray<WatchJob>
+  readonly webhooks?: ReadonlyArray<WebhookSettings>
   /** The SQLite finding store; default `<stateDir>/watch.sqlite`. */
   readonly store?: string
   /** `/healthz` and `/metrics` on 127.0.0.1 at this port (0: a free one, printed at start). Default 9464. */
@@ -67,6 +84,18 @@ export const WatchSettingsSchema = Schema.Struct({
       const twice = names.filter((n, i) => names.indexOf(n) !== i)
       return twice.length === 0 ? undefined : `job names must be unique: ${[...new Set(twice)].join(", ")} appear more than once`
     }),
+  ),
+  webhooks: Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({
+        url: Schema.String.check(Schema.makeFilter((u) => (/^https?:\/\/[^\s]+$/.test(u) ? undefined : `must be an http(s) URL, got ${JSON.stringify(u)}`))),
+        secretEnv: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+        events: Schema.optionalKey(Schema.Array(Schema.Literals(["new", "open", "resolved", "regressed", "accepted-risk"]))),
+        attempts: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 20 }))),
+        backoffMs: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+        timeoutMs: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))),
+      }),
+    ),
   ),
   store: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),

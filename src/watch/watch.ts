@@ -2,8 +2,9 @@
  * The watcher: the jobs on their schedules, never two runs of one job at once (a tick while the
  * job still runs is skipped, logged and counted), every complete scan recorded in the finding
  * store (its state changes logged and counted), `/healthz` and `/metrics` on 127.0.0.1, and a
- * graceful stop: no new ticks, running jobs get until 3/4 of the deadline to finish, are then
- * aborted (abandoned: nothing recorded), and the state is written before the deadline.
+ * graceful stop: no new ticks, running jobs get until 60% of the deadline to finish, are then
+ * aborted (abandoned: nothing recorded), pending webhook deliveries get 15%, and the state is
+ * written before the deadline.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -15,6 +16,7 @@ import { fail, InvalidConfig } from "../ShiftupError.ts"
 import { prepare, type RunnableJob } from "./jobs.ts"
 import type { Logger } from "./log.ts"
 import { metrics, serve } from "./metrics.ts"
+import { webhooks } from "./webhook.ts"
 import { cronProblem, schedule, type Schedule } from "./schedule.ts"
 import { openSqlite } from "./store/sqlite.ts"
 import type { FindingStore, Transition } from "./store/Store.ts"
@@ -87,6 +89,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
   const store = openSqlite(storeFile)
   const m = metrics(store)
+  const hooks = webhooks(settings.webhooks ?? [], log)
   const states = new Map<string, JobState>(
     jobs.map((j) => {
       const last = previous?.jobs[j.spec.name]?.lastSuccess
@@ -137,6 +140,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
           for (const t of transitions) {
             m.transitions.inc({ to: t.to })
             log(t.to === "resolved" ? "info" : "warn", "finding.changed", { job: name, fingerprint: t.fingerprint, from: t.from ?? null, to: t.to, rule: t.finding.rule, asset: t.finding.asset, severity: t.finding.severity })
+            hooks.send(name, t)
             options.onTransition?.(t)
           }
         },
@@ -177,12 +181,15 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
       for (const s of schedules) s.stop()
       const all = () => Promise.all([...running.values()].map((r) => r.done))
       const within = (ms: number) => Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())])
-      let clean = running.size === 0 || (await within(Math.floor(deadlineMs * 0.75)))
+      let clean = running.size === 0 || (await within(Math.floor(deadlineMs * 0.6)))
       if (!clean) {
-        log("warn", "watch.abandoning", { jobs: [...running.keys()], reason: "still running at 3/4 of the shutdown deadline: aborted, nothing recorded" })
+        log("warn", "watch.abandoning", { jobs: [...running.keys()], reason: "still running at 60% of the shutdown deadline: aborted, nothing recorded" })
         for (const r of running.values()) r.controller.abort(new Error("shutdown deadline"))
         clean = (await within(Math.floor(deadlineMs * 0.2))) && false
       }
+      const started = Date.now()
+      if (!(await Promise.race([hooks.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, Math.floor(deadlineMs * 0.15))).unref())])))
+        log("warn", "webhook.abandoned", { reason: "deliveries still pending at the shutdown deadline", waitedMs: Date.now() - started })
       await endpoint.close()
       const state = write(clean)
       closed = true

@@ -5,11 +5,12 @@
  * itself; /healthz and /metrics answer; SIGTERM stops it within the deadline with its state
  * written. And a job whose experiment injects a fault is refused before anything starts.
  */
+import { createHmac } from "node:crypto"
 import * as http from "node:http"
 import * as net from "node:net"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, onTestFinished } from "vitest"
 import { finish, fixture, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
 import { labForThisFile } from "../support/proc-lab.ts"
 import { fingerprint, openSqlite, type Observation } from "shiftup/watch"
@@ -47,12 +48,35 @@ const freePort = () =>
     })
   })
 
-const config = (jobs: string, inventory = "", shutdownTimeout = "6 seconds") => `import { defineConfig } from "shiftup"
+const config = (jobs: string, inventory = "", shutdownTimeout = "6 seconds", webhooks = "[]") => `import { defineConfig } from "shiftup"
 export default defineConfig({
   ${inventory}
-  watch: { port: 0, shutdownTimeout: "${shutdownTimeout}", jobs: [${jobs}] },
+  watch: { port: 0, shutdownTimeout: "${shutdownTimeout}", webhooks: ${webhooks}, jobs: [${jobs}] },
 })
 `
+
+interface Delivery {
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A webhook receiver on 127.0.0.1 that answers 500 to the first request, then 200 (a retry is needed). */
+const receiver = async () => {
+  const got: Array<Delivery> = []
+  let requests = 0
+  const server = http.createServer((req, res) => {
+    let body = ""
+    req.on("data", (c: Buffer) => (body += c.toString("utf8")))
+    req.on("end", () => {
+      requests++
+      if (requests === 1) return res.writeHead(500).end()
+      got.push({ headers: req.headers, body })
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/hook`, got, requests: () => requests, close: () => new Promise<void>((r) => server.close(() => r())) }
+}
 
 const anonymousRule = "watch.gateway-denies-anonymous/anonymous-denied"
 const portRule = "inventory.rule/no new ports"
@@ -62,6 +86,9 @@ describe("shiftup watch", () => {
     const dir = tempDir("shiftup-watch-")
     const state = join(dir, "state")
     const extraPort = await freePort()
+    const hook = await receiver()
+    onTestFinished(() => hook.close())
+    const secret = "s3cret-for-this-test"
     writeFileSync(
       join(dir, "shiftup.config.ts"),
       config(
@@ -69,9 +96,11 @@ describe("shiftup watch", () => {
          { name: "slow", experiment: ${JSON.stringify(fixture("watch", "slow.ts"))}, every: "1 second" },
          { name: "inventory", inventory: true, every: 1000, jitter: 100 }`,
         `inventory: { endpoints: [{ target: "127.0.0.1", ports: [${lab().ports.gateway}, ${extraPort}], environment: "staging" }], rules: [{ name: "no new ports", kinds: ["port-opened"] }] },`,
+        "6 seconds",
+        `[{ url: ${JSON.stringify(hook.url)}, secretEnv: "WATCH_HOOK_SECRET", backoffMs: 50 }]`,
       ),
     )
-    const watch = spawnCli(["watch", "--state-dir", state, "--log", "json"], { cwd: dir, env: { SHIFTUP_LAB_PORT: String(lab().base) } })
+    const watch = spawnCli(["watch", "--state-dir", state, "--log", "json"], { cwd: dir, env: { SHIFTUP_LAB_PORT: String(lab().base), WATCH_HOOK_SECRET: secret } })
     await waitFor("the watcher to start", () => events(watch).some((e) => e.event === "watch.started"), { proc: watch })
     const url = events(watch).find((e) => e.event === "watch.started")?.["url"] as string
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
@@ -132,6 +161,20 @@ describe("shiftup watch", () => {
     expect(written.jobs["slow"]?.lastSuccess).toBeDefined()
     expect(written.inventory["inventory"]?.assets.length).toBeGreaterThan(0)
     expect(existsSync(join(state, "watch.sqlite"))).toBe(true)
+
+    // The webhook got each transition once (after one retry of the first), signed over the exact body.
+    const bodies = hook.got.map((d) => {
+      expect(d.headers["x-shiftup-signature"]).toBe(`sha256=${createHmac("sha256", secret).update(d.body).digest("hex")}`)
+      const e = JSON.parse(d.body) as { schema: string; id: string; event: string; finding: { rule: string; fingerprint: string } }
+      expect(d.headers["x-shiftup-delivery"]).toBe(e.id)
+      expect(e.schema).toBe("shiftup.watch-event/v1")
+      return e
+    })
+    expect(hook.requests()).toBe(hook.got.length + 1)
+    expect(bodies.filter((e) => e.finding.rule === anonymousRule).map((e) => e.event)).toEqual(["finding.new", "finding.resolved", "finding.regressed", "finding.resolved"])
+    expect(bodies.filter((e) => e.finding.rule === portRule).map((e) => e.event)).toEqual(["finding.new", "finding.resolved"])
+    expect(new Set(bodies.map((e) => e.id)).size).toBe(bodies.length)
+    expect(events(watch).filter((e) => e.event === "webhook.retrying")).toHaveLength(1)
 
     // The store outlives the process: `shiftup findings` lists what is still open (nothing: all resolved).
     const listed = await runCli(["findings", "--state-dir", state, "--format", "json"], { cwd: dir })
