@@ -37,6 +37,14 @@ describe("the watch section", () => {
   })
 })
 
+it("webhooks: an http(s) URL, the secret by environment variable, bounded attempts", () => {
+  expect(issues({ jobs: [], webhooks: [{ url: "https://hooks.example/shiftup", secretEnv: "HOOK_KEY", events: ["regressed"], attempts: 3, backoffMs: 100 }] })).toBe("")
+  const m = issues({ jobs: [], webhooks: [{ url: "ftp://x", attempts: 0, events: ["gone"] }] })
+  expect(m).toContain('must be an http(s) URL, got "ftp://x"')
+  expect(m).toContain("watch.webhooks[0].attempts")
+  expect(m).toContain("watch.webhooks[0].events[0]")
+})
+
 it("job names are unique", () => {
   expect(issues({ jobs: [{ name: "a", experiment: "e.ts", every: 1000 }, { name: "a", inventory: true, every: 1000 }] })).toContain("job names must be unique: a appear more than once")
 })
