@@ -1,9 +1,11 @@
 /**
  * `shiftup watch` as a user runs it: the real bin, a config with three jobs on 1 s intervals
  * against the demo lab (a real HTTP system on 127.0.0.1). Its findings go into the store through
- * their lifecycle (the test breaks, fixes and re-breaks the lab); a slow job never overlaps
- * itself; /healthz and /metrics answer; SIGTERM stops it within the deadline with its state
- * written. And a job whose experiment injects a fault is refused before anything starts.
+ * their lifecycle (the test breaks, fixes and re-breaks the lab) and to a signed webhook (once
+ * each, after a retry); a slow job never overlaps itself; /healthz and /metrics answer; SIGTERM
+ * stops it within the deadline with its state written, abandoning a job past the deadline;
+ * kill -9 loses no recorded finding. And a job whose experiment injects a fault is refused
+ * before anything starts.
  */
 import { createHmac } from "node:crypto"
 import * as http from "node:http"
@@ -199,6 +201,28 @@ describe("shiftup watch", () => {
     const written = JSON.parse(readFileSync(join(state, "watch-state.json"), "utf8")) as { clean: boolean; jobs: Record<string, { runs: number; lastOutcome?: string }> }
     expect(written.clean).toBe(false)
     expect(written.jobs["slow"]).toMatchObject({ runs: 1 })
+  })
+
+  it("kill -9 loses no recorded finding, and the next start continues its lifecycle", async () => {
+    const dir = tempDir("shiftup-watch-")
+    const state = join(dir, "state")
+    writeFileSync(join(dir, "shiftup.config.ts"), config(`{ name: "gateway-auth", experiment: ${JSON.stringify(fixture("watch", "gateway-auth.ts"))}, every: 1000 }`))
+    const env = { SHIFTUP_LAB_PORT: String(lab().base) }
+    await setAuth("slow")
+    onTestFinished(() => setAuth("ok"))
+    const first = spawnCli(["watch", "--state-dir", state, "--log", "json"], { cwd: dir, env })
+    await waitFor("the weakness found", () => changed(first, anonymousRule, "new").length === 1, { proc: first })
+    first.child.kill("SIGKILL")
+    await first.exited
+    const fp = changed(first, anonymousRule, "new")[0]?.["fingerprint"]
+    const listed = JSON.parse((await runCli(["findings", "--state-dir", state, "--format", "json"], { cwd: dir })).stdout) as { findings: Array<{ fingerprint: string; state: string }> }
+    expect(listed.findings.map((f) => [f.fingerprint, f.state])).toEqual([[fp, "new"]])
+    const second = spawnCli(["watch", "--state-dir", state, "--log", "json"], { cwd: dir, env })
+    await waitFor("the same finding seen again", () => changed(second, anonymousRule, "open").length === 1, { proc: second })
+    expect(changed(second, anonymousRule, "open")[0]?.["fingerprint"]).toBe(fp)
+    expect(changed(second, anonymousRule, "new")).toEqual([])
+    second.child.kill("SIGTERM")
+    expect((await finish(second, 20_000)).code).toBe(0)
   })
 
   it("refuses at start a job whose experiment injects a fault, before anything runs", async () => {
