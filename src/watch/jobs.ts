@@ -3,8 +3,9 @@
  * starts: every experiment a job runs must be observe-only (every method step observe-class;
  * hypothesis and recovery are checks, observe by construction), and written as a step list — a
  * generator method's steps are only known while it runs, so it cannot be proven observe-only.
- * The safety floor applies to each run as everywhere (production: observe only with the
- * experiment's opt-in; production data stores refused even for observation).
+ * And each experiment's plan must be accepted: the safety floor (production: observe only with
+ * the experiment's opt-in; production data stores refused even for observation) refuses a job
+ * at start rather than at every tick — and still applies to each run as everywhere.
  */
 import { Effect } from "effect"
 import type { Config } from "../Config.ts"
@@ -56,6 +57,15 @@ export const prepare = async (jobs: ReadonlyArray<WatchJob>, options: PrepareOpt
       if (refused.length > 0) {
         issues.push(...refused.map((message) => ({ path: `watch.jobs[${i}] (${spec.name})`, message })))
         continue
+      }
+      // The plan of each (a dry run: targets resolved and classified, every step decided): a
+      // job the floor refuses — a production target without the opt-in, a production data
+      // store — is refused now, not at every tick.
+      const { run } = await import("../internal/runner.ts")
+      for (const experiment of experiments) {
+        const plan = await Effect.runPromise(run(experiment, { config: options.config, stateDir: options.stateDir, dryRun: true, journal: false }))
+        if (plan.status === "refused" || plan.status === "invalid")
+          issues.push({ path: `watch.jobs[${i}] (${spec.name})`, message: `experiment "${experiment.id}" is ${plan.status} by its plan: ${plan.refusal === undefined ? plan.summary : `${plan.refusal.rule} on "${plan.refusal.target}": ${plan.refusal.reason}`}` })
       }
       out.push({ spec, run: (signal) => runExperiments(experiments, options, signal) })
     } else {

@@ -242,6 +242,15 @@ describe("shiftup watch", () => {
     expect(existsSync(join(dir, "state", "watch.sqlite"))).toBe(false)
   })
 
+  it("refuses at start a job whose plan the floor refuses (a production data store, even observed)", async () => {
+    const dir = tempDir("shiftup-watch-")
+    writeFileSync(join(dir, "shiftup.config.ts"), config(`{ name: "orders", experiment: ${JSON.stringify(fixture("watch", "production-store.ts"))}, every: 1000 }`))
+    const r = await runCli(["watch", "--state-dir", join(dir, "state"), "--log", "json"], { cwd: dir, timeoutMs: 20_000 })
+    expect(r.code, r.output).toBe(4)
+    expect(r.stderr).toContain('watch.jobs[0] (orders): experiment "watch.production-store" is refused by its plan: floor.production-data-store')
+    expect(r.stdout).not.toContain("watch.started")
+  })
+
   it("shiftup findings: the open set as text, JSON and SARIF; accept a risk until a date", async () => {
     const state = tempDir("shiftup-watch-state-")
     const seen: Observation = { rule: anonymousRule, asset: "gateway", location: "before", severity: "critical", title: "The gateway denies anonymous callers", detail: "observed 200" }
