@@ -142,6 +142,8 @@ describe("shiftup watch", () => {
     slow.forEach((e, i) => expect(e.event, `event ${i} of the slow job`).toBe(i % 2 === 0 ? "job.started" : "job.finished"))
 
     const text = await (await fetch(`${url}/metrics`)).text()
+    // Every line is a comment (# HELP / # TYPE) or a sample of the Prometheus text format.
+    for (const line of text.split("\n").filter((l) => l !== "")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]\w*="(\\.|[^"\\])*",?)*\})? -?(\d+(\.\d+)?(e[+-]?\d+)?|\+Inf|NaN))$/)
     expect(text).toMatch(/^shiftup_watch_job_skipped_total\{job="slow"\} [1-9]/m)
     expect(text).toMatch(/^shiftup_watch_job_duration_seconds_count\{job="slow",outcome="ok"\} [1-9]/m)
     expect(text).toMatch(/^shiftup_watch_job_last_success_timestamp_seconds\{job="inventory"\} \d{10}/m)
