@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: {
     // The catalogue and the examples import "shiftup" as users do; in this checkout that is src/.
     alias: [
-      { find: /^shiftup\/(advanced|testing|http|net|vitest|report|docker|data|ctk|inventory)$/, replacement: src("$1/index.ts") },
+      { find: /^shiftup\/(advanced|testing|http|net|vitest|report|docker|data|ctk|inventory|watch)$/, replacement: src("$1/index.ts") },
       { find: /^shiftup$/, replacement: src("index.ts") },
     ],
   },

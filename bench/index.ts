@@ -18,8 +18,9 @@ import { dataSection } from "./data.ts"
 import { inventorySection as inventoryVulns } from "./inventory.ts"
 import { inventorySection as inventoryDocker } from "./inventory-docker.ts"
 import { misconfigSection } from "./misconfig.ts"
+import { watchSection } from "./watch.ts"
 
-const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, dataSection, propertySection, inventoryVulns, inventoryDocker, misconfigSection]
+const sections: ReadonlyArray<Section> = [runner, netSection, report, http, docker, fingerprintSection, cliSection, dataSection, propertySection, inventoryVulns, inventoryDocker, misconfigSection, watchSection]
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const unknown = wanted.filter((w) => !sections.some((s) => s.name === w))

@@ -25,7 +25,7 @@ const file = (name) => new URL(fromSource ? `src/${name}.ts` : `dist/bundle/${na
 // Started with types stripping turned off: shiftup's own sources need tsx then.
 if (fromSource && process.features.typescript === undefined) (await import("tsx/esm/api")).register()
 const entries = { shiftup: file("index") }
-for (const sub of ["advanced", "testing", "http", "net", "vitest", "report", "docker", "data", "ctk", "inventory"]) entries[`shiftup/${sub}`] = file(`${sub}/index`)
+for (const sub of ["advanced", "testing", "http", "net", "vitest", "report", "docker", "data", "ctk", "inventory", "watch"]) entries[`shiftup/${sub}`] = file(`${sub}/index`)
 module.registerHooks({
   resolve: (specifier, context, next) => (specifier in entries ? { url: entries[specifier], shortCircuit: true } : next(specifier, context)),
 })

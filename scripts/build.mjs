@@ -57,7 +57,7 @@ for (const file of files) {
 if (/from "effect";/.test(files.map((f) => readFileSync(join(dist, f), "utf8")).join("\n"))) throw new Error("an import of the effect barrel is left in dist/ (a form this script does not rewrite)")
 console.log(`dist/: ${files.length} modules, ${rewritten} pointed at Effect's own modules`)
 
-const entries = ["cli/start", "index", "advanced/index", "http/index", "net/index", "docker/index", "data/index", "ctk/index", "inventory/index", "report/index", "testing/index", "vitest/index"]
+const entries = ["cli/start", "index", "advanced/index", "http/index", "net/index", "docker/index", "data/index", "ctk/index", "inventory/index", "watch/index", "report/index", "testing/index", "vitest/index"]
 const result = await build({
   absWorkingDir: root,
   entryPoints: entries.map((e) => `src/${e}.ts`),
@@ -73,8 +73,9 @@ const result = await build({
   define: { esbuildDetection: "true" },
   // Loaded only where needed, from the user's install: Docker, tsx for experiment files Node
   // cannot strip, fast-check for fuzzing, vitest for shiftup/vitest, the data stores' clients
-  // (optional peers) for shiftup/data, yaml for Chaos Toolkit experiments in YAML.
-  external: ["dockerode", "tsx", "tsx/*", "fast-check", "vitest", "pg", "mysql2", "mysql2/*", "redis", "@redis/*", "yaml"],
+  // (optional peers) for shiftup/data, yaml for Chaos Toolkit experiments in YAML, croner and
+  // prom-client for shiftup/watch (`shiftup watch`).
+  external: ["dockerode", "tsx", "tsx/*", "fast-check", "vitest", "pg", "mysql2", "mysql2/*", "redis", "@redis/*", "yaml", "croner", "prom-client"],
   // No source maps: Effect's sources would not resolve from an installed package.
   minifySyntax: true,
   minifyWhitespace: true,

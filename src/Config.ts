@@ -12,6 +12,7 @@ import { InventorySettingsSchema, type InventorySettings } from "./inventory/set
 import { MisconfigSettingsSchema, profileIssues, type MisconfigSettings } from "./misconfig/settings.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { fail, InvalidConfig } from "./ShiftupError.ts"
+import { WatchSettingsSchema, type WatchSettings } from "./watch/settings.ts"
 
 export interface Config {
   readonly policy?: PolicySettings
@@ -73,6 +74,14 @@ export interface Config {
    * misconfig: { environments: { production: "healthcare" }, targets: { "billing-db": "payments" }, profiles: { clinic: { extends: "healthcare", certExpiryDays: 45 } } }
    */
   readonly misconfig?: MisconfigSettings
+  /**
+   * `shiftup watch`: observe-only jobs on schedules (experiments whose every step is observe-class,
+   * inventory snapshots with drift), the finding store, the health and metrics port. See docs/watch.md.
+   *
+   * @example
+   * watch: { jobs: [{ name: "gateway-auth", experiment: "experiments/gateway.denies-anonymous.ts", every: "5 minutes", jitter: "30 seconds" }, { name: "inventory", inventory: true, cron: "0 * * * *" }] }
+   */
+  readonly watch?: WatchSettings
 }
 
 const ConfigSchema = Schema.Struct({
@@ -102,6 +111,7 @@ const ConfigSchema = Schema.Struct({
   module: Schema.optionalKey(Schema.String),
   inventory: Schema.optionalKey(InventorySettingsSchema),
   misconfig: Schema.optionalKey(MisconfigSettingsSchema),
+  watch: Schema.optionalKey(WatchSettingsSchema),
   controlDir: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => (isAbsolute(s) ? undefined : `must be an absolute path (runs and \`shiftup halt\` must name the same directory wherever they start), got ${JSON.stringify(s)}`)))),
 })
 

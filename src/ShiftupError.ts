@@ -316,6 +316,17 @@ export class InvalidInventoryFile extends Reason("InvalidInventoryFile")<{
   }
 }
 
+/** The finding store of `shiftup watch` cannot be opened, migrated or changed as asked. */
+export class FindingStoreError extends Reason("FindingStoreError")<{
+  /** The store (a SQLite file). */
+  readonly store: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `finding store ${this.store}: ${this.detail}`
+  }
+}
+
 /** Every reason shiftup can fail with: the one error type of its API. */
 export type ShiftupError =
   | TargetRefused
@@ -339,6 +350,7 @@ export type ShiftupError =
   | ApprovalDeclined
   | ControlDirRefused
   | InvalidInventoryFile
+  | FindingStoreError
 
 /** Whether `u` is a member of the family (any reason), as opposed to any other error or value. */
 export const isShiftupError = (u: unknown): u is ShiftupError => Predicate.hasProperty(u, TypeId)

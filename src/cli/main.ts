@@ -72,6 +72,8 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
         { osv: args.values.osv, images: args.values.image ?? [], sboms: args.values.sbom ?? [], format: args.values.format ?? [], out: args.values.out, failOn: args.values["fail-on"] },
         io,
       )
+    if (command === "watch") return await (await import("../watch/cli.ts")).watchCommand({ config: args.values.config, stateDir, log: args.values.log }, io, options.signal)
+    if (command === "findings") return await (await import("../watch/cli.ts")).findingsCommand({ rest, config: args.values.config, stateDir, format: args.values.format ?? [], until: args.values.until }, io)
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
       return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)
@@ -302,8 +304,8 @@ export const cli = async (argv: ReadonlyArray<string>): Promise<never> => {
   }
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal)
   const code = await main(argv, { signal: controller.signal })
-  // A signal ends `shiftup lab` normally; anything else it aborted reports exit 3.
-  process.exit(controller.signal.aborted && code < 3 && argv[0] !== "lab" ? 3 : code)
+  // A signal ends `shiftup lab` and `shiftup watch` normally; anything else it aborted reports exit 3.
+  process.exit(controller.signal.aborted && code < 3 && argv[0] !== "lab" && argv[0] !== "watch" ? 3 : code)
 }
 
 /** `shiftup lab`: the embedded demo lab until a signal (the CLI's abort) ends it. */

@@ -59,6 +59,13 @@ Usage:
                                               stores) under an environment profile; exit 1 on
                                               a blocking finding
   shiftup profiles                            the environment profiles and their parameters
+  shiftup watch [--log json|human]            run the config's \`watch\` jobs (observe-only) on
+                                              their schedules until SIGTERM/SIGINT; findings go
+                                              to the store, /healthz and /metrics on 127.0.0.1
+  shiftup findings [--format text|json|sarif] the open findings of the watch store
+  shiftup findings accept <fingerprint> --until <date> <reason…>
+                                              accept a finding's risk until a date (then it
+                                              reopens)
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -81,7 +88,9 @@ Options:
   --out <dir>         where reports go; default <state dir>/reports (report: stdout
                       when a single format is given)
   --format <formats>  report: the formats to render (html,junit,sarif,md);
-                      vulns: text (default), json or sarif
+                      vulns, findings: text (default), json or sarif
+  --log <format>      watch: human (default on a terminal) or json (JSON lines)
+  --until <date>      findings accept: when the acceptance expires (ISO date or time)
   --osv <dir>         vulns: a directory of OSV advisories (*.json, unzipped exports)
   --image <ref>       vulns: an image to read packages from (repeatable)
   --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
@@ -144,6 +153,8 @@ const options = {
   check: { type: "boolean" },
   profile: { type: "string" },
   json: { type: "boolean" },
+  log: { type: "string" },
+  until: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const
@@ -153,7 +164,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory", "misconfig", "profiles"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory", "misconfig", "profiles", "watch", "findings"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

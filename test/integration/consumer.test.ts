@@ -21,7 +21,7 @@ useProcessCleanup()
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string; engines: { node: string } }
 const work = mkdtempSync(join(tmpdir(), "shiftup-consumer-"))
-const subpaths = ["shiftup", "shiftup/advanced", "shiftup/http", "shiftup/net", "shiftup/docker", "shiftup/data", "shiftup/ctk", "shiftup/inventory", "shiftup/report", "shiftup/testing", "shiftup/vitest"]
+const subpaths = ["shiftup", "shiftup/advanced", "shiftup/http", "shiftup/net", "shiftup/docker", "shiftup/data", "shiftup/ctk", "shiftup/inventory", "shiftup/watch", "shiftup/report", "shiftup/testing", "shiftup/vitest"]
 let installed: Installed | undefined
 const got = (): Installed => {
   if (installed === undefined) throw new Error("the package is installed in beforeAll")

@@ -28,6 +28,7 @@ const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
   ApprovalDeclined: 'approval for "overwrite-b" declined: nobody to ask (no terminal); everything injected so far is rolled back',
   ControlDirRefused: "game-day control directory /c (per-user default) is a symbolic link",
   InvalidInventoryFile: "osv/GHSA-1.json at affected[0].ranges[0].events[1]: an event holds exactly one key",
+  FindingStoreError: "finding store .shiftup/watch.sqlite: no finding 3f2a in the store",
 }
 
 const refused = new TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" })

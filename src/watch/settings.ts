@@ -1,0 +1,103 @@
+/**
+ * The `watch` section of `shiftup.config.ts`: the jobs `shiftup watch` runs on schedules, where
+ * it keeps its finding store, where it answers `/healthz` and `/metrics`. Typed here and
+ * validated with the rest of the config (every issue at once); cron expressions are checked by
+ * the scheduler when `shiftup watch` starts (the cron library loads only there).
+ */
+import { Schema, type Duration } from "effect"
+import { durationOption } from "../internal/validate.ts"
+
+interface JobCommon {
+  /** Unique among the jobs: lowercase letters, digits, dots and dashes (it labels metrics and owns its findings). */
+  readonly name: string
+  /** A fixed interval, e.g. `"30 seconds"`, `"5 minutes"` or milliseconds. Exactly one of `every` and `cron`. */
+  readonly every?: Duration.Input
+  /** A cron expression (5 or 6 fields, seconds first when 6), e.g. `"*\/5 * * * *"`. */
+  readonly cron?: string
+  /** A random delay up to this added to every tick, so watchers do not probe in step. Default none. */
+  readonly jitter?: Duration.Input
+}
+
+/** Runs one experiment file (every step observe-class, or `shiftup watch` refuses to start). */
+export interface ExperimentJob extends JobCommon {
+  /** The experiment file, relative to the working directory; all its experiments run. */
+  readonly experiment: string
+}
+
+/** Takes an inventory snapshot (the config's `inventory` section) and records its drift findings. */
+export interface InventoryJob extends JobCommon {
+  readonly inventory: true
+}
+
+export type WatchJob = ExperimentJob | InventoryJob
+
+/** A webhook called on finding state changes; the body is documented in docs/watch.md. */
+export interface WebhookSettings {
+  /** http(s) URL the events are POSTed to. */
+  readonly url: string
+  /** The environment variable holding the HMAC-SHA256 key (never the key itself in the config). */
+  readonly secretEnv?: string
+  /** Which states entered trigger it; default new, regressed and resolved. */
+  readonly events?: ReadonlyArray<"new" | "open" | "resolved" | "regressed" | "accepted-risk">
+  /** Tries per event (first + retries); default 5. */
+  readonly attempts?: number
+  /** The first retry's delay, doubled each time; default 500 ms. */
+  readonly backoffMs?: number
+  /** Per attempt; default 5000 ms. */
+  readonly timeoutMs?: number
+}
+
+export interface WatchSettings {
+  readonly jobs: ReadonlyArray<WatchJob>
+  readonly webhooks?: ReadonlyArray<WebhookSettings>
+  /** The SQLite finding store; default `<stateDir>/watch.sqlite`. */
+  readonly store?: string
+  /** `/healthz` and `/metrics` on 127.0.0.1 at this port (0: a free one, printed at start). Default 9464. */
+  readonly port?: number
+  /** How long SIGTERM/SIGINT waits for running jobs (they are aborted, faults-free, then awaited) before exiting anyway. Default 10 seconds. */
+  readonly shutdownTimeout?: Duration.Input
+}
+
+const DurationInput = durationOption("positive")
+
+const JobSchema = Schema.Struct({
+  name: Schema.String.check(Schema.makeFilter((n) => (/^[a-z0-9][a-z0-9.-]*$/.test(n) ? undefined : `a job name is lowercase letters, digits, dots and dashes (it labels metrics), got ${JSON.stringify(n)}`))),
+  every: Schema.optionalKey(DurationInput),
+  cron: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  jitter: Schema.optionalKey(DurationInput),
+  experiment: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  inventory: Schema.optionalKey(Schema.Literal(true)),
+}).check(
+  Schema.makeFilter((j) =>
+    (j.every === undefined) === (j.cron === undefined)
+      ? `job "${j.name}": give exactly one of \`every\` (an interval) and \`cron\` (a cron expression)`
+      : (j.experiment === undefined) === (j.inventory === undefined)
+        ? `job "${j.name}": give exactly one of \`experiment\` (a file) and \`inventory: true\``
+        : undefined,
+  ),
+)
+
+export const WatchSettingsSchema = Schema.Struct({
+  jobs: Schema.Array(JobSchema).check(
+    Schema.makeFilter((jobs) => {
+      const names = jobs.map((j) => j.name)
+      const twice = names.filter((n, i) => names.indexOf(n) !== i)
+      return twice.length === 0 ? undefined : `job names must be unique: ${[...new Set(twice)].join(", ")} appear more than once`
+    }),
+  ),
+  webhooks: Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({
+        url: Schema.String.check(Schema.makeFilter((u) => (/^https?:\/\/[^\s]+$/.test(u) ? undefined : `must be an http(s) URL, got ${JSON.stringify(u)}`))),
+        secretEnv: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+        events: Schema.optionalKey(Schema.Array(Schema.Literals(["new", "open", "resolved", "regressed", "accepted-risk"]))),
+        attempts: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 20 }))),
+        backoffMs: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+        timeoutMs: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))),
+      }),
+    ),
+  ),
+  store: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),
+  shutdownTimeout: Schema.optionalKey(DurationInput),
+})

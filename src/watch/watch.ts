@@ -1,0 +1,204 @@
+/**
+ * The watcher: the jobs on their schedules, never two runs of one job at once (a tick while the
+ * job still runs is skipped, logged and counted), every complete scan recorded in the finding
+ * store (its state changes logged and counted), `/healthz` and `/metrics` on 127.0.0.1, and a
+ * graceful stop: no new ticks, running jobs get until 60% of the deadline to finish, are then
+ * aborted (abandoned: nothing recorded), pending webhook deliveries get 15%, and the state is
+ * written before the deadline.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { Config } from "../Config.ts"
+import type { Experiment } from "../Experiment.ts"
+import type { Snapshot } from "../inventory/snapshot/model.ts"
+import { millisOf } from "../internal/validate.ts"
+import { fail, InvalidConfig } from "../ShiftupError.ts"
+import { prepare, type RunnableJob } from "./jobs.ts"
+import type { Logger } from "./log.ts"
+import { metrics, serve } from "./metrics.ts"
+import { webhooks } from "./webhook.ts"
+import { cronProblem, schedule, type Schedule } from "./schedule.ts"
+import { openSqlite } from "./store/sqlite.ts"
+import type { FindingStore, Transition } from "./store/Store.ts"
+
+export const stateSchema = "shiftup.watch-state/v1"
+
+export interface JobState {
+  readonly runs: number
+  readonly skipped: number
+  readonly lastStart?: string
+  readonly lastEnd?: string
+  readonly lastSuccess?: string
+  readonly lastOutcome?: "ok" | "incomplete" | "error"
+  readonly lastSummary?: string
+}
+
+/** `<stateDir>/watch-state.json`: written at every stop; read at start (inventory drift resumes). */
+export interface WatchState {
+  readonly schema: typeof stateSchema
+  readonly stoppedAt: string
+  /** False when a job had to be abandoned at the deadline. */
+  readonly clean: boolean
+  readonly jobs: Readonly<Record<string, JobState>>
+  readonly inventory: Readonly<Record<string, Snapshot>>
+}
+
+export interface WatchOptions {
+  readonly config: Config
+  readonly stateDir: string
+  readonly log: Logger
+  /** Loads an experiment file (the CLI's loader). */
+  readonly load: (file: string) => Promise<ReadonlyArray<Experiment>>
+  /** Called with every state change of a finding (the hook for webhooks). */
+  readonly onTransition?: (t: Transition) => void
+}
+
+export interface Watcher {
+  readonly port: number
+  readonly store: FindingStore
+  readonly stateFile: string
+  /** Stops within `deadlineMs`; resolves with the state written. */
+  readonly stop: (deadlineMs: number) => Promise<WatchState>
+}
+
+export const stateFileOf = (stateDir: string) => join(stateDir, "watch-state.json")
+
+const readState = (file: string): WatchState | undefined => {
+  if (!existsSync(file)) return undefined
+  try {
+    const s = JSON.parse(readFileSync(file, "utf8")) as WatchState
+    return s.schema === stateSchema ? s : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
+  const { config, stateDir, log } = options
+  const settings = config.watch
+  if (settings === undefined || settings.jobs.length === 0)
+    throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: [{ path: "watch.jobs", message: "`shiftup watch` needs jobs: add a `watch: { jobs: [...] }` section (docs/watch.md)" }] }))
+  const cronIssues = settings.jobs.flatMap((j, i) => {
+    const problem = j.cron === undefined ? undefined : cronProblem(j.cron)
+    return problem === undefined ? [] : [{ path: `watch.jobs[${i}].cron`, message: problem }]
+  })
+  if (cronIssues.length > 0) throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: cronIssues }))
+  const stateFile = stateFileOf(stateDir)
+  const previous = readState(stateFile)
+  const jobs = await prepare(settings.jobs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }) })
+  const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
+  const store = openSqlite(storeFile)
+  const m = metrics(store)
+  const hooks = webhooks(settings.webhooks ?? [], log)
+  const states = new Map<string, JobState>(
+    jobs.map((j) => {
+      const last = previous?.jobs[j.spec.name]?.lastSuccess
+      return [j.spec.name, { runs: 0, skipped: 0, ...(last === undefined ? {} : { lastSuccess: last }) }]
+    }),
+  )
+  for (const [name, s] of states) if (s.lastSuccess !== undefined) m.lastSuccess.set({ job: name }, Date.parse(s.lastSuccess) / 1000)
+  const running = new Map<string, { readonly controller: AbortController; readonly done: Promise<void> }>()
+  let stopping = false
+  // Set once the state is written and the store closed: a run abandoned past the deadline that
+  // ends after that records nothing (the state on disk is final).
+  let closed = false
+
+  const tick = (job: RunnableJob) => {
+    const name = job.spec.name
+    const state = states.get(name) as JobState
+    if (stopping) return
+    if (running.has(name)) {
+      states.set(name, { ...state, skipped: state.skipped + 1 })
+      m.skipped.inc({ job: name })
+      log("warn", "job.skipped", { job: name, reason: "the previous run of this job is still running" })
+      return
+    }
+    const controller = new AbortController()
+    const started = new Date()
+    states.set(name, { ...state, runs: state.runs + 1, lastStart: started.toISOString() })
+    log("info", "job.started", { job: name })
+    const done = job
+      .run(controller.signal)
+      .then(
+        (outcome) => {
+          if (closed) return
+          const ended = new Date()
+          const seconds = (ended.getTime() - started.getTime()) / 1000
+          if (outcome.seen === undefined || controller.signal.aborted) {
+            m.jobDuration.observe({ job: name, outcome: "incomplete" }, seconds)
+            m.runs.inc({ job: name, outcome: "incomplete" })
+            states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastOutcome: "incomplete", lastSummary: outcome.summary })
+            log("warn", "job.incomplete", { job: name, ms: ended.getTime() - started.getTime(), summary: outcome.summary, runs: outcome.runIds, recorded: false })
+            return
+          }
+          const transitions = store.record(name, outcome.seen, ended)
+          m.jobDuration.observe({ job: name, outcome: "ok" }, seconds)
+          m.runs.inc({ job: name, outcome: "ok" })
+          m.lastSuccess.set({ job: name }, ended.getTime() / 1000)
+          states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastSuccess: ended.toISOString(), lastOutcome: "ok", lastSummary: outcome.summary })
+          log("info", "job.finished", { job: name, ms: ended.getTime() - started.getTime(), summary: outcome.summary, runs: outcome.runIds, findings: outcome.seen.length })
+          for (const t of transitions) {
+            m.transitions.inc({ to: t.to })
+            log(t.to === "resolved" ? "info" : "warn", "finding.changed", { job: name, fingerprint: t.fingerprint, from: t.from ?? null, to: t.to, rule: t.finding.rule, asset: t.finding.asset, severity: t.finding.severity })
+            hooks.send(name, t)
+            options.onTransition?.(t)
+          }
+        },
+        (e: unknown) => {
+          if (closed) return
+          const ended = new Date()
+          m.jobDuration.observe({ job: name, outcome: "error" }, (ended.getTime() - started.getTime()) / 1000)
+          m.runs.inc({ job: name, outcome: "error" })
+          states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastOutcome: "error", lastSummary: e instanceof Error ? e.message : String(e) })
+          log("error", "job.failed", { job: name, error: e instanceof Error ? e.message : String(e) })
+        },
+      )
+      .finally(() => running.delete(name))
+    running.set(name, { controller, done })
+  }
+
+  const endpoint = await serve(settings.port ?? 9464, m.registry, () => ({
+    ok: !stopping,
+    body: { status: stopping ? "stopping" : "ok", jobs: Object.fromEntries([...states].map(([name, s]) => [name, { ...s, running: running.has(name) }])) },
+  }))
+  const schedules: Array<Schedule> = jobs.map((j) => schedule(j.spec, () => tick(j)))
+  log("info", "watch.started", { url: `http://127.0.0.1:${endpoint.port}`, store: storeFile, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
+
+  const write = (clean: boolean): WatchState => {
+    const state: WatchState = { schema: stateSchema, stoppedAt: new Date().toISOString(), clean, jobs: Object.fromEntries(states), inventory: jobs.snapshots() }
+    mkdirSync(stateDir, { recursive: true })
+    writeFileSync(`${stateFile}.tmp`, `${JSON.stringify(state)}\n`, { mode: 0o600 })
+    renameSync(`${stateFile}.tmp`, stateFile)
+    return state
+  }
+
+  return {
+    port: endpoint.port,
+    store,
+    stateFile,
+    stop: async (deadlineMs) => {
+      stopping = true
+      for (const s of schedules) s.stop()
+      const all = () => Promise.all([...running.values()].map((r) => r.done))
+      const within = (ms: number) => Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())])
+      let clean = running.size === 0 || (await within(Math.floor(deadlineMs * 0.6)))
+      if (!clean) {
+        log("warn", "watch.abandoning", { jobs: [...running.keys()], reason: "still running at 60% of the shutdown deadline: aborted, nothing recorded" })
+        for (const r of running.values()) r.controller.abort(new Error("shutdown deadline"))
+        clean = (await within(Math.floor(deadlineMs * 0.2))) && false
+      }
+      const started = Date.now()
+      if (!(await Promise.race([hooks.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, Math.floor(deadlineMs * 0.15))).unref())])))
+        log("warn", "webhook.abandoned", { reason: "deliveries still pending at the shutdown deadline", waitedMs: Date.now() - started })
+      await endpoint.close()
+      const state = write(clean)
+      closed = true
+      store.close()
+      log("info", "watch.stopped", { clean, state: stateFile })
+      return state
+    },
+  }
+}
+
+/** The shutdown deadline of the config (default 10 seconds). */
+export const shutdownMs = (config: Config): number => (config.watch?.shutdownTimeout === undefined ? 10_000 : millisOf(config.watch.shutdownTimeout))
