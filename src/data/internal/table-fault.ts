@@ -18,6 +18,8 @@ import { fail, InjectionFailed, InvalidExperiment, type ShiftupError, TargetUnre
 import type { Target } from "../../Target.ts"
 import type { Bounds } from "./bounds.ts"
 import type { Connection } from "./connection.ts"
+import type { TableName } from "./table-name.ts"
+import type { Base } from "./table-kind.ts"
 
 /** The module a fresh process imports to get the compensators again (`recover`, the watchdog). */
 export const providerModule = "shiftup/data"
@@ -64,6 +66,25 @@ export interface TableFaultOptions<S, I, T, A, P> {
   /** Inside the held transaction: lock and read what the compensation needs. Throw to give up (nothing changed). */
   readonly capture: (s: S, info: I) => Promise<{ readonly record: object; readonly plan: P }>
   /** Inside the same transaction: the change, on exactly what was captured. */
+  readonly inject: (s: S, info: I, plan: P) => Promise<void>
+}
+
+/** A record's own fields, as a capture returns them: the builder adds kind, target, server and table. */
+export type Fields<A> = Omit<A, "kind" | keyof Base>
+
+/** What an engine's fault says of itself: its engine's builder adds the engine, and the table as the record's place. */
+export interface FaultOptions<S, I, G, A, P> {
+  readonly id: string
+  readonly title: string
+  readonly target: G
+  readonly table: TableName
+  readonly safety: "disrupt" | "destroy"
+  readonly kind: Compensation.Kind<A>
+  readonly bounds: Bounds
+  /** Rows addressed by primary key, changed in the capture's transaction (false: DDL). */
+  readonly rows: boolean
+  readonly preflight: (s: S, info: I) => Promise<ReadonlyArray<Fault.Refusal>>
+  readonly capture: (s: S, info: I) => Promise<{ readonly record: Fields<A>; readonly plan: P }>
   readonly inject: (s: S, info: I, plan: P) => Promise<void>
 }
 
