@@ -12,8 +12,8 @@
  * column and row) and checks every value against its digest.
  */
 import type * as Fault from "../../../Fault.ts"
-import { boundIssues, boundsOf, type DataFaultOptions, grewMessage, issueError, sampleIssues } from "../../internal/bounds.ts"
-import * as Decrypt_ from "../../internal/decrypt.ts"
+import { grewMessage, issueError } from "../../internal/bounds.ts"
+import * as Encrypt from "../../internal/encrypt.ts"
 import { aadOf, newKey, seal, sealedLength } from "../../internal/seal.ts"
 import { batches, columnOf, derived, keyOf, param, selectKey, showKey, text, unknownColumn, unsupported, type Column, type TableInfo } from "../internal/catalog.ts"
 import { type Session, transaction } from "../internal/client.ts"
@@ -25,11 +25,11 @@ import { scoped, type MySqlTarget } from "../targets.ts"
 const md5 = (c: Column) => `LOWER(MD5(r.${ident(c.name)}))`
 
 /** Recorded rows where some column's digest is not the recorded one (or that are gone), with their values now. */
-const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Decrypt_.Rows) => {
+const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Encrypt.Rows) => {
   const out: Array<Readonly<Record<string, string | null>>> = []
   const first = `r.${ident(info.key[0]?.name ?? "")}`
   for (const batch of batches(rows)) {
-    const v = derived(info, batch, columns.map((_, i) => ({ expr: "CONVERT(? USING utf8mb4) COLLATE utf8mb4_bin", value: (r: Decrypt_.Rows[number]) => r.h[i] ?? null })))
+    const v = derived(info, batch, columns.map((_, i) => ({ expr: "CONVERT(? USING utf8mb4) COLLATE utf8mb4_bin", value: (r: Encrypt.Rows[number]) => r.h[i] ?? null })))
     const differs = columns.map((c, i) => `NOT (${md5(c)} <=> v.x${i})`).join(" OR ")
     out.push(
       ...(await s.query(
@@ -42,7 +42,7 @@ const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Col
   return out
 }
 
-const engine: Decrypt_.DecryptEngine<Session, TableInfo, Column> = {
+const engine: Encrypt.DecryptEngine<Session, TableInfo, Column> = {
   columnOf,
   unknownColumn,
   showKey,
@@ -60,14 +60,11 @@ const engine: Decrypt_.DecryptEngine<Session, TableInfo, Column> = {
 }
 
 /** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
-export const Decrypt = declare({ kind: "data.mysql.decrypt", fields: Decrypt_.fields, undo: Decrypt_.undo(engine), verify: Decrypt_.verify(engine), settleMs: 5000 })
+export const Decrypt = declare({ kind: "data.mysql.decrypt", fields: Encrypt.fields, undo: Encrypt.undo(engine), verify: Encrypt.verify(engine), settleMs: 5000 })
 
-export interface EncryptOptions extends DataFaultOptions {
-  readonly table: string
+export interface EncryptOptions extends Encrypt.EncryptBase {
   /** Text columns to encrypt (char, varchar, text types): each must be long enough for the (longer) base64 ciphertext. */
   readonly columns: ReadonlyArray<string>
-  /** The share of the rows to encrypt, at random; default 1 (all). */
-  readonly sample?: number
 }
 
 const plainText = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext"])
@@ -81,23 +78,12 @@ const plainText = new Set(["char", "varchar", "tinytext", "text", "mediumtext", 
  */
 export const encrypt = (target: MySqlTarget, options: EncryptOptions): Fault.Fault => {
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
-  const sample = options.sample ?? 1
-  const names = Array.isArray(options.columns) ? options.columns : []
-  MyFault.invalidOptions("encrypt", [
-    ...(issue === undefined ? [] : [issue]),
-    ...boundIssues(options),
-    ...(names.length > 0 && names.every((c) => typeof c === "string" && c !== "") ? [] : [{ path: "columns", message: "name the text columns to encrypt" }]),
-    ...(new Set(names).size === names.length ? [] : [{ path: "columns", message: "a column is named twice" }]),
-    ...sampleIssues(sample),
-  ])
+  MyFault.invalidOptions("encrypt", Encrypt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const bounds = boundsOf(options)
-  const name = `encrypt ${show(t)}`
-  const id = options.id ?? name
-  const take = (count: number) => Math.ceil(count * sample)
+  const { sample, names, bounds, id, title, take } = Encrypt.shape(options, t)
   return MyFault.make({
     id,
-    title: `${name} (${names.join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    title,
     target,
     table: t,
     safety: "destroy",
@@ -127,7 +113,7 @@ export const encrypt = (target: MySqlTarget, options: EncryptOptions): Fault.Fau
       return MyFault.scopeRefusals(show(info.table), take(Number(row?.["n"] ?? 0)), Math.ceil(Number(row?.["b"] ?? 0) * sample), bounds)
     },
     capture: async (s, info) => {
-      const columns = Decrypt_.columnsOf(engine, info, names)
+      const columns = Encrypt.columnsOf(engine, info, names)
       const [count] = await s.query(`SELECT COUNT(*) AS n FROM ${qualified(info.table)}`)
       const n = take(Number(count?.["n"] ?? 0))
       if (n > bounds.maxRows) throw new Error(grewMessage(n, bounds))

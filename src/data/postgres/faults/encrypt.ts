@@ -14,8 +14,7 @@
 import type * as Fault from "../../../Fault.ts"
 import { byKey, columnOf, showKey, unknownColumn, type Column, type TableInfo } from "../internal/catalog.ts"
 import { type Session, transaction } from "../internal/client.ts"
-import { boundsOf, sampleIssues } from "../../internal/bounds.ts"
-import * as Decrypt_ from "../../internal/decrypt.ts"
+import * as Encrypt from "../../internal/encrypt.ts"
 import { aadOf, newKey, seal } from "../../internal/seal.ts"
 import * as PgFault from "../internal/fault.ts"
 import { declare } from "../internal/kind.ts"
@@ -23,7 +22,7 @@ import { ident, qualified, show } from "../internal/sql.ts"
 import { scoped, type PostgresTarget } from "../targets.ts"
 
 /** Rows where some column's digest is not the recorded one (or that are gone). */
-const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Decrypt_.Rows) => {
+const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Encrypt.Rows) => {
   const hs = columns.map((_, i) => `h${i}`)
   const q = byKey(info, hs)
   const differs = columns.map((c, i) => `md5(r.${ident(c.name)}::text) IS DISTINCT FROM v.h${i}`).join(" OR ")
@@ -34,7 +33,7 @@ const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Col
   )
 }
 
-const engine: Decrypt_.DecryptEngine<Session, TableInfo, Column> = {
+const engine: Encrypt.DecryptEngine<Session, TableInfo, Column> = {
   columnOf,
   unknownColumn,
   showKey,
@@ -53,14 +52,11 @@ const engine: Decrypt_.DecryptEngine<Session, TableInfo, Column> = {
 }
 
 /** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
-export const Decrypt = declare({ kind: "data.postgres.decrypt", fields: Decrypt_.fields, undo: Decrypt_.undo(engine), verify: Decrypt_.verify(engine), settleMs: 5000 })
+export const Decrypt = declare({ kind: "data.postgres.decrypt", fields: Encrypt.fields, undo: Encrypt.undo(engine), verify: Encrypt.verify(engine), settleMs: 5000 })
 
-export interface EncryptOptions extends PgFault.DataFaultOptions {
-  readonly table: string
+export interface EncryptOptions extends Encrypt.EncryptBase {
   /** Text columns to encrypt (`text`, unbounded `varchar`): the ciphertext is longer than the value. */
   readonly columns: ReadonlyArray<string>
-  /** The share of the rows to encrypt, at random; default 1 (all). */
-  readonly sample?: number
 }
 
 /**
@@ -72,23 +68,12 @@ export interface EncryptOptions extends PgFault.DataFaultOptions {
  */
 export const encrypt = (target: PostgresTarget, options: EncryptOptions): Fault.Fault => {
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
-  const sample = options.sample ?? 1
-  const names = Array.isArray(options.columns) ? options.columns : []
-  PgFault.invalidOptions("encrypt", [
-    ...(issue === undefined ? [] : [issue]),
-    ...PgFault.boundIssues(options),
-    ...(names.length > 0 && names.every((c) => typeof c === "string" && c !== "") ? [] : [{ path: "columns", message: "name the text columns to encrypt" }]),
-    ...(new Set(names).size === names.length ? [] : [{ path: "columns", message: "a column is named twice" }]),
-    ...sampleIssues(sample),
-  ])
+  PgFault.invalidOptions("encrypt", Encrypt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const bounds = boundsOf(options)
-  const name = `encrypt ${show(t)}`
-  const id = options.id ?? name
-  const take = (count: number) => Math.ceil(count * sample)
+  const { sample, names, bounds, id, title, take } = Encrypt.shape(options, t)
   return PgFault.make({
     id,
-    title: `${name} (${names.join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    title,
     target,
     table: t,
     safety: "destroy",

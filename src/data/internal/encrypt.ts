@@ -1,5 +1,6 @@
 /**
- * The compensation of an SQL `encrypt`, whatever the engine: the record (the key, the columns,
+ * An SQL `encrypt`, whatever the engine: its options (checked all at once), its id and title, and
+ * its compensation: the record (the key, the columns,
  * each row's primary key and an md5 digest of each original value — never the plaintext), and
  * what undo and verify do with the rows whose digests differ from the recorded ones: decrypt
  * what still holds shiftup's ciphertext (src/data/internal/seal.ts; the GCM tag proves it, bound
@@ -7,8 +8,48 @@
  * writes the plaintext back, in its own SQL.
  */
 import { Schema } from "effect"
+import type { Issue } from "../../ShiftupError.ts"
+import { boundIssues, boundsOf, type DataFaultOptions, sampleIssues } from "./bounds.ts"
 import { aadOf, Base64, unseal } from "./seal.ts"
 import { Key } from "./table-kind.ts"
+import { show, type TableName } from "./table-name.ts"
+
+/** An encrypt's options (the engine documents which columns it takes). */
+export interface EncryptBase extends DataFaultOptions {
+  readonly table: string
+  readonly columns: ReadonlyArray<string>
+  /** The share of the rows to encrypt, at random; default 1 (all). */
+  readonly sample?: number
+}
+
+/** The columns `options` name (none when it names them wrongly: an issue says so). */
+export const namesOf = (options: EncryptBase): ReadonlyArray<string> => (Array.isArray(options.columns) ? options.columns : [])
+
+/** Every issue of `options` (`scope`: the table's, from the target). */
+export const issues = (options: EncryptBase, scope: Issue | undefined): ReadonlyArray<Issue> => {
+  const names = namesOf(options)
+  return [
+    ...(scope === undefined ? [] : [scope]),
+    ...boundIssues(options),
+    ...(names.length > 0 && names.every((c) => typeof c === "string" && c !== "") ? [] : [{ path: "columns", message: "name the text columns to encrypt" }]),
+    ...(new Set(names).size === names.length ? [] : [{ path: "columns", message: "a column is named twice" }]),
+    ...sampleIssues(options.sample ?? 1),
+  ]
+}
+
+/** The fault's shape from valid options: its id and title, the bounds, how many rows a count takes. */
+export const shape = (options: EncryptBase, table: TableName) => {
+  const sample = options.sample ?? 1
+  const name = `encrypt ${show(table)}`
+  return {
+    sample,
+    names: namesOf(options),
+    bounds: boundsOf(options),
+    id: options.id ?? name,
+    title: `${name} (${namesOf(options).join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    take: (count: number) => Math.ceil(count * sample),
+  }
+}
 
 const Md5 = Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{32}$/, { message: "an md5 digest (32 hexadecimal digits)" })))
 
