@@ -43,6 +43,34 @@ export interface Engine<S, I, T> {
   readonly show: (table: T) => string
 }
 
+/** An SQL engine's sessions as `engineOf` needs them. */
+interface SqlSession {
+  readonly query: (text: string) => Promise<unknown>
+  readonly close: () => Promise<void>
+}
+
+/** What differs between SQL engines: the statement that begins a write transaction, and how a read-only snapshot is taken; commit, rollback and close are the same. */
+export interface EngineSide<S, I, T> extends Pick<Engine<S, I, T>, "name" | "open" | "withSession" | "attempt" | "requireTable" | "show"> {
+  readonly transaction: <A>(s: S, mode: "read only", f: () => Promise<A>) => Promise<A>
+  readonly begin: string
+}
+
+/** An SQL engine from what differs. */
+export const engineOf = <S extends SqlSession, I extends { readonly key: ReadonlyArray<unknown> }, T>(o: EngineSide<S, I, T>): Engine<S, I, T> => ({
+  name: o.name,
+  open: o.open,
+  withSession: o.withSession,
+  attempt: o.attempt,
+  readOnly: (s, f) => o.transaction(s, "read only", f),
+  begin: (s) => s.query(o.begin),
+  commit: (s) => s.query("COMMIT"),
+  rollback: (s) => s.query("ROLLBACK"),
+  close: (s) => s.close(),
+  requireTable: o.requireTable,
+  keyed: (info) => info.key.length > 0,
+  show: o.show,
+})
+
 /** The common part of every record: the fault's target, the server, the table. */
 export type Placed = { readonly target: string; readonly url: string; readonly passwordEnv?: string }
 

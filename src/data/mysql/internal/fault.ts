@@ -8,26 +8,22 @@
  */
 import type * as Fault from "../../../Fault.ts"
 import { type Bounds, invalidOptions as invalid, scopeRefusals as scopeRefusalsOf } from "../../internal/bounds.ts"
-import { type Engine, type FaultOptions, make as makeTableFault } from "../../internal/table-fault.ts"
+import { type Engine, engineOf, type FaultOptions, make as makeTableFault } from "../../internal/table-fault.ts"
 import type { MySqlTarget } from "../targets.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
 import { attempt, open, type Session, transaction, withSession } from "./client.ts"
 import { show, type TableName } from "./sql.ts"
 
-export const engine: Engine<Session, TableInfo, TableName> = {
+export const engine: Engine<Session, TableInfo, TableName> = engineOf({
   name: "mysql",
   open,
   withSession,
   attempt,
-  readOnly: (s, f) => transaction(s, "read only", f),
-  begin: (s) => s.query("START TRANSACTION READ WRITE"),
-  commit: (s) => s.query("COMMIT"),
-  rollback: (s) => s.query("ROLLBACK"),
-  close: (s) => s.close(),
+  transaction,
+  begin: "START TRANSACTION READ WRITE",
   requireTable,
-  keyed: (info) => info.key.length > 0,
   show,
-}
+})
 
 /** Refuses a fault's options when it is built (every issue at once). */
 export const invalidOptions = (fault: string, issues: Parameters<typeof invalid>[1]): void => invalid(`shiftup/data MySql.${fault}`, issues)

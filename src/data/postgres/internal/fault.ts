@@ -5,7 +5,7 @@
  */
 import type * as Fault from "../../../Fault.ts"
 import { type Bounds, invalidOptions as invalid, scopeRefusals as scopeRefusalsOf } from "../../internal/bounds.ts"
-import { type Engine, type FaultOptions, make as makeTableFault } from "../../internal/table-fault.ts"
+import { type Engine, engineOf, type FaultOptions, make as makeTableFault } from "../../internal/table-fault.ts"
 import type { PostgresTarget } from "../targets.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
 import { attempt, open, type Session, transaction, withSession } from "./client.ts"
@@ -14,21 +14,17 @@ import { show, type TableName } from "./sql.ts"
 export { boundIssues, defaults, type DataFaultOptions, issueError } from "../../internal/bounds.ts"
 export { providerModule } from "../../internal/table-fault.ts"
 
-export const engine: Engine<Session, TableInfo, TableName> = {
+export const engine: Engine<Session, TableInfo, TableName> = engineOf({
   name: "postgres",
   open,
   withSession,
   attempt,
-  readOnly: (s, f) => transaction(s, "read only", f),
+  transaction,
   // Writes take row locks in the default READ COMMITTED.
-  begin: (s) => s.query("BEGIN READ WRITE"),
-  commit: (s) => s.query("COMMIT"),
-  rollback: (s) => s.query("ROLLBACK"),
-  close: (s) => s.close(),
+  begin: "BEGIN READ WRITE",
   requireTable,
-  keyed: (info) => info.key.length > 0,
   show,
-}
+})
 
 /** Refuses a fault's options when it is built (every issue at once). */
 export const invalidOptions = (fault: string, issues: Parameters<typeof invalid>[1]): void => invalid(`shiftup/data Postgres.${fault}`, issues)
