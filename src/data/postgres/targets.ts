@@ -10,7 +10,8 @@ import { fail, InvalidExperiment, type Issue } from "../../ShiftupError.ts"
 import type { Environment, Target } from "../../Target.ts"
 import { TargetTypeId } from "../../Target.ts"
 import { type Connection, connectionIssues, endpointOf } from "../internal/connection.ts"
-import { parseTable, show, type TableName } from "./internal/sql.ts"
+import { passwordIssues, scopedIn, tablesOf } from "../internal/scope.ts"
+import { parseTable, type TableName } from "./internal/sql.ts"
 
 export interface PostgresTargetOptions {
   /** The server, without a password: `postgres://app@127.0.0.1:5432/shop`. */
@@ -33,8 +34,6 @@ export interface PostgresTarget extends Target {
   readonly endpoint: string
 }
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 /**
  * A PostgreSQL server and the tables an experiment may touch.
  *
@@ -42,16 +41,9 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
  * const shop = Data.Postgres.target("shop-db", { url: "postgres://app@127.0.0.1:5432/shop", passwordEnv: "SHOP_DB_PASSWORD", environment: "lab", tables: ["public.users"] })
  */
 export const target = (id: string, options: PostgresTargetOptions): PostgresTarget => {
-  const issues: Array<Issue> = [...connectionIssues(id, options, ["postgres", "postgresql"])]
-  if (options.passwordEnv !== undefined && envName.test(options.passwordEnv) && process.env[options.passwordEnv] === undefined)
-    issues.push({ path: `${id}.passwordEnv`, message: `the environment variable ${options.passwordEnv} is not set: export it with the password (or drop passwordEnv if the server needs none)` })
-  const tables: Array<TableName> = []
-  if (!Array.isArray(options.tables) || options.tables.length === 0) issues.push({ path: `${id}.tables`, message: 'name the tables faults may touch, e.g. tables: ["public.orders"]' })
-  for (const [i, text] of (options.tables ?? []).entries()) {
-    const t = typeof text === "string" ? parseTable(text.trim()) : undefined
-    if (t === undefined) issues.push({ path: `${id}.tables[${i}]`, message: `"${String(text)}" is not a table name (schema.table, or "Quoted"."Names")` })
-    else tables.push(t)
-  }
+  const scope = tablesOf(id, options.tables, parseTable, "public.orders", 'schema.table, or "Quoted"."Names"')
+  const tables = scope.tables
+  const issues: ReadonlyArray<Issue> = [...connectionIssues(id, options, ["postgres", "postgresql"]), ...passwordIssues(id, options.passwordEnv), ...scope.issues]
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `postgres target "${id}"`, issues }))
   const connection: Connection = { url: options.url, ...(options.passwordEnv === undefined ? {} : { passwordEnv: options.passwordEnv }) }
   const endpoint = endpointOf(connection, 5432)
@@ -79,10 +71,5 @@ export const target = (id: string, options: PostgresTargetOptions): PostgresTarg
 }
 
 /** The table of `target`'s scope named `text`; an issue when it is not one. */
-export const scoped = (target: PostgresTarget, text: string, path: string): { readonly table?: TableName; readonly issue?: Issue } => {
-  const t = parseTable(text.trim())
-  if (t === undefined) return { issue: { path, message: `"${text}" is not a table name (schema.table)` } }
-  if (!target.tables.some((s) => s.schema === t.schema && s.name === t.name))
-    return { issue: { path, message: `${show(t)} is outside the scope of target "${target.id}" (tables: ${target.tables.map(show).join(", ")}); add it to the target's \`tables\` if the experiment may touch it` } }
-  return { table: t }
-}
+export const scoped = (target: PostgresTarget, text: string, path: string): { readonly table?: TableName; readonly issue?: Issue } =>
+  scopedIn(target, text, parseTable(text.trim()), path, "schema.table")
