@@ -5,11 +5,10 @@
  * and its endpoint is declared so planning checks it against the egress allowlist (and may
  * fingerprint it: the MySQL greeting). Resolving it contacts nothing.
  */
-import { Effect } from "effect"
 import { fail, InvalidExperiment, type Issue } from "../../ShiftupError.ts"
 import type { Environment, Target } from "../../Target.ts"
-import { TargetTypeId } from "../../Target.ts"
-import { type Connection, connectionIssues, endpointOf } from "../internal/connection.ts"
+import { type Connection, connectionIssues } from "../internal/connection.ts"
+import { sqlTarget } from "../internal/sql-target.ts"
 import { passwordIssues, scopedIn, tablesOf } from "../internal/scope.ts"
 import { parseTable, type TableName } from "./internal/sql.ts"
 
@@ -49,29 +48,7 @@ export const target = (id: string, options: MySqlTargetOptions): MySqlTarget => 
   const tables = scope.tables
   const issues: ReadonlyArray<Issue> = [...connectionIssues(id, options, ["mysql", "mariadb"]), ...passwordIssues(id, options.passwordEnv), ...scope.issues]
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `mysql target "${id}"`, issues }))
-  const connection: Connection = { url: options.url, ...(options.passwordEnv === undefined ? {} : { passwordEnv: options.passwordEnv }) }
-  const endpoint = endpointOf(connection, 3306)
-  const u = url as URL
-  const host = u.hostname.replace(/^\[|\]$/g, "")
-  const port = u.port === "" ? 3306 : Number(u.port)
-  return {
-    [TargetTypeId]: TargetTypeId,
-    id,
-    kind: "mysql",
-    ...(options.environment === undefined ? {} : { environment: options.environment }),
-    // Always a data store: nothing an experiment says can turn that off.
-    dataStore: "mysql",
-    labels: options.labels ?? {},
-    ...(options.owner === undefined ? {} : { owner: options.owner }),
-    connection,
-    tables,
-    endpoint,
-    database,
-    resolve: Effect.succeed({
-      members: [{ id: `mysql://${endpoint}/${database}`, name: database || host, hostnames: [host], ports: [port], labels: options.labels ?? {}, endpoints: [{ host, port, protocol: "tcp" }] }],
-      population: 1,
-    }),
-  }
+  return { ...sqlTarget(id, "mysql", options, tables, 3306, (u) => ({ database, name: database || u.hostname.replace(/^\[|\]$/g, "") })), database }
 }
 
 /** The table of `target`'s scope named `text`; an issue when it is not one. */

@@ -5,11 +5,10 @@
  * and its endpoint is declared so planning checks it against the egress allowlist (and may
  * fingerprint it). Resolving it contacts nothing.
  */
-import { Effect } from "effect"
 import { fail, InvalidExperiment, type Issue } from "../../ShiftupError.ts"
 import type { Environment, Target } from "../../Target.ts"
-import { TargetTypeId } from "../../Target.ts"
-import { type Connection, connectionIssues, endpointOf } from "../internal/connection.ts"
+import { type Connection, connectionIssues } from "../internal/connection.ts"
+import { sqlTarget } from "../internal/sql-target.ts"
 import { passwordIssues, scopedIn, tablesOf } from "../internal/scope.ts"
 import { parseTable, type TableName } from "./internal/sql.ts"
 
@@ -45,29 +44,10 @@ export const target = (id: string, options: PostgresTargetOptions): PostgresTarg
   const tables = scope.tables
   const issues: ReadonlyArray<Issue> = [...connectionIssues(id, options, ["postgres", "postgresql"]), ...passwordIssues(id, options.passwordEnv), ...scope.issues]
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `postgres target "${id}"`, issues }))
-  const connection: Connection = { url: options.url, ...(options.passwordEnv === undefined ? {} : { passwordEnv: options.passwordEnv }) }
-  const endpoint = endpointOf(connection, 5432)
-  const url = new URL(options.url)
-  const host = url.hostname.replace(/^\[|\]$/g, "")
-  const port = url.port === "" ? 5432 : Number(url.port)
-  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || decodeURIComponent(url.username) || "postgres"
-  return {
-    [TargetTypeId]: TargetTypeId,
-    id,
-    kind: "postgres",
-    ...(options.environment === undefined ? {} : { environment: options.environment }),
-    // Always a data store: nothing an experiment says can turn that off.
-    dataStore: "postgres",
-    labels: options.labels ?? {},
-    ...(options.owner === undefined ? {} : { owner: options.owner }),
-    connection,
-    tables,
-    endpoint,
-    resolve: Effect.succeed({
-      members: [{ id: `postgres://${endpoint}/${database}`, name: database, hostnames: [host], ports: [port], labels: options.labels ?? {}, endpoints: [{ host, port, protocol: "tcp" }] }],
-      population: 1,
-    }),
-  }
+  return sqlTarget(id, "postgres", options, tables, 5432, (url) => {
+    const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || decodeURIComponent(url.username) || "postgres"
+    return { database, name: database }
+  })
 }
 
 /** The table of `target`'s scope named `text`; an issue when it is not one. */
