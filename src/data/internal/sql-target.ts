@@ -13,6 +13,7 @@ import type { TableName } from "./table-name.ts"
 /** What every SQL target's options say besides its tables. */
 export interface SqlTargetOptions {
   readonly url: string
+  /** The environment variable holding the password, read at each connection (by the run and by `recover`). */
   readonly passwordEnv?: string
   readonly environment?: Environment
   readonly labels?: Readonly<Record<string, string>>

@@ -6,22 +6,17 @@
  * fingerprint it). Resolving it contacts nothing.
  */
 import { fail, InvalidExperiment, type Issue } from "../../ShiftupError.ts"
-import type { Environment, Target } from "../../Target.ts"
+import type { Target } from "../../Target.ts"
 import { type Connection, connectionIssues } from "../internal/connection.ts"
-import { sqlTarget } from "../internal/sql-target.ts"
+import { sqlTarget, type SqlTargetOptions } from "../internal/sql-target.ts"
 import { passwordIssues, scopedIn, tablesOf } from "../internal/scope.ts"
 import { parseTable, type TableName } from "./internal/sql.ts"
 
-export interface PostgresTargetOptions {
+export interface PostgresTargetOptions extends SqlTargetOptions {
   /** The server, without a password: `postgres://app@127.0.0.1:5432/shop`. */
   readonly url: string
-  /** The environment variable holding the password, read at each connection (by the run and by `recover`). */
-  readonly passwordEnv?: string
   /** The tables faults may touch (`public.orders`, `orders` = `public.orders`, `"Sales"."Lines"`): nothing else is. */
   readonly tables: ReadonlyArray<string>
-  readonly environment?: Environment
-  readonly labels?: Readonly<Record<string, string>>
-  readonly owner?: string
 }
 
 export interface PostgresTarget extends Target {
