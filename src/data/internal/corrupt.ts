@@ -40,19 +40,23 @@ export const issues = (options: CorruptBase, scope: Issue | undefined): Readonly
   ...sampleIssues(options.sample ?? 1),
 ]
 
-/** The fault's shape from valid options: its id and title, the bounds, the `where` clause, how many rows a count takes. */
+/** The fault's shape from valid options: its id, the bounds, the `where` clause, how many rows a count takes, its own options. */
 export const shape = (options: CorruptBase, table: TableName) => {
   const sample = options.sample ?? 1
   const where = options.where === undefined || options.where.trim() === "" ? "" : ` WHERE (${options.where})`
   const what = options.mode === "set" ? `set to ${JSON.stringify(options.value)}` : options.mode === "null" ? "set to NULL" : options.mode === "truncate" ? "truncated" : "negated"
   const name = `corrupt ${show(table)}.${options.column}`
+  const id = options.id ?? name
+  const bounds = boundsOf(options)
+  const title = `${name} (${what}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""}${where === "" ? "" : `, where ${options.where}`})`
   return {
     sample,
     where,
-    bounds: boundsOf(options),
-    id: options.id ?? name,
-    title: `${name} (${what}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""}${where === "" ? "" : `, where ${options.where}`})`,
+    bounds,
+    id,
     /** How many rows the fault takes: the scope's count times the sample, rounded up. */
     take: (count: number) => Math.ceil(count * sample),
+    /** The fault's own options: a `disrupt` on rows addressed by primary key. */
+    fault: { id, title, table, bounds, safety: "disrupt" as const, rows: true },
   }
 }

@@ -37,17 +37,21 @@ export const issues = (options: EncryptBase, scope: Issue | undefined): Readonly
   ]
 }
 
-/** The fault's shape from valid options: its id and title, the bounds, how many rows a count takes. */
+/** The fault's shape from valid options: its id, the bounds, how many rows a count takes, its own options. */
 export const shape = (options: EncryptBase, table: TableName) => {
   const sample = options.sample ?? 1
   const name = `encrypt ${show(table)}`
+  const id = options.id ?? name
+  const bounds = boundsOf(options)
+  const title = `${name} (${namesOf(options).join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`
   return {
     sample,
     names: namesOf(options),
-    bounds: boundsOf(options),
-    id: options.id ?? name,
-    title: `${name} (${namesOf(options).join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    bounds,
+    id,
     take: (count: number) => Math.ceil(count * sample),
+    /** The fault's own options: a `destroy` on rows addressed by primary key. */
+    fault: { id, title, table, bounds, safety: "destroy" as const, rows: true },
   }
 }
 

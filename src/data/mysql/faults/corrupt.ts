@@ -89,7 +89,7 @@ export const corrupt = (target: MySqlTarget, options: CorruptOptions): Fault.Fau
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
   MyFault.invalidOptions("corrupt", Corrupt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const { sample, where, bounds, id, title, take } = Corrupt.shape(options, t)
+  const { sample, where, bounds, id, take, fault } = Corrupt.shape(options, t)
   const value = options.value === undefined ? null : typeof options.value === "boolean" ? (options.value ? "1" : "0") : String(options.value)
   /** Why the column cannot take this mode, or `undefined`. */
   const unsuitable = (info: TableInfo, column: Column): string | undefined => {
@@ -104,14 +104,9 @@ export const corrupt = (target: MySqlTarget, options: CorruptOptions): Fault.Fau
     return undefined
   }
   return MyFault.make({
-    id,
-    title,
+    ...fault,
     target,
-    table: t,
-    safety: "disrupt",
     kind: RestoreValues,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const column = columnOf(info, options.column)
       if (column === undefined) throw issueError(`fault "${id}"`, "column", unknownColumn(info, options.column))

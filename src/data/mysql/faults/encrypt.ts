@@ -80,16 +80,11 @@ export const encrypt = (target: MySqlTarget, options: EncryptOptions): Fault.Fau
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
   MyFault.invalidOptions("encrypt", Encrypt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const { sample, names, bounds, id, title, take } = Encrypt.shape(options, t)
+  const { sample, names, bounds, id, take, fault } = Encrypt.shape(options, t)
   return MyFault.make({
-    id,
-    title,
+    ...fault,
     target,
-    table: t,
-    safety: "destroy",
     kind: Decrypt,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const refusals: Array<Fault.Refusal> = []
       const keyBad = info.key.map(unsupported).find((x) => x !== undefined)

@@ -72,7 +72,7 @@ export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
   PgFault.invalidOptions("corrupt", Corrupt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const { sample, where, bounds, id, title, take } = Corrupt.shape(options, t)
+  const { sample, where, bounds, id, take, fault } = Corrupt.shape(options, t)
   const value = options.value === undefined ? null : String(options.value)
   /** Why the column cannot take this mode, or `undefined`. */
   const unsuitable = (info: TableInfo): string | undefined => {
@@ -86,14 +86,9 @@ export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.
     return undefined
   }
   return PgFault.make({
-    id,
-    title,
+    ...fault,
     target,
-    table: t,
-    safety: "disrupt",
     kind: RestoreValues,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const column = columnOf(info, options.column)
       if (column === undefined) throw PgFault.issueError(`fault "${id}"`, "column", unknownColumn(info, options.column))

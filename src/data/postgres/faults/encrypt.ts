@@ -70,16 +70,11 @@ export const encrypt = (target: PostgresTarget, options: EncryptOptions): Fault.
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
   PgFault.invalidOptions("encrypt", Encrypt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const { sample, names, bounds, id, title, take } = Encrypt.shape(options, t)
+  const { sample, names, bounds, id, take, fault } = Encrypt.shape(options, t)
   return PgFault.make({
-    id,
-    title,
+    ...fault,
     target,
-    table: t,
-    safety: "destroy",
     kind: Decrypt,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const refusals: Array<Fault.Refusal> = []
       for (const n of names) {
