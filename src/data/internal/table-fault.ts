@@ -18,6 +18,8 @@ import { fail, InjectionFailed, InvalidExperiment, type ShiftupError, TargetUnre
 import type { Target } from "../../Target.ts"
 import type { Bounds } from "./bounds.ts"
 import type { Connection } from "./connection.ts"
+import type { TableName } from "./table-name.ts"
+import type { Base } from "./table-kind.ts"
 
 /** The module a fresh process imports to get the compensators again (`recover`, the watchdog). */
 export const providerModule = "shiftup/data"
@@ -40,6 +42,34 @@ export interface Engine<S, I, T> {
   readonly keyed: (info: I) => boolean
   readonly show: (table: T) => string
 }
+
+/** An SQL engine's sessions as `engineOf` needs them. */
+interface SqlSession {
+  readonly query: (text: string) => Promise<unknown>
+  readonly close: () => Promise<void>
+}
+
+/** What differs between SQL engines: the statement that begins a write transaction, and how a read-only snapshot is taken; commit, rollback and close are the same. */
+export interface EngineSide<S, I, T> extends Pick<Engine<S, I, T>, "name" | "open" | "withSession" | "attempt" | "requireTable" | "show"> {
+  readonly transaction: <A>(s: S, mode: "read only", f: () => Promise<A>) => Promise<A>
+  readonly begin: string
+}
+
+/** An SQL engine from what differs. */
+export const engineOf = <S extends SqlSession, I extends { readonly key: ReadonlyArray<unknown> }, T>(o: EngineSide<S, I, T>): Engine<S, I, T> => ({
+  name: o.name,
+  open: o.open,
+  withSession: o.withSession,
+  attempt: o.attempt,
+  readOnly: (s, f) => o.transaction(s, "read only", f),
+  begin: (s) => s.query(o.begin),
+  commit: (s) => s.query("COMMIT"),
+  rollback: (s) => s.query("ROLLBACK"),
+  close: (s) => s.close(),
+  requireTable: o.requireTable,
+  keyed: (info) => info.key.length > 0,
+  show: o.show,
+})
 
 /** The common part of every record: the fault's target, the server, the table. */
 export type Placed = { readonly target: string; readonly url: string; readonly passwordEnv?: string }
@@ -64,6 +94,25 @@ export interface TableFaultOptions<S, I, T, A, P> {
   /** Inside the held transaction: lock and read what the compensation needs. Throw to give up (nothing changed). */
   readonly capture: (s: S, info: I) => Promise<{ readonly record: object; readonly plan: P }>
   /** Inside the same transaction: the change, on exactly what was captured. */
+  readonly inject: (s: S, info: I, plan: P) => Promise<void>
+}
+
+/** A record's own fields, as a capture returns them: the builder adds kind, target, server and table. */
+export type Fields<A> = Omit<A, "kind" | keyof Base>
+
+/** What an engine's fault says of itself: its engine's builder adds the engine, and the table as the record's place. */
+export interface FaultOptions<S, I, G, A, P> {
+  readonly id: string
+  readonly title: string
+  readonly target: G
+  readonly table: TableName
+  readonly safety: "disrupt" | "destroy"
+  readonly kind: Compensation.Kind<A>
+  readonly bounds: Bounds
+  /** Rows addressed by primary key, changed in the capture's transaction (false: DDL). */
+  readonly rows: boolean
+  readonly preflight: (s: S, info: I) => Promise<ReadonlyArray<Fault.Refusal>>
+  readonly capture: (s: S, info: I) => Promise<{ readonly record: Fields<A>; readonly plan: P }>
   readonly inject: (s: S, info: I, plan: P) => Promise<void>
 }
 

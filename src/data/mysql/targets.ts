@@ -5,23 +5,18 @@
  * and its endpoint is declared so planning checks it against the egress allowlist (and may
  * fingerprint it: the MySQL greeting). Resolving it contacts nothing.
  */
-import { Effect } from "effect"
 import { fail, InvalidExperiment, type Issue } from "../../ShiftupError.ts"
-import type { Environment, Target } from "../../Target.ts"
-import { TargetTypeId } from "../../Target.ts"
-import { type Connection, connectionIssues, endpointOf } from "../internal/connection.ts"
-import { parseTable, show, type TableName } from "./internal/sql.ts"
+import type { Target } from "../../Target.ts"
+import { type Connection, connectionIssues } from "../internal/connection.ts"
+import { sqlTarget, type SqlTargetOptions } from "../internal/sql-target.ts"
+import { passwordIssues, scopedIn, tablesOf } from "../internal/scope.ts"
+import { parseTable, type TableName } from "./internal/sql.ts"
 
-export interface MySqlTargetOptions {
+export interface MySqlTargetOptions extends SqlTargetOptions {
   /** The server, without a password: `mysql://app@127.0.0.1:3306/shop` (`mariadb://` too). */
   readonly url: string
-  /** The environment variable holding the password, read at each connection (by the run and by `recover`). */
-  readonly passwordEnv?: string
   /** The tables faults may touch (`shop.orders`, `orders` = in the URL's database, `` `Sales`.`Lines` ``): nothing else is. */
   readonly tables: ReadonlyArray<string>
-  readonly environment?: Environment
-  readonly labels?: Readonly<Record<string, string>>
-  readonly owner?: string
 }
 
 export interface MySqlTarget extends Target {
@@ -35,8 +30,6 @@ export interface MySqlTarget extends Target {
   readonly database: string
 }
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 /**
  * A MySQL or MariaDB server and the tables an experiment may touch.
  *
@@ -44,49 +37,15 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
  * const shop = Data.MySql.target("shop-db", { url: "mysql://app@127.0.0.1:3306/shop", passwordEnv: "SHOP_DB_PASSWORD", environment: "lab", tables: ["shop.users"] })
  */
 export const target = (id: string, options: MySqlTargetOptions): MySqlTarget => {
-  const issues: Array<Issue> = [...connectionIssues(id, options, ["mysql", "mariadb"])]
-  if (options.passwordEnv !== undefined && envName.test(options.passwordEnv) && process.env[options.passwordEnv] === undefined)
-    issues.push({ path: `${id}.passwordEnv`, message: `the environment variable ${options.passwordEnv} is not set: export it with the password (or drop passwordEnv if the server needs none)` })
   const url = URL.parse(options.url)
   const database = url === null ? "" : decodeURIComponent(url.pathname.replace(/^\//, ""))
-  const tables: Array<TableName> = []
-  if (!Array.isArray(options.tables) || options.tables.length === 0) issues.push({ path: `${id}.tables`, message: 'name the tables faults may touch, e.g. tables: ["shop.orders"]' })
-  for (const [i, text] of (options.tables ?? []).entries()) {
-    const t = typeof text === "string" ? parseTable(text.trim(), database) : undefined
-    if (t === undefined) issues.push({ path: `${id}.tables[${i}]`, message: `"${String(text)}" is not a table name (database.table; a bare name needs a database in the URL)` })
-    else tables.push(t)
-  }
+  const scope = tablesOf(id, options.tables, (text) => parseTable(text, database), "shop.orders", "database.table; a bare name needs a database in the URL")
+  const tables = scope.tables
+  const issues: ReadonlyArray<Issue> = [...connectionIssues(id, options, ["mysql", "mariadb"]), ...passwordIssues(id, options.passwordEnv), ...scope.issues]
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `mysql target "${id}"`, issues }))
-  const connection: Connection = { url: options.url, ...(options.passwordEnv === undefined ? {} : { passwordEnv: options.passwordEnv }) }
-  const endpoint = endpointOf(connection, 3306)
-  const u = url as URL
-  const host = u.hostname.replace(/^\[|\]$/g, "")
-  const port = u.port === "" ? 3306 : Number(u.port)
-  return {
-    [TargetTypeId]: TargetTypeId,
-    id,
-    kind: "mysql",
-    ...(options.environment === undefined ? {} : { environment: options.environment }),
-    // Always a data store: nothing an experiment says can turn that off.
-    dataStore: "mysql",
-    labels: options.labels ?? {},
-    ...(options.owner === undefined ? {} : { owner: options.owner }),
-    connection,
-    tables,
-    endpoint,
-    database,
-    resolve: Effect.succeed({
-      members: [{ id: `mysql://${endpoint}/${database}`, name: database || host, hostnames: [host], ports: [port], labels: options.labels ?? {}, endpoints: [{ host, port, protocol: "tcp" }] }],
-      population: 1,
-    }),
-  }
+  return { ...sqlTarget(id, "mysql", options, tables, 3306, (u) => ({ database, name: database || u.hostname.replace(/^\[|\]$/g, "") })), database }
 }
 
 /** The table of `target`'s scope named `text`; an issue when it is not one. */
-export const scoped = (target: MySqlTarget, text: string, path: string): { readonly table?: TableName; readonly issue?: Issue } => {
-  const t = parseTable(text.trim(), target.database)
-  if (t === undefined) return { issue: { path, message: `"${text}" is not a table name (database.table)` } }
-  if (!target.tables.some((s) => s.schema === t.schema && s.name === t.name))
-    return { issue: { path, message: `${show(t)} is outside the scope of target "${target.id}" (tables: ${target.tables.map(show).join(", ")}); add it to the target's \`tables\` if the experiment may touch it` } }
-  return { table: t }
-}
+export const scoped = (target: MySqlTarget, text: string, path: string): { readonly table?: TableName; readonly issue?: Issue } =>
+  scopedIn(target, text, parseTable(text.trim(), target.database), path, "database.table")

@@ -5,23 +5,18 @@
  * and its endpoint is declared so planning checks it against the egress allowlist (and may
  * fingerprint it). Resolving it contacts nothing.
  */
-import { Effect } from "effect"
 import { fail, InvalidExperiment, type Issue } from "../../ShiftupError.ts"
-import type { Environment, Target } from "../../Target.ts"
-import { TargetTypeId } from "../../Target.ts"
-import { type Connection, connectionIssues, endpointOf } from "../internal/connection.ts"
-import { parseTable, show, type TableName } from "./internal/sql.ts"
+import type { Target } from "../../Target.ts"
+import { type Connection, connectionIssues } from "../internal/connection.ts"
+import { sqlTarget, type SqlTargetOptions } from "../internal/sql-target.ts"
+import { passwordIssues, scopedIn, tablesOf } from "../internal/scope.ts"
+import { parseTable, type TableName } from "./internal/sql.ts"
 
-export interface PostgresTargetOptions {
+export interface PostgresTargetOptions extends SqlTargetOptions {
   /** The server, without a password: `postgres://app@127.0.0.1:5432/shop`. */
   readonly url: string
-  /** The environment variable holding the password, read at each connection (by the run and by `recover`). */
-  readonly passwordEnv?: string
   /** The tables faults may touch (`public.orders`, `orders` = `public.orders`, `"Sales"."Lines"`): nothing else is. */
   readonly tables: ReadonlyArray<string>
-  readonly environment?: Environment
-  readonly labels?: Readonly<Record<string, string>>
-  readonly owner?: string
 }
 
 export interface PostgresTarget extends Target {
@@ -33,8 +28,6 @@ export interface PostgresTarget extends Target {
   readonly endpoint: string
 }
 
-const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
-
 /**
  * A PostgreSQL server and the tables an experiment may touch.
  *
@@ -42,47 +35,16 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/
  * const shop = Data.Postgres.target("shop-db", { url: "postgres://app@127.0.0.1:5432/shop", passwordEnv: "SHOP_DB_PASSWORD", environment: "lab", tables: ["public.users"] })
  */
 export const target = (id: string, options: PostgresTargetOptions): PostgresTarget => {
-  const issues: Array<Issue> = [...connectionIssues(id, options, ["postgres", "postgresql"])]
-  if (options.passwordEnv !== undefined && envName.test(options.passwordEnv) && process.env[options.passwordEnv] === undefined)
-    issues.push({ path: `${id}.passwordEnv`, message: `the environment variable ${options.passwordEnv} is not set: export it with the password (or drop passwordEnv if the server needs none)` })
-  const tables: Array<TableName> = []
-  if (!Array.isArray(options.tables) || options.tables.length === 0) issues.push({ path: `${id}.tables`, message: 'name the tables faults may touch, e.g. tables: ["public.orders"]' })
-  for (const [i, text] of (options.tables ?? []).entries()) {
-    const t = typeof text === "string" ? parseTable(text.trim()) : undefined
-    if (t === undefined) issues.push({ path: `${id}.tables[${i}]`, message: `"${String(text)}" is not a table name (schema.table, or "Quoted"."Names")` })
-    else tables.push(t)
-  }
+  const scope = tablesOf(id, options.tables, parseTable, "public.orders", 'schema.table, or "Quoted"."Names"')
+  const tables = scope.tables
+  const issues: ReadonlyArray<Issue> = [...connectionIssues(id, options, ["postgres", "postgresql"]), ...passwordIssues(id, options.passwordEnv), ...scope.issues]
   if (issues.length > 0) throw fail(new InvalidExperiment({ source: `postgres target "${id}"`, issues }))
-  const connection: Connection = { url: options.url, ...(options.passwordEnv === undefined ? {} : { passwordEnv: options.passwordEnv }) }
-  const endpoint = endpointOf(connection, 5432)
-  const url = new URL(options.url)
-  const host = url.hostname.replace(/^\[|\]$/g, "")
-  const port = url.port === "" ? 5432 : Number(url.port)
-  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || decodeURIComponent(url.username) || "postgres"
-  return {
-    [TargetTypeId]: TargetTypeId,
-    id,
-    kind: "postgres",
-    ...(options.environment === undefined ? {} : { environment: options.environment }),
-    // Always a data store: nothing an experiment says can turn that off.
-    dataStore: "postgres",
-    labels: options.labels ?? {},
-    ...(options.owner === undefined ? {} : { owner: options.owner }),
-    connection,
-    tables,
-    endpoint,
-    resolve: Effect.succeed({
-      members: [{ id: `postgres://${endpoint}/${database}`, name: database, hostnames: [host], ports: [port], labels: options.labels ?? {}, endpoints: [{ host, port, protocol: "tcp" }] }],
-      population: 1,
-    }),
-  }
+  return sqlTarget(id, "postgres", options, tables, 5432, (url) => {
+    const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || decodeURIComponent(url.username) || "postgres"
+    return { database, name: database }
+  })
 }
 
 /** The table of `target`'s scope named `text`; an issue when it is not one. */
-export const scoped = (target: PostgresTarget, text: string, path: string): { readonly table?: TableName; readonly issue?: Issue } => {
-  const t = parseTable(text.trim())
-  if (t === undefined) return { issue: { path, message: `"${text}" is not a table name (schema.table)` } }
-  if (!target.tables.some((s) => s.schema === t.schema && s.name === t.name))
-    return { issue: { path, message: `${show(t)} is outside the scope of target "${target.id}" (tables: ${target.tables.map(show).join(", ")}); add it to the target's \`tables\` if the experiment may touch it` } }
-  return { table: t }
-}
+export const scoped = (target: PostgresTarget, text: string, path: string): { readonly table?: TableName; readonly issue?: Issue } =>
+  scopedIn(target, text, parseTable(text.trim()), path, "schema.table")

@@ -8,7 +8,8 @@
  */
 import { Schema } from "effect"
 import type * as Fault from "../../../Fault.ts"
-import { boundIssues, boundsOf, type DataFaultOptions, grewMessage, issueError, sampleIssues } from "../../internal/bounds.ts"
+import * as Corrupt from "../../internal/corrupt.ts"
+import { grewMessage, issueError } from "../../internal/bounds.ts"
 import { batches, columnOf, derived, keyOf, param, selectKey, showKey, text, unknownColumn, unsupported, type Column, type TableInfo } from "../internal/catalog.ts"
 import { transaction, type Session } from "../internal/client.ts"
 import * as MyFault from "../internal/fault.ts"
@@ -68,27 +69,13 @@ export const RestoreValues = declare({
   settleMs: 5000,
 })
 
-export type CorruptMode = "null" | "set" | "truncate" | "negate"
+export type { CorruptMode } from "../../internal/corrupt.ts"
 
-export interface CorruptOptions extends DataFaultOptions {
-  /** A table of the target's scope. */
-  readonly table: string
-  readonly column: string
-  /** `null`: set NULL; `set`: set `value`; `truncate`: cut text to half its length; `negate`: flip a number's sign. */
-  readonly mode: CorruptMode
+export interface CorruptOptions extends Corrupt.CorruptBase {
   /** For `set`: the new value (sent as a parameter, converted to the column's type; strict mode refuses what does not fit). */
   readonly value?: string | number | boolean
-  /** The share of the scope's rows to change, chosen at random; default 1 (all). */
-  readonly sample?: number
-  /**
-   * An SQL condition narrowing the rows (`status = 'paid'`), written by the experiment's author.
-   * It is only ever part of a read (the count and the locking select), never of a write: the
-   * change and its restore address rows by primary key.
-   */
-  readonly where?: string
 }
 
-const modes: ReadonlyArray<CorruptMode> = ["null", "set", "truncate", "negate"]
 const numeric = new Set(["int", "decimal", "float", "double"])
 
 /**
@@ -100,23 +87,10 @@ const numeric = new Set(["int", "decimal", "float", "double"])
  */
 export const corrupt = (target: MySqlTarget, options: CorruptOptions): Fault.Fault => {
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
-  const sample = options.sample ?? 1
-  MyFault.invalidOptions("corrupt", [
-    ...(issue === undefined ? [] : [issue]),
-    ...boundIssues(options),
-    ...(typeof options.column === "string" && options.column !== "" ? [] : [{ path: "column", message: "name the column to corrupt" }]),
-    ...(modes.includes(options.mode) ? [] : [{ path: "mode", message: `"${String(options.mode)}" is not a mode: ${modes.join(", ")}` }]),
-    ...(options.mode === "set" && options.value === undefined ? [{ path: "value", message: 'mode "set" needs the value to set' }] : []),
-    ...(options.mode !== "set" && options.value !== undefined ? [{ path: "value", message: `mode "${options.mode}" takes no value (use mode "set")` }] : []),
-    ...sampleIssues(sample),
-  ])
+  MyFault.invalidOptions("corrupt", Corrupt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const bounds = boundsOf(options)
-  const where = options.where === undefined || options.where.trim() === "" ? "" : ` WHERE (${options.where})`
-  const what = options.mode === "set" ? `set to ${JSON.stringify(options.value)}` : options.mode === "null" ? "set to NULL" : options.mode === "truncate" ? "truncated" : "negated"
+  const { sample, where, bounds, id, take, fault } = Corrupt.shape(options, t)
   const value = options.value === undefined ? null : typeof options.value === "boolean" ? (options.value ? "1" : "0") : String(options.value)
-  const name = `corrupt ${show(t)}.${options.column}`
-  const id = options.id ?? name
   /** Why the column cannot take this mode, or `undefined`. */
   const unsuitable = (info: TableInfo, column: Column): string | undefined => {
     if (info.key.some((k) => k.name === column.name)) return `${column.name} is part of the primary key, which identifies the rows of the before-image: corrupt another column`
@@ -129,16 +103,10 @@ export const corrupt = (target: MySqlTarget, options: CorruptOptions): Fault.Fau
     if (options.mode === "negate" && column.unsigned) return `${column.name} is ${column.type}: an unsigned column cannot hold a negative number`
     return undefined
   }
-  const take = (count: number) => Math.ceil(count * sample)
   return MyFault.make({
-    id,
-    title: `${name} (${what}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""}${where === "" ? "" : `, where ${options.where}`})`,
+    ...fault,
     target,
-    table: t,
-    safety: "disrupt",
     kind: RestoreValues,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const column = columnOf(info, options.column)
       if (column === undefined) throw issueError(`fault "${id}"`, "column", unknownColumn(info, options.column))

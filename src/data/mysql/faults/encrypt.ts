@@ -11,36 +11,25 @@
  * decrypts whatever still holds shiftup's ciphertext (the GCM tag proves it, bound to the table,
  * column and row) and checks every value against its digest.
  */
-import { Schema } from "effect"
 import type * as Fault from "../../../Fault.ts"
-import { boundIssues, boundsOf, type DataFaultOptions, grewMessage, issueError, sampleIssues } from "../../internal/bounds.ts"
-import { aadOf, Base64, newKey, seal, sealedLength, unseal } from "../../internal/seal.ts"
+import { grewMessage, issueError } from "../../internal/bounds.ts"
+import * as Encrypt from "../../internal/encrypt.ts"
+import { aadOf, newKey, seal, sealedLength } from "../../internal/seal.ts"
 import { batches, columnOf, derived, keyOf, param, selectKey, showKey, text, unknownColumn, unsupported, type Column, type TableInfo } from "../internal/catalog.ts"
 import { type Session, transaction } from "../internal/client.ts"
 import * as MyFault from "../internal/fault.ts"
-import { declare, Key } from "../internal/kind.ts"
+import { declare } from "../internal/kind.ts"
 import { ident, qualified, show } from "../internal/sql.ts"
 import { scoped, type MySqlTarget } from "../targets.ts"
-
-const Md5 = Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{32}$/, { message: "an md5 digest (32 hexadecimal digits)" })))
-
-type Rows = ReadonlyArray<{ readonly k: ReadonlyArray<string>; readonly h: ReadonlyArray<string | null> }>
-
-const columnsOf = (info: TableInfo, names: ReadonlyArray<string>): ReadonlyArray<Column> =>
-  names.map((n) => {
-    const c = columnOf(info, n)
-    if (c === undefined) throw new Error(`${unknownColumn(info, n)}: it was dropped since; restore it from a backup`)
-    return c
-  })
 
 const md5 = (c: Column) => `LOWER(MD5(r.${ident(c.name)}))`
 
 /** Recorded rows where some column's digest is not the recorded one (or that are gone), with their values now. */
-const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Rows) => {
+const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Encrypt.Rows) => {
   const out: Array<Readonly<Record<string, string | null>>> = []
   const first = `r.${ident(info.key[0]?.name ?? "")}`
   for (const batch of batches(rows)) {
-    const v = derived(info, batch, columns.map((_, i) => ({ expr: "CONVERT(? USING utf8mb4) COLLATE utf8mb4_bin", value: (r: Rows[number]) => r.h[i] ?? null })))
+    const v = derived(info, batch, columns.map((_, i) => ({ expr: "CONVERT(? USING utf8mb4) COLLATE utf8mb4_bin", value: (r: Encrypt.Rows[number]) => r.h[i] ?? null })))
     const differs = columns.map((c, i) => `NOT (${md5(c)} <=> v.x${i})`).join(" OR ")
     out.push(
       ...(await s.query(
@@ -53,58 +42,29 @@ const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Col
   return out
 }
 
-/** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
-export const Decrypt = declare({
-  kind: "data.mysql.decrypt",
-  fields: { key: Base64, columns: Schema.Array(Schema.String), rows: Schema.Array(Schema.Struct({ k: Key, h: Schema.Array(Md5) })) },
-  undo: async (r, s, info) => {
-    const columns = columnsOf(info, r.columns)
-    if (r.rows.length === 0) return
-    const key = Buffer.from(r.key, "base64")
-    const where = show(info.table)
-    await transaction(s, "read write", async () => {
-      const found = await differing(s, info, columns, r.rows)
-      const recordedOf = new Map(r.rows.map((x) => [JSON.stringify(x.k), x.h]))
-      const lost: Array<string> = []
-      const writes: Array<{ k: ReadonlyArray<string>; p: Array<string | null> }> = []
-      for (const f of found) {
-        const k = keyOf(info, f)
-        if (f["missing"] === "1") {
-          lost.push(`${showKey(info, k)} (row gone)`)
-          continue
-        }
-        const p = columns.map((c, i) => {
-          const now = f[`c${i}`]
-          if (f[`m${i}`] === (recordedOf.get(JSON.stringify(k))?.[i] ?? null)) return null
-          const plain = typeof now === "string" ? unseal(key, aadOf(where, c.name, k), now) : undefined
-          if (plain === undefined) lost.push(`${showKey(info, k)}.${c.name}`)
-          return plain ?? null
-        })
-        if (p.some((x) => x !== null)) writes.push({ k, p })
-      }
-      for (const batch of batches(writes)) {
-        const v = derived(info, batch, columns.map((c, i) => ({ expr: param(c), value: (w: (typeof writes)[number]) => w.p[i] ?? null })))
-        await s.query(`UPDATE ${v.table} JOIN ${v.sql} ON ${v.on} SET ${columns.map((c, i) => `r.${ident(c.name)} = COALESCE(v.x${i}, r.${ident(c.name)})`).join(", ")}`, v.params)
-      }
-      if (lost.length > 0) throw new Error(`${lost.length} value(s) of ${where} hold neither the original nor shiftup's ciphertext (written since the fault): ${lost.slice(0, 5).join(", ")}; restore them from a backup`)
-    })
+const engine: Encrypt.DecryptEngine<Session, TableInfo, Column> = {
+  columnOf,
+  unknownColumn,
+  showKey,
+  show: (info) => show(info.table),
+  transaction: (s, f) => transaction(s, "read write", f),
+  differing,
+  missing: (f) => f["missing"] === "1",
+  total: (found) => found.length,
+  write: async (s, info, columns, writes) => {
+    for (const batch of batches(writes)) {
+      const v = derived(info, batch, columns.map((c, i) => ({ expr: param(c), value: (w: (typeof writes)[number]) => w.p[i] ?? null })))
+      await s.query(`UPDATE ${v.table} JOIN ${v.sql} ON ${v.on} SET ${columns.map((c, i) => `r.${ident(c.name)} = COALESCE(v.x${i}, r.${ident(c.name)})`).join(", ")}`, v.params)
+    }
   },
-  verify: async (r, s, info) => {
-    const columns = columnsOf(info, r.columns)
-    if (r.rows.length === 0) return undefined
-    const found = await differing(s, info, columns, r.rows)
-    if (found.length === 0) return undefined
-    return `${found.length} row(s) of ${show(info.table)} differ from their digests before the fault: ${found.slice(0, 5).map((f) => showKey(info, keyOf(info, f))).join(", ")}`
-  },
-  settleMs: 5000,
-})
+}
 
-export interface EncryptOptions extends DataFaultOptions {
-  readonly table: string
+/** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
+export const Decrypt = declare({ kind: "data.mysql.decrypt", fields: Encrypt.fields, undo: Encrypt.undo(engine), verify: Encrypt.verify(engine), settleMs: 5000 })
+
+export interface EncryptOptions extends Encrypt.EncryptBase {
   /** Text columns to encrypt (char, varchar, text types): each must be long enough for the (longer) base64 ciphertext. */
   readonly columns: ReadonlyArray<string>
-  /** The share of the rows to encrypt, at random; default 1 (all). */
-  readonly sample?: number
 }
 
 const plainText = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext"])
@@ -118,29 +78,13 @@ const plainText = new Set(["char", "varchar", "tinytext", "text", "mediumtext", 
  */
 export const encrypt = (target: MySqlTarget, options: EncryptOptions): Fault.Fault => {
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
-  const sample = options.sample ?? 1
-  const names = Array.isArray(options.columns) ? options.columns : []
-  MyFault.invalidOptions("encrypt", [
-    ...(issue === undefined ? [] : [issue]),
-    ...boundIssues(options),
-    ...(names.length > 0 && names.every((c) => typeof c === "string" && c !== "") ? [] : [{ path: "columns", message: "name the text columns to encrypt" }]),
-    ...(new Set(names).size === names.length ? [] : [{ path: "columns", message: "a column is named twice" }]),
-    ...sampleIssues(sample),
-  ])
+  MyFault.invalidOptions("encrypt", Encrypt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const bounds = boundsOf(options)
-  const name = `encrypt ${show(t)}`
-  const id = options.id ?? name
-  const take = (count: number) => Math.ceil(count * sample)
+  const { sample, names, bounds, id, take, fault } = Encrypt.shape(options, t)
   return MyFault.make({
-    id,
-    title: `${name} (${names.join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    ...fault,
     target,
-    table: t,
-    safety: "destroy",
     kind: Decrypt,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const refusals: Array<Fault.Refusal> = []
       const keyBad = info.key.map(unsupported).find((x) => x !== undefined)
@@ -164,7 +108,7 @@ export const encrypt = (target: MySqlTarget, options: EncryptOptions): Fault.Fau
       return MyFault.scopeRefusals(show(info.table), take(Number(row?.["n"] ?? 0)), Math.ceil(Number(row?.["b"] ?? 0) * sample), bounds)
     },
     capture: async (s, info) => {
-      const columns = columnsOf(info, names)
+      const columns = Encrypt.columnsOf(engine, info, names)
       const [count] = await s.query(`SELECT COUNT(*) AS n FROM ${qualified(info.table)}`)
       const n = take(Number(count?.["n"] ?? 0))
       if (n > bounds.maxRows) throw new Error(grewMessage(n, bounds))

@@ -15,6 +15,7 @@ import { RunContext } from "../../../RunContext.ts"
 import { checkEgress } from "../../../internal/egress.ts"
 import { describeUnknown, isShiftupError, type ShiftupError } from "../../../ShiftupError.ts"
 import type { Connection, SessionOptions } from "../../internal/connection.ts"
+import * as SqlSessions from "../../internal/session.ts"
 
 /** A row as shiftup reads it: every value as text. */
 export type Row = Readonly<Record<string, string | null>>
@@ -125,28 +126,7 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError, opti
     })
   })
 
-/** A Promise of ours as an Effect: a `ShiftupError` thrown inside stays itself, anything else is described. */
-export const attempt = <A>(f: () => Promise<A>, c: Connection, wrap: (detail: string) => ShiftupError): Effect.Effect<A, ShiftupError> =>
-  Effect.tryPromise({ try: f, catch: (e) => (isShiftupError(e) ? e : wrap(describeMysql(e, c))) })
+// Reads see one snapshot; writes take row locks.
+const sessions = SqlSessions.make<Session, SessionOptions>(open, describeMysql, { "read only": "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", "read write": "START TRANSACTION READ WRITE" })
 
-/** Runs `f` in a session that is closed afterwards, whatever happens; a thrown error becomes `wrap`'s. */
-export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, options: SessionOptions = {}): Effect.Effect<A, ShiftupError> =>
-  Effect.acquireUseRelease(
-    open(c, wrap, options),
-    (s) => attempt(() => f(s), c, wrap),
-    (s) => Effect.promise(() => s.close()),
-  )
-
-/** Runs `f` in a transaction: committed when it returns, rolled back when it throws. */
-export const transaction = async <A>(s: Session, mode: "read only" | "read write", f: () => Promise<A>): Promise<A> => {
-  // Reads see one snapshot; writes take row locks.
-  await s.query(mode === "read only" ? "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY" : "START TRANSACTION READ WRITE")
-  try {
-    const a = await f()
-    await s.query("COMMIT")
-    return a
-  } catch (e) {
-    await s.query("ROLLBACK").catch(() => undefined)
-    throw e
-  }
-}
+export const { attempt, withSession, transaction } = sessions

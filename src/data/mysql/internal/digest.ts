@@ -7,19 +7,13 @@
  * and concatenated (`group_concat_max_len` is raised in every session, so nothing is cut), hashed
  * again: equal exactly when the rows are, in any order.
  */
-import { createHash } from "node:crypto"
+import { type Checksum, fingerprintOf } from "../../internal/digest.ts"
 import { requireTable, text } from "./catalog.ts"
 import type { Session } from "./client.ts"
 import { createTable, section } from "./objects.ts"
 import { qualified, show, type TableName } from "./sql.ts"
 
-/** A table's contents in two numbers: how many rows, and a digest of them all in no particular order. */
-export interface Checksum {
-  readonly table: string
-  readonly rows: number
-  /** md5 over the sorted md5 digests of every row's text: equal exactly when the rows are (whatever their order). */
-  readonly digest: string
-}
+export type { Checksum } from "../../internal/digest.ts"
 
 /** A table's schema: its columns, indexes, constraints, triggers and grants, and its engine, charset and collation. */
 export interface SchemaFingerprint {
@@ -71,5 +65,5 @@ export const fingerprint = async (s: Session, table: TableName, missing: (detail
     ...(await lines(s, "SELECT CONCAT_WS(' ', GRANTEE, COLUMN_NAME, PRIVILEGE_TYPE, IS_GRANTABLE) AS x FROM information_schema.COLUMN_PRIVILEGES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", [table.schema, table.name])),
   ]
   const parts = { columns, indexes: section(create, "index"), constraints: [...section(create, "foreign-key"), ...section(create, "check")], triggers, grants, options }
-  return { table: show(table), digest: createHash("md5").update(JSON.stringify(parts)).digest("hex"), ...parts }
+  return fingerprintOf(show(table), parts)
 }

@@ -7,50 +7,30 @@
  * outside a transaction and check it is unchanged before they drop anything.
  */
 import type * as Fault from "../../../Fault.ts"
-import type { Kind } from "../../../Compensation.ts"
 import { type Bounds, invalidOptions as invalid, scopeRefusals as scopeRefusalsOf } from "../../internal/bounds.ts"
-import { type Engine, make as makeTableFault } from "../../internal/table-fault.ts"
+import { type Engine, engineOf, type FaultOptions, make as makeTableFault } from "../../internal/table-fault.ts"
 import type { MySqlTarget } from "../targets.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
 import { attempt, open, type Session, transaction, withSession } from "./client.ts"
-import type { Base } from "./kind.ts"
 import { show, type TableName } from "./sql.ts"
 
-export const engine: Engine<Session, TableInfo, TableName> = {
+export const engine: Engine<Session, TableInfo, TableName> = engineOf({
   name: "mysql",
   open,
   withSession,
   attempt,
-  readOnly: (s, f) => transaction(s, "read only", f),
-  begin: (s) => s.query("START TRANSACTION READ WRITE"),
-  commit: (s) => s.query("COMMIT"),
-  rollback: (s) => s.query("ROLLBACK"),
-  close: (s) => s.close(),
+  transaction,
+  begin: "START TRANSACTION READ WRITE",
   requireTable,
-  keyed: (info) => info.key.length > 0,
   show,
-}
+})
 
 /** Refuses a fault's options when it is built (every issue at once). */
 export const invalidOptions = (fault: string, issues: Parameters<typeof invalid>[1]): void => invalid(`shiftup/data MySql.${fault}`, issues)
 
-/** A record's own fields, as a capture returns them: the builder adds kind, target, server and table. */
-export type Fields<A> = Omit<A, "kind" | keyof Base>
+export type { Fields } from "../../internal/table-fault.ts"
 
-export interface MySqlFaultOptions<A, P> {
-  readonly id: string
-  readonly title: string
-  readonly target: MySqlTarget
-  readonly table: TableName
-  readonly safety: "disrupt" | "destroy"
-  readonly kind: Kind<A>
-  readonly bounds: Bounds
-  /** Rows addressed by primary key, changed in the capture's transaction (false: DDL). */
-  readonly rows: boolean
-  readonly preflight: (s: Session, info: TableInfo) => Promise<ReadonlyArray<Fault.Refusal>>
-  readonly capture: (s: Session, info: TableInfo) => Promise<{ readonly record: Fields<A>; readonly plan: P }>
-  readonly inject: (s: Session, info: TableInfo, plan: P) => Promise<void>
-}
+export type MySqlFaultOptions<A, P> = FaultOptions<Session, TableInfo, MySqlTarget, A, P>
 
 export const make = <A, P>(o: MySqlFaultOptions<A, P>): Fault.Fault =>
   makeTableFault({

@@ -7,6 +7,8 @@
  */
 import { Schema } from "effect"
 import type * as Fault from "../../../Fault.ts"
+import { grewMessage } from "../../internal/bounds.ts"
+import * as Corrupt from "../../internal/corrupt.ts"
 import { byKey, columnOf, showKey, unknownColumn, type TableInfo } from "../internal/catalog.ts"
 import { transaction, type Session } from "../internal/client.ts"
 import * as PgFault from "../internal/fault.ts"
@@ -52,27 +54,12 @@ const differing = async (s: Session, info: TableInfo, column: string, rows: Read
   return `${String(found[0]?.["total"])} row(s) of ${show(info.table)} still differ in ${column} from the before-image: ${shown.join(", ")}`
 }
 
-export type CorruptMode = "null" | "set" | "truncate" | "negate"
+export type { CorruptMode } from "../../internal/corrupt.ts"
 
-export interface CorruptOptions extends PgFault.DataFaultOptions {
-  /** A table of the target's scope. */
-  readonly table: string
-  readonly column: string
-  /** `null`: set NULL; `set`: set `value`; `truncate`: cut text to half its length; `negate`: flip a number's sign. */
-  readonly mode: CorruptMode
+export interface CorruptOptions extends Corrupt.CorruptBase {
   /** For `set`: the new value (sent as a parameter, cast to the column's type). */
   readonly value?: string | number | boolean
-  /** The share of the scope's rows to change, chosen at random; default 1 (all). */
-  readonly sample?: number
-  /**
-   * An SQL condition narrowing the rows (`status = 'paid'`), written by the experiment's author.
-   * It is only ever part of a read (the count and the locking select), never of a write: the
-   * change and its restore address rows by primary key.
-   */
-  readonly where?: string
 }
-
-const modes: ReadonlyArray<CorruptMode> = ["null", "set", "truncate", "negate"]
 
 /**
  * Changes a column's values in a table of the target's scope; rollback writes the before-values
@@ -83,22 +70,10 @@ const modes: ReadonlyArray<CorruptMode> = ["null", "set", "truncate", "negate"]
  */
 export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.Fault => {
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
-  const sample = options.sample ?? 1
-  PgFault.invalidOptions("corrupt", [
-    ...(issue === undefined ? [] : [issue]),
-    ...PgFault.boundIssues(options),
-    ...(typeof options.column === "string" && options.column !== "" ? [] : [{ path: "column", message: "name the column to corrupt" }]),
-    ...(modes.includes(options.mode) ? [] : [{ path: "mode", message: `"${String(options.mode)}" is not a mode: ${modes.join(", ")}` }]),
-    ...(options.mode === "set" && options.value === undefined ? [{ path: "value", message: 'mode "set" needs the value to set' }] : []),
-    ...(options.mode !== "set" && options.value !== undefined ? [{ path: "value", message: `mode "${options.mode}" takes no value (use mode "set")` }] : []),
-    ...(typeof sample === "number" && sample > 0 && sample <= 1 ? [] : [{ path: "sample", message: "sample is a share of the rows: more than 0, at most 1" }]),
-  ])
+  PgFault.invalidOptions("corrupt", Corrupt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const bounds = { maxRows: options.maxRows ?? PgFault.defaults.maxRows, maxBytes: options.maxBytes ?? PgFault.defaults.maxBytes }
-  const where = options.where === undefined || options.where.trim() === "" ? "" : ` WHERE (${options.where})`
-  const what = options.mode === "set" ? `set to ${JSON.stringify(options.value)}` : options.mode === "null" ? "set to NULL" : options.mode === "truncate" ? "truncated" : "negated"
+  const { sample, where, bounds, id, take, fault } = Corrupt.shape(options, t)
   const value = options.value === undefined ? null : String(options.value)
-  const name = `corrupt ${show(t)}.${options.column}`
   /** Why the column cannot take this mode, or `undefined`. */
   const unsuitable = (info: TableInfo): string | undefined => {
     const column = columnOf(info, options.column)
@@ -110,31 +85,24 @@ export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.
     if (options.mode === "negate" && column.category !== "N") return `mode "negate" flips a number's sign; ${options.column} is ${column.type}`
     return undefined
   }
-  /** How many rows the fault takes: the scope's count times the sample, rounded up. */
-  const take = (count: number) => Math.ceil(count * sample)
   return PgFault.make({
-    id: options.id ?? name,
-    title: `${name} (${what}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""}${where === "" ? "" : `, where ${options.where}`})`,
+    ...fault,
     target,
-    table: t,
-    safety: "disrupt",
     kind: RestoreValues,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const column = columnOf(info, options.column)
-      if (column === undefined) throw PgFault.issueError(`fault "${options.id ?? name}"`, "column", unknownColumn(info, options.column))
+      if (column === undefined) throw PgFault.issueError(`fault "${id}"`, "column", unknownColumn(info, options.column))
       const bad = unsuitable(info)
       if (bad !== undefined) return [{ rule: "data.postgres.column-unsuitable", detail: bad }]
       if (value !== null) await s.query(`SELECT $1::${column.type}`, [value]).catch((e: Error) => {
-        throw PgFault.issueError(`fault "${options.id ?? name}"`, "value", `${JSON.stringify(options.value)} is not a valid ${column.type}: ${e.message}`)
+        throw PgFault.issueError(`fault "${id}"`, "value", `${JSON.stringify(options.value)} is not a valid ${column.type}: ${e.message}`)
       })
       const [row] = await s
         .query(
           `SELECT count(*)::int8::text AS n, coalesce(sum(octet_length(r.${ident(column.name)}::text) + octet_length(ROW(${info.key.map((k) => `r.${ident(k.name)}`).join(", ")})::text) + 16), 0)::int8::text AS b FROM ${qualified(info.table)} AS r${where}`,
         )
         .catch((e: Error) => {
-          throw where === "" ? e : PgFault.issueError(`fault "${options.id ?? name}"`, "where", `the condition \`${options.where}\` does not run on ${show(info.table)}: ${e.message}`)
+          throw where === "" ? e : PgFault.issueError(`fault "${id}"`, "where", `the condition \`${options.where}\` does not run on ${show(info.table)}: ${e.message}`)
         })
       return PgFault.scopeRefusals(show(info.table), take(Number(row?.["n"] ?? 0)), Math.ceil(Number(row?.["b"] ?? 0) * sample), bounds)
     },
@@ -143,7 +111,7 @@ export const corrupt = (target: PostgresTarget, options: CorruptOptions): Fault.
       if (column === undefined) throw new Error(unknownColumn(info, options.column))
       const [count] = await s.query(`SELECT count(*)::int8::text AS n FROM ${qualified(info.table)} AS r${where}`)
       const n = take(Number(count?.["n"] ?? 0))
-      if (n > bounds.maxRows) throw new Error(`${n} rows are in scope now, over maxRows (${bounds.maxRows}); nothing was changed. Narrow the scope (where, sample) or raise maxRows`)
+      if (n > bounds.maxRows) throw new Error(grewMessage(n, bounds))
       const q = byKey(info, [])
       const rows = (
         await s.query(`SELECT ${q.select}, r.${ident(column.name)}::text AS v FROM ${q.table}${where}${sample < 1 ? " ORDER BY random() LIMIT $1" : ""} FOR UPDATE OF r`, sample < 1 ? [n] : [])

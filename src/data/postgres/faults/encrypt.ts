@@ -11,28 +11,18 @@
  * holds shiftup's ciphertext (the GCM tag proves it, bound to the table, column and row) and
  * checks every value against its digest.
  */
-import { Schema } from "effect"
 import type * as Fault from "../../../Fault.ts"
 import { byKey, columnOf, showKey, unknownColumn, type Column, type TableInfo } from "../internal/catalog.ts"
 import { type Session, transaction } from "../internal/client.ts"
-import { aadOf, Base64, newKey, seal, unseal } from "../../internal/seal.ts"
+import * as Encrypt from "../../internal/encrypt.ts"
+import { aadOf, newKey, seal } from "../../internal/seal.ts"
 import * as PgFault from "../internal/fault.ts"
-import { declare, Key } from "../internal/kind.ts"
+import { declare } from "../internal/kind.ts"
 import { ident, qualified, show } from "../internal/sql.ts"
 import { scoped, type PostgresTarget } from "../targets.ts"
 
-const Md5 = Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{32}$/, { message: "an md5 digest (32 hexadecimal digits)" })))
-
-type Rows = ReadonlyArray<{ readonly k: ReadonlyArray<string>; readonly h: ReadonlyArray<string | null> }>
-
-const columnsOf = (info: TableInfo, names: ReadonlyArray<string>): ReadonlyArray<Column> => names.map((n) => {
-  const c = columnOf(info, n)
-  if (c === undefined) throw new Error(`${unknownColumn(info, n)}: it was dropped since; restore it from a backup`)
-  return c
-})
-
 /** Rows where some column's digest is not the recorded one (or that are gone). */
-const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Rows) => {
+const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Column>, rows: Encrypt.Rows) => {
   const hs = columns.map((_, i) => `h${i}`)
   const q = byKey(info, hs)
   const differs = columns.map((c, i) => `md5(r.${ident(c.name)}::text) IS DISTINCT FROM v.h${i}`).join(" OR ")
@@ -43,66 +33,30 @@ const differing = async (s: Session, info: TableInfo, columns: ReadonlyArray<Col
   )
 }
 
-/** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
-export const Decrypt = declare({
-  kind: "data.postgres.decrypt",
-  fields: { key: Base64, columns: Schema.Array(Schema.String), rows: Schema.Array(Schema.Struct({ k: Key, h: Schema.Array(Md5) })) },
-  undo: async (r, s, info) => {
-    const columns = columnsOf(info, r.columns)
-    if (r.rows.length === 0) return
-    const key = Buffer.from(r.key, "base64")
-    const where = show(info.table)
-    await transaction(s, "read write", async () => {
-      const found = await differing(s, info, columns, r.rows)
-      const recordedOf = new Map(r.rows.map((x) => [JSON.stringify(x.k), x.h]))
-      const lost: Array<string> = []
-      const writes: Array<{ k: ReadonlyArray<string>; p: Array<string | null> }> = []
-      for (const f of found) {
-        const k = info.key.map((_, i) => String(f[`k${i}`]))
-        if (f["missing"] === true) {
-          lost.push(`${showKey(info, k)} (row gone)`)
-          continue
-        }
-        const p = columns.map((c, i) => {
-          const now = f[`c${i}`]
-          const recorded = recordedOf.get(JSON.stringify(k))?.[i] ?? null
-          if (f[`m${i}`] === recorded) return null
-          if (typeof now !== "string") {
-            lost.push(`${showKey(info, k)}.${c.name}`)
-            return null
-          }
-          const plain = unseal(key, aadOf(where, c.name, k), now)
-          if (plain === undefined) lost.push(`${showKey(info, k)}.${c.name}`)
-          return plain ?? null
-        })
-        if (p.some((x) => x !== null)) writes.push({ k, p })
-      }
-      if (writes.length > 0) {
-        const q = byKey(info, columns.map((_, i) => `p${i}`))
-        await s.query(
-          `UPDATE ${q.table} SET ${columns.map((c, i) => `${ident(c.name)} = coalesce(v.p${i}::${c.type}, r.${ident(c.name)})`).join(", ")} FROM ${q.from} WHERE ${q.on}`,
-          q.params(writes, columns.map((_, i) => writes.map((w) => w.p[i] ?? null))),
-        )
-      }
-      if (lost.length > 0) throw new Error(`${lost.length} value(s) of ${where} hold neither the original nor shiftup's ciphertext (written since the fault): ${lost.slice(0, 5).join(", ")}; restore them from a backup`)
-    })
+const engine: Encrypt.DecryptEngine<Session, TableInfo, Column> = {
+  columnOf,
+  unknownColumn,
+  showKey,
+  show: (info) => show(info.table),
+  transaction: (s, f) => transaction(s, "read write", f),
+  differing,
+  missing: (f) => f["missing"] === true,
+  total: (found) => String(found[0]?.["total"]),
+  write: async (s, info, columns, writes) => {
+    const q = byKey(info, columns.map((_, i) => `p${i}`))
+    await s.query(
+      `UPDATE ${q.table} SET ${columns.map((c, i) => `${ident(c.name)} = coalesce(v.p${i}::${c.type}, r.${ident(c.name)})`).join(", ")} FROM ${q.from} WHERE ${q.on}`,
+      q.params(writes, columns.map((_, i) => writes.map((w) => w.p[i] ?? null))),
+    )
   },
-  verify: async (r, s, info) => {
-    const columns = columnsOf(info, r.columns)
-    if (r.rows.length === 0) return undefined
-    const found = await differing(s, info, columns, r.rows)
-    if (found.length === 0) return undefined
-    return `${String(found[0]?.["total"])} row(s) of ${show(info.table)} differ from their digests before the fault: ${found.slice(0, 5).map((f) => showKey(info, info.key.map((_, i) => String(f[`k${i}`])))).join(", ")}`
-  },
-  settleMs: 5000,
-})
+}
 
-export interface EncryptOptions extends PgFault.DataFaultOptions {
-  readonly table: string
+/** Decrypts what still holds shiftup's ciphertext; values overwritten since are reported. */
+export const Decrypt = declare({ kind: "data.postgres.decrypt", fields: Encrypt.fields, undo: Encrypt.undo(engine), verify: Encrypt.verify(engine), settleMs: 5000 })
+
+export interface EncryptOptions extends Encrypt.EncryptBase {
   /** Text columns to encrypt (`text`, unbounded `varchar`): the ciphertext is longer than the value. */
   readonly columns: ReadonlyArray<string>
-  /** The share of the rows to encrypt, at random; default 1 (all). */
-  readonly sample?: number
 }
 
 /**
@@ -114,29 +68,13 @@ export interface EncryptOptions extends PgFault.DataFaultOptions {
  */
 export const encrypt = (target: PostgresTarget, options: EncryptOptions): Fault.Fault => {
   const { table, issue } = scoped(target, String(options.table ?? ""), "table")
-  const sample = options.sample ?? 1
-  const names = Array.isArray(options.columns) ? options.columns : []
-  PgFault.invalidOptions("encrypt", [
-    ...(issue === undefined ? [] : [issue]),
-    ...PgFault.boundIssues(options),
-    ...(names.length > 0 && names.every((c) => typeof c === "string" && c !== "") ? [] : [{ path: "columns", message: "name the text columns to encrypt" }]),
-    ...(new Set(names).size === names.length ? [] : [{ path: "columns", message: "a column is named twice" }]),
-    ...(typeof sample === "number" && sample > 0 && sample <= 1 ? [] : [{ path: "sample", message: "sample is a share of the rows: more than 0, at most 1" }]),
-  ])
+  PgFault.invalidOptions("encrypt", Encrypt.issues(options, issue))
   const t = table as NonNullable<typeof table>
-  const bounds = { maxRows: options.maxRows ?? PgFault.defaults.maxRows, maxBytes: options.maxBytes ?? PgFault.defaults.maxBytes }
-  const name = `encrypt ${show(t)}`
-  const id = options.id ?? name
-  const take = (count: number) => Math.ceil(count * sample)
+  const { sample, names, bounds, id, take, fault } = Encrypt.shape(options, t)
   return PgFault.make({
-    id,
-    title: `${name} (${names.join(", ")}${sample < 1 ? `, ${Math.round(sample * 100)}% of the rows` : ""})`,
+    ...fault,
     target,
-    table: t,
-    safety: "destroy",
     kind: Decrypt,
-    bounds,
-    rows: true,
     preflight: async (s, info) => {
       const refusals: Array<Fault.Refusal> = []
       for (const n of names) {

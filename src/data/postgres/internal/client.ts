@@ -12,6 +12,7 @@ import { RunContext } from "../../../RunContext.ts"
 import { checkEgress } from "../../../internal/egress.ts"
 import { describeUnknown, isShiftupError, type ShiftupError } from "../../../ShiftupError.ts"
 import type { Connection, CredentialsProblem, SessionOptions } from "../../internal/connection.ts"
+import * as SqlSessions from "../../internal/session.ts"
 
 /** A row as shiftup reads it: every value selected as text (or a number for counts). */
 export type Row = Readonly<Record<string, string | number | boolean | null>>
@@ -133,28 +134,7 @@ export const open = (c: Connection, wrap: (detail: string) => ShiftupError, opti
     })
   })
 
-/** Runs `f` in a session that is closed afterwards, whatever happens; a thrown error becomes `wrap`'s. */
-export const withSession = <A>(c: Connection, wrap: (detail: string) => ShiftupError, f: (s: Session) => Promise<A>, options: PgSessionOptions = {}): Effect.Effect<A, ShiftupError> =>
-  Effect.acquireUseRelease(
-    open(c, wrap, options),
-    (s) => attempt(() => f(s), c, wrap),
-    (s) => Effect.promise(() => s.close()),
-  )
+// Reads see one snapshot; writes take row locks in the default READ COMMITTED.
+const sessions = SqlSessions.make<Session, PgSessionOptions>(open, describePg, { "read only": "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "read write": "BEGIN READ WRITE" })
 
-/** A Promise of ours as an Effect: a `ShiftupError` thrown inside stays itself, anything else is described. */
-export const attempt = <A>(f: () => Promise<A>, c: Connection, wrap: (detail: string) => ShiftupError): Effect.Effect<A, ShiftupError> =>
-  Effect.tryPromise({ try: f, catch: (e) => (isShiftupError(e) ? e : wrap(describePg(e, c))) })
-
-/** Runs `f` in a transaction: committed when it returns, rolled back when it throws. */
-export const transaction = async <A>(s: Session, mode: "read only" | "read write", f: () => Promise<A>): Promise<A> => {
-  // Reads see one snapshot; writes take row locks in the default READ COMMITTED.
-  await s.query(mode === "read only" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN READ WRITE")
-  try {
-    const a = await f()
-    await s.query("COMMIT")
-    return a
-  } catch (e) {
-    await s.query("ROLLBACK").catch(() => undefined)
-    throw e
-  }
-}
+export const { attempt, withSession, transaction } = sessions

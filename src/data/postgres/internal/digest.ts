@@ -3,18 +3,12 @@
  * its schema. Both are computed by the server, in one read-only snapshot, with the session
  * settings every shiftup session fixes (so a value prints the same each time).
  */
-import { createHash } from "node:crypto"
+import { type Checksum, fingerprintOf } from "../../internal/digest.ts"
 import type { Session } from "./client.ts"
 import { requireTable } from "./catalog.ts"
 import { qualified, show, type TableName } from "./sql.ts"
 
-/** A table's contents in two numbers: how many rows, and a digest of them all in no particular order. */
-export interface Checksum {
-  readonly table: string
-  readonly rows: number
-  /** md5 over the sorted md5 digests of every row's text: equal exactly when the rows are (whatever their order). */
-  readonly digest: string
-}
+export type { Checksum } from "../../internal/digest.ts"
 
 /** A table's schema: what its columns, indexes, constraints, triggers, policies and grants are. */
 export interface SchemaFingerprint {
@@ -68,5 +62,5 @@ export const fingerprint = async (s: Session, table: TableName, missing: (detail
   const columnGrants = await texts(s, "SELECT quote_ident(attname) || ' ' || attacl::text AS x FROM pg_attribute WHERE attrelid = $1::int8::oid AND attnum > 0 AND attacl IS NOT NULL", oid)
   const grants = [`owner ${String(rls?.["owner"] ?? "")}`, `table ${String(rls?.["acl"] ?? "")}`, ...columnGrants]
   const parts = { columns: columns.map((c) => String(c["x"])), indexes, constraints, triggers, policies, rowSecurity: String(rls?.["x"] ?? ""), grants }
-  return { table: show(table), digest: createHash("md5").update(JSON.stringify(parts)).digest("hex"), ...parts }
+  return fingerprintOf(show(table), parts)
 }

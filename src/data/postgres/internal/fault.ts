@@ -4,53 +4,34 @@
  * facts about the table. The capture locks the rows in the transaction the injection commits.
  */
 import type * as Fault from "../../../Fault.ts"
-import type { Kind } from "../../../Compensation.ts"
 import { type Bounds, invalidOptions as invalid, scopeRefusals as scopeRefusalsOf } from "../../internal/bounds.ts"
-import { type Engine, make as makeTableFault } from "../../internal/table-fault.ts"
+import { type Engine, engineOf, type FaultOptions, make as makeTableFault } from "../../internal/table-fault.ts"
 import type { PostgresTarget } from "../targets.ts"
 import { requireTable, type TableInfo } from "./catalog.ts"
 import { attempt, open, type Session, transaction, withSession } from "./client.ts"
-import type { Base } from "./kind.ts"
 import { show, type TableName } from "./sql.ts"
 
 export { boundIssues, defaults, type DataFaultOptions, issueError } from "../../internal/bounds.ts"
 export { providerModule } from "../../internal/table-fault.ts"
 
-export const engine: Engine<Session, TableInfo, TableName> = {
+export const engine: Engine<Session, TableInfo, TableName> = engineOf({
   name: "postgres",
   open,
   withSession,
   attempt,
-  readOnly: (s, f) => transaction(s, "read only", f),
+  transaction,
   // Writes take row locks in the default READ COMMITTED.
-  begin: (s) => s.query("BEGIN READ WRITE"),
-  commit: (s) => s.query("COMMIT"),
-  rollback: (s) => s.query("ROLLBACK"),
-  close: (s) => s.close(),
+  begin: "BEGIN READ WRITE",
   requireTable,
-  keyed: (info) => info.key.length > 0,
   show,
-}
+})
 
 /** Refuses a fault's options when it is built (every issue at once). */
 export const invalidOptions = (fault: string, issues: Parameters<typeof invalid>[1]): void => invalid(`shiftup/data Postgres.${fault}`, issues)
 
-/** A record's own fields, as a capture returns them: the builder adds kind, target, server and table. */
-export type Fields<A> = Omit<A, "kind" | keyof Base>
+export type { Fields } from "../../internal/table-fault.ts"
 
-export interface PgFaultOptions<A, P> {
-  readonly id: string
-  readonly title: string
-  readonly target: PostgresTarget
-  readonly table: TableName
-  readonly safety: "disrupt" | "destroy"
-  readonly kind: Kind<A>
-  readonly bounds: Bounds
-  readonly rows: boolean
-  readonly preflight: (s: Session, info: TableInfo) => Promise<ReadonlyArray<Fault.Refusal>>
-  readonly capture: (s: Session, info: TableInfo) => Promise<{ readonly record: Fields<A>; readonly plan: P }>
-  readonly inject: (s: Session, info: TableInfo, plan: P) => Promise<void>
-}
+export type PgFaultOptions<A, P> = FaultOptions<Session, TableInfo, PostgresTarget, A, P>
 
 export const make = <A, P>(o: PgFaultOptions<A, P>): Fault.Fault => makeTableFault({ ...o, engine, place: { schema: o.table.schema, table: o.table.name } })
 
