@@ -80,7 +80,7 @@ describe("the kinds' schemas", () => {
   })
 
   it("are registered once each under shiftup/data", () => {
-    expect(Object.keys(Data.Postgres.compensators).sort()).toEqual(["data.postgres.decrypt", "data.postgres.recreate", "data.postgres.restore-values"])
+    expect(Object.keys(Data.Postgres.compensators).sort()).toEqual(["data.postgres.database-setting", "data.postgres.decrypt", "data.postgres.end-sessions", "data.postgres.recreate", "data.postgres.restore-rows", "data.postgres.restore-values"])
     for (const k of Object.keys(Data.Postgres.compensators)) expect(Data.compensators[k]).toBe(Data.Postgres.compensators[k])
   })
 })
