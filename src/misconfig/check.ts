@@ -8,7 +8,6 @@
 import { Effect } from "effect"
 import * as Expect from "../Expect.ts"
 import * as Probe from "../Probe.ts"
-import { observed } from "../docker/internal/observe.ts"
 import type { ContainerTarget } from "../docker/targets.ts"
 import { assetOf } from "../inventory/sources/docker.ts"
 import { evaluate } from "./evaluate.ts"
@@ -27,7 +26,13 @@ export const findingsProbe = (target: ContainerTarget, rules: ReadonlyArray<Rule
   return Probe.make({
     id,
     target,
-    observe: Effect.map(observed(target, id), (containers) =>
+    // The Docker client (dockerode) loads when the probe first runs, not when shiftup/inventory is imported.
+    observe: Effect.map(
+      Effect.flatMap(
+        Effect.promise(() => import("../docker/internal/observe.ts")),
+        ({ observed }) => observed(target, id),
+      ),
+      (containers) =>
       evaluate(
         containers.map((c) => assetOf(c, undefined, {}, "local", true, undefined)),
         { rules, ...(options.profile === undefined ? {} : { profile: options.profile }), ...(options.settings === undefined ? {} : { settings: options.settings }) },
