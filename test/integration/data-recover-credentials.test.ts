@@ -96,8 +96,8 @@ it("PostgreSQL: SIGKILL of a run holding a corruption; recover with a wrong pass
   const table = `${schema}.users`
   const rows = await pg.rows(table)
   const state = tempDir("shiftup-creds-pg-state-")
-  const env = { SHIFTUP_PG_URL: pg.url, SHIFTUP_PG_PASSWORD_ENV: pg.passwordEnv, [pg.passwordEnv]: pg.password, SHIFTUP_PG_TABLE: table, SHIFTUP_PG_FAULTS: "corrupt", SHIFTUP_PG_HOLD: "120000" }
-  const run = spawnCli(["run", fixture("data-postgres-hold.ts"), "--state-dir", state], { env })
+  const env = { SHIFTUP_CRASH_URL: pg.url, SHIFTUP_CRASH_PASSWORD_ENV: pg.passwordEnv, [pg.passwordEnv]: pg.password, SHIFTUP_CRASH_TABLE: table, SHIFTUP_CRASH_FAULTS: "corrupt", SHIFTUP_CRASH_HOLD: "120000" }
+  const run = spawnCli(["run", fixture("crash", "postgres.ts"), "--state-dir", state], { env })
   await waitFor("the fault applied", () => ledgerFiles(state).some((f) => readLedger(f).some((r) => r.type === "applied")), { proc: run, timeoutMs: 30_000 })
   run.child.kill("SIGKILL")
   await run.exited
