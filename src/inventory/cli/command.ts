@@ -99,7 +99,8 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
   }
   if ((options.docker === undefined || options.docker === false) && options.endpoints === undefined) throw new InvalidArguments({ detail: "nothing to inventory: pass --docker and/or --endpoints host:port,…, or configure `inventory` in shiftup.config.ts" })
   const failOn = args.failOn?.toLowerCase() as Severity | undefined
-  if (failOn !== undefined && !severities.includes(failOn)) throw new InvalidArguments({ detail: `--fail-on ${args.failOn}: use critical, high, medium, low or none` })
+  // With --check alone, the misconfiguration rules judge --fail-on by their own severities (info…).
+  if (failOn !== undefined && args.osv !== undefined && !severities.includes(failOn)) throw new InvalidArguments({ detail: `--fail-on ${args.failOn}: use critical, high, medium, low or none` })
   if (failOn !== undefined && args.osv === undefined && args.check === undefined) throw new InvalidArguments({ detail: "--fail-on needs --osv <directory of OSV advisories> or --check to judge findings" })
   // Every package of every image, as the readers found it (origin and release included, which
   // OSV's distro advisories need); the snapshot keeps the short form.
