@@ -20,6 +20,8 @@ export interface Container {
   readonly state: ContainerState
   readonly restartCount: number
   readonly restartPolicy: string
+  /** `HostConfig.RestartPolicy.MaximumRetryCount`: retries of an `on-failure` policy (0: no limit). */
+  readonly restartMaxRetries: number
   /** Removed by the engine when it exits (`--rm`): a stop or kill of it cannot be undone. */
   readonly autoRemove: boolean
   /**
@@ -40,6 +42,25 @@ export interface Container {
   readonly mounts: ReadonlyArray<Mount>
   /** The health check's test (`["CMD-SHELL", "…"]`), or `null` without one (or `NONE`). */
   readonly healthcheck: ReadonlyArray<string> | null
+  /** Host devices passed in (`HostConfig.Devices`, `--device`). */
+  readonly devices: ReadonlyArray<Device>
+  /** Per-container resource limits (`HostConfig.Ulimits`, `--ulimit`); empty: the daemon's defaults apply. */
+  readonly ulimits: ReadonlyArray<Ulimit>
+  /** `HostConfig.CgroupParent` (`--cgroup-parent`); `""`: the engine's own parent cgroup. */
+  readonly cgroupParent: string
+}
+
+export interface Device {
+  readonly host: string
+  readonly container: string
+  /** Cgroup permissions: `r`, `w`, `m` (mknod). */
+  readonly permissions: string
+}
+
+export interface Ulimit {
+  readonly name: string
+  readonly soft: number
+  readonly hard: number
 }
 
 /** What the container may do to its host: the facts an inventory lists as privileges. */
@@ -51,6 +72,8 @@ export interface Privileges {
   readonly pidMode: string
   readonly ipcMode: string
   readonly utsMode: string
+  /** `HostConfig.UsernsMode`: `host` shares the host's user namespace when the daemon remaps users. */
+  readonly usernsMode: string
   readonly readonlyRootfs: boolean
   readonly securityOpt: ReadonlyArray<string>
 }
@@ -64,6 +87,8 @@ export interface Mount {
   /** The volume's name (volumes only). */
   readonly name?: string
   readonly readWrite: boolean
+  /** Bind propagation when it is not private (the default): `shared`, `rshared`, `slave`, `rslave`. */
+  readonly propagation?: string
 }
 
 export interface ContainerState {

@@ -11,7 +11,7 @@ export const severities: ReadonlyArray<Severity> = ["critical", "high", "medium"
 export const severityRank: Readonly<Record<Severity, number>> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 }
 
 export interface References {
-  /** CIS Docker Benchmark recommendation numbers (v1.4.0 numbering), e.g. `5.5`. */
+  /** CIS Docker Benchmark v1.6.0 recommendation numbers, e.g. `5.5`. */
   readonly cis?: ReadonlyArray<string>
   /** CWE ids, e.g. `CWE-250`. */
   readonly cwe: ReadonlyArray<string>

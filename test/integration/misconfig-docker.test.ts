@@ -34,10 +34,11 @@ let snap: Inventory.Snapshot
 
 /** Everything a rule would want: non-root, no capabilities, read-only, limited, checked, confined. */
 const health = ["--health-cmd", "true", "--health-interval", "1h"]
-const hardened = ["--user", "1000:1000", "--cap-drop", "ALL", "--read-only", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "64", ...health, "--security-opt", "no-new-privileges", "-e", "LOG_LEVEL=debug"]
+const network = `${runId}-net`
+const hardened = ["--network", network, "--restart", "on-failure:5", "--user", "1000:1000", "--cap-drop", "ALL", "--read-only", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "64", ...health, "--security-opt", "no-new-privileges", "-e", "LOG_LEVEL=debug"]
 
-/** Rule id → the one change to the hardened container that must make exactly that rule fire. */
-const bad: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+/** Rule id → the one change to the hardened container that must make exactly that rule fire (and a variant's name when a rule has several). */
+const bad: ReadonlyArray<readonly [string, ReadonlyArray<string>, string?]> = [
   ["container.privileged", ["--privileged"]],
   ["container.root-user", ["--user", "0"]],
   ["container.dangerous-capabilities", ["--cap-add", "SYS_ADMIN"]],
@@ -56,9 +57,20 @@ const bad: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
   ["container.seccomp-unconfined", ["--security-opt", "seccomp=unconfined"]],
   ["container.apparmor-unconfined", ["--security-opt", "apparmor=unconfined"]],
   ["container.secret-in-env", ["-e", `DB_PASSWORD=${password}`, "-e", `SESSION_SEED=${token}`]],
+  ["container.selinux-disabled", ["--security-opt", "label=disable"]],
+  ["container.selinux-disabled", ["--security-opt", "label=type:spc_t"], "spc"],
+  ["container.sshd", ["--entrypoint", "/usr/sbin/sshd"]],
+  ["container.restart-policy", ["--restart", "always"]],
+  ["container.restart-policy", ["--restart", "on-failure:10"], "on-failure-10"],
+  ["container.host-devices", ["--device", "/dev/null:/dev/xnull:r"]],
+  ["container.ulimit-override", ["--ulimit", "nofile=1024:2048"]],
+  ["container.mount-propagation-shared", ["-v", `${dir}:/shared:shared`]],
+  ["container.cgroup-parent", ["--cgroup-parent", `/shiftup-${runId}`]],
+  ["container.default-bridge", ["--network", "bridge"]],
+  ["container.host-userns", ["--userns", "host"]],
 ]
 
-const nameOf = (rule: string) => `${runId}-${rule.replace("container.", "")}`
+const nameOf = (rule: string, variant?: string) => `${runId}-${rule.replace("container.", "")}${variant === undefined ? "" : `-${variant}`}`
 const asset = (name: string) => {
   const a = snap.assets.find((x) => x.kind === "container" && x.name === name)
   if (a === undefined) throw new Error(`no container ${name}`)
@@ -72,11 +84,13 @@ beforeAll(async () => {
   busybox = (await Effect.runPromise(ensureImageMap(engine, { only: ["busybox"] }))).busybox ?? ""
   const old = loadDatedImage(`shiftup-misc-old-${runId}`, "1", "2020-01-02T03:04:05Z", { "shiftup.run": runId })
   const [good, wide] = [await freePort(), await freePort()]
-  // docker flags: the last of a repeated flag wins, so a bad variant is the hardened list plus its change.
+  docker("network", "create", "--label", label, network)
+  // docker flags: the last of a repeated flag wins, so a bad variant is the hardened list plus its change
+  // (less the health check or the network where the engine refuses two of them).
   docker("run", "-d", "--name", `${runId}-good`, "--label", label, ...hardened, "-p", `127.0.0.1:${good}:8080`, busybox, "sleep", "3600")
   docker("run", "-d", "--name", `${runId}-port-all-interfaces`, "--label", label, ...hardened, "-p", `0.0.0.0:${wide}:8080`, busybox, "sleep", "3600")
   const without = (flags: ReadonlyArray<string>) => hardened.filter((f) => !flags.includes(f))
-  for (const [rule, change] of bad) docker("create", "--name", nameOf(rule), "--label", label, ...(rule === "container.no-healthcheck" ? without(health) : hardened), ...change, busybox, "sleep", "3600")
+  for (const [rule, change, variant] of bad) docker("create", "--name", nameOf(rule, variant), "--label", label, ...(rule === "container.no-healthcheck" ? without(health) : change.includes("--network") ? without(["--network", network]) : hardened), ...change, busybox, "sleep", "3600")
   docker("create", "--name", `${runId}-old`, "--label", label, ...hardened, old)
   snap = await Effect.runPromise(Inventory.snapshot({ docker: { client: engine, labels: [label] } }))
 }, 60_000)
@@ -93,8 +107,8 @@ describe("container rules on real containers", () => {
     expect(asset(`${runId}-good`).kind === "container" && asset(`${runId}-good`)).toMatchObject({ limits: { memory: 67_108_864, nanoCpus: 500_000_000, pidsLimit: 64 }, env: expect.arrayContaining([{ name: "LOG_LEVEL", secretName: false, highEntropy: false, empty: false }]) })
   })
 
-  it.each(bad.map(([rule]) => rule))("%s fires on its container and on no other", (rule) => {
-    expect(fired(nameOf(rule))).toEqual([rule])
+  it.each(bad.map(([rule, change, variant]) => [rule, change.join(" "), variant] as const))("%s fires on its container (%s) and on no other", (rule, _change, variant) => {
+    expect(fired(nameOf(rule, variant))).toEqual([rule])
   })
 
   it("container.port-all-interfaces fires on 0.0.0.0, not on 127.0.0.1", () => {

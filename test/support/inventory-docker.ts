@@ -40,13 +40,15 @@ export const loadDatedImage = (repo: string, tag: string, created: string, label
   return `${repo}:${tag}`
 }
 
-/** Removes every container, volume and image labelled `shiftup.run=<runId>`. */
+/** Removes every container, volume, network and image labelled `shiftup.run=<runId>`. */
 export const removeRun = (runId: string): void => {
   const filter = `label=shiftup.run=${runId}`
   const containers = docker("ps", "-aq", "--filter", filter).split("\n").filter((x) => x !== "")
   for (let i = 0; i < containers.length; i += 100) docker("rm", "-fv", ...containers.slice(i, i + 100))
   const volumes = docker("volume", "ls", "-q", "--filter", filter).split("\n").filter((x) => x !== "")
   if (volumes.length > 0) docker("volume", "rm", "-f", ...volumes)
+  const networks = docker("network", "ls", "-q", "--filter", filter).split("\n").filter((x) => x !== "")
+  if (networks.length > 0) docker("network", "rm", ...networks)
   const images = docker("images", "-q", "--filter", filter).split("\n").filter((x) => x !== "")
   if (images.length > 0) docker("rmi", "-f", ...new Set(images))
 }

@@ -74,6 +74,7 @@ const mountOf = (m: Json): Mount => ({
   destination: String(m?.Destination ?? ""),
   ...(m?.Name === undefined || m.Name === "" ? {} : { name: String(m.Name) }),
   readWrite: m?.RW !== false,
+  ...(/^r?(shared|slave)$/.test(String(m?.Propagation ?? "")) ? { propagation: String(m.Propagation) } : {}),
 })
 
 const containerOf = (j: Json): Container => {
@@ -100,6 +101,7 @@ const containerOf = (j: Json): Container => {
     },
     restartCount: Number(j.RestartCount ?? 0),
     restartPolicy: String(hc.RestartPolicy?.Name || "no"),
+    restartMaxRetries: Number(hc.RestartPolicy?.MaximumRetryCount ?? 0),
     autoRemove: hc.AutoRemove === true,
     networkMode: String(hc.NetworkMode ?? "default"),
     networks: Object.fromEntries(Object.entries(j.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, endpointOf(n)])),
@@ -126,11 +128,15 @@ const containerOf = (j: Json): Container => {
       pidMode: String(hc.PidMode ?? ""),
       ipcMode: String(hc.IpcMode ?? ""),
       utsMode: String(hc.UTSMode ?? ""),
+      usernsMode: String(hc.UsernsMode ?? ""),
       readonlyRootfs: hc.ReadonlyRootfs === true,
       securityOpt: strings(hc.SecurityOpt),
     },
     mounts: (Array.isArray(j.Mounts) ? j.Mounts : []).map(mountOf),
     healthcheck: Array.isArray(j.Config?.Healthcheck?.Test) && j.Config.Healthcheck.Test[0] !== "NONE" ? j.Config.Healthcheck.Test.map(String) : null,
+    devices: (Array.isArray(hc.Devices) ? hc.Devices : []).map((d: Json) => ({ host: String(d?.PathOnHost ?? ""), container: String(d?.PathInContainer ?? ""), permissions: String(d?.CgroupPermissions ?? "") })),
+    ulimits: (Array.isArray(hc.Ulimits) ? hc.Ulimits : []).map((u: Json) => ({ name: String(u?.Name ?? ""), soft: Number(u?.Soft ?? 0), hard: Number(u?.Hard ?? 0) })),
+    cgroupParent: String(hc.CgroupParent ?? ""),
   }
 }
 

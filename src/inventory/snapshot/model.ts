@@ -72,7 +72,8 @@ export interface ContainerAsset {
   }
   readonly networkMode: string
   readonly networks: ReadonlyArray<{ readonly name: string; readonly ipv4: string; readonly aliases: ReadonlyArray<string> }>
-  readonly mounts: ReadonlyArray<{ readonly type: string; readonly source: string; readonly destination: string; readonly name?: string; readonly readWrite: boolean }>
+  /** `propagation` only when not private (the default): `shared`, `rshared`, `slave`, `rslave`. */
+  readonly mounts: ReadonlyArray<{ readonly type: string; readonly source: string; readonly destination: string; readonly name?: string; readonly readWrite: boolean; readonly propagation?: string }>
   readonly privileges: {
     /** `""` means the image's default user (usually root). */
     readonly user: string
@@ -83,11 +84,27 @@ export interface ContainerAsset {
     readonly hostPid: boolean
     readonly hostIpc: boolean
     readonly hostUts: boolean
+    /** `--userns host` (absent in snapshots taken before it was read). */
+    readonly hostUserns?: boolean
     readonly readonlyRootfs: boolean
     readonly securityOpt: ReadonlyArray<string>
   }
   readonly restartPolicy: string
+  /** Retries of an `on-failure` policy, 0 = no limit (absent in snapshots taken before it was read). */
+  readonly restartMaxRetries?: number
   readonly healthcheck: ReadonlyArray<string> | null
+  /**
+   * The file name of the program the container starts (`sshd` for `/usr/sbin/sshd -D`): the first
+   * word of entrypoint + command, without its directory and without any argument (arguments may
+   * hold secrets, so they are never stored). Absent in older snapshots.
+   */
+  readonly program?: string
+  /** Host devices passed in with `--device` (absent in older snapshots). */
+  readonly devices?: ReadonlyArray<{ readonly host: string; readonly container: string; readonly permissions: string }>
+  /** Per-container `--ulimit`s; empty: the daemon's defaults (absent in older snapshots). */
+  readonly ulimits?: ReadonlyArray<{ readonly name: string; readonly soft: number; readonly hard: number }>
+  /** `--cgroup-parent`; `""`: the engine's own (absent in older snapshots). */
+  readonly cgroupParent?: string
   /** `HostConfig` limits, 0 = none (absent in snapshots taken before they were read). */
   readonly limits?: { readonly memory: number; readonly nanoCpus: number; readonly cpuQuota: number; readonly cpuShares: number; readonly pidsLimit: number }
   /**

@@ -65,6 +65,9 @@ const ownerOf = (labels: Readonly<Record<string, string>>, imageLabels: Readonly
 /** `NET_ADMIN` whether the engine says `CAP_NET_ADMIN` or not (engines differ). */
 const capability = (c: string) => c.toUpperCase().replace(/^CAP_/, "")
 
+/** The program's file name only: an argument may be a secret (`--password=…`), so none is kept. */
+const programOf = (command: ReadonlyArray<string>): string => (command[0] ?? "").split("/").at(-1) ?? ""
+
 /** One inspected container as an inventory asset (what a probe of a running experiment reads too). */
 export const assetOf = (c: Container, image: ImageDetails | undefined, options: Pick<DockerSourceOptions, "exceptions" | "ownerLabels">, engineName: string, local: boolean, packages: ReadonlyArray<Package> | undefined): ContainerAsset => {
   const facts = factsOf(c, { local })
@@ -100,11 +103,17 @@ export const assetOf = (c: Container, image: ImageDetails | undefined, options: 
       hostPid: p.pidMode === "host",
       hostIpc: p.ipcMode === "host",
       hostUts: p.utsMode === "host",
+      hostUserns: p.usernsMode === "host",
       readonlyRootfs: p.readonlyRootfs,
       securityOpt: p.securityOpt,
     },
     restartPolicy: c.restartPolicy,
+    restartMaxRetries: c.restartMaxRetries,
     healthcheck: c.healthcheck,
+    program: programOf(c.command),
+    devices: c.devices,
+    ulimits: c.ulimits,
+    cgroupParent: c.cgroupParent,
     limits: { memory: c.resources.memory, nanoCpus: c.resources.nanoCpus, cpuQuota: c.resources.cpuQuota, cpuShares: c.resources.cpuShares, pidsLimit: c.resources.pidsLimit },
     env: envVarsOf(c.env),
     ...(packages === undefined ? {} : { packages }),
