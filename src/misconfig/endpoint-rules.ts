@@ -8,6 +8,7 @@ import { defineRule, when, type Rule, type RuleSpec } from "./model.ts"
 
 const rule = (spec: RuleSpec<"endpoint">): Rule => defineRule("endpoint", spec)
 const days = (ms: number) => Math.floor(ms / 86_400_000)
+const loopback = (address: string) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(address)
 const isAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(":")
 
 /** Whether a certificate name (`DNS:*.example.com`, `CN=example.com`) covers `host`. */
@@ -35,6 +36,23 @@ export const endpointRules: ReadonlyArray<Rule> = [
     check: (e) => (e.fingerprint.engine !== "redis" ? [] : when(/\+PONG/.test(e.fingerprint.evidence), `${e.fingerprint.evidence} to an unauthenticated PING`)),
   }),
   rule({
+    id: "datastore.redis-protected-mode-off",
+    title: "Redis without authentication, protected mode off, bound beyond loopback",
+    reads: ["redis.protectedMode", "redis.bind"],
+    severity: "critical",
+    rationale: "Protected mode is Redis's last guard when no password is set: it refuses clients from other hosts. Turned off on a server bound to a non-loopback interface, anyone who can route to it gets every key and CONFIG (a known path to writing files on the host).",
+    remediation: "Set requirepass (or ACL users); keep protected-mode yes; bind only the interfaces the clients need.",
+    references: { cwe: ["CWE-306", "CWE-1188"], asvs: ["V9.2.2"] },
+    check: (e) => {
+      // A Redis that needs a password: protected mode does not act there. One that does not, unread (facts off, CONFIG refused): not evaluated.
+      if (e.fingerprint.engine !== "redis" || !/\+PONG/.test(e.fingerprint.evidence)) return []
+      if (e.redis === undefined || "error" in e.redis) return null
+      const beyond = e.redis.bind.split(/\s+/).map((a) => a.replace(/^-/, "")).filter((a) => a !== "" && !loopback(a))
+      const all = e.redis.bind.trim() === ""
+      return when(e.redis.protectedMode === "no" && (all || beyond.length > 0), `protected-mode no, bind ${JSON.stringify(e.redis.bind)}: ${all ? "every interface" : beyond.join(", ")} without authentication`)
+    },
+  }),
+  rule({
     id: "datastore.postgres-no-tls",
     title: "PostgreSQL without TLS where the profile requires it",
     reads: ["fingerprint"],
@@ -43,6 +61,17 @@ export const endpointRules: ReadonlyArray<Rule> = [
     remediation: "Set ssl = on with a certificate in postgresql.conf, and hostssl (not host) lines in pg_hba.conf so clear-text connections are refused.",
     references: { cwe: ["CWE-319"], asvs: ["V9.2.2"] },
     check: (e, { profile }) => (e.fingerprint.engine !== "postgres" || !profile.dataStoreTls ? [] : when(/SSLRequest with 'N'/.test(e.fingerprint.evidence), `${e.fingerprint.evidence}: the server does not offer TLS`)),
+  }),
+  rule({
+    id: "datastore.mysql-no-tls",
+    title: "MySQL/MariaDB without TLS where the profile requires it",
+    reads: ["fingerprint"],
+    severity: "high",
+    rationale: "A server whose greeting lacks the CLIENT_SSL capability cannot encrypt a session: every client's credentials exchange and query results cross the network in clear text.",
+    remediation: "Give the server a certificate (ssl_cert and ssl_key), set require_secure_transport = ON so clear-text connections are refused, and REQUIRE SSL on the accounts.",
+    references: { cwe: ["CWE-319"], asvs: ["V9.2.2"] },
+    // The greeting says whether TLS is offered, not whether it is required (that needs a login): a server offering it passes here.
+    check: (e, { profile }) => (e.fingerprint.engine !== "mysql" || !profile.dataStoreTls ? [] : when(/TLS not offered/.test(e.fingerprint.evidence), `${e.fingerprint.evidence}: the greeting lacks CLIENT_SSL`)),
   }),
   rule({
     id: "tls.min-version",

@@ -33,7 +33,7 @@ export interface Profile {
   /** Response headers every HTTP endpoint must send (lower case). */
   readonly requiredHeaders: ReadonlyArray<string>
   readonly leakage: ReadonlyArray<LeakPattern>
-  /** A data store (PostgreSQL) that accepts TLS-less connections is a finding. */
+  /** A data store (PostgreSQL, MySQL/MariaDB) that does not offer TLS is a finding. */
   readonly dataStoreTls: boolean
   /** A self-signed certificate is a finding (production-like environments). */
   readonly selfSignedForbidden: boolean
@@ -83,11 +83,12 @@ const healthcare: Profile = {
     "container.port-all-interfaces": "high",
     "container.secret-in-env": "critical",
     "datastore.postgres-no-tls": "critical",
+    "datastore.mysql-no-tls": "critical",
     "datastore.redis-no-auth": "critical",
     "tls.self-signed": "high",
     "tls.min-version": "high",
   },
-  mandatory: [...floor.mandatory, "container.secret-in-env", "datastore.redis-no-auth", "datastore.postgres-no-tls", "tls.min-version", "container.root-user"],
+  mandatory: [...floor.mandatory, "container.secret-in-env", "datastore.redis-no-auth", "datastore.postgres-no-tls", "datastore.mysql-no-tls", "tls.min-version", "container.root-user"],
   failOn: "medium",
   minTls: "TLSv1.3",
   certExpiryDays: 30,
@@ -109,10 +110,11 @@ const payments: Profile = {
     "container.port-all-interfaces": "high",
     "container.secret-in-env": "critical",
     "datastore.postgres-no-tls": "critical",
+    "datastore.mysql-no-tls": "critical",
     "datastore.redis-no-auth": "critical",
     "tls.self-signed": "high",
   },
-  mandatory: [...floor.mandatory, "container.secret-in-env", "datastore.redis-no-auth", "datastore.postgres-no-tls", "tls.min-version"],
+  mandatory: [...floor.mandatory, "container.secret-in-env", "datastore.redis-no-auth", "datastore.postgres-no-tls", "datastore.mysql-no-tls", "tls.min-version"],
   failOn: "medium",
   minTls: "TLSv1.2",
   certExpiryDays: 30,

@@ -53,6 +53,16 @@ const line = (d: Buffer): string | undefined => {
 // --- server-first ------------------------------------------------------------------------------
 
 /**
+ * Whether a MySQL greeting offers TLS: the CLIENT_SSL bit (0x0800) of the capability flags, which
+ * follow the version's NUL, a 4-byte connection id, 8 bytes of scramble and a filler byte.
+ */
+const tlsOffer = (d: Buffer, versionEnd: number, packetEnd: number): string => {
+  const at = versionEnd + 14
+  if (at + 2 > packetEnd) return ""
+  return (d.readUInt16LE(at) & 0x0800) !== 0 ? ", TLS offered" : ", TLS not offered"
+}
+
+/**
  * MySQL/MariaDB greet first: a packet (3-byte length, sequence 0) carrying protocol version 10 and
  * a NUL-terminated version string, or an error packet (0xff) when the server refuses this host.
  * NATS greets with `INFO {json}`. Anything else a server says before being asked is a banner.
@@ -70,7 +80,7 @@ export const readGreeting = (d: Buffer, final: boolean): Reading => {
   if (d.length < 4 + length) return final ? other(`spoke first, a cut-short packet: ${quote(d)}`) : "more"
   if (d[4] === 10) {
     const end = d.indexOf(0, 5)
-    if (end > 5 && end < 4 + length) return engine("mysql", `greeted first with a MySQL handshake (protocol 10, server ${quote(d.subarray(5, end), 60)})`)
+    if (end > 5 && end < 4 + length) return engine("mysql", `greeted first with a MySQL handshake (protocol 10, server ${quote(d.subarray(5, end), 60)}${tlsOffer(d, end, 4 + length)})`)
   }
   if (d[4] === 0xff && length >= 3) {
     const message = d[7] === 0x23 ? d.subarray(13, 4 + length) : d.subarray(7, 4 + length) // skip "#" and a 5-character SQLSTATE

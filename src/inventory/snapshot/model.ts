@@ -174,6 +174,11 @@ export interface EndpointAsset {
   readonly owner: Owner | null
   readonly tls: TlsFacts | null
   readonly http: HttpFacts | null
+  /**
+   * A Redis that answered PING without credentials: its `protected-mode` and `bind` as `CONFIG GET`
+   * gives them, or why they could not be read. Absent for every other endpoint.
+   */
+  readonly redis?: { readonly protectedMode: string; readonly bind: string } | { readonly error: string }
   /** The rule that kept TLS and HTTP facts from being read (a production data store), if any. */
   readonly skipped?: string
 }

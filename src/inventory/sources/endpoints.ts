@@ -6,7 +6,8 @@
  * opt-in. Then a TCP connect scan of the chosen ports, paced per host by the probe rate of its
  * environment; on each open port the core's protocol fingerprint (the handshake planning uses),
  * and — unless the fingerprint found a production data store, which the floor refuses for every
- * step — TLS facts and one `GET /` for HTTP facts, through shiftup/http's client.
+ * step — TLS facts and one `GET /` for HTTP facts, through shiftup/http's client; of a Redis that
+ * answered without credentials, its protected mode and bind (`redis-exposure.ts`).
  */
 import { X509Certificate } from "node:crypto"
 import { isIP } from "node:net"
@@ -29,6 +30,7 @@ import type { Environment } from "../../Target.ts"
 import { version } from "../../version.ts"
 import type { Certificate, EndpointAsset, HttpFacts, SourceReport, TlsFacts } from "../snapshot/model.ts"
 import { summarise } from "./classification.ts"
+import { answersWithoutAuth, redisExposure } from "./redis-exposure.ts"
 import { scan } from "./scan.ts"
 
 export interface EndpointSpec {
@@ -235,6 +237,8 @@ export const endpointAssets = (options: EndpointSourceOptions, safety: Safety, p
             tlsSeen = yield* Effect.promise(() => tlsFacts(p, 3000))
           }
           const http = read && (tlsSeen !== null || webServer.test(fp.evidence)) ? yield* Effect.andThen(run.throttle(p.host), httpFacts(p, tlsSeen !== null)) : null
+          // A Redis that let us in without credentials: what it says about letting others in.
+          const redis = withFacts && d.allowed && fp.engine === "redis" && answersWithoutAuth(fp.evidence) ? yield* Effect.andThen(run.throttle(p.host), Effect.promise(() => redisExposure(p.address, p.port, 1500))) : undefined
           const asset: EndpointAsset = {
             id: p.id,
             kind: "endpoint",
@@ -246,6 +250,7 @@ export const endpointAssets = (options: EndpointSourceOptions, safety: Safety, p
             owner: p.spec.owner === undefined ? null : { value: p.spec.owner, source: "config" },
             tls: tlsSeen,
             http,
+            ...(redis === undefined ? {} : { redis }),
             ...(withFacts && !d.allowed ? { skipped: d.rule } : {}),
           }
           return asset
