@@ -111,6 +111,16 @@ describe("container rules on real containers", () => {
     expect(fired(nameOf(rule, variant))).toEqual([rule])
   })
 
+  it.each([
+    ["container.sshd", { web: "medium", healthcare: "high", payments: "high", internal: "medium" }],
+    ["container.host-devices", { web: "medium", healthcare: "high", payments: "high", internal: "medium" }],
+    ["container.default-bridge", { web: "low", healthcare: "medium", payments: "medium", internal: "info" }],
+    ["container.restart-policy", { web: "low", healthcare: "low", payments: "low", internal: "info" }],
+  ] as const)("%s: its severity on its container under each profile", (rule, expected) => {
+    const under = (profile: string) => Misconfig.evaluate([asset(nameOf(rule))], { profile, rules: [rule] }).findings[0]?.severity
+    expect({ web: under("web"), healthcare: under("healthcare"), payments: under("payments"), internal: under("internal") }).toEqual(expected)
+  })
+
   it("container.port-all-interfaces fires on 0.0.0.0, not on 127.0.0.1", () => {
     expect(fired(`${runId}-port-all-interfaces`)).toEqual(["container.port-all-interfaces"])
     const f = Misconfig.evaluate([asset(`${runId}-port-all-interfaces`)], { rules: ["container.port-all-interfaces"] }).findings[0]
