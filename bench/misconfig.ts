@@ -1,6 +1,6 @@
 /**
  * Every misconfiguration rule over a synthetic snapshot of 10,000 assets (8,000 containers with
- * varied privileges, mounts, limits and environments; 2,000 endpoints with data-store
+ * varied privileges, mounts, limits, devices, restart policies and environments; 2,000 endpoints with data-store
  * fingerprints, TLS and HTTP facts), under the `healthcare` profile (aim < 500 ms).
  */
 import type { Asset } from "../src/inventory/index.ts"
@@ -25,6 +25,7 @@ export const assets = (n: number): ReadonlyArray<Asset> =>
         owner: null,
         tls: odd ? { protocol: i % 3 === 0 ? "TLSv1.2" : "TLSv1.3", cipher: "x", certificate: { subject: `CN=svc-${i}.example.com`, altNames: [`DNS:svc-${i}.example.com`], issuer: "CN=CA", notBefore: "2026-01-01T00:00:00Z", notAfter: i % 7 === 0 ? "2026-06-10T00:00:00Z" : "2027-01-01T00:00:00Z", keyType: "rsa", keyBits: i % 11 === 0 ? 1024 : 2048, selfSigned: i % 13 === 0, sha256: "00" } } : null,
         http: odd ? { status: 200, server: "", redirect: null, securityHeaders: i % 3 === 0 ? {} : { "strict-transport-security": "max-age=1" }, missing: [] } : null,
+        ...(!odd && i % 3 === 0 ? { redis: { protectedMode: i % 2 === 0 ? "no" : "yes", bind: "127.0.0.1 10.0.0.1" } } : {}),
       }
     return {
       id: `docker:local/c-${i}`,
@@ -40,10 +41,15 @@ export const assets = (n: number): ReadonlyArray<Asset> =>
       state: { status: "running", startedAt: "", finishedAt: "", restartCount: 0, health: "none" },
       ports: { exposed: [80], published: odd ? [{ containerPort: 80, protocol: "tcp", hostIp: i % 3 === 0 ? "0.0.0.0" : "127.0.0.1", hostPort: 8000 + (i % 1000) }] : [] },
       networkMode: "bridge",
-      networks: [],
+      networks: i % 10 === 0 ? [{ name: "bridge", ipv4: "172.17.0.2", aliases: [] }] : [{ name: "app", ipv4: "172.20.0.2", aliases: [] }],
       mounts: i % 9 === 0 ? [{ type: "bind", source: "/var/run/docker.sock", destination: "/var/run/docker.sock", readWrite: true }] : [{ type: "volume", source: "/var/lib/docker/volumes/x", destination: "/data", readWrite: true }],
-      privileges: { user: odd ? "1000" : "", privileged: i % 17 === 0, capAdd: i % 6 === 0 ? ["NET_ADMIN"] : [], capDrop: [], hostNetwork: false, hostPid: i % 19 === 0, hostIpc: false, hostUts: false, readonlyRootfs: odd, securityOpt: odd ? ["no-new-privileges"] : [] },
-      restartPolicy: "no",
+      privileges: { user: odd ? "1000" : "", privileged: i % 17 === 0, capAdd: i % 6 === 0 ? ["NET_ADMIN"] : [], capDrop: [], hostNetwork: false, hostPid: i % 19 === 0, hostIpc: false, hostUts: false, hostUserns: i % 23 === 0, readonlyRootfs: odd, securityOpt: odd ? ["no-new-privileges"] : i % 21 === 0 ? ["label=disable"] : [] },
+      restartPolicy: i % 3 === 0 ? "always" : "on-failure",
+      restartMaxRetries: i % 3 === 1 ? 10 : 5,
+      program: i % 29 === 0 ? "sshd" : "node",
+      devices: i % 31 === 0 ? [{ host: "/dev/sda", container: "/dev/sda", permissions: "rwm" }] : [],
+      ulimits: i % 12 === 0 ? [{ name: "nofile", soft: 65536, hard: 65536 }] : [],
+      cgroupParent: i % 37 === 0 ? "/custom" : "",
       healthcheck: odd ? ["CMD", "true"] : null,
       limits: { memory: odd ? 1 << 26 : 0, nanoCpus: 0, cpuQuota: 0, cpuShares: 0, pidsLimit: odd ? 64 : 0 },
       env: [{ name: "LOG_LEVEL", secretName: false, highEntropy: false, empty: false }, ...(i % 8 === 0 ? [{ name: "API_TOKEN", secretName: true, highEntropy: true, empty: false }] : [])],
