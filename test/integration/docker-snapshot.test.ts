@@ -76,7 +76,7 @@ describe("docker inventory", () => {
 
   it("a user, dropped and added capabilities, a loopback port, an owner label and a staging label", () => {
     const web = asset(first, "web")
-    expect(web.privileges).toEqual({ user: "1000:1000", privileged: false, capAdd: ["NET_BIND_SERVICE"], capDrop: ["ALL"], hostNetwork: false, hostPid: false, hostIpc: false, hostUts: false, readonlyRootfs: false, securityOpt: [] })
+    expect(web.privileges).toEqual({ user: "1000:1000", privileged: false, capAdd: ["NET_BIND_SERVICE"], capDrop: ["ALL"], hostNetwork: false, hostPid: false, hostIpc: false, hostUts: false, hostUserns: false, readonlyRootfs: false, securityOpt: [] })
     expect(web.ports.published).toEqual([{ containerPort: 8080, protocol: "tcp", hostIp: "127.0.0.1", hostPort: webPort }])
     expect(web.owner).toEqual({ value: "team-web", source: "label owner" })
     expect(web.classification).toMatchObject({ environment: "staging", dataStore: false })
