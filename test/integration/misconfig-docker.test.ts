@@ -4,7 +4,8 @@
  * one setting — the rule fires on it and no other rule does. Created, not started (the engine
  * here cannot start privileged containers), except the two that publish ports (the engine only
  * reports bindings of a running container). Then the secret planted in environment variables is
- * looked for in every output: the snapshot, the three renderings, the CLI's stdout and stderr.
+ * looked for in every output: the snapshot, the three renderings, the CLI's stdout and stderr
+ * (and one container carries it as a command argument: only the program's name is kept).
  * Everything carries `shiftup.run=<id>` and is removed after.
  */
 import { randomBytes } from "node:crypto"
@@ -92,6 +93,8 @@ beforeAll(async () => {
   const without = (flags: ReadonlyArray<string>) => hardened.filter((f) => !flags.includes(f))
   for (const [rule, change, variant] of bad) docker("create", "--name", nameOf(rule, variant), "--label", label, ...(rule === "container.no-healthcheck" ? without(health) : change.includes("--network") ? without(["--network", network]) : hardened), ...change, busybox, "sleep", "3600")
   docker("create", "--name", `${runId}-old`, "--label", label, ...hardened, old)
+  // A secret as a command argument: the snapshot keeps the program's file name (`sleep`), never an argument.
+  docker("create", "--name", `${runId}-args`, "--label", label, ...hardened, busybox, "sleep", "3600", `--db-password=${password}`)
   snap = await Effect.runPromise(Inventory.snapshot({ docker: { client: engine, labels: [label] } }))
 }, 60_000)
 
@@ -158,6 +161,7 @@ describe("container rules on real containers", () => {
       expect(o).not.toContain(password)
       expect(o).not.toContain(token)
     }
+    expect(asset(`${runId}-args`)).toMatchObject({ program: "sleep" })
     const sarif = JSON.parse(outputs[8] ?? "")
     // The official OASIS SARIF 2.1.0 (rtm.5) schema, as the report tests use it.
     const { $schema: _draft, id: _id, ...official } = JSON.parse(readFileSync(join(import.meta.dirname, "../fixtures/report/sarif-2.1.0-rtm.5.oasis.schema.json"), "utf8")) as Record<string, unknown>
