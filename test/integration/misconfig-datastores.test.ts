@@ -5,7 +5,7 @@
  * protected mode off and a non-loopback address in its `bind` fires
  * `datastore.redis-protected-mode-off` (its `-198.51.100.7` is optional, so Redis skips the
  * address this host does not have: nothing listens beyond loopback, the configuration says it
- * would). A PostgreSQL 15 without TLS (`ssl=off`, the test server's default) fires
+ * would); one whose CONFIG command is renamed away leaves the rule "not evaluated". A PostgreSQL 15 without TLS (`ssl=off`, the test server's default) fires
  * `datastore.postgres-no-tls`, a MariaDB without a certificate `datastore.mysql-no-tls` (its
  * greeting lacks CLIENT_SSL), under `healthcare` and `payments` (they require TLS) and not under
  * `web`; a MariaDB given a certificate made here by openssl offers TLS and passes. Servers on
@@ -24,7 +24,7 @@ const { Misconfig } = Inventory
 const servers: Array<RealServer> = []
 const certs = mkdtempSync(join(tmpdir(), "shiftup-mysql-tls-"))
 let snap: Inventory.Snapshot
-let ports = { open: 0, locked: 0, exposed: 0, unprotectedLoopback: 0, pg: 0, maria: 0, mariaTls: 0 }
+let ports = { open: 0, locked: 0, exposed: 0, unprotectedLoopback: 0, noConfig: 0, pg: 0, maria: 0, mariaTls: 0 }
 
 beforeAll(async () => {
   // A self-signed P-256 certificate for the TLS-offering MariaDB (~50 ms).
@@ -34,13 +34,14 @@ beforeAll(async () => {
     startRedis(["--requirepass", `pw-${Math.random().toString(36).slice(2)}`]),
     startRedis(["--protected-mode", "no", "--bind", "127.0.0.1 -198.51.100.7"]),
     startRedis(["--protected-mode", "no"]),
+    startRedis(["--protected-mode", "no", "--bind", "127.0.0.1 -198.51.100.7", "--rename-command", "CONFIG", ""]),
     startPostgres({}),
     startMariadb(),
     startMariadb({ args: [`--ssl-cert=${join(certs, "cert.pem")}`, `--ssl-key=${join(certs, "key.pem")}`] }),
   ])
   servers.push(...started)
-  const [open, locked, exposed, unprotectedLoopback, pg, maria, mariaTls] = started.map((s) => s.port) as [number, number, number, number, number, number, number]
-  ports = { open, locked, exposed, unprotectedLoopback, pg, maria, mariaTls }
+  const [open, locked, exposed, unprotectedLoopback, noConfig, pg, maria, mariaTls] = started.map((s) => s.port) as [number, number, number, number, number, number, number, number]
+  ports = { open, locked, exposed, unprotectedLoopback, noConfig, pg, maria, mariaTls }
   const endpoints = Object.values(ports).map((p) => ({ target: `127.0.0.1:${p}`, environment: "lab" as const }))
   snap = await Effect.runPromise(Inventory.snapshot({ endpoints: { endpoints } }))
 }, 60_000)
@@ -73,6 +74,10 @@ describe("data-store rules on real servers", () => {
     expect(asset(ports.locked).redis).toBeUndefined()
     expect(fired(ports.exposed, "web")).toEqual(["datastore.redis-no-auth critical!", "datastore.redis-protected-mode-off critical!"])
     expect(fired(ports.unprotectedLoopback, "web")).toEqual(["datastore.redis-no-auth critical!"])
+    // CONFIG renamed away: the fact says why it is missing, and the rule is not evaluated (never "passed").
+    expect(asset(ports.noConfig).redis).toEqual({ error: expect.stringMatching(/^CONFIG GET protected-mode: ERR unknown command 'CONFIG'/) })
+    const e = Misconfig.evaluate([asset(ports.noConfig)], { rules: Misconfig.endpointRules })
+    expect([e.findings.map((f) => f.rule), e.notEvaluated.map((n) => n.rule)]).toEqual([["datastore.redis-no-auth"], ["datastore.redis-protected-mode-off"]])
     const f = Misconfig.evaluate([asset(ports.exposed)], { rules: ["datastore.redis-protected-mode-off"] }).findings[0]
     expect(f?.evidence).toEqual(['protected-mode no, bind "127.0.0.1 -198.51.100.7": 198.51.100.7 without authentication'])
   })
