@@ -5,7 +5,8 @@
  * protected mode off and a non-loopback address in its `bind` fires
  * `datastore.redis-protected-mode-off` (its `-198.51.100.7` is optional, so Redis skips the
  * address this host does not have: nothing listens beyond loopback, the configuration says it
- * would); one whose CONFIG command is renamed away leaves the rule "not evaluated". A PostgreSQL 15 without TLS (`ssl=off`, the test server's default) fires
+ * would); one whose CONFIG command is renamed away leaves the rule "not evaluated". A
+ * PostgreSQL 15 without TLS (`ssl=off`, the test server's default) fires
  * `datastore.postgres-no-tls`, a MariaDB without a certificate `datastore.mysql-no-tls` (its
  * greeting lacks CLIENT_SSL), under `healthcare` and `payments` (they require TLS) and not under
  * `web`; a MariaDB given a certificate made here by openssl offers TLS and passes. Servers on
