@@ -46,6 +46,14 @@ describe("Inventory.diff", () => {
     ])
   })
 
+  it("an upgrade that reads hostUserns is no drift by itself; --userns host later is", () => {
+    const old = container("web")
+    const now = container("web", { privileges: { ...old.privileges, hostUserns: false } })
+    expect(kinds(Inventory.diff(snapshot([old]), snapshot([now])))).toEqual([])
+    const shared = container("web", { privileges: { ...old.privileges, hostUserns: true } })
+    expect(kinds(Inventory.diff(snapshot([now]), snapshot([shared])))).toEqual(["privileges-changed: user (image default); cap-add none; cap-drop none → user (image default); cap-add none; cap-drop none; host userns"])
+  })
+
   it("a staging container that now looks production: a classification change, caught by a rule on production", () => {
     const b = container("web", { classification: { environment: "production", effective: "production", signals: ["env-var NODE_ENV=production → production"], dataStore: false } })
     const d = Inventory.diff(snapshot([container("web")]), snapshot([b]), { rules: [{ name: "no drift into production", kinds: ["classification-changed"], environments: ["production"] }] })

@@ -105,11 +105,11 @@ const labelChanges = (a: Readonly<Record<string, string>>, b: Readonly<Record<st
 
 const privilegeLine = (a: ContainerAsset) => {
   const p = a.privileges
-  const flags = [p.privileged && "privileged", p.hostNetwork && "host network", p.hostPid && "host pid", p.hostIpc && "host ipc", p.hostUts && "host uts", p.readonlyRootfs && "read-only root"].filter((x): x is string => typeof x === "string")
+  const flags = [p.privileged && "privileged", p.hostNetwork && "host network", p.hostPid && "host pid", p.hostIpc && "host ipc", p.hostUts && "host uts", p.hostUserns === true && "host userns", p.readonlyRootfs && "read-only root"].filter((x): x is string => typeof x === "string")
   return `user ${p.user === "" ? "(image default)" : p.user}; cap-add ${list(p.capAdd)}; cap-drop ${list(p.capDrop)}${flags.length === 0 ? "" : `; ${flags.join(", ")}`}`
 }
 
-const mountLine = (a: ContainerAsset) => list(a.mounts.map((m) => `${m.type} ${m.name ?? m.source} → ${m.destination}${m.readWrite ? "" : " (ro)"}`))
+const mountLine = (a: ContainerAsset) => list(a.mounts.map((m) => `${m.type} ${m.name ?? m.source} → ${m.destination}${m.readWrite ? "" : " (ro)"}${m.propagation === undefined ? "" : ` (${m.propagation})`}`))
 
 const classificationLine = (a: Asset) => `${a.classification.environment}${a.classification.dataStore ? `, data store${a.classification.engine === undefined ? "" : ` (${a.classification.engine})`}` : ""}`
 
@@ -127,7 +127,8 @@ const containerChanges = (a: ContainerAsset, b: ContainerAsset, change: (kind: C
   const after = new Set(publishedKeys(b))
   for (const k of after) if (!before.has(k)) change("port-opened", `published ${k}`)
   for (const k of before) if (!after.has(k)) change("port-closed", `no longer published ${k}`)
-  if (!same(a.privileges, b.privileges)) change("privileges-changed", `${privilegeLine(a)} → ${privilegeLine(b)}`)
+  // A snapshot from before `hostUserns` was read compares as not sharing it: no drift from the upgrade alone.
+  if (!same({ ...a.privileges, hostUserns: a.privileges.hostUserns ?? false }, { ...b.privileges, hostUserns: b.privileges.hostUserns ?? false })) change("privileges-changed", `${privilegeLine(a)} → ${privilegeLine(b)}`)
   if (!same(a.mounts, b.mounts)) change("mounts-changed", `${mountLine(a)} → ${mountLine(b)}`)
   const nets = (x: ContainerAsset) => `${x.networkMode}: ${list(x.networks.map((n) => n.name))}`
   if (nets(a) !== nets(b)) change("networks-changed", `${nets(a)} → ${nets(b)}`)
