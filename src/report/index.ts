@@ -64,7 +64,7 @@ export const render = (format: Format, journals: ReadonlyArray<Journal>, options
     case "sarif":
       return `${JSON.stringify(sarif(journals, { ...options.sarif, ...(options.misconfig === undefined ? {} : { misconfig: options.misconfig }) }), null, 2)}\n`
     case "md":
-      return markdown(journals)
+      return markdown(journals, options.misconfig === undefined ? {} : { misconfig: options.misconfig })
   }
 }
 
