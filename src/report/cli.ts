@@ -10,7 +10,7 @@ import type { Journal } from "../Journal.ts"
 import { JournalSchema, schema } from "../Journal.ts"
 import { decodeAll } from "../internal/validate.ts"
 import { describeUnknown, fail, formatIssues, InvalidArguments, LoadFailed } from "../ShiftupError.ts"
-import { fileNames, parseFormats, render, writeReports, type Format, type RenderOptions } from "./index.ts"
+import { fileNames, formats, parseFormats, render, writeReports, type Format, type RenderOptions } from "./index.ts"
 
 interface Io {
   readonly out: (text: string) => void
@@ -127,6 +127,7 @@ export const reportFiles = (list: ReadonlyArray<string>, defaultDir: string): Re
     if (/[\\/]$/.test(entry) || (existsSync(entry) && statSync(entry).isDirectory())) return (["html", "junit", "sarif"] as const).map((format) => ({ format, path: join(entry, fileNames[format]) }))
     const known = byExtension.find(([re]) => re.test(entry))
     if (known !== undefined) return [{ format: known[1], path: entry }]
+    if (/[\\/.]/.test(entry)) throw fail(new InvalidArguments({ detail: `--report ${entry}: not a format (${formats.join(", ")}), a directory (an existing one, or ending in /) nor a report file (.html, .xml for JUnit, .sarif, .md)` }))
     return parseFormats([entry]).map((format) => ({ format, path: join(defaultDir, fileNames[format]) }))
   })
   return [...new Map(files.map((f) => [f.path, f])).values()]

@@ -137,6 +137,9 @@ describe("misconfiguration findings in the reports", () => {
       await code(withoutEnvFile, "--config", config, "--fail-on", "critical"),
       await code(withoutEnvFile, "--fail-on", "high"),
     ]).toEqual([1, 0, 1, 1, 0, 0])
+    // A report file of no known kind is invalid input, named before anything is evaluated.
+    const bad = await cli(["misconfig", "--snapshot", snapshotFile, "--report", join(dir, "out.txt")])
+    expect([bad.code, bad.err]).toEqual([4, expect.stringContaining(`--report ${join(dir, "out.txt")}: not a format (html, junit, sarif, md), a directory`)])
   })
 
   it("shiftup inventory --check --report: the same reports from a live look at the engine", async () => {
