@@ -91,7 +91,7 @@ export const checkSnapshot = async (snap: Snapshot, args: Pick<MisconfigArgs, "p
   const format = formatOf(args.format)
   const failOn = failOnOf(args.failOn)
   const files = await reportFilesOf(args.report, config)
-  const evaluation = judge(evaluate(snap.assets, { ...(config.misconfig === undefined ? {} : { settings: config.misconfig }), ...(args.profile === undefined ? {} : { profile: args.profile }), now: new Date(snap.takenAt) }), failOn)
+  const evaluation = judge(evaluate(snap.assets, { ...(config.misconfig === undefined ? {} : { settings: config.misconfig }), ...(args.profile === undefined ? {} : { profile: args.profile }), now: new Date(snap.takenAt), passed: files !== undefined }), failOn)
   const text = render(evaluation, format)
   if (args.out !== undefined) {
     mkdirSync(dirname(args.out), { recursive: true })

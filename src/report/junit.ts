@@ -63,7 +63,7 @@ const rulesSuite = (r: RuleResults, id: number) => {
       failure: true,
       error: false,
     })
-  for (const p of r.passed) cases.push({ xml: `${head(p.rule, p.asset)}/>`, failure: false, error: false })
+  for (const p of r.passed ?? []) cases.push({ xml: `${head(p.rule, p.asset)}/>`, failure: false, error: false })
   for (const n of r.notEvaluated)
     cases.push({ xml: `${head(n.rule, n.asset)}>\n      <skipped${attrs({ message: `not evaluated: the snapshot lacks the facts ${title.get(n.rule) === undefined ? "this rule" : `"${title.get(n.rule)}"`} reads` })}/>\n    </testcase>`, failure: false, error: false, skipped: true })
   const failures = cases.filter((c) => c.failure).length

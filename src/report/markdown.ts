@@ -45,7 +45,7 @@ const rulesMarkdown = (r: RuleResults): ReadonlyArray<string> => {
   return [
     `## shiftup: ${r.findings.length} misconfiguration${r.findings.length === 1 ? "" : "s"}, ${blocking} blocking`,
     "",
-    `Profiles in force: ${profilesInForce(r).map(text).join("; ") || "none"}. Blocks CI: ${text(blockingRule(r))}. ${r.passed.length} rule checks passed, ${r.notEvaluated.length} not evaluated.`,
+    `Profiles in force: ${profilesInForce(r).map(text).join("; ") || "none"}. Blocks CI: ${text(blockingRule(r))}. ${r.passed === undefined ? "" : `${r.passed.length} rule checks passed, `}${r.notEvaluated.length} not evaluated.`,
     ...(r.findings.length === 0 ? [] : ["", ...r.findings.flatMap((f) => ruleLines(f, ""))]),
     "",
   ]

@@ -49,7 +49,7 @@ export const rulesSection = (r: RuleResults): string => {
   const out = [
     `<section class="run" id="misconfiguration" data-findings="${r.findings.length}" data-blocking="${blocking}"><h2><span class="badge ${blocking > 0 ? "failed" : "passed"}">${blocking > 0 ? "BLOCKING" : "OK"}</span>Misconfigurations (${r.findings.length})</h2>`,
     `<div class="profiles"><b>Profile${profilesInForce(r).length === 1 ? "" : "s"} in force:</b> ${profilesInForce(r).map((p) => e(p)).join("; ") || '<span class="muted">none (no asset)</span>'}</div>`,
-    `<div class="meta">What blocks CI: ${e(blockingRule(r))} · ${blocking} blocking · ${r.passed.length} rule check${r.passed.length === 1 ? "" : "s"} passed · ${r.notEvaluated.length} not evaluated (facts absent)</div>`,
+    `<div class="meta">What blocks CI: ${e(blockingRule(r))} · ${blocking} blocking · ${r.passed === undefined ? "" : `${r.passed.length} rule check${r.passed.length === 1 ? "" : "s"} passed · `}${r.notEvaluated.length} not evaluated (facts absent)</div>`,
     `<p class="summary">${r.findings.length === 0 ? "No misconfiguration found." : e(tally)}</p>`,
   ]
   for (const s of ruleSeverities) {
