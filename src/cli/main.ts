@@ -142,6 +142,7 @@ const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Pr
   if (rest[0] === "diff") return cli.diffCommand(rest.slice(1), args.values.json === true, config, io)
   if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup inventory\` takes no files (did you mean \`shiftup inventory diff ${rest.join(" ")}\`?)` }))
   const v = args.values
+  if (v.report !== undefined && v.check !== true) throw fail(new InvalidArguments({ detail: "`shiftup inventory --report` needs --check: the reports are of the misconfiguration rules' findings" }))
   return cli.inventoryCommand(
     {
       docker: v.docker === true,

@@ -157,6 +157,8 @@ describe("misconfiguration findings in the reports", () => {
     expect(readFileSync(md, "utf8")).toContain("## shiftup: 2 misconfigurations, 1 blocking")
     expect(readFileSync(md, "utf8")).toContain("  - references: [CWE-526](https://cwe.mitre.org/data/definitions/526.html), [CWE-798](https://cwe.mitre.org/data/definitions/798.html), [ASVS 4.0.3 V6.4.1]")
     expect((await cli(["inventory", "--check", "--config", config, "--profile", "web", "--fail-on", "critical"])).code).toBe(0)
+    const noCheck = await cli(["inventory", "--config", config, "--report", join(dir, "x.html")])
+    expect([noCheck.code, noCheck.err]).toEqual([4, expect.stringContaining("`shiftup inventory --report` needs --check")])
   })
 
   it("the HTML in headless Chromium: the section by severity then rule, the profile and why on top, references as links; no request", async () => {
