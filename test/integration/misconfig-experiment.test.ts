@@ -20,7 +20,7 @@ import * as Engine from "../../src/docker/engine.ts"
 import { container, containers } from "../../src/docker/targets.ts"
 import { Misconfig } from "../../src/inventory/index.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
-import { html, junit, sarif } from "../../src/report/index.ts"
+import { consoleReporter, html, junit, sarif } from "../../src/report/index.ts"
 import { docker, removeRun } from "../support/inventory-docker.ts"
 
 const runId = `misx-${randomBytes(4).toString("hex")}`
@@ -82,6 +82,10 @@ describe("noMisconfiguration during a fault", () => {
     const xml = junit([j])
     expect(xml).toContain(`container.privileged [critical, blocking] Container runs privileged on docker:local/${runId}-fallback-bad (profile web)`)
     expect(xml).toContain("references: CWE-250 (https://cwe.mitre.org/data/definitions/250.html), CIS Docker 5.4 (https://www.cisecurity.org/benchmark/docker)")
+    let printed = ""
+    consoleReporter({ write: (t) => void (printed += t), tty: false }).onEvent({ _tag: "Finished", journal: j })
+    expect(printed).toContain(`CRITICAL container.privileged: Container runs privileged — docker:local/${runId}-fallback-bad`)
+    expect(printed).toContain("refs: CWE-250 (https://cwe.mitre.org/data/definitions/250.html), CIS Docker 5.4 (https://www.cisecurity.org/benchmark/docker)")
     const log = sarif([j])
     expect(log.runs[0]?.tool.driver.rules[0]).toMatchObject({ helpUri: "https://cwe.mitre.org/data/definitions/250.html", properties: { cwe: ["CWE-250"] } })
   })
