@@ -64,7 +64,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup ${command}\` takes no files (a snapshot is --snapshot <file>)` }))
       if (command === "profiles") return cli.profilesCommand(config, io)
       const v = args.values
-      return await cli.misconfigCommand({ snapshot: v.snapshot, docker: v.docker === true, profile: v.profile, format: v.format ?? [], out: v.out, failOn: v["fail-on"] }, config, io)
+      return await cli.misconfigCommand({ snapshot: v.snapshot, docker: v.docker === true, profile: v.profile, format: v.format ?? [], out: v.out, failOn: v["fail-on"], report: v.report }, config, io)
     }
     if (command === "recover") return await recoverCommand(rest, { ...(stateDir === undefined ? {} : { stateDir }), force: args.values.force === true, config: args.values.config }, io)
     if (command === "vulns")
@@ -142,6 +142,7 @@ const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Pr
   if (rest[0] === "diff") return cli.diffCommand(rest.slice(1), args.values.json === true, config, io)
   if (rest.length > 0) throw fail(new InvalidArguments({ detail: `\`shiftup inventory\` takes no files (did you mean \`shiftup inventory diff ${rest.join(" ")}\`?)` }))
   const v = args.values
+  if (v.report !== undefined && v.check !== true) throw fail(new InvalidArguments({ detail: "`shiftup inventory --report` needs --check: the reports are of the misconfiguration rules' findings" }))
   return cli.inventoryCommand(
     {
       docker: v.docker === true,
@@ -154,7 +155,7 @@ const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Pr
       packages: v.packages === true,
       osv: v.osv,
       failOn: v["fail-on"],
-      ...(v.check === true ? { check: { profile: v.profile, format: v.format ?? [], failOn: v["fail-on"] } } : {}),
+      ...(v.check === true ? { check: { profile: v.profile, format: v.format ?? [], failOn: v["fail-on"], report: v.report } } : {}),
     },
     config,
     io,

@@ -55,6 +55,7 @@ Usage:
                                               a configured "must not happen" rule matched
   shiftup misconfig [--snapshot <file> | --docker] [--profile <name>]
                     [--format text|json|sarif] [--out <file>] [--fail-on <severity>]
+                    [--report <formats, dir/ or files>]
                                               misconfiguration rules (CIS Docker, TLS, data
                                               stores) under an environment profile; exit 1 on
                                               a blocking finding
@@ -84,7 +85,9 @@ Options:
   --run <id>          reap: only this run's objects (even if it seems alive)
   --all               reap: every object labelled shiftup.run on the engine, not only
                       the runs of this state directory
-  --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out
+  --report <formats>  run/plan: also write reports (html,junit,sarif,md) into --out;
+                      misconfig, inventory --check: formats (into <state dir>/reports),
+                      a directory/ (html, junit, sarif) or files (.html, .xml, .sarif, .md)
   --out <dir>         where reports go; default <state dir>/reports (report: stdout
                       when a single format is given)
   --format <formats>  report: the formats to render (html,junit,sarif,md);
@@ -96,7 +99,8 @@ Options:
   --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
   --fail-on <level>   vulns: exit 1 only for findings at or above critical, high,
                       medium, low or none; misconfig: at or above critical, high, medium,
-                      low or info (default: the profile's blocking findings)
+                      low or info (default: the profile's failOn and mandatory rules;
+                      no profile named: any finding)
   --snapshot <file>   misconfig: an inventory snapshot (shiftup inventory --out) to check
   --profile <name>    misconfig: the profile for every asset (web, healthcare, payments,
                       internal or the config's), over the config's choices

@@ -1,13 +1,15 @@
 /**
  * `shiftup misconfig [--snapshot <file> | --docker] [--profile <name>] [--format text|json|sarif]
- * [--out <file>] [--fail-on <severity>]` and `shiftup profiles`. The first evaluates the rules
- * on a snapshot file, or on a fresh snapshot of the local Docker engine (default: the config's
- * `inventory` sources); exit 1 on a blocking finding (the profile's `failOn` and mandatory
- * rules) or, with `--fail-on`, on a finding at or above that severity. The second lists the
- * profiles, the config's included, with their parameters.
+ * [--out <file>] [--report <formats, directory or files>] [--fail-on <severity>]` and `shiftup
+ * profiles`. The first evaluates the rules on a snapshot file, or on a fresh snapshot of the
+ * local Docker engine (default: the config's `inventory` sources), prints the findings and
+ * writes them through the report pipeline (HTML, JUnit, SARIF); exit 1 on a blocking finding —
+ * `--fail-on` > the profile in force (its `failOn` and mandatory rules) > the default (no
+ * profile named: any finding), `Misconfig.judge`. The second lists the profiles, the config's
+ * included, with their parameters.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { dirname } from "node:path"
+import { dirname, join } from "node:path"
 import { Effect } from "effect"
 import type { Config } from "../Config.ts"
 import { InvalidArguments, type ShiftupError } from "../ShiftupError.ts"
@@ -15,8 +17,8 @@ import type { FindingsFormat } from "../inventory/render.ts"
 import type { Snapshot } from "../inventory/snapshot/model.ts"
 import { parse, snapshot } from "../inventory/snapshot/take.ts"
 import { fromConfig } from "../inventory/track.ts"
-import { evaluate } from "./evaluate.ts"
-import { severities, severityRank, type Severity } from "./model.ts"
+import { evaluate, judge, rules } from "./evaluate.ts"
+import { severities, type Severity } from "./model.ts"
 import { floor, profiles, resolveProfile } from "./profiles.ts"
 import { render } from "./render.ts"
 
@@ -27,6 +29,8 @@ export interface MisconfigArgs {
   readonly format: ReadonlyArray<string>
   readonly out: string | undefined
   readonly failOn: string | undefined
+  /** `--report`: formats, a directory or report files (src/report/cli.ts `reportFiles`). */
+  readonly report?: ReadonlyArray<string> | undefined
 }
 
 interface Io {
@@ -53,7 +57,8 @@ const readSnapshot = (file: string): Snapshot => {
 /** `shiftup misconfig`: resolves with the exit code. */
 export const misconfigCommand = async (args: MisconfigArgs, config: Config, io: Io): Promise<number> => {
   const format = formatOf(args.format)
-  if (args.failOn !== undefined && !(severities as ReadonlyArray<string>).includes(args.failOn)) throw new InvalidArguments({ detail: `--fail-on: one of ${severities.join(", ")}, got ${args.failOn}` })
+  failOnOf(args.failOn)
+  await reportFilesOf(args.report, config)
   if (args.snapshot !== undefined && args.docker) throw new InvalidArguments({ detail: "--snapshot and --docker: give one (a snapshot file, or a fresh look at the local engine)" })
   let snap: Snapshot
   if (args.snapshot !== undefined) snap = readSnapshot(args.snapshot)
@@ -72,18 +77,29 @@ export const misconfigCommand = async (args: MisconfigArgs, config: Config, io: 
   return checkSnapshot(snap, { ...args, format: [format] }, config, io)
 }
 
-/** The rules over a snapshot, rendered: 1 when a finding blocks (or is at or above `--fail-on`). Also `shiftup inventory --check`. */
-export const checkSnapshot = (snap: Snapshot, args: Pick<MisconfigArgs, "profile" | "format" | "out" | "failOn">, config: Config, io: Io): number => {
+const failOnOf = (raw: string | undefined): Severity | undefined => {
+  if (raw !== undefined && !(severities as ReadonlyArray<string>).includes(raw)) throw new InvalidArguments({ detail: `--fail-on: one of ${severities.join(", ")}, got ${raw}` })
+  return raw as Severity | undefined
+}
+
+/** The report files `--report` names (checked before anything is looked at); the renderers load only then. */
+const reportFilesOf = async (report: ReadonlyArray<string> | undefined, config: Config) =>
+  report === undefined ? undefined : (await import("../report/cli.ts")).reportFiles(report, join(config.stateDir ?? ".shiftup", "reports"))
+
+/** The rules over a snapshot, rendered and reported: 1 when a finding blocks (`judge`). Also `shiftup inventory --check`. */
+export const checkSnapshot = async (snap: Snapshot, args: Pick<MisconfigArgs, "profile" | "format" | "out" | "failOn" | "report">, config: Config, io: Io): Promise<number> => {
   const format = formatOf(args.format)
-  if (args.failOn !== undefined && !(severities as ReadonlyArray<string>).includes(args.failOn)) throw new InvalidArguments({ detail: `--fail-on: one of ${severities.join(", ")}, got ${args.failOn}` })
-  const evaluation = evaluate(snap.assets, { ...(config.misconfig === undefined ? {} : { settings: config.misconfig }), ...(args.profile === undefined ? {} : { profile: args.profile }), now: new Date(snap.takenAt) })
+  const failOn = failOnOf(args.failOn)
+  const files = await reportFilesOf(args.report, config)
+  const evaluation = judge(evaluate(snap.assets, { ...(config.misconfig === undefined ? {} : { settings: config.misconfig }), ...(args.profile === undefined ? {} : { profile: args.profile }), now: new Date(snap.takenAt), passed: files !== undefined }), failOn)
   const text = render(evaluation, format)
   if (args.out !== undefined) {
     mkdirSync(dirname(args.out), { recursive: true })
     writeFileSync(args.out, text)
   } else io.out(text)
-  const failing = args.failOn === undefined ? evaluation.findings.filter((f) => f.blocking) : evaluation.findings.filter((f) => severityRank[f.severity] >= severityRank[args.failOn as Severity])
-  io.err(`shiftup misconfig: ${snap.assets.length} asset(s), ${evaluation.findings.length} finding(s), ${failing.length} ${args.failOn === undefined ? "blocking" : `at or above ${args.failOn}`}${args.out === undefined ? "" : `, written to ${args.out}`}\n`)
+  const written = files === undefined ? [] : (await import("../report/cli.ts")).writeReportFiles(files, [], { misconfig: { ...evaluation, rules } })
+  const failing = evaluation.findings.filter((f) => f.blocking)
+  io.err(`shiftup misconfig: ${snap.assets.length} asset(s), ${evaluation.findings.length} finding(s), ${failing.length} blocking (${failOn === undefined ? "by profile" : `--fail-on ${failOn}`})${args.out === undefined ? "" : `, written to ${args.out}`}${written.length === 0 ? "" : `; reports: ${written.join(", ")}`}\n`)
   return failing.length > 0 ? 1 : 0
 }
 

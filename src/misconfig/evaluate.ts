@@ -6,8 +6,8 @@
 import type { Asset } from "../inventory/snapshot/model.ts"
 import { containerRules } from "./container-rules.ts"
 import { endpointRules } from "./endpoint-rules.ts"
-import { severityRank, type Finding, type Rule } from "./model.ts"
-import { resolveProfile, type Profile } from "./profiles.ts"
+import { severityRank, type Finding, type Rule, type Severity } from "./model.ts"
+import { floor, resolveProfile, type Profile } from "./profiles.ts"
 import type { MisconfigSettings } from "./settings.ts"
 import { fail, InvalidArguments } from "../ShiftupError.ts"
 
@@ -18,16 +18,18 @@ export interface InForce {
   readonly profile: Profile
   /** Why this profile: `--profile healthcare`, `misconfig.targets["docker:local/db"]`… */
   readonly why: string
+  /** Whether a flag or the config named it; `false` for the default profile, under which any finding blocks CI (as for experiments). */
+  readonly named: boolean
 }
 
 const nameOf = (a: Asset) => (a.kind === "container" ? a.name : `${a.host}:${a.port}`)
 
 /** The profile in force for `asset`: `override` (a `--profile`), else the asset's target entry, its environment's, the config's default, `web`. */
 export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce => {
-  const pick = (name: string, why: string): InForce => {
+  const pick = (name: string, why: string, named = true): InForce => {
     let profile = resolved.get(name)
     if (profile === undefined) resolved.set(name, (profile = resolveProfile(name, settings.profiles ?? {})))
-    return { profile, why }
+    return { profile, why, named }
   }
   if (override !== undefined) return pick(override, `--profile ${override}`)
   for (const key of [asset.id, nameOf(asset)]) {
@@ -37,7 +39,7 @@ export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, overr
   const env = settings.environments?.[asset.classification.effective]
   if (env !== undefined) return pick(env, `misconfig.environments.${asset.classification.effective} (the asset classifies as ${asset.classification.effective})`)
   if (settings.profile !== undefined) return pick(settings.profile, "misconfig.profile")
-  return pick("web", "the default profile (no --profile, no misconfig section naming one)")
+  return pick("web", "the default profile (no --profile, no misconfig section naming one): any finding blocks", false)
 }
 
 export interface EvaluateOptions {
@@ -48,14 +50,20 @@ export interface EvaluateOptions {
   readonly rules?: ReadonlyArray<Rule | string>
   /** What ages and expiries are measured against; default now. */
   readonly now?: Date
+  /** List the rule and asset pairs that passed (`Evaluation.passed`, a JUnit pass each); default false, as it doubles the time on large snapshots. */
+  readonly passed?: boolean
 }
 
 export interface Evaluation {
   readonly findings: ReadonlyArray<Finding>
+  /** Rule and asset pairs evaluated that found nothing; listed when asked (`passed: true`). */
+  readonly passed?: ReadonlyArray<{ readonly rule: string; readonly asset: string }>
   /** Rules that could not run on an asset because the facts they read are absent. */
   readonly notEvaluated: ReadonlyArray<{ readonly rule: string; readonly asset: string }>
   /** Per asset id, the profile in force and why. */
   readonly profiles: Readonly<Record<string, { readonly profile: string; readonly why: string }>>
+  /** Set by `judge` when a `--fail-on` threshold decided `blocking` instead of the profiles. */
+  readonly failOn?: Severity
 }
 
 const selected = (chosen: EvaluateOptions["rules"]): ReadonlyArray<Rule> => {
@@ -79,10 +87,11 @@ export const evaluate = (assets: ReadonlyArray<Asset>, options: EvaluateOptions 
   const now = options.now ?? new Date()
   const findings: Array<Finding> = []
   const notEvaluated: Array<{ rule: string; asset: string }> = []
+  const passed: Array<{ rule: string; asset: string }> | undefined = options.passed === true ? [] : undefined
   const profiles: Record<string, { profile: string; why: string }> = {}
   const resolved = new Map<string, Profile>()
   for (const asset of assets) {
-    const { profile, why } = profileFor(asset, options.settings, options.profile, resolved)
+    const { profile, why, named } = profileFor(asset, options.settings, options.profile, resolved)
     profiles[asset.id] = { profile: profile.name, why }
     for (const rule of list) {
       if (rule.kind !== asset.kind) continue
@@ -90,13 +99,14 @@ export const evaluate = (assets: ReadonlyArray<Asset>, options: EvaluateOptions 
       if (severity === "off") continue
       const evidence = rule.check(asset, { profile, now })
       if (evidence === null) notEvaluated.push({ rule: rule.id, asset: asset.id })
+      else if (evidence.length === 0) passed?.push({ rule: rule.id, asset: asset.id })
       else if (evidence.length > 0)
         findings.push({
           rule: rule.id,
           title: rule.title,
           asset: asset.id,
           severity,
-          blocking: severityRank[severity] >= severityRank[profile.failOn] || profile.mandatory.includes(rule.id),
+          blocking: !named || severityRank[severity] >= severityRank[profile.failOn] || profile.mandatory.includes(rule.id),
           profile: profile.name,
           evidence,
           remediation: rule.remediation,
@@ -105,5 +115,22 @@ export const evaluate = (assets: ReadonlyArray<Asset>, options: EvaluateOptions 
     }
   }
   findings.sort((a, b) => severityRank[b.severity] - severityRank[a.severity] || a.asset.localeCompare(b.asset) || a.rule.localeCompare(b.rule))
-  return { findings, notEvaluated, profiles }
+  return { findings, ...(passed === undefined ? {} : { passed }), notEvaluated, profiles }
+}
+
+/**
+ * The evaluation as CI judges it, `blocking` set on every finding. Precedence: `failOn` (the
+ * `--fail-on` flag) > the profile in force (its `failOn` and mandatory rules, when a flag or
+ * the config named it) > the default (no profile named: any finding blocks, as for
+ * experiments). The floor's mandatory rules block whatever the flag says: no flag loosens the
+ * floor.
+ *
+ * @example
+ * const judged = Misconfig.judge(Misconfig.evaluate(snapshot.assets), "high")
+ * process.exitCode = judged.findings.some((f) => f.blocking) ? 1 : 0
+ */
+export const judge = (evaluation: Evaluation, failOn?: Severity): Evaluation => {
+  if (failOn === undefined) return evaluation
+  const findings = evaluation.findings.map((f) => ({ ...f, blocking: severityRank[f.severity] >= severityRank[failOn] || floor.mandatory.includes(f.rule) }))
+  return { ...evaluation, findings, failOn }
 }

@@ -13,7 +13,7 @@
 export { findingsProbe, noMisconfiguration, type NoMisconfigurationOptions } from "./check.ts"
 export { containerRules, dangerousCapabilities, sensitiveHostPaths } from "./container-rules.ts"
 export { endpointRules } from "./endpoint-rules.ts"
-export { evaluate, profileFor, rules, type EvaluateOptions, type Evaluation, type InForce } from "./evaluate.ts"
+export { evaluate, judge, profileFor, rules, type EvaluateOptions, type Evaluation, type InForce } from "./evaluate.ts"
 export { profileIssues, type MisconfigSettings } from "./settings.ts"
 export { findLeaks, luhn, type Leak } from "./leakage.ts"
 export { defineRule, severities, type Finding, type References, type Rule, type RuleContext, type RuleSpec, type Severity } from "./model.ts"

@@ -1,15 +1,16 @@
 /**
  * The report side of the CLI: `shiftup report <journals…> --format …` and the `--report`/`--out`
- * options of `shiftup run` and `shiftup plan`. Unknown formats and unreadable journals are
+ * options of `shiftup run` and `shiftup plan`, and the `--report` of `shiftup misconfig` and
+ * `shiftup inventory --check`. Unknown formats and unreadable journals are
  * invalid input (exit 4).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
-import { join, relative } from "node:path"
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs"
+import { dirname, join, relative } from "node:path"
 import type { Journal } from "../Journal.ts"
 import { JournalSchema, schema } from "../Journal.ts"
 import { decodeAll } from "../internal/validate.ts"
 import { describeUnknown, fail, formatIssues, InvalidArguments, LoadFailed } from "../ShiftupError.ts"
-import { parseFormats, render, writeReports, type Format } from "./index.ts"
+import { fileNames, formats, parseFormats, render, writeReports, type Format, type RenderOptions } from "./index.ts"
 
 interface Io {
   readonly out: (text: string) => void
@@ -105,3 +106,39 @@ export const reportCommand = (paths: ReadonlyArray<string>, options: { readonly 
   io.out(`reports: ${written.join(", ")}\n`)
   return 0
 }
+
+const byExtension: ReadonlyArray<readonly [RegExp, Format]> = [
+  [/\.html?$/i, "html"],
+  [/\.xml$/i, "junit"],
+  [/\.sarif(\.json)?$/i, "sarif"],
+  [/\.md$/i, "md"],
+]
+
+/**
+ * `--report` of `shiftup misconfig` and `shiftup inventory --check`: each entry a format
+ * (`html,junit`: written into `defaultDir` under the usual names), a directory (an existing one,
+ * or a path ending in `/`: HTML, JUnit and SARIF into it) or a file whose extension names its
+ * format (`.html`, `.xml` JUnit, `.sarif`, `.md`). Anything else is invalid input.
+ */
+export const reportFiles = (list: ReadonlyArray<string>, defaultDir: string): ReadonlyArray<{ readonly format: Format; readonly path: string }> => {
+  const entries = list.flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "")
+  if (entries.length === 0) throw fail(new InvalidArguments({ detail: "--report needs formats (html,junit,sarif,md), a directory or report files (.html, .xml, .sarif, .md)" }))
+  const files = entries.flatMap((entry) => {
+    if (/[\\/]$/.test(entry) || (existsSync(entry) && statSync(entry).isDirectory())) return (["html", "junit", "sarif"] as const).map((format) => ({ format, path: join(entry, fileNames[format]) }))
+    const known = byExtension.find(([re]) => re.test(entry))
+    if (known !== undefined) return [{ format: known[1], path: entry }]
+    if (/[\\/.]/.test(entry)) throw fail(new InvalidArguments({ detail: `--report ${entry}: not a format (${formats.join(", ")}), a directory (an existing one, or ending in /) nor a report file (.html, .xml for JUnit, .sarif, .md)` }))
+    return parseFormats([entry]).map((format) => ({ format, path: join(defaultDir, fileNames[format]) }))
+  })
+  return [...new Map(files.map((f) => [f.path, f])).values()]
+}
+
+/** Writes each report file (its folder created, the file written atomically); returns the paths. */
+export const writeReportFiles = (files: ReadonlyArray<{ readonly format: Format; readonly path: string }>, journals: ReadonlyArray<Journal>, options: RenderOptions): ReadonlyArray<string> =>
+  files.map(({ format, path }) => {
+    mkdirSync(dirname(path), { recursive: true })
+    const tmp = `${path}.${process.pid}.tmp`
+    writeFileSync(tmp, render(format, journals, options))
+    renameSync(tmp, path)
+    return path
+  })

@@ -6,6 +6,7 @@
 import type { RunEvent } from "../internal/runner.ts"
 import type { Journal, StepRecord } from "../Journal.ts"
 import { samplesLine, statusWord } from "./shared.ts"
+import { referencesText, ruleFindingsOf } from "./rules.ts"
 
 export interface ConsoleOptions {
   readonly write?: (text: string) => void
@@ -134,6 +135,13 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
           line(`      expected ${f.expected}; observed ${value(f.observed)}`)
           if (f.evidence !== undefined) line(`      ${f.evidence}`)
           if (f.remediation !== undefined) line(`      fix: ${f.remediation}`)
+          // A noMisconfiguration finding: each rule finding with its own fix and references.
+          for (const r of ruleFindingsOf(f)) {
+            line(`      ${r.severity.toUpperCase()} ${r.rule}: ${r.title} — ${r.asset}`)
+            for (const x of r.evidence) line(`        ${x}`)
+            line(`        fix: ${r.remediation}`)
+            line(`        refs: ${referencesText(r.references)}`)
+          }
         }
         if (j.status !== "passed") line(`    ${p.dim("next:")} ${nextStep[j.status]}`)
         if (e.path !== undefined) line(`    ${p.dim(`journal: ${e.path}`)}`)

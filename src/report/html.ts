@@ -11,6 +11,8 @@
 import type { Journal } from "../Journal.ts"
 import { version } from "../RunContext.ts"
 import { chartsOf } from "./plots.ts"
+import { ruleFindingsOf, type RuleResults } from "./rules.ts"
+import { ruleFindingsHtml, rulesSection } from "./rules-html.ts"
 import { acrossRuns, escapeXml as e, runProblem, show, statusRank, statusWord, stepOf, timing, timingText, type Timing } from "./shared.ts"
 import { faultWindows, timelineSvg } from "./timeline.ts"
 
@@ -21,6 +23,8 @@ export interface HtmlOptions {
   readonly maxStepRows?: number
   /** Vulnerable components to list in their own section (`Osv.match`'s findings from shiftup/inventory). */
   readonly vulnerabilities?: ReadonlyArray<Vulnerability>
+  /** Misconfiguration rule results to show in their own section (`shiftup misconfig --report`). */
+  readonly misconfig?: RuleResults
 }
 
 /** A vulnerable component as the report lists it: what shiftup/inventory's `Osv.match` finds. */
@@ -46,7 +50,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;p
 td.num{text-align:right;font-variant-numeric:tabular-nums}code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .yes{color:var(--ok);font-weight:600}.no{color:var(--bad);font-weight:700}
 .finding{border:1px solid #f3c4c4;border-left:5px solid var(--bad);border-radius:6px;padding:10px 14px;margin:8px 0;background:#fffafa}
-.finding.medium{border-left-color:var(--warn)}.finding.low{border-left-color:#999}.sev{font-weight:700;text-transform:uppercase;font-size:11px;letter-spacing:.04em;color:var(--bad)}
+.finding.medium{border-left-color:var(--warn)}.finding.low{border-left-color:#999}.finding.info{border-left-color:var(--info)}.finding ul{margin:2px 0;padding-left:18px}.profiles{margin-top:6px}.sev{font-weight:700;text-transform:uppercase;font-size:11px;letter-spacing:.04em;color:var(--bad)}
 .finding dl{display:grid;grid-template-columns:110px 1fr;gap:2px 10px;margin:6px 0 0}.finding dt{color:var(--muted)}.finding dd{margin:0}
 .plots{display:flex;flex-wrap:wrap;gap:10px}.plotbox{border:1px solid var(--line);border-radius:6px;padding:6px 8px;background:#fff}.plotbox .cap{font-size:12px;max-width:310px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:var(--muted);margin:4px 0}.sw{display:inline-block;width:12px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}
@@ -79,7 +83,7 @@ const findingsOf = (j: Journal): string => {
         `<dt>phase</dt><dd>${e(f.phase)}</dd>${f.cwe === undefined ? "" : `<dt>weakness</dt><dd>${e(f.cwe)}</dd>`}<dt>target</dt><dd><code>${e(f.target)}</code></dd><dt>expected</dt><dd><code>${e(f.expected)}</code></dd><dt>observed</dt><dd>${pre(f.observed)}</dd>` +
         (step === undefined ? "" : `<dt>evidence</dt><dd>${step.samples ?? 1} sample(s) over ${dur(step.durationMs)}, ${e(when(step.startedAt))} → ${e(when(step.endedAt))}${step.message === undefined ? "" : `<br>${e(step.message)}`}</dd>`) +
         (f.remediation === undefined ? "" : `<dt>fix</dt><dd>${e(f.remediation)}</dd>`) +
-        `</dl></div>`,
+        `</dl>${ruleFindingsHtml(ruleFindingsOf(f))}</div>`,
     )
   }
   return out.join("\n")
@@ -238,7 +242,9 @@ export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}
     options.title ??
     (journals.length === 1 && journals[0] !== undefined
       ? `shiftup: ${journals[0].experiment.id} — ${statusWord[journals[0].status]}`
-      : journals.length === 0 && options.vulnerabilities !== undefined
+      : journals.length === 0 && options.misconfig !== undefined
+        ? `shiftup: misconfigurations (${options.misconfig.findings.length})`
+        : journals.length === 0 && options.vulnerabilities !== undefined
         ? "shiftup: vulnerable components"
         : `shiftup: ${journals.length} experiments`)
   // A game day reads from what went wrong: failures first, passing runs collapsed.
@@ -250,8 +256,9 @@ export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title><style>${css}</style></head>
 <body><main><h1>${e(title)}</h1>${gameDay ? overview(runs) : ""}
+${options.misconfig === undefined ? "" : rulesSection(options.misconfig)}
 ${runs.map((j, i) => section(j, i, options, gameDay && j.status === "passed")).join("\n")}
 ${options.vulnerabilities === undefined ? "" : vulnerabilitiesOf(options.vulnerabilities)}
-<footer>shiftup ${e(version)} · generated from the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)</footer></main></body></html>
+<footer>shiftup ${e(version)} · generated from ${journals.length === 0 ? "the findings" : `the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)`}</footer></main></body></html>
 `
 }

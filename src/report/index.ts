@@ -2,7 +2,8 @@
  * `shiftup/report`: reporters, each a pure function of run journals — HTML (a self-contained
  * page with an SVG timeline and plots), JUnit XML (one testcase per assertion), SARIF 2.1.0
  * (findings as code-scanning results with CWE ids), Markdown (a pull-request summary) — and the
- * live console reporter.
+ * live console reporter. Misconfiguration results (rules.ts) go through the same HTML, JUnit and
+ * SARIF reporters.
  *
  * @example
  * import { html, junit, writeReports } from "shiftup/report"
@@ -17,12 +18,14 @@ import { html, type HtmlOptions } from "./html.ts"
 import { junit } from "./junit.ts"
 import { markdown } from "./markdown.ts"
 import { sarif, type SarifOptions } from "./sarif.ts"
+import type { RuleResults } from "./rules.ts"
 
 export { consoleReporter, nextStep, type ConsoleOptions } from "./console.ts"
 export { html, type HtmlOptions, type Vulnerability } from "./html.ts"
 export { junit } from "./junit.ts"
 export { markdown } from "./markdown.ts"
-export { cweOf, sarif, sarifSchemaUri, type SarifOptions } from "./sarif.ts"
+export { cweOf, rulesRun, sarif, sarifSchemaUri, type SarifOptions } from "./sarif.ts"
+export { cweUrl, helpUri, referencesOf, ruleFindingsOf, type Reference, type RuleFinding, type RuleInfo, type RuleResults } from "./rules.ts"
 
 export type Format = "html" | "junit" | "sarif" | "md"
 
@@ -47,19 +50,21 @@ export const parseFormats = (list: ReadonlyArray<string>): ReadonlyArray<Format>
 export interface RenderOptions {
   readonly html?: HtmlOptions
   readonly sarif?: SarifOptions
+  /** Misconfiguration results (`shiftup misconfig --report`): a section of the HTML, a JUnit suite, a SARIF run. */
+  readonly misconfig?: RuleResults
 }
 
 /** Renders journals in one format, as the text of the file. */
 export const render = (format: Format, journals: ReadonlyArray<Journal>, options: RenderOptions = {}): string => {
   switch (format) {
     case "html":
-      return html(journals, options.html)
+      return html(journals, { ...options.html, ...(options.misconfig === undefined ? {} : { misconfig: options.misconfig }) })
     case "junit":
-      return junit(journals)
+      return junit(journals, options.misconfig === undefined ? {} : { misconfig: options.misconfig })
     case "sarif":
-      return `${JSON.stringify(sarif(journals, options.sarif), null, 2)}\n`
+      return `${JSON.stringify(sarif(journals, { ...options.sarif, ...(options.misconfig === undefined ? {} : { misconfig: options.misconfig }) }), null, 2)}\n`
     case "md":
-      return markdown(journals)
+      return markdown(journals, options.misconfig === undefined ? {} : { misconfig: options.misconfig })
   }
 }
 

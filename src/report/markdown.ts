@@ -2,10 +2,12 @@
  * A Markdown summary for pull-request comments: one line per run (with its time-to-detect and
  * time-to-recover, summed up across runs above the table), then the findings with their
  * evidence, the refusals and aborts, and the rollbacks that did not restore. A pure function of
- * the journals.
+ * the journals. Misconfiguration results add a section: findings by severity, each with its
+ * asset, evidence, fix and references (links).
  */
 import type { Journal } from "../Journal.ts"
 import { acrossRuns, runProblem, show, statusWord, stepOf, timing, timingText } from "./shared.ts"
+import { blockingRule, profilesInForce, referencesOf, ruleFindingsOf, type RuleFinding, type RuleResults } from "./rules.ts"
 
 const icon: Readonly<Record<Journal["status"], string>> = { passed: "✅", failed: "❌", refused: "⛔", aborted: "⚠️", invalid: "⚠️", "rollback-incomplete": "🚨" }
 
@@ -32,13 +34,32 @@ const code = (s: string) => {
   return `${fence}${pad}${t}${pad}${fence}`
 }
 
+const ruleLines = (f: RuleFinding, indent: string) => [
+  `${indent}- **[${text(f.severity)}${f.blocking ? ", blocking" : ""}] ${text(f.title)}** ${code(f.rule)} on ${code(f.asset)}: ${f.evidence.map(text).join("; ")}`,
+  `${indent}  - fix: ${text(f.remediation)}`,
+  `${indent}  - references: ${referencesOf(f.references).map((r) => `[${text(r.label)}](${r.url})`).join(", ")}`,
+]
+
+const rulesMarkdown = (r: RuleResults): ReadonlyArray<string> => {
+  const blocking = r.findings.filter((f) => f.blocking).length
+  return [
+    `## shiftup: ${r.findings.length} misconfiguration${r.findings.length === 1 ? "" : "s"}, ${blocking} blocking`,
+    "",
+    `Profiles in force: ${profilesInForce(r).map(text).join("; ") || "none"}. Blocks CI: ${text(blockingRule(r))}. ${r.passed === undefined ? "" : `${r.passed.length} rule checks passed, `}${r.notEvaluated.length} not evaluated.`,
+    ...(r.findings.length === 0 ? [] : ["", ...r.findings.flatMap((f) => ruleLines(f, ""))]),
+    "",
+  ]
+}
+
 /**
  * Renders journals as a Markdown summary.
  *
  * @example
  * writeFileSync("shiftup.md", markdown(journals))
  */
-export const markdown = (journals: ReadonlyArray<Journal>): string => {
+export const markdown = (journals: ReadonlyArray<Journal>, options: { readonly misconfig?: RuleResults } = {}): string => {
+  const rules = options.misconfig === undefined ? [] : rulesMarkdown(options.misconfig)
+  if (journals.length === 0 && rules.length > 0) return rules.join("\n")
   const out: Array<string> = []
   const count = (s: Journal["status"]) => journals.filter((j) => j.status === s).length
   const worst = Math.max(0, ...journals.map((j) => j.exitCode))
@@ -73,6 +94,7 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
         const step = stepOf(j, f)
         if (step !== undefined) out.push(`  - evidence: ${step.samples ?? 1} sample(s) over ${step.durationMs} ms from ${text(step.startedAt)}${step.message === undefined ? "" : `; ${text(step.message)}`}`)
         if (f.remediation !== undefined) out.push(`  - fix: ${text(f.remediation)}`)
+        for (const r of ruleFindingsOf(f)) out.push(...ruleLines(r, "  "))
       }
   }
   const problems = journals.flatMap((j) => {
@@ -89,5 +111,5 @@ export const markdown = (journals: ReadonlyArray<Journal>): string => {
     for (const { j, r } of failedRollbacks) out.push(`- ${code(j.experiment.id)}: ${code(r.fault)} on ${code(r.target)} ${text(r.outcome)}${r.error === undefined ? "" : `: ${text(r.error)}`} (compensation ${code(r.compensation)})`)
   }
   out.push("")
-  return out.join("\n")
+  return [...out, ...rules].join("\n")
 }

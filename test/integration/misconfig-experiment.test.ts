@@ -3,7 +3,9 @@
  * container is paused, the fallback must not run privileged nor hold the Docker socket
  * (`Misconfig.noMisconfiguration`). A hardened fallback: the run passes. A privileged fallback
  * (created, not started: the engine here cannot start privileged containers): the run fails
- * with a finding naming the rule, and the primary is unpaused by the rollback either way.
+ * with a finding naming the rule, and the primary is unpaused by the rollback either way. The
+ * run's HTML, JUnit and SARIF reports show that finding with the rule's metadata (remediation,
+ * CWE/CIS references as links, help URI).
  * Everything carries `shiftup.run=<id>` and is removed after.
  */
 import { randomBytes } from "node:crypto"
@@ -18,6 +20,7 @@ import * as Engine from "../../src/docker/engine.ts"
 import { container, containers } from "../../src/docker/targets.ts"
 import { Misconfig } from "../../src/inventory/index.ts"
 import { ensureImageMap } from "../../src/testing/docker/images.ts"
+import { consoleReporter, html, junit, sarif } from "../../src/report/index.ts"
 import { docker, removeRun } from "../support/inventory-docker.ts"
 
 const runId = `misx-${randomBytes(4).toString("hex")}`
@@ -69,5 +72,21 @@ describe("noMisconfiguration during a fault", () => {
     expect(JSON.stringify(f?.observed)).toContain('"rule":"container.privileged"')
     expect(JSON.stringify(f?.observed)).toContain("HostConfig.Privileged is true")
     expect(paused()).toBe("false")
+
+    // The reports of the run carry the rule's metadata, not only the observed JSON.
+    const rule = Misconfig.rules.find((r) => r.id === "container.privileged")
+    const page = html([j])
+    expect(page).toContain(`<div class="finding rule critical" data-rule="container.privileged">`)
+    expect(page).toContain(`<a href="https://cwe.mitre.org/data/definitions/250.html" rel="noreferrer">CWE-250</a>, <a href="https://www.cisecurity.org/benchmark/docker" rel="noreferrer">CIS Docker 5.4</a>`)
+    expect(page).toContain(`<dt>fix</dt><dd>${rule?.remediation}</dd>`)
+    const xml = junit([j])
+    expect(xml).toContain(`container.privileged [critical, blocking] Container runs privileged on docker:local/${runId}-fallback-bad (profile web)`)
+    expect(xml).toContain("references: CWE-250 (https://cwe.mitre.org/data/definitions/250.html), CIS Docker 5.4 (https://www.cisecurity.org/benchmark/docker)")
+    let printed = ""
+    consoleReporter({ write: (t) => void (printed += t), tty: false }).onEvent({ _tag: "Finished", journal: j })
+    expect(printed).toContain(`CRITICAL container.privileged: Container runs privileged — docker:local/${runId}-fallback-bad`)
+    expect(printed).toContain("refs: CWE-250 (https://cwe.mitre.org/data/definitions/250.html), CIS Docker 5.4 (https://www.cisecurity.org/benchmark/docker)")
+    const log = sarif([j])
+    expect(log.runs[0]?.tool.driver.rules[0]).toMatchObject({ helpUri: "https://cwe.mitre.org/data/definitions/250.html", properties: { cwe: ["CWE-250"] } })
   })
 })

@@ -37,7 +37,7 @@ export interface InventoryArgs {
   /** With `osv`: exit 1 for a finding at or above this severity. */
   readonly failOn: string | undefined
   /** `--check`: evaluate the misconfiguration rules on the snapshot (docs/misconfig.md). */
-  readonly check?: { readonly profile: string | undefined; readonly format: ReadonlyArray<string>; readonly failOn: string | undefined }
+  readonly check?: { readonly profile: string | undefined; readonly format: ReadonlyArray<string>; readonly failOn: string | undefined; readonly report?: ReadonlyArray<string> | undefined }
 }
 
 interface Io {
