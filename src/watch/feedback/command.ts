@@ -117,7 +117,11 @@ export const feedbackCommand = async (args: FeedbackArgs, io: CliIo): Promise<nu
       const mapped = mapTarget(finding.fingerprint, production, config.feedback)
       const needs = recipe._tag === "Http" ? "Url" : "Container"
       if (mapped.to._tag !== needs)
-        throw fail(new InvalidArguments({ detail: `finding ${finding.fingerprint}: its check (${recipe.rule}) needs ${needs === "Url" ? "an http(s) URL" : "a container selector"} to run against, but feedback.map[${mapped.index}] maps ${production.id} to a ${mapped.to._tag === "Url" ? "URL" : mapped.to._tag === "Address" ? "host:port" : "container selector"}` }))
+        throw fail(
+          new InvalidArguments({
+            detail: `finding ${finding.fingerprint}: its check (${recipe.rule}) runs against ${needs === "Url" ? "an http(s) URL" : "a container selector"}, but feedback.map[${mapped.index}] maps ${production.id} to a ${mapped.to._tag === "Url" ? "URL" : mapped.to._tag === "Address" ? "host:port" : "container selector"}: map it to ${needs === "Url" ? "a URL" : "a container"}`,
+          }),
+        )
       const id = regressionId(recipe, production.id)
       const file = join(dir, `${id}.ts`)
       if (planned.some((p) => p.file === file)) continue

@@ -41,9 +41,12 @@ export const sideOfTarget = (target: Target): Side | undefined => {
   return undefined
 }
 
-/** What a stored asset (when no experiment declares it) names: a URL, `host:port`, else a container name. */
+/** What a stored asset (when no experiment declares it) names: a URL, `host:port`, an inventory container (`docker:local/web`), else a container name. */
 export const sideOfAsset = (asset: string): Side => {
-  const side = parseSide(asset)
+  // An inventory container asset: `docker:<engine>/<name>`.
+  const container = /^docker:[^/]+\/(.+)$/.exec(asset)?.[1]
+  if (container !== undefined) return { _tag: "Container", name: container, labels: {} }
+  const side = parseSide(asset.replace(/^(endpoint|tcp):(?!\/\/)/, ""))
   return typeof side === "string" ? { _tag: "Container", name: asset, labels: {} } : side
 }
 

@@ -1,0 +1,168 @@
+/**
+ * The feedback loop's pure parts: the config's `feedback` section (validated with the rest, a
+ * mapping never into production), the mapping by URL origin, host:port and container selector
+ * (unmapped: `UnmappedTarget`), which check a finding's rule regenerates, `--new-since`, and the
+ * store's links (a file of schema version 2 migrates forward, keeping its findings).
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
+import { afterAll, describe, expect, it } from "vitest"
+import { defineConfig, Target } from "shiftup"
+import * as Http from "shiftup/http"
+import * as Docker from "shiftup/docker"
+import { fingerprint, migrate, openSqlite, type StoredFinding } from "shiftup/watch"
+import { sinceOf } from "../../../src/watch/feedback/command.ts"
+import { mapTarget, sideOfAsset, sideOfTarget } from "../../../src/watch/feedback/mapping.ts"
+import { recipeOf } from "../../../src/watch/feedback/recipe.ts"
+import { regressionId } from "../../../src/watch/feedback/render.ts"
+import type { FeedbackSettings } from "../../../src/watch/feedback/settings.ts"
+
+const issues = (feedback: unknown): string => {
+  try {
+    defineConfig({ feedback } as never)
+    return ""
+  } catch (e) {
+    return (e as Error).message
+  }
+}
+
+const finding = (rule: string, asset = "api"): StoredFinding => ({
+  fingerprint: fingerprint({ rule, asset, location: "before" }),
+  rule,
+  asset,
+  location: "before",
+  severity: "medium",
+  title: "t",
+  detail: "",
+  scope: "job",
+  state: "new",
+  firstSeen: "2026-12-07T10:00:00.000Z",
+  lastSeen: "2026-12-07T10:00:00.000Z",
+  occurrences: 1,
+  openedAt: "2026-12-07T10:00:00.000Z",
+})
+
+describe("the feedback section", () => {
+  it("accepts URL, host:port and container mappings", () => {
+    expect(
+      issues({
+        dir: "experiments/regressions",
+        map: [
+          { production: "https://api.example", to: "http://127.0.0.1:8081" },
+          { production: "db.example:5432", to: "127.0.0.1:15432", environment: "lab" },
+          { production: { container: "auth" }, to: { labels: { app: "auth", env: "staging" } }, environment: "development" },
+        ],
+      }),
+    ).toBe("")
+  })
+
+  it("names every problem at once; a mapping never points into production", () => {
+    const m = issues({
+      map: [
+        { production: "https://api.example", to: { container: "api-staging" } },
+        { production: "ftp://files.example", to: "http://127.0.0.1:1" },
+        { production: "https://api.example", to: "http://127.0.0.1:1", environment: "production" },
+        { production: {}, to: { container: "x" } },
+      ],
+    })
+    expect(m).toContain("feedback.map[0]: production is a URL but to is a container selector: map a target to one of the same kind")
+    expect(m).toContain('production: "ftp://files.example" is not an http(s) URL')
+    expect(m).toContain("feedback.map[2].environment")
+    expect(m).toContain("a container selector needs `container` (a name) or `labels`")
+  })
+})
+
+describe("the mapping", () => {
+  const settings: FeedbackSettings = {
+    map: [
+      { production: "https://api.example/v1", to: "http://127.0.0.1:8081" },
+      { production: "db.example:5432", to: "127.0.0.1:15432", environment: "lab" },
+      { production: { labels: { app: "auth" } }, to: { container: "auth-staging" } },
+      { production: { container: "web" }, to: { container: "web-staging" } },
+    ],
+  }
+
+  it("matches a URL by its origin, an address by host and port, a container by name or labels", () => {
+    const api = Http.target("api", { url: "https://api.example/shop?x=1", environment: "production" })
+    expect(mapTarget("f", { id: api.id, side: sideOfTarget(api) ?? sideOfAsset("") }, settings)).toMatchObject({ index: 0, environment: "staging", to: { _tag: "Url", url: "http://127.0.0.1:8081/" } })
+    const db = Target.tcp("db.example:5432", { environment: "production" })
+    expect(mapTarget("f", { id: db.id, side: sideOfTarget(db) ?? sideOfAsset("") }, settings)).toMatchObject({ index: 1, environment: "lab", to: { _tag: "Address", host: "127.0.0.1", port: 15432 } })
+    const auth = Docker.containers("auth", { select: { labels: { app: "auth", tier: "web" } }, environment: "production" })
+    expect(mapTarget("f", { id: auth.id, side: sideOfTarget(auth) ?? sideOfAsset("") }, settings)).toMatchObject({ index: 2 })
+    expect(mapTarget("f", { id: "web", side: sideOfAsset("docker:local/web") }, settings)).toMatchObject({ index: 3, to: { _tag: "Container", name: "web-staging" } })
+  })
+
+  it("an unmapped target is UnmappedTarget naming it and the config key, with an entry to add", () => {
+    const other = Http.target("api", { url: "https://api.other.example", environment: "production" })
+    let error: unknown
+    try {
+      mapTarget("3f2a", { id: "api", side: sideOfTarget(other) ?? sideOfAsset("") }, settings)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toMatchObject({ _tag: "UnmappedTarget", finding: "3f2a", target: "api (https://api.other.example)" })
+    expect((error as Error).message).toContain('add one to `feedback.map` in shiftup.config.ts, e.g. { production: "https://api.other.example", to: "http://127.0.0.1:8081" }')
+    // A port is part of the origin: the same host on another port is another target.
+    expect(() => mapTarget("f", { id: "api", side: sideOfAsset("https://api.example:8443") }, settings)).toThrow(/not mapped/)
+    expect(() => mapTarget("f", { id: "api", side: sideOfAsset("https://api.example") }, undefined)).toThrow(/not mapped/)
+  })
+})
+
+describe("the recipe of a finding", () => {
+  it("rebuilds shiftup/http probes from their check ids, and container misconfiguration rules", () => {
+    expect(recipeOf(finding("prod.api/api headers /login: headers.csp-missing"))).toEqual({
+      _tag: "Http",
+      rule: "headers.csp-missing",
+      probe: "Headers",
+      path: "/login",
+      probeId: "api headers /login",
+      checkId: "api headers /login: headers.csp-missing",
+      experimentId: "prod.api",
+    })
+    expect(recipeOf(finding("prod.api/api cors /: cors.reflected-origin"))).toMatchObject({ probe: "Cors", path: "/" })
+    expect(recipeOf(finding("prod.api/shop api leakage: leak.version-banner"))).toMatchObject({ probe: "Leakage", probeId: "shop api leakage" })
+    expect(recipeOf(finding("prod.api/api tls: tls.legacy-protocol"))).toMatchObject({ probe: "Tls" })
+    expect(recipeOf(finding("misconfig/container.privileged", "docker:local/web"))).toEqual({ _tag: "Misconfig", rule: "container.privileged", checkId: "misconfig: container.privileged", experimentId: "misconfig" })
+    expect(regressionId(recipeOf(finding("misconfig/container.privileged")), "docker:local/Web App")).toBe("regression.container.privileged.docker-local-web-app")
+  })
+
+  it("refuses a custom check, saying why and what to do", () => {
+    expect(() => recipeOf(finding("watch.gateway-denies-anonymous/anonymous-denied"))).toThrow(/cannot rebuild against another target.*write this regression experiment by hand/)
+    expect(() => recipeOf(finding("prod.api/api headers /: not.a-rule"))).toThrow(/cannot rebuild/)
+  })
+})
+
+it("--new-since takes an ISO date or a duration back from now", () => {
+  const now = new Date("2026-12-07T12:00:00.000Z")
+  expect(sinceOf("24h", now).toISOString()).toBe("2026-12-06T12:00:00.000Z")
+  expect(sinceOf("30m", now).toISOString()).toBe("2026-12-07T11:30:00.000Z")
+  expect(sinceOf("2026-12-01", now).toISOString()).toBe("2026-12-01T00:00:00.000Z")
+  expect(() => sinceOf("yesterday", now)).toThrow(/--new-since takes an ISO date/)
+})
+
+describe("the store's links", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shiftup-feedback-store-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("records finding ↔ file, refuses an unknown finding, and migrates a version 2 file keeping its findings", () => {
+    const file = join(dir, "old.sqlite")
+    const old = new DatabaseSync(file)
+    migrate(old, file, 2)
+    old.close()
+    const store = openSqlite(file)
+    const [t] = store.record("job", [{ rule: "r/c", asset: "api", location: "before", severity: "high", title: "t" }], new Date("2026-12-07T10:00:00Z"))
+    const fp = t?.fingerprint ?? ""
+    store.link(fp, "experiments/a.ts", new Date("2026-12-07T11:00:00Z"))
+    store.link(fp, "experiments/a.ts", new Date("2026-12-07T12:00:00Z"))
+    store.link(fp, "experiments/b.ts", new Date("2026-12-07T11:30:00Z"))
+    expect(store.links(fp)).toEqual([
+      { fingerprint: fp, experiment: "experiments/b.ts", createdAt: "2026-12-07T11:30:00.000Z" },
+      { fingerprint: fp, experiment: "experiments/a.ts", createdAt: "2026-12-07T12:00:00.000Z" },
+    ])
+    expect(store.links().length).toBe(2)
+    expect(() => store.link("0".repeat(32), "x.ts", new Date())).toThrow(/no finding 0{32}/)
+    store.close()
+  })
+})
