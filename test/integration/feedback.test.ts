@@ -24,6 +24,8 @@ import type { Recipe } from "../../src/watch/feedback/recipe.ts"
 
 useProcessCleanup()
 
+type Run = Journal.Journal
+
 const lab = labForThisFile()
 
 /** The app: `/` answers 200, with a CSP only when `csp` is on (the planted weakness when off). */
@@ -50,10 +52,10 @@ let productionCheck: string
 const rule = "headers.csp-missing"
 const regression = "regression.headers.csp-missing.api"
 const env = () => ({ FEEDBACK_PROD_URL: production.url, SHIFTUP_LAB_PORT: String(lab().base) })
-const journals = (state: string): ReadonlyArray<Journal> =>
+const journals = (state: string): ReadonlyArray<Run> =>
   readdirSync(join(state, "journals"))
     .filter((f) => f.endsWith(".json"))
-    .map((f) => JSON.parse(readFileSync(join(state, "journals", f), "utf8")) as Journal)
+    .map((f) => JSON.parse(readFileSync(join(state, "journals", f), "utf8")) as Run)
 
 const config = (map: string) => `import { defineConfig } from "shiftup"
 export default defineConfig({
