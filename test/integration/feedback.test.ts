@@ -7,7 +7,8 @@
  * broken staging with the same check (the same rule id), passes after the fix; `shiftup findings`
  * shows found / reproduced / fixed. A target without a mapping is a typed error (exit 4).
  * `shiftup promote` adds an observe-only experiment to the watch's jobs file (and `shiftup watch`
- * runs it); an experiment with a fault is refused (exit 2) and the file is left as it was.
+ * runs it); an experiment with a fault, or observing a data store (production's rules apply to the
+ * plan in every environment), is refused (exit 2) and the file is left as it was.
  */
 import { spawnSync } from "node:child_process"
 import * as http from "node:http"
@@ -182,6 +183,19 @@ describe("shiftup promote", () => {
     const refused = await runCli(["promote", fixture("watch", "with-fault.ts"), "--every", "5m"], { cwd: dir, env: env() })
     expect(refused.code, refused.output).toBe(2)
     expect(refused.stderr).toContain(`disrupt step "auth-down"`)
+    expect(readFileSync(jobsFile, "utf8")).toBe(before)
+
+    // Observe-only steps on a data store: production's rules refuse it in the plan, whatever its environment.
+    writeFileSync(
+      join(dir, "cache-watch.ts"),
+      `import { Expect, Experiment, Probe, Target } from "shiftup"
+const cache = Target.tcp("127.0.0.1:6379", { id: "cache", environment: "staging" })
+export default Experiment.make({ id: "cache.answers", title: "cache answers", targets: { cache }, hypothesis: [Expect.that(Probe.make({ id: "ping", target: cache, observe: () => "PONG" }), Expect.equals("PONG"))], method: [] })
+`,
+    )
+    const store = await runCli(["promote", "cache-watch.ts", "--cron", "*/5 * * * *"], { cwd: dir, env: env() })
+    expect(store.code, store.output).toBe(2)
+    expect(store.stderr).toContain('experiment "cache.answers" is refused by its plan')
     expect(readFileSync(jobsFile, "utf8")).toBe(before)
 
     // The watcher reads the jobs file with the config's jobs.

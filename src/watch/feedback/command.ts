@@ -175,10 +175,13 @@ export const promoteCommand = async (args: PromoteArgs, io: CliIo): Promise<numb
     ...(every === undefined ? {} : { every }),
     ...(args.cron === undefined ? {} : { cron: args.cron }),
   } as WatchJob
-  // Then the plan the watch makes at start (targets resolved and classified, every step
-  // decided by the floor): a production target without the opt-in, a production data store, is refused.
+  // Then the plan the watch makes at start (targets resolved and classified, every step decided),
+  // under production's rules in every environment: observe only, no data store — the config's
+  // own policy can only narrow that further. A production target without the opt-in is refused too.
+  const allow = (env: "staging" | "development" | "lab") => (config.policy?.allow?.[env] ?? ["observe"]).filter((s) => s === "observe")
+  const productionRules: Config = { ...config, policy: { ...config.policy, allow: { staging: allow("staging"), development: allow("development"), lab: allow("lab") }, denyDataStores: true } }
   try {
-    await prepare([job], { config, stateDir: args.stateDir ?? config.stateDir ?? ".shiftup", load: async () => experiments })
+    await prepare([job], { config: productionRules, stateDir: args.stateDir ?? config.stateDir ?? ".shiftup", load: async () => experiments })
   } catch (e) {
     if (!isShiftupError(e) || e._tag !== "InvalidConfig") throw e
     io.err(`shiftup promote: refused: ${e.issues.map((i) => i.message).join("; ")}\n`)
