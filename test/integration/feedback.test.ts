@@ -105,8 +105,8 @@ describe("shiftup feedback", () => {
     expect(source).not.toContain(production.url.replace("http://", "url: \"http://"))
     expect(source).toMatch(/^import .* from "shiftup(\/\w+)?"$/m)
 
-    // Never overwritten without --force.
-    const again = await runCli(["feedback", fp, "--state-dir", state], { cwd: dir, env: env() })
+    // Never overwritten without --force (here selected as a finding first seen in the last hour).
+    const again = await runCli(["feedback", "--new-since", "1h", "--state-dir", state], { cwd: dir, env: env() })
     expect(again.code, again.output).toBe(4)
     expect(again.stderr).toContain("--force")
     expect(readFileSync(file, "utf8")).toBe(source)
