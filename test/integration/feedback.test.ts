@@ -10,11 +10,12 @@
  * runs it); an experiment with a fault, or observing a data store (production's rules apply to the
  * plan in every environment), is refused (exit 2) and the file is left as it was.
  */
-import { spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as http from "node:http"
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { run, type Journal } from "shiftup"
 import { fromJournal, openSqlite } from "shiftup/watch"
@@ -26,6 +27,7 @@ import type { Recipe } from "../../src/watch/feedback/recipe.ts"
 useProcessCleanup()
 
 type Run = Journal.Journal
+const execFileP = promisify(execFile)
 
 const lab = labForThisFile()
 
@@ -105,11 +107,6 @@ describe("shiftup feedback", () => {
     expect(source).not.toContain(production.url.replace("http://", "url: \"http://"))
     expect(source).toMatch(/^import .* from "shiftup(\/\w+)?"$/m)
 
-    // Never overwritten without --force (here selected as a finding first seen in the last hour).
-    const again = await runCli(["feedback", "--new-since", "1h", "--state-dir", state], { cwd: dir, env: env() })
-    expect(again.code, again.output).toBe(4)
-    expect(again.stderr).toContain("--force")
-    expect(readFileSync(file, "utf8")).toBe(source)
 
     // It type-checks as a user's project sees it (and so does the vitest file), as does every other
     // shape the generator writes: each shiftup/http probe it rebuilds, misconfiguration rules on containers.
@@ -129,12 +126,22 @@ describe("shiftup feedback", () => {
       writeFileSync(join(dir, "variants", `misconfig-${name}.ts`), renderExperiment({ finding: f, recipe: { _tag: "Misconfig", rule: "container.privileged", checkId: "misconfig: container.privileged" }, id: `v.misconfig-${name}`, mapped: { production: { id: "web", side: { _tag: "Container", name: "web", labels: {} } }, to, environment: "staging", index: 0 } }))
     // (With the checkout's own declaration of dockerode, which shiftup/docker's sources need; an install has it built in.)
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ extends: "../../tsconfig.json", include: ["experiments/*.ts", "variants/*.ts", "../../src/docker/internal/dockerode.d.ts"], compilerOptions: { noEmit: true } }))
-    const tsc = spawnSync(join(repoRoot, "node_modules", ".bin", "tsc"), ["-p", join(dir, "tsconfig.json")], { encoding: "utf8" })
-    expect(tsc.status, `${tsc.stdout}${tsc.stderr}`).toBe(0)
+    // Three independent checks at once (the machine's cores are shared): tsc, the plan, and
+    // that the file is never overwritten without --force (selected as first seen in the last hour).
+    const [tsc, plan, again] = await Promise.all([
+      execFileP(join(repoRoot, "node_modules", ".bin", "tsc"), ["-p", join(dir, "tsconfig.json")]).then(
+        () => "",
+        (e: { stdout?: string; message: string }) => e.stdout ?? e.message,
+      ),
+      runCli(["plan", file, "--state-dir", state], { cwd: dir, env: env() }),
+      runCli(["feedback", "--new-since", "1h", "--state-dir", state], { cwd: dir, env: env() }),
+    ])
+    expect(tsc).toBe("")
     expect(readFileSync(join(dir, "experiments", `${regression}.test.ts`), "utf8")).toContain(`import experiment from "./${regression}.ts"`)
-
-    const plan = await runCli(["plan", file, "--state-dir", state], { cwd: dir, env: env() })
     expect(plan.code, plan.output).toBe(0)
+    expect(again.code, again.output).toBe(4)
+    expect(again.stderr).toContain("--force")
+    expect(readFileSync(file, "utf8")).toBe(source)
 
     // Staging still has the weakness: exit 1, the same check (the same rule id), the fingerprint in the journal.
     const broken = await runCli(["run", file, "--state-dir", state], { cwd: dir, env: env() })
@@ -149,13 +156,13 @@ describe("shiftup feedback", () => {
     const fixed = await runCli(["run", file, "--state-dir", state], { cwd: dir, env: env() })
     expect(fixed.code, fixed.output).toBe(0)
 
-    const listed = await runCli(["findings", "--state-dir", state], { cwd: dir, env: env() })
+    const [listed, asJson] = await Promise.all([runCli(["findings", "--state-dir", state], { cwd: dir, env: env() }), runCli(["findings", "--format", "json", "--state-dir", state], { cwd: dir, env: env() })])
     expect(listed.code, listed.output).toBe(0)
     expect(listed.stdout).toContain(`found in production on `)
     expect(listed.stdout).toContain(`regression experiments/${regression}.ts`)
     expect(listed.stdout).toContain(`reproduced in staging on ${failed?.startedAt} (run ${failed?.runId})`)
     expect(listed.stdout).toMatch(/fixed on \S+ \(run \S+\)/)
-    const json = JSON.parse((await runCli(["findings", "--format", "json", "--state-dir", state], { cwd: dir, env: env() })).stdout) as { findings: ReadonlyArray<{ fingerprint: string; feedback?: { experiments: ReadonlyArray<{ experiment: string }> } }> }
+    const json = JSON.parse(asJson.stdout) as { findings: ReadonlyArray<{ fingerprint: string; feedback?: { experiments: ReadonlyArray<{ experiment: string }> } }> }
     expect(json.findings.find((f) => f.fingerprint === fp)?.feedback?.experiments.map((e) => e.experiment)).toEqual([`experiments/${regression}.ts`])
   })
 
@@ -180,20 +187,21 @@ describe("shiftup promote", () => {
     const before = readFileSync(jobsFile, "utf8")
     expect(JSON.parse(before)).toEqual({ schema: "shiftup.watch-jobs/v1", jobs: [{ name: "staging-csp", experiment: `experiments/${regression}.ts`, every: 300_000 }] })
 
-    const refused = await runCli(["promote", fixture("watch", "with-fault.ts"), "--every", "5m"], { cwd: dir, env: env() })
-    expect(refused.code, refused.output).toBe(2)
-    expect(refused.stderr).toContain(`disrupt step "auth-down"`)
-    expect(readFileSync(jobsFile, "utf8")).toBe(before)
-
-    // Observe-only steps on a data store: production's rules refuse it in the plan, whatever its environment.
+    // Observe-only steps on a data store (declared one: no endpoint, nothing to contact): production's
+    // rules refuse it in the plan, whatever its environment.
     writeFileSync(
       join(dir, "cache-watch.ts"),
       `import { Expect, Experiment, Probe, Target } from "shiftup"
-const cache = Target.tcp("127.0.0.1:6379", { id: "cache", environment: "staging" })
+const cache = Target.make("orders-db", { environment: "staging", dataStore: "postgres" })
 export default Experiment.make({ id: "cache.answers", title: "cache answers", targets: { cache }, hypothesis: [Expect.that(Probe.make({ id: "ping", target: cache, observe: () => "PONG" }), Expect.equals("PONG"))], method: [] })
 `,
     )
-    const store = await runCli(["promote", "cache-watch.ts", "--cron", "*/5 * * * *"], { cwd: dir, env: env() })
+    const [refused, store] = await Promise.all([
+      runCli(["promote", fixture("watch", "with-fault.ts"), "--every", "5m"], { cwd: dir, env: env() }),
+      runCli(["promote", "cache-watch.ts", "--cron", "*/5 * * * *"], { cwd: dir, env: env() }),
+    ])
+    expect(refused.code, refused.output).toBe(2)
+    expect(refused.stderr).toContain(`disrupt step "auth-down"`)
     expect(store.code, store.output).toBe(2)
     expect(store.stderr).toContain('experiment "cache.answers" is refused by its plan')
     expect(readFileSync(jobsFile, "utf8")).toBe(before)
