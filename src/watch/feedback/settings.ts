@@ -75,7 +75,27 @@ const MappingSchema = Schema.Struct({
 
 const kind = { Url: "a URL", Address: "a host:port", Container: "a container selector" } as const
 
+/** One side's identity, to compare sides: a URL by origin, an address, a selector. */
+const key = (side: MappingSide): string | undefined => {
+  const s = parseSide(side)
+  return typeof s === "string" ? undefined : s._tag === "Url" ? s.origin : s._tag === "Address" ? `${s.host}:${s.port}` : JSON.stringify([s.name ?? null, Object.entries(s.labels).sort()])
+}
+
+/**
+ * A stand-in that is itself a production target — the entry's own, or another entry's — would
+ * aim a "staging" experiment at production under a staging label: refused.
+ */
+const noProductionStandIn = (map: ReadonlyArray<EnvironmentMapping>): string | undefined => {
+  const production = map.map((m) => key(m.production))
+  for (const [i, m] of map.entries()) {
+    const j = production.indexOf(key(m.to))
+    if (key(m.to) !== undefined && j !== -1)
+      return j === i ? `map[${i}]: \`to\` is the production target itself; map it to a staging, development or lab target` : `map[${i}]: \`to\` is the production side of map[${j}]; a stand-in is never a production target`
+  }
+  return undefined
+}
+
 export const FeedbackSettingsSchema = Schema.Struct({
   dir: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
-  map: Schema.optionalKey(Schema.Array(MappingSchema)),
+  map: Schema.optionalKey(Schema.Array(MappingSchema).check(Schema.makeFilter(noProductionStandIn))),
 })

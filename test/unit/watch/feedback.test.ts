@@ -72,6 +72,12 @@ describe("the feedback section", () => {
     expect(m).toContain("feedback.map[2].environment")
     expect(m).toContain("a container selector needs `container` (a name) or `labels`")
   })
+
+  it("a stand-in is never a production target: the entry's own, or another entry's", () => {
+    expect(issues({ map: [{ production: "https://api.example/v1", to: "https://api.example/v2" }] })).toContain("map[0]: `to` is the production target itself")
+    expect(issues({ map: [{ production: { container: "web" }, to: { container: "web" } }] })).toContain("map[0]: `to` is the production target itself")
+    expect(issues({ map: [{ production: "https://a.example", to: "https://b.example" }, { production: "https://b.example", to: "http://127.0.0.1:1" }] })).toContain("map[0]: `to` is the production side of map[1]")
+  })
 })
 
 describe("the mapping", () => {
