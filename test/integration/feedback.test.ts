@@ -211,6 +211,9 @@ export default Experiment.make({ id: "cache.answers", title: "cache answers", ta
     await waitFor("the watcher to start", () => watch.stdout().includes('"watch.started"'), { proc: watch, timeoutMs: 30_000 })
     const started = watch.stdout().split("\n").find((l) => l.includes('"watch.started"')) ?? ""
     expect((JSON.parse(started) as { jobs: ReadonlyArray<string> }).jobs).toEqual(["prod-headers", "staging-csp"])
+    // Its production job finds the weakness the store API recorded above: the same fingerprint.
+    await waitFor("the production job's finding", () => watch.stdout().includes(`"fingerprint":"${fp}"`), { proc: watch, timeoutMs: 30_000 })
+    await waitFor("the promoted job's run", () => /"event":"job\.(finished|incomplete)","job":"staging-csp"/.test(watch.stdout()), { proc: watch, timeoutMs: 30_000 })
     watch.child.kill("SIGTERM")
     expect((await watch.exited).code, watch.output()).toBe(0)
   })
