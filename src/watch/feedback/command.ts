@@ -18,7 +18,7 @@ import { notObserveOnly, prepare } from "../jobs.ts"
 import type { WatchJob } from "../settings.ts"
 import { openSqlite } from "../store/sqlite.ts"
 import type { FindingStore, StoredFinding } from "../store/Store.ts"
-import { mapTarget, sideOfAsset, sideOfTarget, type Mapped, type ProductionTarget } from "./mapping.ts"
+import { describeSide, mapTarget, sideOfAsset, sideOfTarget, type Mapped, type ProductionTarget } from "./mapping.ts"
 import { recipeOf, type Recipe } from "./recipe.ts"
 import { regressionId, renderExperiment, renderTest } from "./render.ts"
 
@@ -91,10 +91,12 @@ const productionTarget = async (f: StoredFinding, recipe: Recipe, jobs: Readonly
 
 interface Planned {
   readonly finding: StoredFinding
+  /** Other findings the same file reproduces (linked to it too). */
+  readonly also: Array<StoredFinding>
   readonly mapped: Mapped
+  readonly recipe: Recipe
   readonly id: string
   readonly file: string
-  readonly source: string
 }
 
 export const feedbackCommand = async (args: FeedbackArgs, io: CliIo): Promise<number> => {
@@ -124,18 +126,25 @@ export const feedbackCommand = async (args: FeedbackArgs, io: CliIo): Promise<nu
         )
       const id = regressionId(recipe, production.id)
       const file = join(dir, `${id}.ts`)
-      if (planned.some((p) => p.file === file)) continue
+      // Another finding of the same rule on the same asset (another phase, say): the same check, one file for both.
+      const same = planned.find((p) => p.file === file)
+      if (same !== undefined) {
+        same.also.push(finding)
+        continue
+      }
       for (const f of args.vitest ? [file, join(dir, `${id}.test.ts`)] : [file])
         if (existsSync(f) && !args.force) throw fail(new InvalidArguments({ detail: `${f} exists: \`shiftup feedback\` never overwrites a file without --force (it may have been edited since)` }))
-      planned.push({ finding, mapped, id, file, source: renderExperiment({ finding, recipe, mapped, id }) })
+      planned.push({ finding, also: [], recipe, mapped, id, file })
     }
     mkdirSync(dir, { recursive: true })
     for (const p of planned) {
-      writeFileSync(p.file, p.source)
+      writeFileSync(p.file, renderExperiment({ finding: p.finding, also: p.also, recipe: p.recipe, mapped: p.mapped, id: p.id }))
       if (args.vitest) writeFileSync(join(dir, `${p.id}.test.ts`), renderTest(`${p.id}.ts`, p.finding))
       const linked = relative(process.cwd(), resolve(p.file))
-      store.link(p.finding.fingerprint, linked, now)
-      io.out(`wrote ${p.file}${args.vitest ? ` and ${p.id}.test.ts` : ""}: "${p.id}" reproduces finding ${p.finding.fingerprint.slice(0, 12)} (${p.finding.rule} on ${p.finding.asset}) against ${p.mapped.production.id} in ${p.mapped.environment}\n`)
+      for (const f of [p.finding, ...p.also]) store.link(f.fingerprint, linked, now)
+      io.out(
+        `wrote ${p.file}${args.vitest ? ` and ${p.id}.test.ts` : ""}: "${p.id}" reproduces finding ${[p.finding, ...p.also].map((f) => f.fingerprint.slice(0, 12)).join(", ")} (${p.finding.rule} on ${p.finding.asset}) against ${describeSide(p.mapped.to)} in ${p.mapped.environment}\n`,
+      )
     }
     return 0
   } finally {

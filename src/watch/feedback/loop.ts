@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { FeedbackLink, FindingStore } from "../store/Store.ts"
-import { taggedFinding } from "./render.ts"
+import { taggedFindings } from "./render.ts"
 
 export interface LoopRun {
   readonly runId: string
@@ -47,13 +47,12 @@ const runsByFinding = (journalsDir: string): ReadonlyMap<string, ReadonlyArray<L
     } catch {
       continue // not a journal (or one being written): it links nothing
     }
-    const fp = taggedFinding(j.experiment?.tags ?? [])
-    if (fp === undefined || j.dryRun === true || j.runId === undefined || j.status === undefined || j.startedAt === undefined) continue
+    const fps = taggedFindings(j.experiment?.tags ?? [])
+    if (fps.length === 0 || j.dryRun === true || j.runId === undefined || j.status === undefined || j.startedAt === undefined) continue
     const envs = (j.plan?.targets ?? []).map((t) => t.effective).filter((e): e is string => e !== undefined)
     const environment = order.find((e) => envs.includes(e))
-    const list = out.get(fp) ?? []
-    list.push({ runId: j.runId, status: j.status, at: j.startedAt, ...(environment === undefined ? {} : { environment }) })
-    out.set(fp, list)
+    const run: LoopRun = { runId: j.runId, status: j.status, at: j.startedAt, ...(environment === undefined ? {} : { environment }) }
+    for (const fp of fps) out.set(fp, [...(out.get(fp) ?? []), run])
   }
   return out
 }

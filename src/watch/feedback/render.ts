@@ -12,8 +12,8 @@ import type { Recipe } from "./recipe.ts"
 /** The tag that carries a finding's fingerprint into every journal of its regression experiment. */
 export const findingTag = (fingerprint: string) => `shiftup.finding:${fingerprint}`
 
-/** The fingerprint a journal's tags link it to, if any. */
-export const taggedFinding = (tags: ReadonlyArray<string>): string | undefined => tags.find((t) => t.startsWith("shiftup.finding:"))?.slice("shiftup.finding:".length)
+/** The fingerprints a journal's tags link it to. */
+export const taggedFindings = (tags: ReadonlyArray<string>): ReadonlyArray<string> => tags.filter((t) => t.startsWith("shiftup.finding:")).map((t) => t.slice("shiftup.finding:".length))
 
 const slug = (s: string) =>
   s
@@ -42,6 +42,8 @@ const line = (s: string) => ` *${s === "" ? "" : ` ${s.replace(/\*\//g, "* /")}`
 
 export interface RenderInput {
   readonly finding: StoredFinding
+  /** Other findings of the same rule on the same asset (another phase) that the file reproduces too. */
+  readonly also?: ReadonlyArray<StoredFinding>
   readonly recipe: Recipe
   readonly mapped: Mapped
   readonly id: string
@@ -77,7 +79,8 @@ const checkSource = (name: string, r: Recipe): { readonly imports: ReadonlyArray
 }
 
 /** The regression experiment file. */
-export const renderExperiment = ({ finding: f, recipe, mapped, id }: RenderInput): string => {
+export const renderExperiment = ({ finding: f, also = [], recipe, mapped, id }: RenderInput): string => {
+  const tags = ["regression", ...[f, ...also].map((x) => findingTag(x.fingerprint))]
   const name = identifier(mapped.production.id)
   const target = targetSource(name, mapped)
   const check = checkSource(name, recipe)
@@ -86,7 +89,7 @@ export const renderExperiment = ({ finding: f, recipe, mapped, id }: RenderInput
     `Regression: ${f.title} (${recipe.rule}) on ${f.asset}, found in production by \`shiftup watch\`.`,
     "",
     "Written by `shiftup feedback` from the finding store:",
-    `  finding     ${f.fingerprint}`,
+    `  finding     ${[f, ...also].map((x) => x.fingerprint).join(", ")}`,
     `  rule        ${recipe.rule} (stored as ${f.rule})`,
     `  production  ${mapped.production.id} (${describeSide(mapped.production.side)})${f.location === "" ? "" : `, ${f.location}`}`,
     `  first seen  ${f.firstSeen}`,
@@ -95,7 +98,7 @@ export const renderExperiment = ({ finding: f, recipe, mapped, id }: RenderInput
     "It fails (exit 1) with the same check while the weakness is there and passes once it is",
     "fixed. Its tag puts the fingerprint into the journal of every run, so `shiftup findings`",
     "shows when it was reproduced and fixed:",
-    `  ${findingTag(f.fingerprint)}`,
+    ...[f, ...also].map((x) => `  ${findingTag(x.fingerprint)}`),
     ...(recipe._tag === "Misconfig" ? ["", "The rule runs under the profile the config chooses for the target (else `web`): pass", "`profile` to noMisconfiguration if production's finding came from another."] : []),
   ]
   return `/**
@@ -108,7 +111,7 @@ ${target.code}
 export default Experiment.make({
   id: ${str(id)},
   title: ${str(`Regression: ${f.title} (${recipe.rule}) on ${f.asset}`)},
-  tags: ["regression", ${str(findingTag(f.fingerprint))}],
+  tags: [${tags.map(str).join(", ")}],
   targets: { ${name} },
   hypothesis: [${check.code}],
   method: [],

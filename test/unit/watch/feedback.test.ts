@@ -4,7 +4,7 @@
  * (unmapped: `UnmappedTarget`), which check a finding's rule regenerates, `--new-since`, and the
  * store's links (a file of schema version 2 migrates forward, keeping its findings).
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -16,7 +16,8 @@ import { fingerprint, migrate, openSqlite, type StoredFinding } from "shiftup/wa
 import { sinceOf } from "../../../src/watch/feedback/command.ts"
 import { mapTarget, sideOfAsset, sideOfTarget } from "../../../src/watch/feedback/mapping.ts"
 import { recipeOf } from "../../../src/watch/feedback/recipe.ts"
-import { regressionId } from "../../../src/watch/feedback/render.ts"
+import { describeLoop, loops } from "../../../src/watch/feedback/loop.ts"
+import { regressionId, renderExperiment } from "../../../src/watch/feedback/render.ts"
 import type { FeedbackSettings } from "../../../src/watch/feedback/settings.ts"
 
 const issues = (feedback: unknown): string => {
@@ -169,6 +170,49 @@ describe("the store's links", () => {
     ])
     expect(store.links().length).toBe(2)
     expect(() => store.link("0".repeat(32), "x.ts", new Date())).toThrow(/no finding 0{32}/)
+    store.close()
+  })
+})
+
+describe("the loop", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shiftup-feedback-loop-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("one file for two findings tags both; their runs' journals show each reproduced, then fixed; plans and untagged runs do not count", () => {
+    const store = openSqlite(join(dir, "watch.sqlite"))
+    const seen = ["before", "after"].map((location) => ({ rule: "prod.api/api headers /: headers.csp-missing", asset: "api", location, severity: "medium" as const, title: "t" }))
+    const [a, b] = store.record("job", seen, new Date("2026-12-07T10:00:00Z")).map((t) => t.finding)
+    if (a === undefined || b === undefined) throw new Error("two findings")
+    const source = renderExperiment({
+      finding: a,
+      also: [b],
+      recipe: recipeOf(a),
+      id: "regression.x",
+      mapped: { production: { id: "api", side: { _tag: "Url", origin: "https://api.example", url: "https://api.example/" } }, to: { _tag: "Url", origin: "http://127.0.0.1:1", url: "http://127.0.0.1:1/" }, environment: "staging", index: 0 },
+    })
+    expect(source).toContain(`tags: ["regression", "shiftup.finding:${a.fingerprint}", "shiftup.finding:${b.fingerprint}"]`)
+    for (const f of [a, b]) store.link(f.fingerprint, "experiments/regression.x.ts", new Date("2026-12-07T11:00:00Z"))
+    const journals = join(dir, "journals")
+    mkdirSync(journals)
+    const journal = (runId: string, status: string, startedAt: string, tags: ReadonlyArray<string>, dryRun = false) =>
+      writeFileSync(join(journals, `${runId}.json`), JSON.stringify({ runId, status, startedAt, dryRun, experiment: { tags }, plan: { targets: [{ effective: "staging" }] } }))
+    const both = [`shiftup.finding:${a.fingerprint}`, `shiftup.finding:${b.fingerprint}`]
+    journal("r0", "passed", "2026-12-07T11:01:00.000Z", both, true)
+    journal("r1", "failed", "2026-12-07T11:02:00.000Z", both)
+    journal("r2", "passed", "2026-12-07T11:03:00.000Z", ["other"])
+    journal("r3", "failed", "2026-12-07T11:04:00.000Z", both)
+    journal("r4", "passed", "2026-12-07T11:05:00.000Z", both)
+    writeFileSync(join(journals, "torn.json"), "{")
+    const got = loops(store, journals)
+    for (const f of [a, b]) {
+      const loop = got.get(f.fingerprint)
+      expect(loop?.runs.map((r) => r.runId)).toEqual(["r1", "r3", "r4"])
+      expect(loop?.reproduced).toEqual({ runId: "r1", status: "failed", at: "2026-12-07T11:02:00.000Z", environment: "staging" })
+      expect(loop?.fixed?.runId).toBe("r4")
+      expect(describeLoop(f.firstSeen, loop ?? { experiments: [], runs: [] })).toBe(
+        "found in production on 2026-12-07T10:00:00.000Z; regression experiments/regression.x.ts; reproduced in staging on 2026-12-07T11:02:00.000Z (run r1); fixed on 2026-12-07T11:05:00.000Z (run r4)",
+      )
+    }
     store.close()
   })
 })
