@@ -69,8 +69,11 @@ export default defineConfig({
 
 beforeAll(async () => {
   ;[production, staging] = await Promise.all([app(), app()])
-  // Inside the checkout, so `shiftup` resolves through tsconfig's paths for tsc as it would from an install.
-  dir = mkdtempSync(join(repoRoot, "test", ".feedback-"))
+  // Inside the checkout, so `shiftup` resolves through tsconfig's paths for tsc as it would from an
+  // install — in scratch/ (git-ignored), not under test/, where a leftover generated test file would
+  // be collected by a later full run.
+  mkdirSync(join(repoRoot, "scratch"), { recursive: true })
+  dir = mkdtempSync(join(repoRoot, "scratch", "feedback-"))
   writeFileSync(join(dir, "shiftup.config.ts"), config(`{ production: ${JSON.stringify(`${production.url}/`)}, to: ${JSON.stringify(staging.url)}, environment: "staging" }`))
   writeFileSync(join(dir, "unmapped.config.ts"), config(`{ production: "https://api.example", to: "http://127.0.0.1:1" }`))
   // The production job's scan, recorded as `shiftup watch` records it.
