@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { defineConfig, Target } from "shiftup"
 import * as Http from "shiftup/http"
 import * as Docker from "shiftup/docker"
-import { fingerprint, migrate, openSqlite, type StoredFinding } from "shiftup/watch"
+import { allJobs, fingerprint, migrate, openSqlite, type StoredFinding } from "shiftup/watch"
 import { sinceOf } from "../../../src/watch/feedback/command.ts"
 import { mapTarget, sideOfAsset, sideOfTarget } from "../../../src/watch/feedback/mapping.ts"
 import { recipeOf } from "../../../src/watch/feedback/recipe.ts"
@@ -214,5 +214,24 @@ describe("the loop", () => {
       )
     }
     store.close()
+  })
+})
+
+describe("the watch's jobs file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shiftup-feedback-jobs-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const config = { module: join(dir, "shiftup.config.ts"), watch: { jobs: [{ name: "a", experiment: "a.ts", every: 1000 }] } }
+  const write = (doc: unknown) => writeFileSync(join(dir, "shiftup.watch-jobs.json"), typeof doc === "string" ? doc : JSON.stringify(doc))
+
+  it("is read beside the config with its jobs; a name in both, a malformed job or a file that is not JSON is InvalidConfig naming the file", () => {
+    expect(allJobs(config).map((j) => j.name)).toEqual(["a"])
+    write({ schema: "shiftup.watch-jobs/v1", jobs: [{ name: "b", experiment: "b.ts", cron: "*/5 * * * *" }] })
+    expect(allJobs(config).map((j) => j.name)).toEqual(["a", "b"])
+    write({ schema: "shiftup.watch-jobs/v1", jobs: [{ name: "a", experiment: "b.ts", every: 1000 }] })
+    expect(() => allJobs(config)).toThrow(/shiftup\.watch-jobs\.json:\n {2}- jobs\[0\]\.name: "a" is also a job of the config's watch\.jobs/)
+    write({ schema: "shiftup.watch-jobs/v1", jobs: [{ name: "c", experiment: "c.ts" }] })
+    expect(() => allJobs(config)).toThrow(/give exactly one of `every`/)
+    write("{")
+    expect(() => allJobs(config)).toThrow(/shiftup\.watch-jobs\.json:\n {2}- \(root\): not JSON/)
   })
 })
