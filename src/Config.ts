@@ -12,6 +12,7 @@ import { InventorySettingsSchema, type InventorySettings } from "./inventory/set
 import { MisconfigSettingsSchema, profileIssues, type MisconfigSettings } from "./misconfig/settings.ts"
 import { PolicySettingsSchema, type PolicySettings } from "./Policy.ts"
 import { fail, InvalidConfig } from "./ShiftupError.ts"
+import { FeedbackSettingsSchema, type FeedbackSettings } from "./watch/feedback/settings.ts"
 import { WatchSettingsSchema, type WatchSettings } from "./watch/settings.ts"
 
 export interface Config {
@@ -82,6 +83,15 @@ export interface Config {
    * watch: { jobs: [{ name: "gateway-auth", experiment: "experiments/gateway.denies-anonymous.ts", every: "5 minutes", jitter: "30 seconds" }, { name: "inventory", inventory: true, cron: "0 * * * *" }] }
    */
   readonly watch?: WatchSettings
+  /**
+   * `shiftup feedback`: where regression experiments are written, and which non-production target
+   * stands in for each production one (by URL origin, `host:port` or container selector).
+   * See docs/watch.md, "The feedback loop".
+   *
+   * @example
+   * feedback: { dir: "experiments/regressions", map: [{ production: "https://api.example", to: "http://127.0.0.1:8081" }, { production: { container: "auth" }, to: { container: "auth-staging" } }] }
+   */
+  readonly feedback?: FeedbackSettings
 }
 
 const ConfigSchema = Schema.Struct({
@@ -112,6 +122,7 @@ const ConfigSchema = Schema.Struct({
   inventory: Schema.optionalKey(InventorySettingsSchema),
   misconfig: Schema.optionalKey(MisconfigSettingsSchema),
   watch: Schema.optionalKey(WatchSettingsSchema),
+  feedback: Schema.optionalKey(FeedbackSettingsSchema),
   controlDir: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => (isAbsolute(s) ? undefined : `must be an absolute path (runs and \`shiftup halt\` must name the same directory wherever they start), got ${JSON.stringify(s)}`)))),
 })
 

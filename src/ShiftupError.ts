@@ -327,6 +327,20 @@ export class FindingStoreError extends Reason("FindingStoreError")<{
   }
 }
 
+/** `shiftup feedback`: a finding's production target has no non-production stand-in in the config's `feedback.map`. */
+export class UnmappedTarget extends Reason("UnmappedTarget")<{
+  /** The finding's fingerprint. */
+  readonly finding: string
+  /** The production target, as the finding names it (`api (https://api.example)`). */
+  readonly target: string
+  /** The mapping entry to add, as config text. */
+  readonly suggestion: string
+}> {
+  override get message() {
+    return `finding ${this.finding}: its production target ${this.target} is not mapped to a non-production target; add one to \`feedback.map\` in shiftup.config.ts, e.g. ${this.suggestion}`
+  }
+}
+
 /** Every reason shiftup can fail with: the one error type of its API. */
 export type ShiftupError =
   | TargetRefused
@@ -351,6 +365,7 @@ export type ShiftupError =
   | ControlDirRefused
   | InvalidInventoryFile
   | FindingStoreError
+  | UnmappedTarget
 
 /** Whether `u` is a member of the family (any reason), as opposed to any other error or value. */
 export const isShiftupError = (u: unknown): u is ShiftupError => Predicate.hasProperty(u, TypeId)

@@ -74,6 +74,16 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       )
     if (command === "watch") return await (await import("../watch/cli.ts")).watchCommand({ config: args.values.config, stateDir, log: args.values.log }, io, options.signal)
     if (command === "findings") return await (await import("../watch/cli.ts")).findingsCommand({ rest, config: args.values.config, stateDir, format: args.values.format ?? [], until: args.values.until }, io)
+    if (command === "feedback")
+      return await (await import("../watch/feedback/command.ts")).feedbackCommand(
+        { rest, config: args.values.config, stateDir, newSince: args.values["new-since"], out: args.values.out, vitest: args.values.vitest === true, force: args.values.force === true },
+        io,
+      )
+    if (command === "promote")
+      return await (await import("../watch/feedback/command.ts")).promoteCommand(
+        { rest, config: args.values.config, stateDir, every: args.values.every, cron: args.values.cron, name: args.values.name, force: args.values.force === true },
+        io,
+      )
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
       return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)

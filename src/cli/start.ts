@@ -67,6 +67,14 @@ Usage:
   shiftup findings accept <fingerprint> --until <date> <reason…>
                                               accept a finding's risk until a date (then it
                                               reopens)
+  shiftup feedback <fingerprint> | --new-since <date|24h> [--out <dir>] [--vitest] [--force]
+                                              write a regression experiment per finding: the
+                                              same check against the non-production target the
+                                              config's \`feedback.map\` maps its target to
+  shiftup promote <file> (--every <5m> | --cron <expr>) [--name <job>] [--force]
+                                              add an observe-only experiment to the watch's
+                                              jobs file (shiftup.watch-jobs.json); refused
+                                              (exit 2) when a step is not observe-class
 
 Options:
   --journal <path>    where to write the journal (one experiment) or the prefix (several);
@@ -79,6 +87,7 @@ Options:
   --tag <tag>         only experiments with this tag (repeatable: any of them)
   --state-dir <dir>   where ledgers and journals live; default .shiftup
   --force             recover: also replay ledgers whose runner still seems alive;
+                      feedback: overwrite existing files; promote: replace a job of that name;
                       reap: also remove objects of runs that still seem alive
   --watchdog          run: start a detached dead-man switch first; if this process dies
                       (even by SIGKILL) it rolls back from the ledger within a second
@@ -94,6 +103,12 @@ Options:
                       vulns, findings: text (default), json or sarif
   --log <format>      watch: human (default on a terminal) or json (JSON lines)
   --until <date>      findings accept: when the acceptance expires (ISO date or time)
+  --new-since <when>  feedback: every open finding first seen (or regressed) since an ISO
+                      date or time, or a duration back from now (24h, 7d)
+  --vitest            feedback: also write a vitest file (shiftup/vitest) per experiment
+  --every <interval>  promote: the job's interval (5m, 1h, "30 seconds")
+  --cron <expr>       promote: the job's cron expression instead
+  --name <job>        promote: the job's name (default: from the experiment id)
   --osv <dir>         vulns: a directory of OSV advisories (*.json, unzipped exports)
   --image <ref>       vulns: an image to read packages from (repeatable)
   --sbom <file>       vulns: a CycloneDX or SPDX JSON SBOM (repeatable)
@@ -159,6 +174,11 @@ const options = {
   json: { type: "boolean" },
   log: { type: "string" },
   until: { type: "string" },
+  "new-since": { type: "string" },
+  vitest: { type: "boolean" },
+  every: { type: "string" },
+  cron: { type: "string" },
+  name: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const
@@ -168,7 +188,7 @@ const parse = (argv: ReadonlyArray<string>) => parseArgs({ args: [...argv], allo
 export type Args = ReturnType<typeof parse>
 
 /** The commands of the help; `watchdog` is started by `run --watchdog`, not by people. */
-const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory", "misconfig", "profiles", "watch", "findings"] as const
+const commands = ["init", "lab", "run", "plan", "recover", "report", "halt", "pause", "resume", "reap", "import", "vulns", "inventory", "misconfig", "profiles", "watch", "findings", "feedback", "promote"] as const
 
 /** Exit code 4, `Journal.exitCodes.invalid`, named here without loading the Journal (and Effect). */
 const invalid = 4

@@ -54,7 +54,11 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
     if (sub === "accept") {
       const t = store.accept(fp as string, reason.join(" "), new Date(until), new Date())
       io.out(`${t.fingerprint} ${t.from ?? "new"} → accepted-risk until ${t.finding.acceptedUntil ?? ""}: ${t.finding.acceptedReason ?? ""}\n`)
-    } else io.out(renderOpen(store.open(), format as Format))
+    } else {
+      // The feedback loop of findings that have a regression experiment: its runs' journals are in the state dir.
+      const { loops } = await import("./feedback/loop.ts")
+      io.out(renderOpen(store.open(), format as Format, loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals"))))
+    }
   } finally {
     store.close()
   }

@@ -5,6 +5,7 @@
  */
 import { sarifSchemaUri } from "../report/sarif.ts"
 import { version } from "../version.ts"
+import { describeLoop, type Loop } from "./feedback/loop.ts"
 import type { StoredFinding } from "./store/Store.ts"
 
 export type Format = "text" | "json" | "sarif"
@@ -12,7 +13,10 @@ export type Format = "text" | "json" | "sarif"
 const level = (s: StoredFinding["severity"]) => (s === "critical" || s === "high" ? "error" : s === "medium" ? "warning" : "note")
 const securitySeverity = { critical: "9.5", high: "8.0", medium: "5.5", low: "2.0" } as const
 
-const sarif = (findings: ReadonlyArray<StoredFinding>) => ({
+/** The feedback loop of each finding that has a regression experiment (`shiftup feedback`), by fingerprint. */
+export type Loops = ReadonlyMap<string, Loop>
+
+const sarif = (findings: ReadonlyArray<StoredFinding>, loops: Loops) => ({
   $schema: sarifSchemaUri,
   version: "2.1.0",
   runs: [
@@ -36,21 +40,23 @@ const sarif = (findings: ReadonlyArray<StoredFinding>) => ({
         message: { text: `${f.title} on ${f.asset}${f.location === "" ? "" : ` (${f.location})`}: ${f.detail}` },
         partialFingerprints: { "shiftup/v1": f.fingerprint },
         locations: [{ logicalLocations: [{ name: f.asset, kind: "resource" }] }],
-        properties: { state: f.state, firstSeen: f.firstSeen, lastSeen: f.lastSeen, occurrences: f.occurrences, severity: f.severity },
+        properties: { state: f.state, firstSeen: f.firstSeen, lastSeen: f.lastSeen, occurrences: f.occurrences, severity: f.severity, ...(loops.has(f.fingerprint) ? { feedback: loops.get(f.fingerprint) } : {}) },
       })),
     },
   ],
 })
 
-const text = (findings: ReadonlyArray<StoredFinding>) =>
+const text = (findings: ReadonlyArray<StoredFinding>, loops: Loops) =>
   findings.length === 0
     ? "no open findings\n"
     : `${findings
         .map(
           (f) =>
-            `${f.severity.toUpperCase().padEnd(8)} ${f.state.padEnd(13)} ${f.rule} on ${f.asset}${f.location === "" ? "" : ` (${f.location})`} — seen ${f.occurrences}× since ${f.firstSeen}${f.acceptedUntil === undefined ? "" : `, accepted until ${f.acceptedUntil}: ${f.acceptedReason ?? ""}`} [${f.fingerprint}]`,
+            `${f.severity.toUpperCase().padEnd(8)} ${f.state.padEnd(13)} ${f.rule} on ${f.asset}${f.location === "" ? "" : ` (${f.location})`} — seen ${f.occurrences}× since ${f.firstSeen}${f.acceptedUntil === undefined ? "" : `, accepted until ${f.acceptedUntil}: ${f.acceptedReason ?? ""}`} [${f.fingerprint}]${loops.has(f.fingerprint) ? `\n         ↳ ${describeLoop(f.firstSeen, loops.get(f.fingerprint) as Loop)}` : ""}`,
         )
         .join("\n")}\n${findings.length} open finding(s)\n`
 
-export const renderOpen = (findings: ReadonlyArray<StoredFinding>, format: Format): string =>
-  format === "text" ? text(findings) : `${JSON.stringify(format === "json" ? { schema: "shiftup.findings/v1", findings } : sarif(findings), null, 2)}\n`
+export const renderOpen = (findings: ReadonlyArray<StoredFinding>, format: Format, loops: Loops = new Map()): string =>
+  format === "text"
+    ? text(findings, loops)
+    : `${JSON.stringify(format === "json" ? { schema: "shiftup.findings/v1", findings: findings.map((f) => (loops.has(f.fingerprint) ? { ...f, feedback: loops.get(f.fingerprint) } : f)) } : sarif(findings, loops), null, 2)}\n`

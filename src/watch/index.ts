@@ -12,14 +12,16 @@
  * for (const f of store.open()) console.log(f.severity, f.rule, f.asset, f.state)
  */
 import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
-export { FindingStoreError } from "../ShiftupError.ts"
+export { FindingStoreError, UnmappedTarget } from "../ShiftupError.ts"
 export { renderOpen, type Format as FindingsFormat } from "./findings.ts"
 export { notObserveOnly } from "./jobs.ts"
 export { logger, type Level, type LogFormat, type Logger } from "./log.ts"
 export { fromDrift, fromJournal } from "./observations.ts"
 export type { ExperimentJob, InventoryJob, WatchJob, WatchSettings, WebhookSettings } from "./settings.ts"
+export type { ContainerSide, EnvironmentMapping, FeedbackSettings, MappingSide } from "./feedback/settings.ts"
+export { allJobs, jobsFileOf, jobsFileSchema, readJobsFile, type JobsFile } from "./jobs-file.ts"
 export { fingerprint } from "./store/fingerprint.ts"
 export { migrate, migrations, openSqlite, schemaVersion } from "./store/sqlite.ts"
-export type { FindingStore, Observation, Severity, State, StoredFinding, Transition } from "./store/Store.ts"
+export type { FeedbackLink, FindingStore, Observation, Severity, State, StoredFinding, Transition } from "./store/Store.ts"
 export { eventSchema, sign, type WatchEvent } from "./webhook.ts"
 export { startWatch, stateFileOf, stateSchema, type JobState, type Watcher, type WatchOptions, type WatchState } from "./watch.ts"

@@ -56,11 +56,16 @@ export interface WatchSettings {
   readonly port?: number
   /** How long SIGTERM/SIGINT waits for running jobs (they are aborted, faults-free, then awaited) before exiting anyway. Default 10 seconds. */
   readonly shutdownTimeout?: Duration.Input
+  /**
+   * The JSON jobs file `shiftup promote` adds jobs to, read with `jobs` (docs/watch.md); default
+   * `shiftup.watch-jobs.json` beside the config file (or in the working directory).
+   */
+  readonly jobsFile?: string
 }
 
 const DurationInput = durationOption("positive")
 
-const JobSchema = Schema.Struct({
+export const JobSchema = Schema.Struct({
   name: Schema.String.check(Schema.makeFilter((n) => (/^[a-z0-9][a-z0-9.-]*$/.test(n) ? undefined : `a job name is lowercase letters, digits, dots and dashes (it labels metrics), got ${JSON.stringify(n)}`))),
   every: Schema.optionalKey(DurationInput),
   cron: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
@@ -100,4 +105,5 @@ export const WatchSettingsSchema = Schema.Struct({
   store: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),
   shutdownTimeout: Schema.optionalKey(DurationInput),
+  jobsFile: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
 })

@@ -13,6 +13,7 @@ import type { Experiment } from "../Experiment.ts"
 import type { Snapshot } from "../inventory/snapshot/model.ts"
 import { millisOf } from "../internal/validate.ts"
 import { fail, InvalidConfig } from "../ShiftupError.ts"
+import { allJobs } from "./jobs-file.ts"
 import { prepare, type RunnableJob } from "./jobs.ts"
 import type { Logger } from "./log.ts"
 import { metrics, serve } from "./metrics.ts"
@@ -75,17 +76,19 @@ const readState = (file: string): WatchState | undefined => {
 
 export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   const { config, stateDir, log } = options
-  const settings = config.watch
-  if (settings === undefined || settings.jobs.length === 0)
-    throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: [{ path: "watch.jobs", message: "`shiftup watch` needs jobs: add a `watch: { jobs: [...] }` section (docs/watch.md)" }] }))
-  const cronIssues = settings.jobs.flatMap((j, i) => {
+  const settings = config.watch ?? { jobs: [] }
+  // The config's jobs and those `shiftup promote` added to the jobs file.
+  const specs = allJobs(config)
+  if (specs.length === 0)
+    throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: [{ path: "watch.jobs", message: "`shiftup watch` needs jobs: add a `watch: { jobs: [...] }` section (docs/watch.md), or promote an experiment (`shiftup promote`)" }] }))
+  const cronIssues = specs.flatMap((j, i) => {
     const problem = j.cron === undefined ? undefined : cronProblem(j.cron)
     return problem === undefined ? [] : [{ path: `watch.jobs[${i}].cron`, message: problem }]
   })
   if (cronIssues.length > 0) throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: cronIssues }))
   const stateFile = stateFileOf(stateDir)
   const previous = readState(stateFile)
-  const jobs = await prepare(settings.jobs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }) })
+  const jobs = await prepare(specs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }) })
   const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
   const store = openSqlite(storeFile)
   const m = metrics(store)

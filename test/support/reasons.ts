@@ -42,6 +42,7 @@ export const samples: ReadonlyArray<ShiftupError> = [
   new Family.ControlDirRefused({ path: "/c", source: "per-user default", detail: "is a symbolic link" }),
   new Family.InvalidInventoryFile({ file: "osv/GHSA-1.json", field: "affected[0].ranges[0].events[1]", detail: "an event holds exactly one key" }),
   new Family.FindingStoreError({ store: ".shiftup/watch.sqlite", detail: "no finding 3f2a in the store" }),
+  new Family.UnmappedTarget({ finding: "3f2a", target: "api (https://api.example)", suggestion: '{ production: "https://api.example", to: "http://127.0.0.1:8081" }' }),
 ]
 
 /** A reason's field names: what its constructor was given (`cause` is the Error's own, not enumerable). */

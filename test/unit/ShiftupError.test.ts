@@ -29,6 +29,7 @@ const messages: Readonly<Record<ShiftupError["_tag"], string>> = {
   ControlDirRefused: "game-day control directory /c (per-user default) is a symbolic link",
   InvalidInventoryFile: "osv/GHSA-1.json at affected[0].ranges[0].events[1]: an event holds exactly one key",
   FindingStoreError: "finding store .shiftup/watch.sqlite: no finding 3f2a in the store",
+  UnmappedTarget: 'finding 3f2a: its production target api (https://api.example) is not mapped to a non-production target; add one to `feedback.map` in shiftup.config.ts, e.g. { production: "https://api.example", to: "http://127.0.0.1:8081" }',
 }
 
 const refused = new TargetRefused({ target: "db", step: "pause", rule: "floor.production-data-store", detail: "production data store" })

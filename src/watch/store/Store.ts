@@ -54,6 +54,14 @@ export interface Transition {
   readonly finding: StoredFinding
 }
 
+/** A regression experiment `shiftup feedback` wrote for a finding (the feedback loop). */
+export interface FeedbackLink {
+  readonly fingerprint: string
+  /** The experiment file, as written (relative to the working directory of `shiftup feedback`). */
+  readonly experiment: string
+  readonly createdAt: string
+}
+
 export interface FindingStore {
   /**
    * One complete scan by `scope` at `at`: what it saw, and — by absence — what it no longer sees
@@ -69,5 +77,9 @@ export interface FindingStore {
   readonly get: (fingerprint: string) => StoredFinding | undefined
   /** Open findings counted by severity and rule (for metrics). */
   readonly countOpen: () => ReadonlyArray<{ readonly severity: Severity; readonly rule: string; readonly count: number }>
+  /** Records that `experiment` (a file) is the regression experiment of the finding (again: its time is updated). */
+  readonly link: (fingerprint: string, experiment: string, at: Date) => void
+  /** The regression experiments of one finding, or of every finding, oldest first. */
+  readonly links: (fingerprint?: string) => ReadonlyArray<FeedbackLink>
   readonly close: () => void
 }

@@ -9,7 +9,7 @@ import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { FindingStoreError } from "../../ShiftupError.ts"
 import { fingerprint } from "./fingerprint.ts"
-import type { FindingStore, Severity, State, StoredFinding, Transition } from "./Store.ts"
+import type { FeedbackLink, FindingStore, Severity, State, StoredFinding, Transition } from "./Store.ts"
 
 /** Each entry moves the schema from version i to i + 1. Append only: never edit a shipped one. */
 export const migrations: ReadonlyArray<string> = [
@@ -23,6 +23,8 @@ export const migrations: ReadonlyArray<string> = [
    ALTER TABLE findings ADD COLUMN time_to_detect_ms INTEGER;
    ALTER TABLE findings ADD COLUMN time_to_resolve_ms INTEGER;
    CREATE INDEX findings_state_severity ON findings (state, severity);`,
+  // The feedback loop: a finding ↔ the regression experiments `shiftup feedback` wrote for it.
+  `CREATE TABLE feedback (fingerprint TEXT NOT NULL, experiment TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (fingerprint, experiment));`,
 ]
 
 export const schemaVersion = migrations.length
@@ -187,6 +189,16 @@ export const openSqlite = (file: string): FindingStore => {
         rule: r["rule"] as string,
         count: r["count"] as number,
       })),
+    link: (fp, experiment, at) => {
+      if (get(fp) === undefined) throw new FindingStoreError({ store: file, detail: `no finding ${fp} in the store` })
+      db.prepare(`INSERT INTO feedback (fingerprint, experiment, created_at) VALUES (?, ?, ?) ON CONFLICT (fingerprint, experiment) DO UPDATE SET created_at = excluded.created_at`).run(fp, experiment, at.toISOString())
+    },
+    links: (fp) =>
+      (fp === undefined ? db.prepare(`SELECT * FROM feedback ORDER BY created_at`).all() : db.prepare(`SELECT * FROM feedback WHERE fingerprint = ? ORDER BY created_at`).all(fp)).map((r) => ({
+        fingerprint: r["fingerprint"] as string,
+        experiment: r["experiment"] as string,
+        createdAt: r["created_at"] as string,
+      })) as ReadonlyArray<FeedbackLink>,
     close: () => {
       if (!db.isOpen) return
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
