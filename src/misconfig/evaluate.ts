@@ -7,38 +7,21 @@ import type { Asset } from "../inventory/snapshot/model.ts"
 import { containerRules } from "./container-rules.ts"
 import { endpointRules } from "./endpoint-rules.ts"
 import { severityRank, type Finding, type Rule } from "./model.ts"
-import { resolveProfile, type Profile } from "./profiles.ts"
+import type { Profile } from "./profiles.ts"
+import { select, type InForce } from "./select.ts"
 import type { MisconfigSettings } from "./settings.ts"
 import { fail, InvalidArguments } from "../ShiftupError.ts"
+
+export type { InForce } from "./select.ts"
 
 /** Every built-in rule. */
 export const rules: ReadonlyArray<Rule> = [...containerRules, ...endpointRules]
 
-export interface InForce {
-  readonly profile: Profile
-  /** Why this profile: `--profile healthcare`, `misconfig.targets["docker:local/db"]`… */
-  readonly why: string
-}
-
 const nameOf = (a: Asset) => (a.kind === "container" ? a.name : `${a.host}:${a.port}`)
 
 /** The profile in force for `asset`: `override` (a `--profile`), else the asset's target entry, its environment's, the config's default, `web`. */
-export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce => {
-  const pick = (name: string, why: string): InForce => {
-    let profile = resolved.get(name)
-    if (profile === undefined) resolved.set(name, (profile = resolveProfile(name, settings.profiles ?? {})))
-    return { profile, why }
-  }
-  if (override !== undefined) return pick(override, `--profile ${override}`)
-  for (const key of [asset.id, nameOf(asset)]) {
-    const t = settings.targets?.[key]
-    if (t !== undefined) return pick(t, `misconfig.targets[${JSON.stringify(key)}]`)
-  }
-  const env = settings.environments?.[asset.classification.effective]
-  if (env !== undefined) return pick(env, `misconfig.environments.${asset.classification.effective} (the asset classifies as ${asset.classification.effective})`)
-  if (settings.profile !== undefined) return pick(settings.profile, "misconfig.profile")
-  return pick("web", "the default profile (no --profile, no misconfig section naming one)")
-}
+export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce =>
+  select({ keys: [asset.id, nameOf(asset)], effective: asset.classification.effective }, settings, override, resolved)
 
 export interface EvaluateOptions {
   readonly settings?: MisconfigSettings
