@@ -6,6 +6,7 @@
 import type { Asset } from "../inventory/snapshot/model.ts"
 import { containerRules } from "./container-rules.ts"
 import { endpointRules } from "./endpoint-rules.ts"
+import { httpRules } from "./http-rules.ts"
 import { severityRank, type Finding, type Rule } from "./model.ts"
 import type { Profile } from "./profiles.ts"
 import { select, type InForce } from "./select.ts"
@@ -14,8 +15,15 @@ import { fail, InvalidArguments } from "../ShiftupError.ts"
 
 export type { InForce } from "./select.ts"
 
-/** Every built-in rule. */
+/** Every built-in rule on inventory facts. */
 export const rules: ReadonlyArray<Rule> = [...containerRules, ...endpointRules]
+
+/**
+ * Every rule of the product in one model: the inventory rules, then the rules shiftup/http's
+ * probes report (an id both define, e.g. `tls.hostname-mismatch`, is listed once, as the
+ * inventory rule). Profiles set the severities of all of them by id.
+ */
+export const catalogue: ReadonlyArray<Rule> = [...rules, ...httpRules.filter((h) => !rules.some((r) => r.id === h.id))]
 
 const nameOf = (a: Asset) => (a.kind === "container" ? a.name : `${a.host}:${a.port}`)
 
