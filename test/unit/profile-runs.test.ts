@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest"
 import { Expect, Experiment, Http, Probe, Runner, Target } from "shiftup"
 import { Policy, type Classification } from "shiftup/advanced"
+import * as SecurityHttp from "shiftup/http"
 import * as Budget from "../../src/Budget.ts"
 import type { Config } from "../../src/Config.ts"
 import { classifyMember } from "../../src/internal/classify.ts"
@@ -109,5 +110,30 @@ describe("the plan shows the profile and the probe rate; an unknown --profile is
     const j = await Runner.plan(e, { journal: false, profile: "hospital" })
     expect([j.status, j.exitCode]).toEqual(["invalid", 4])
     expect(j.summary).toMatch(/no profile "hospital": the built-in ones are web, healthcare, payments, internal/)
+  })
+})
+
+describe("one finding model: shiftup/http's rules in Misconfig's catalogue", () => {
+  it("every rule of the probes' table is listed once, derived from it (title, severity, CWE, ASVS, remediation), with the probe reporting it", async () => {
+    const { Misconfig } = await import("../../src/inventory/index.ts")
+    const { rules: table } = SecurityHttp.Findings
+    for (const [id, r] of Object.entries(table)) {
+      const listed = Misconfig.catalogue.filter((x) => x.id === id)
+      expect(listed, id).toHaveLength(1)
+      const derived = Misconfig.httpRules.find((x) => x.id === id)
+      expect([derived?.title.toLowerCase(), derived?.severity, derived?.references.cwe, derived?.remediation, derived?.references.asvs]).toEqual([r.title.toLowerCase(), r.severity, [r.cwe], r.remediation, "asvs" in r ? r.asvs : undefined])
+      expect(derived?.reportedBy).toMatch(/^shiftup\/http (Auth|Headers|Cors|Leakage|Exposure|RateLimit|Redirect|Tls|Fuzz|Ports)$/)
+    }
+    // An id both define is the inventory rule, once.
+    expect(Misconfig.catalogue.find((x) => x.id === "tls.hostname-mismatch")?.reportedBy).toBeUndefined()
+    expect(Misconfig.catalogue.length).toBe(Misconfig.rules.length + Misconfig.httpRules.filter((h) => !Misconfig.rules.some((r) => r.id === h.id)).length)
+  })
+
+  it("profiles set the severities of probe rules by the same ids", () => {
+    const { underProfile, finding } = SecurityHttp.Findings
+    const f = [finding("leak.sensitive-data", "x"), finding("headers.required-missing", "y")]
+    const sev = (name: "web" | "healthcare" | "payments" | "internal") => underProfile(f, select({ keys: [], effective: "lab" }, {}, name).profile).map((x) => `${x.severity} ${x.id}`)
+    expect(sev("web")).toEqual(["high leak.sensitive-data", "medium headers.required-missing"])
+    expect(sev("healthcare")).toEqual(["critical leak.sensitive-data", "high headers.required-missing"])
   })
 })
