@@ -127,7 +127,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
           )
     if (selectedProperties.length === 0) return ran
     const { runProperties } = await import("./property.ts")
-    const checked = await runProperties(selectedProperties, { config, stateDir, signal: options.signal, seed: args.values.seed, replay: args.values.replay }, io)
+    const checked = await runProperties(selectedProperties, { config, profile, stateDir, signal: options.signal, seed: args.values.seed, replay: args.values.replay }, io)
     return Math.max(ran, checked)
   } catch (e) {
     if (isShiftupError(e)) {
