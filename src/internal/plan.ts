@@ -54,7 +54,7 @@ export const policyProfile = (p: InForce | undefined): ProfileInForce | undefine
 export const probeRateOf = (e: Experiment, config: Config, budget: Budget.EffectiveBudget, effective: Classification["effective"], inForce: InForce): { readonly perSecond: number | null; readonly from: string } => {
   const own = budget.probeRates[effective]
   const cap = inForce.profile.maxProbeRate
-  if (inForce.source !== "default" && (own === null || cap < own)) return { perSecond: cap, from: `profile ${inForce.profile.name}'s maxProbeRate (${cap}/s, chosen by ${inForce.why})` }
+  if (inForce.source !== "default" && (own === null || cap < own)) return { perSecond: cap, from: `the maxProbeRate of profile ${inForce.profile.name} (${cap}/s), lower than the budget's ${own === null ? "unpaced " : `${own}/s `}${effective} rate` }
   return { perSecond: own, from: Budget.probeRateSource(e.budget, config.budget, effective) }
 }
 

@@ -81,8 +81,8 @@ describe("a target's probe rate: the lower of the budget's and a chosen profile'
   it.each([
     ["no profile named: the budget's staging default, uncapped", undefined, {}, undefined, "staging", { perSecond: 1000, from: "the default in staging (1000/s)" }],
     ["no profile named in a lab: unpaced", undefined, {}, undefined, "lab", { perSecond: null, from: "the default in lab (unpaced)" }],
-    ["--profile healthcare caps staging to 5/s", undefined, {}, "healthcare", "staging", { perSecond: 5, from: "profile healthcare's maxProbeRate (5/s, chosen by --profile healthcare)" }],
-    ["a config environment choice caps a lab too", undefined, { misconfig: { environments: { lab: "payments" } } }, undefined, "lab", { perSecond: 10, from: "profile payments's maxProbeRate (10/s, chosen by misconfig.environments.lab (the target classifies as lab))" }],
+    ["--profile healthcare caps staging to 5/s", undefined, {}, "healthcare", "staging", { perSecond: 5, from: "the maxProbeRate of profile healthcare (5/s), lower than the budget's 1000/s staging rate" }],
+    ["a config environment choice caps a lab too", undefined, { misconfig: { environments: { lab: "payments" } } }, undefined, "lab", { perSecond: 10, from: "the maxProbeRate of profile payments (10/s), lower than the budget's unpaced lab rate" }],
     ["the experiment's lower rate stays", 2, {}, "healthcare", "staging", { perSecond: 2, from: "the experiment's budget.maxProbeRate (2/s)" }],
     ["the config's lower cap stays, named", undefined, { budget: { maxProbeRate: 3 } }, "web", "staging", { perSecond: 3, from: "the config's budget.maxProbeRate (3/s)" }],
   ] as const)("%s", (_, own, config, flag, env, expected) => {
@@ -98,7 +98,7 @@ describe("the plan shows the profile and the probe rate; an unknown --profile is
     const j = await Runner.plan(e, { journal: false, config: { misconfig: { environments: { staging: "healthcare" } } } })
     expect(j.status).toBe("passed")
     expect(j.plan?.targets[0]?.profile).toEqual({ name: "healthcare", why: "misconfig.environments.staging (the target classifies as staging)", faultClasses: ["observe", "disrupt"], maxProbeRate: 5 })
-    expect(j.plan?.targets[0]?.probeRate).toEqual({ perSecond: 5, from: "profile healthcare's maxProbeRate (5/s, chosen by misconfig.environments.staging (the target classifies as staging))" })
+    expect(j.plan?.targets[0]?.probeRate).toEqual({ perSecond: 5, from: "the maxProbeRate of profile healthcare (5/s), lower than the budget's 1000/s staging rate" })
   })
 
   it("--profile over the config", async () => {
