@@ -137,3 +137,12 @@ describe("one finding model: shiftup/http's rules in Misconfig's catalogue", () 
     expect(sev("healthcare")).toEqual(["critical leak.sensitive-data", "high headers.required-missing"])
   })
 })
+
+describe("leaks quoted in evidence are masked in place", () => {
+  it("maskLeaks keeps the text around a leak and the last four characters of each", async () => {
+    const { maskLeaks } = await import("../../src/misconfig/leakage.ts")
+    expect(maskLeaks("paid with 4111 1111 1111 1111; order 4111 1111 1111 1112", ["card-number"])).toBe("paid with •••••••••••••••1111; order 4111 1111 1111 1112")
+    expect(maskLeaks("MRN: A1234567 — DOB: 1980-02-03 — ✓", ["medical-record-number", "date-of-birth"])).toBe("•••••••••4567 — •••••••••••2-03 — ✓")
+    expect(maskLeaks("nothing here", ["card-number", "email"])).toBe("nothing here")
+  })
+})
