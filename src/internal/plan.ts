@@ -43,6 +43,12 @@ export interface Planned {
   readonly probeRates: ReadonlyMap<string, number | null>
 }
 
+/** The plan's record of a target's profile and probe rate. */
+const profileFields = (p: InForce | undefined, rate: PlannedTarget["probeRate"]): Pick<PlannedTarget, "profile" | "probeRate"> => ({
+  ...(p === undefined ? {} : { profile: { name: p.profile.name, why: p.why, faultClasses: p.profile.faultClasses, maxProbeRate: p.profile.maxProbeRate } }),
+  ...(rate === undefined ? {} : { probeRate: rate }),
+})
+
 /** The policy's view of a profile in force. */
 export const policyProfile = (p: InForce | undefined): ProfileInForce | undefined => (p === undefined ? undefined : { name: p.profile.name, why: p.why, faultClasses: p.profile.faultClasses })
 
@@ -162,10 +168,7 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}, profile?
         inForce.set(key, (found = select({ keys: profileKeys.get(target.id) ?? [target.id], effective, noun: "the target" }, config.misconfig, profile, resolvedProfiles)))
       return found
     }
-    if (profile !== undefined) {
-      const checked = yield* Effect.exit(Effect.try({ try: () => select({ keys: [], effective: "production" }, config.misconfig, profile, resolvedProfiles), catch: (x) => x as ShiftupError }))
-      if (checked._tag === "Failure") return yield* Effect.fail(Cause.squash(checked.cause) as ShiftupError)
-    }
+    if (profile !== undefined) yield* Effect.try({ try: () => select({ keys: [], effective: "production" }, config.misconfig, profile, resolvedProfiles), catch: (x) => x as ShiftupError })
     const badEgress = budget.egress.filter((x) => !isEgressEntry(x))
     if (badEgress.length > 0)
       return yield* Effect.fail(fail(new InvalidConfig({ source: `experiment "${e.id}"`, issues: badEgress.map((x) => ({ path: "budget.egress", message: `"${x}" is not an IP address or CIDR` })) })))
@@ -246,8 +249,13 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}, profile?
 
     const classifications = new Map(classifiedTargets.map((r) => [r.target.id, r.classification]))
     const populations = new Map(resolved.map((r) => [r.target.id, { members: r.resolution.members.length, population: Math.max(r.resolution.population, r.resolution.members.length) }]))
-    const profiles = new Map(classifiedTargets.map((r) => [r.target.id, profileOf(r.target, r.classification.effective)]))
-    const rates = new Map(classifiedTargets.map((r) => [r.target.id, probeRateOf(e, config, budget, r.classification.effective, profiles.get(r.target.id) as InForce)]))
+    const profiles = new Map<string, InForce>()
+    const rates = new Map<string, { readonly perSecond: number | null; readonly from: string }>()
+    for (const r of classifiedTargets) {
+      const p = profileOf(r.target, r.classification.effective)
+      profiles.set(r.target.id, p)
+      rates.set(r.target.id, probeRateOf(e, config, budget, r.classification.effective, p))
+    }
     const plannedTargets: ReadonlyArray<PlannedTarget> = classifiedTargets.map((r) => ({
       key: r.key,
       id: r.target.id,
@@ -260,8 +268,7 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}, profile?
       population: r.resolution.population,
       members: r.resolution.members.map((m) => m.id),
       ...(r.target.owner === undefined ? {} : { owner: r.target.owner }),
-      profile: (({ profile: p, why }) => ({ name: p.name, why, faultClasses: p.faultClasses, maxProbeRate: p.maxProbeRate }))(profiles.get(r.target.id) as InForce),
-      probeRate: rates.get(r.target.id) as { perSecond: number | null; from: string },
+      ...profileFields(profiles.get(r.target.id), rates.get(r.target.id)),
     }))
 
     const policyDecisions: ReadonlyArray<Decision> = pairs.map((p) => {
