@@ -114,3 +114,17 @@ export const effective = (experiment: Budget | undefined, caps: Budget | undefin
     egress: c.egress === undefined ? egress : egress.filter((x) => c.egress?.includes(x)),
   }
 }
+
+/**
+ * Where the budget's probe rate for `environment` comes from, for the plan: the config's cap, the
+ * experiment's rate, or the environment's default (the same choice `effective` makes).
+ */
+export const probeRateSource = (experiment: Budget | undefined, caps: Budget | undefined, environment: keyof ProbeRates): string => {
+  const own = experiment?.maxProbeRate
+  const cap = caps?.maxProbeRate
+  const fallback = defaultProbeRates[environment]
+  const before = own ?? fallback
+  if (cap !== undefined && (before === null || cap < before)) return `the config's budget.maxProbeRate (${cap}/s)`
+  if (own !== undefined) return `the experiment's budget.maxProbeRate (${own}/s)`
+  return fallback === null ? `the default in ${environment} (unpaced)` : `the default in ${environment} (${fallback}/s)`
+}

@@ -39,6 +39,10 @@ export interface PlannedTarget {
   readonly population: number
   readonly members: ReadonlyArray<string>
   readonly owner?: string
+  /** The environment profile in force (docs/misconfig.md) and why; absent in journals written before profiles governed runs. */
+  readonly profile?: { readonly name: string; readonly why: string; readonly faultClasses: ReadonlyArray<"observe" | "disrupt" | "destroy">; readonly maxProbeRate: number }
+  /** Probes per second on this target (`null`: unpaced) and which cap that is: the budget's, or the profile's. */
+  readonly probeRate?: { readonly perSecond: number | null; readonly from: string }
 }
 
 export interface PlannedFault {
@@ -203,6 +207,8 @@ const PlanS = S.Struct({
       population: Num,
       members: Strings,
       owner: opt(Str),
+      profile: opt(S.Struct({ name: Str, why: Str, faultClasses: S.Array(S.Literals(["observe", "disrupt", "destroy"])), maxProbeRate: Num })),
+      probeRate: opt(S.Struct({ perSecond: S.NullOr(Num), from: Str })),
     }),
   ),
   decisions: S.Array(S.Struct({ step: Str, target: Str, safety: S.Literals(["observe", "disrupt", "destroy"]), allowed: S.Boolean, rule: Str, reason: Str })),

@@ -50,8 +50,19 @@ export interface Decision {
 }
 
 /**
+ * The environment profile in force for a target (docs/misconfig.md): its fault classes narrow
+ * what the floor allows, like config does. Structural, so the core needs no profile module.
+ */
+export interface ProfileInForce {
+  readonly name: string
+  /** Why this profile governs the target: `--profile healthcare`, `misconfig.environments.staging …`. */
+  readonly why: string
+  readonly faultClasses: ReadonlyArray<Safety>
+}
+
+/**
  * Decides whether `safety` may touch a target so classified.
- * Order: the hard floor first (no setting can pass it), then config, then the experiment.
+ * Order: the hard floor first (no setting can pass it), then the profile in force, config, the experiment.
  */
 export const decide = (input: {
   readonly step: string
@@ -60,6 +71,7 @@ export const decide = (input: {
   readonly classification: Classification
   readonly experiment: PolicySettings
   readonly config: PolicySettings
+  readonly profile?: ProfileInForce | undefined
 }): Decision => {
   const { classification: c, safety } = input
   const verdict = (allowed: boolean, rule: string, reason: string): Decision => ({ step: input.step, target: input.target, safety, allowed, rule, reason })
@@ -78,6 +90,13 @@ export const decide = (input: {
     if (input.config.observeProduction === false) return refuse("config.observe-production", `${what}: the config forbids observing production`)
   }
   if (safety === "destroy" && c.effective !== "lab") return refuse("floor.destroy-lab-only", `${safety} is allowed only on lab targets; this one is ${env}`)
+
+  const p = input.profile
+  if (p !== undefined && !p.faultClasses.includes(safety))
+    return refuse(
+      "profile.fault-class",
+      `profile ${p.name} (chosen by ${p.why}) allows only [${p.faultClasses.join(", ")}] in ${c.effective}, not ${safety}; remove the ${safety} step or run it against a target whose profile allows ${safety} (misconfig.targets / misconfig.environments, or --profile) — a profile can only narrow what the floor allows`,
+    )
 
   for (const [source, settings] of [["config", input.config], ["experiment", input.experiment]] as const) {
     const denied = settings.denyTargets?.find((p) => glob(p).test(input.target))

@@ -5,6 +5,7 @@
  */
 import { Clock, Context, Effect } from "effect"
 import { defaultEgress, makeEgress, type Egress } from "./internal/egress.ts"
+import type { Profile } from "./misconfig/profiles.ts"
 import { version } from "./version.ts"
 
 export interface RunContext {
@@ -27,6 +28,12 @@ export interface RunContext {
    * module-level cache keyed by run id).
    */
   readonly store: RunStore
+  /**
+   * The environment profile in force for `target` in this run (what the plan shows): the
+   * shiftup/http probes read its required headers, leakage patterns and severities. Absent
+   * outside a run (the probes then use `web`, or the profile they are given).
+   */
+  readonly profile?: (target: string) => Profile | undefined
 }
 
 /** Per-run values by key: `get` is `undefined` before `set`. */

@@ -17,6 +17,7 @@ import { incomplete, recover } from "../Recover.ts"
 import { consoleReporter } from "../report/console.ts"
 import { asking, checkApprovals, controlCommand, openControlDir, selectSteps, withGameDay } from "./gameday.ts"
 import type { RunOptions } from "../internal/runner.ts"
+import { resolveProfile } from "../misconfig/profiles.ts"
 import { fail, InvalidArguments, isShiftupError } from "../ShiftupError.ts"
 import { expand, loadConfig, loadFile } from "./load.ts"
 import type { Property } from "../Property.ts"
@@ -99,6 +100,9 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
     const reportCli = args.values.report === undefined && args.values.out === undefined ? undefined : await import("../report/cli.ts")
     const reports = reportCli?.reportTarget(args.values.report, args.values.out)
     const config = await loadConfig(args.values.config)
+    // An unknown profile is bad input (exit 4), named before any experiment loads.
+    const profile = args.values.profile
+    if (profile !== undefined) resolveProfile(profile, config.misconfig?.profiles ?? {}, "--profile")
     const files = expand(rest)
     const experiments: Array<{ readonly file: string; readonly experiment: Experiment }> = []
     const properties: Array<{ readonly file: string; readonly property: Property }> = []
@@ -129,11 +133,11 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
       selected.length === 0
         ? 0
         : await withGameDay(controls, (signal, beforeStep) =>
-            runAll(selected, { command, config, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => reportCli?.writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
+            runAll(selected, { command, config, profile, journal: args.values.journal, stateDir, signal, beforeStep, reports: (journals) => reportCli?.writeRunReports(journals, selected, reports, stateDir ?? config.stateDir, io) }, io),
           )
     if (selectedProperties.length === 0) return ran
     const { runProperties } = await import("./property.ts")
-    const checked = await runProperties(selectedProperties, { config, stateDir, signal: options.signal, seed: args.values.seed, replay: args.values.replay }, io)
+    const checked = await runProperties(selectedProperties, { config, profile, stateDir, signal: options.signal, seed: args.values.seed, replay: args.values.replay }, io)
     return Math.max(ran, checked)
   } catch (e) {
     if (isShiftupError(e)) {
@@ -174,7 +178,7 @@ const inventory = async (rest: ReadonlyArray<string>, args: Args, io: CliIo): Pr
 
 const runAll = async (
   selected: ReadonlyArray<{ readonly file: string; readonly experiment: Experiment }>,
-  opts: { readonly command: "run" | "plan"; readonly config: Config; readonly journal: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined; readonly beforeStep?: RunOptions["beforeStep"]; readonly reports?: (journals: ReadonlyArray<Journal.Journal>) => void },
+  opts: { readonly command: "run" | "plan"; readonly config: Config; readonly profile: string | undefined; readonly journal: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined; readonly beforeStep?: RunOptions["beforeStep"]; readonly reports?: (journals: ReadonlyArray<Journal.Journal>) => void },
   io: CliIo,
 ): Promise<number> => {
   // Here, not at the top: `recover`, `report` and `halt` never load the runner (nor undici, which it brings).
@@ -197,6 +201,7 @@ const runAll = async (
             if (opts.command === "plan" && e._tag === "Planned") printPlan(e.plan, io)
           },
           ...(journal === undefined ? {} : { journal }),
+          ...(opts.profile === undefined ? {} : { profile: opts.profile }),
           ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }),
           ...(opts.signal === undefined ? {} : { signal: opts.signal }),
           ...(opts.beforeStep === undefined ? {} : { beforeStep: opts.beforeStep }),
@@ -228,6 +233,8 @@ const printPlan = (plan: Journal.Plan, io: CliIo) => {
     if (t.conflict !== undefined) lines.push(`      environment CONFLICT: ${t.conflict}`)
     lines.push(`      data store: ${t.dataStore.is ? `yes${t.dataStore.engine === undefined ? "" : ` (${t.dataStore.engine})`}` : "no"}${t.dataStore.checkedBy === undefined ? "" : ` — decided by ${t.dataStore.checkedBy}`}`)
     for (const s of t.dataStore.signals) lines.push(`      data store signal: ${s.source} ${s.key}=${s.value} → ${s.means}${on(s)}`)
+    if (t.profile !== undefined) lines.push(`      profile: ${t.profile.name} — chosen by ${t.profile.why}; fault classes ${t.profile.faultClasses.join(", ") || "none"}`)
+    if (t.probeRate !== undefined) lines.push(`      probe rate: ${perSecond(t.probeRate.perSecond)} — ${t.probeRate.from}`)
     for (const c of (plan.contacts ?? []).filter((c) => c.target === t.id))
       lines.push(`      contact (plan time): ${c.address} ${c.handshake}: sent ${c.sent}; received ${c.received} → ${c.engine ?? "no data store"} (${c.ms} ms)`)
   }

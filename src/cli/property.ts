@@ -12,7 +12,7 @@ import type { CliIo } from "./main.ts"
 
 export const runProperties = async (
   selected: ReadonlyArray<{ readonly file: string; readonly property: Property.Property }>,
-  opts: { readonly config: Config; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined; readonly seed: string | undefined; readonly replay: string | undefined },
+  opts: { readonly config: Config; readonly profile?: string | undefined; readonly stateDir: string | undefined; readonly signal: AbortSignal | undefined; readonly seed: string | undefined; readonly replay: string | undefined },
   io: CliIo,
 ): Promise<number> => {
   const replay = opts.replay === undefined ? undefined : Property.parseReplay(opts.replay)
@@ -26,7 +26,7 @@ export const runProperties = async (
     const { maxFaults, windowMs, tickMs } = property.bounds
     io.out(`property ${property.id} — ${property.title}\n  ${replay === undefined ? `up to ${property.runs} schedules` : "replaying one schedule"} of ≤ ${maxFaults} of ${Object.keys(property.definition.faults).length} faults in ${windowMs} ms (tick ${tickMs} ms)\n`)
     const result = await Property.check(property, {
-      run: { config: opts.config, ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }), ...(opts.signal === undefined ? {} : { signal: opts.signal }) },
+      run: { config: opts.config, ...(opts.profile === undefined ? {} : { profile: opts.profile }), ...(opts.stateDir === undefined ? {} : { stateDir: opts.stateDir }), ...(opts.signal === undefined ? {} : { signal: opts.signal }) },
       ...(replay === undefined ? {} : { replay }),
       ...(seed === undefined ? {} : { seed }),
       onRun: (r) => io.out(`  ${String(r.n).padStart(3)} ${r.stage.padEnd(6)} ${r.counterexample ? "✗" : r.status === "passed" ? "✓" : "!"} ${Property.show(r.schedule)} (${r.durationMs} ms, run ${r.runId})\n`),

@@ -117,8 +117,9 @@ Options:
                       low or info (default: the profile's failOn and mandatory rules;
                       no profile named: any finding)
   --snapshot <file>   misconfig: an inventory snapshot (shiftup inventory --out) to check
-  --profile <name>    misconfig: the profile for every asset (web, healthcare, payments,
-                      internal or the config's), over the config's choices
+  --profile <name>    misconfig, run, plan: the environment profile for every asset or
+                      target (web, healthcare, payments, internal or the config's), over
+                      the config's choices; in a run its fault classes and probe rate apply
   --approve <step>    run: ask on the terminal before this step (repeatable; \`faults\`
                       for every fault, \`all\` for every step); declined → abort, rollback
   -y, --yes           run: approve every approval gate (CI)

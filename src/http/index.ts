@@ -15,6 +15,7 @@ import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is nam
 export { burst, closeRun, egressConnector, HttpClient, json, paced, request, runOwned } from "./client.ts"
 export type { Exchange, HttpClientService, Request, TlsSettings } from "./client.ts"
 export { target, type SecurityTarget, type TargetOptions } from "./targets.ts"
+export type { ProfileChoice } from "./profile.ts"
 export { isSecret, redact, redactText, secret, type Secret, type Value } from "../Secret.ts"
 export * as Auth from "./probes/auth.ts"
 export * as Cors from "./probes/cors.ts"

@@ -15,7 +15,7 @@ import type * as Ledger from "../Ledger.ts"
 import { decide } from "../Policy.ts"
 import { BudgetExceeded, causedBy, describeUnknown, fail, InjectionFailed, OutsideManifest, type ShiftupError, TargetRefused, UnknownCompensation } from "../ShiftupError.ts"
 import { faultOf } from "./capability.ts"
-import { faultChecks, keyOf, type Planned } from "./plan.ts"
+import { faultChecks, keyOf, policyProfile, type Planned } from "./plan.ts"
 import { type Extra, locate } from "./providers.ts"
 import { iso, type Recorder } from "./record.ts"
 
@@ -65,7 +65,7 @@ export const makeFaults = (env: FaultEnv): Faults => {
       if (allowed === undefined || safetyRank[fault.safety] > safetyRank[allowed])
         return refuse(new OutsideManifest({ step: fault.id, target: fault.target.id, detail: `the manifest allows ${allowed ?? "nothing"} on "${key}", not ${fault.safety}; declare it in \`mayInject\`` }))
     }
-    const decision = decide({ step: fault.id, target: fault.target.id, safety: fault.safety, classification, experiment: { ...experiment.policy, observeProduction: experiment.observeProduction }, config: env.config.policy ?? {} })
+    const decision = decide({ step: fault.id, target: fault.target.id, safety: fault.safety, classification, experiment: { ...experiment.policy, observeProduction: experiment.observeProduction }, config: env.config.policy ?? {}, profile: policyProfile(planned.profiles.get(fault.target.id)) })
     if (!decision.allowed) return refuse(new TargetRefused({ target: fault.target.id, step: fault.id, rule: decision.rule, detail: decision.reason }))
     const checked = experiment.body._tag === "Gen" ? Effect.map(faultChecks(fault, env.config, env.extra, planned.runEgress, planned.members.get(fault.target.id) ?? []), (c) => c.decisions) : Effect.succeed([])
     if (active.size + 1 > budget.maxConcurrentFaults)

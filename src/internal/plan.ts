@@ -8,7 +8,9 @@ import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import { safetyRank, type Fault, type Safety } from "../Fault.ts"
 import type { Plan, PlannedTarget } from "../Journal.ts"
-import { decide, type Decision } from "../Policy.ts"
+import type { Profile } from "../misconfig/profiles.ts"
+import { select, type InForce } from "../misconfig/select.ts"
+import { decide, type Decision, type ProfileInForce } from "../Policy.ts"
 import { BudgetExceeded, describeUnknown, fail, InvalidConfig, type ShiftupError, TargetRefused, TargetUnresolved } from "../ShiftupError.ts"
 import { safetyOf, targetOf, type Step } from "../Step.ts"
 import type { Facts, Target } from "../Target.ts"
@@ -35,6 +37,31 @@ export interface Planned {
   readonly runEgress: Egress
   /** The modules providing the declared faults' compensation kinds (the ledger's header). */
   readonly providers: ReadonlyArray<{ readonly module: string; readonly kinds: ReadonlyArray<string> }>
+  /** The environment profile in force per target id (docs/misconfig.md), and why. */
+  readonly profiles: ReadonlyMap<string, InForce>
+  /** Probes per second per target id: the budget's rate, capped by a chosen profile's; `null`: unpaced. */
+  readonly probeRates: ReadonlyMap<string, number | null>
+}
+
+/** The plan's record of a target's profile and probe rate. */
+const profileFields = (p: InForce | undefined, rate: PlannedTarget["probeRate"]): Pick<PlannedTarget, "profile" | "probeRate"> => ({
+  ...(p === undefined ? {} : { profile: { name: p.profile.name, why: p.why, faultClasses: p.profile.faultClasses, maxProbeRate: p.profile.maxProbeRate } }),
+  ...(rate === undefined ? {} : { probeRate: rate }),
+})
+
+/** The policy's view of a profile in force. */
+export const policyProfile = (p: InForce | undefined): ProfileInForce | undefined => (p === undefined ? undefined : { name: p.profile.name, why: p.why, faultClasses: p.profile.faultClasses })
+
+/**
+ * A target's probe rate and where it comes from: the budget's rate for its environment, lowered
+ * by the profile's `maxProbeRate` when a profile was chosen (by `--profile` or the config) — the
+ * fallback `web`, which nothing chose, leaves the budget's rate alone.
+ */
+export const probeRateOf = (e: Experiment, config: Config, budget: Budget.EffectiveBudget, effective: Classification["effective"], inForce: InForce): { readonly perSecond: number | null; readonly from: string } => {
+  const own = budget.probeRates[effective]
+  const cap = inForce.profile.maxProbeRate
+  if (inForce.source !== "default" && (own === null || cap < own)) return { perSecond: cap, from: `the maxProbeRate of profile ${inForce.profile.name} (${cap}/s), lower than the budget's ${own === null ? "unpaced " : `${own}/s `}${effective} rate` }
+  return { perSecond: own, from: Budget.probeRateSource(e.budget, config.budget, effective) }
 }
 
 const resolveTimeoutMs = 15_000
@@ -126,9 +153,22 @@ const hostsOf = (members: ReadonlyArray<Facts>): ReadonlyArray<string> => [
 
 // Parenthesized (and its body): V8 compiles such a function with its module, so it lands in Node's
 // compile cache; otherwise every CLI run compiles it again at its first call (~0.7 ms).
-export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.Effect<Planned, ShiftupError> =>
+export const plan = ((e: Experiment, config: Config, extra: Extra = {}, profile?: string): Effect.Effect<Planned, ShiftupError> =>
   Effect.gen((function* () {
     const budget = Budget.effective(e.budget, config.budget)
+    // The profile in force per target: one selection rule with `shiftup misconfig` (select.ts). An
+    // unknown name fails here, before anything is resolved.
+    const resolvedProfiles = new Map<string, Profile>()
+    const profileKeys = new Map<string, ReadonlyArray<string>>()
+    const inForce = new Map<string, InForce>()
+    const profileOf = (target: Target, effective: Classification["effective"]): InForce => {
+      const key = `${target.id}\u0000${effective}`
+      let found = inForce.get(key)
+      if (found === undefined)
+        inForce.set(key, (found = select({ keys: profileKeys.get(target.id) ?? [target.id], effective, noun: "the target" }, config.misconfig, profile, resolvedProfiles)))
+      return found
+    }
+    if (profile !== undefined) yield* Effect.try({ try: () => select({ keys: [], effective: "production" }, config.misconfig, profile, resolvedProfiles), catch: (x) => x as ShiftupError })
     const badEgress = budget.egress.filter((x) => !isEgressEntry(x))
     if (badEgress.length > 0)
       return yield* Effect.fail(fail(new InvalidConfig({ source: `experiment "${e.id}"`, issues: badEgress.map((x) => ({ path: "budget.egress", message: `"${x}" is not an IP address or CIDR` })) })))
@@ -155,6 +195,7 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
         ),
       { concurrency: 8 },
     )
+    for (const r of resolved) profileKeys.set(r.target.id, [r.target.id, ...new Set(r.resolution.members.flatMap((m) => [m.id, ...(m.name === undefined ? [] : [m.name])]))])
     const runEgress = makeEgress([...defaultEgress, ...budget.egress, ...resolved.flatMap((r) => r.resolution.egress ?? []).filter(isEgressEntry)])
     const experimentPolicy = { ...e.policy, observeProduction: e.observeProduction }
     // The policy reads a step's target, safety and classification, never its name: one decision
@@ -166,7 +207,7 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
       if (byTarget === undefined) decided.set(classification, (byTarget = new Map()))
       const key = `${p.safety} ${p.target.id}`
       let d = byTarget.get(key)
-      if (d === undefined) byTarget.set(key, (d = decide({ step: p.step, target: p.target.id, safety: p.safety, classification, experiment: experimentPolicy, config: config.policy ?? {} })))
+      if (d === undefined) byTarget.set(key, (d = decide({ step: p.step, target: p.target.id, safety: p.safety, classification, experiment: experimentPolicy, config: config.policy ?? {}, profile: policyProfile(profileOf(p.target, classification.effective)) })))
       return d.step === p.step ? d : { ...d, step: p.step }
     }
 
@@ -208,6 +249,13 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
 
     const classifications = new Map(classifiedTargets.map((r) => [r.target.id, r.classification]))
     const populations = new Map(resolved.map((r) => [r.target.id, { members: r.resolution.members.length, population: Math.max(r.resolution.population, r.resolution.members.length) }]))
+    const profiles = new Map<string, InForce>()
+    const rates = new Map<string, { readonly perSecond: number | null; readonly from: string }>()
+    for (const r of classifiedTargets) {
+      const p = profileOf(r.target, r.classification.effective)
+      profiles.set(r.target.id, p)
+      rates.set(r.target.id, probeRateOf(e, config, budget, r.classification.effective, p))
+    }
     const plannedTargets: ReadonlyArray<PlannedTarget> = classifiedTargets.map((r) => ({
       key: r.key,
       id: r.target.id,
@@ -220,6 +268,7 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
       population: r.resolution.population,
       members: r.resolution.members.map((m) => m.id),
       ...(r.target.owner === undefined ? {} : { owner: r.target.owner }),
+      ...profileFields(profiles.get(r.target.id), rates.get(r.target.id)),
     }))
 
     const policyDecisions: ReadonlyArray<Decision> = pairs.map((p) => {
@@ -284,5 +333,5 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}): Effect.
       ...(contacts.length === 0 ? {} : { contacts }),
     }
     const egress = [...new Set(resolved.flatMap((r) => r.resolution.egress ?? []))].filter(isEgressEntry)
-    return { plan, budget, classifications, populations, egress, members: new Map(classifiedTargets.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), ...(refusal === undefined ? {} : { refusal }) }
+    return { plan, budget, classifications, populations, egress, members: new Map(classifiedTargets.map((r) => [r.target.id, r.resolution.members])), runEgress, providers: [...providers].map(([module, kinds]) => ({ module, kinds: [...kinds] })), profiles, probeRates: new Map([...rates].map(([id, r]) => [id, r.perSecond])), ...(refusal === undefined ? {} : { refusal }) }
   })))

@@ -62,6 +62,11 @@ export interface RunOptions {
    * Guards, deadlines and the signal keep running while it waits.
    */
   readonly beforeStep?: (step: { readonly runId: string; readonly id: string; readonly phase: Journal.Phase; readonly kind: Journal.StepRecord["kind"] }, signal?: AbortSignal) => Promise<void>
+  /**
+   * The environment profile for every target (the CLI's `--profile`), over the config's
+   * `misconfig` choices: its fault classes narrow the policy, its probe rate caps the budget's.
+   */
+  readonly profile?: string
 }
 
 /** How long a resource may take to start. */
@@ -174,7 +179,7 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
     const store = makeStore()
     const planCtx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress(defaultEgress), ...unpaced, store }
     const extra = { ...(options.compensators === undefined ? {} : { compensators: options.compensators }), ...(options.compensatorModule === undefined ? {} : { module: options.compensatorModule }) }
-    const planExit = yield* Effect.exit(planRun(experiment, config, extra).pipe(Effect.provideService(RunContext, planCtx)))
+    const planExit = yield* Effect.exit(planRun(experiment, config, extra, options.profile).pipe(Effect.provideService(RunContext, planCtx)))
     if (Exit.isFailure(planExit)) {
       const e = Cause.squash(planExit.cause)
       if (isShiftupError(e)) recorder.error(e)
@@ -209,7 +214,7 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.budget
-    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), store, ...pacer((target) => budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity) }
+    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), store, profile: (target) => p.profiles.get(target)?.profile, ...pacer((target) => (p.probeRates.has(target) ? (p.probeRates.get(target) ?? Infinity) : (budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity))) }
 
     /** Records `a` as the run's abort unless one came first; true when it did. */
     const settleAbort = (a: Abort) => Ref.modify(abortRef, (current): [boolean, Abort | undefined] => (current === undefined ? [true, a] : [false, current]))

@@ -6,41 +6,30 @@
 import type { Asset } from "../inventory/snapshot/model.ts"
 import { containerRules } from "./container-rules.ts"
 import { endpointRules } from "./endpoint-rules.ts"
+import { httpRules } from "./http-rules.ts"
 import { severityRank, type Finding, type Rule, type Severity } from "./model.ts"
-import { floor, resolveProfile, type Profile } from "./profiles.ts"
+import { floor, type Profile } from "./profiles.ts"
+import { select, type InForce } from "./select.ts"
 import type { MisconfigSettings } from "./settings.ts"
 import { fail, InvalidArguments } from "../ShiftupError.ts"
 
-/** Every built-in rule. */
+export type { InForce } from "./select.ts"
+
+/** Every built-in rule on inventory facts. */
 export const rules: ReadonlyArray<Rule> = [...containerRules, ...endpointRules]
 
-export interface InForce {
-  readonly profile: Profile
-  /** Why this profile: `--profile healthcare`, `misconfig.targets["docker:local/db"]`… */
-  readonly why: string
-  /** Whether a flag or the config named it; `false` for the default profile, under which any finding blocks CI (as for experiments). */
-  readonly named: boolean
-}
+/**
+ * Every rule of the product in one model: the inventory rules, then the rules shiftup/http's
+ * probes report (an id both define, e.g. `tls.hostname-mismatch`, is listed once, as the
+ * inventory rule). Profiles set the severities of all of them by id.
+ */
+export const catalogue: ReadonlyArray<Rule> = [...rules, ...httpRules.filter((h) => !rules.some((r) => r.id === h.id))]
 
 const nameOf = (a: Asset) => (a.kind === "container" ? a.name : `${a.host}:${a.port}`)
 
 /** The profile in force for `asset`: `override` (a `--profile`), else the asset's target entry, its environment's, the config's default, `web`. */
-export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce => {
-  const pick = (name: string, why: string, named = true): InForce => {
-    let profile = resolved.get(name)
-    if (profile === undefined) resolved.set(name, (profile = resolveProfile(name, settings.profiles ?? {})))
-    return { profile, why, named }
-  }
-  if (override !== undefined) return pick(override, `--profile ${override}`)
-  for (const key of [asset.id, nameOf(asset)]) {
-    const t = settings.targets?.[key]
-    if (t !== undefined) return pick(t, `misconfig.targets[${JSON.stringify(key)}]`)
-  }
-  const env = settings.environments?.[asset.classification.effective]
-  if (env !== undefined) return pick(env, `misconfig.environments.${asset.classification.effective} (the asset classifies as ${asset.classification.effective})`)
-  if (settings.profile !== undefined) return pick(settings.profile, "misconfig.profile")
-  return pick("web", "the default profile (no --profile, no misconfig section naming one): any finding blocks", false)
-}
+export const profileFor = (asset: Asset, settings: MisconfigSettings = {}, override?: string, resolved: Map<string, Profile> = new Map()): InForce =>
+  select({ keys: [asset.id, nameOf(asset)], effective: asset.classification.effective }, settings, override, resolved)
 
 export interface EvaluateOptions {
   readonly settings?: MisconfigSettings
@@ -91,7 +80,8 @@ export const evaluate = (assets: ReadonlyArray<Asset>, options: EvaluateOptions 
   const profiles: Record<string, { profile: string; why: string }> = {}
   const resolved = new Map<string, Profile>()
   for (const asset of assets) {
-    const { profile, why, named } = profileFor(asset, options.settings, options.profile, resolved)
+    const { profile, why, source } = profileFor(asset, options.settings, options.profile, resolved)
+    const named = source !== "default"
     profiles[asset.id] = { profile: profile.name, why }
     for (const rule of list) {
       if (rule.kind !== asset.kind) continue

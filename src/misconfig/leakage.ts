@@ -45,3 +45,15 @@ export const findLeaks = (text: string, enabled: ReadonlyArray<LeakPattern>): Re
     const { re, valid } = patterns[pattern]
     return [...text.matchAll(re)].filter((m) => valid === undefined || valid(m[0])).map((m) => ({ pattern, masked: mask(m[0]), index: m.index }))
   })
+
+/** `text` with every leak of `enabled` patterns masked in place (evidence quoting a body). */
+export const maskLeaks = (text: string, enabled: ReadonlyArray<LeakPattern>): string => {
+  let out = ""
+  let at = 0
+  for (const l of [...findLeaks(text, enabled)].sort((a, b) => a.index - b.index)) {
+    if (l.index < at) continue // overlaps a leak already masked
+    out += text.slice(at, l.index) + l.masked
+    at = l.index + l.masked.length
+  }
+  return out + text.slice(at)
+}

@@ -41,6 +41,8 @@ export interface Rule {
   readonly rationale: string
   readonly remediation: string
   readonly references: References
+  /** A probe's rule (shiftup/http): the probe that reports it; it has no check on inventory facts. */
+  readonly reportedBy?: string
   readonly check: (asset: Asset, context: RuleContext) => ReadonlyArray<string> | null
 }
 

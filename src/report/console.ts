@@ -94,6 +94,9 @@ export const consoleReporter = (options: ConsoleOptions = {}) => {
           line(
             `  ${"target".padEnd(8)} ${t.id} ${p.dim(`${t.environment}${t.environment === "unknown" ? " → production" : ""} (${t.environmentSignals.map((s) => `${s.source}`).join(", ")})${t.dataStore.is ? `, data store ${t.dataStore.engine ?? ""}` : ""}, ${t.members.length}/${t.population}`)}`,
           )
+        for (const t of e.plan.targets)
+          if (t.profile !== undefined)
+            line(`  ${"profile".padEnd(8)} ${t.profile.name} on ${t.id} ${p.dim(`(chosen by ${t.profile.why})${t.probeRate === undefined ? "" : `; probes ${t.probeRate.perSecond === null ? "unpaced" : `≤ ${t.probeRate.perSecond}/s`}: ${t.probeRate.from}`}`)}`)
         const refused = e.plan.decisions.filter((d) => !d.allowed)
         for (const d of refused) line(`  ${"policy".padEnd(8)} ${p.red("⛔")} ${d.step} on ${d.target}: ${p.red(d.rule)} — ${d.reason}`)
         return

@@ -1,13 +1,16 @@
 /**
  * Security headers and cookie attributes of one response: HSTS (over TLS), CSP,
  * X-Content-Type-Options, framing (CSP frame-ancestors or X-Frame-Options), Referrer-Policy, and
- * each cookie's Secure / HttpOnly / SameSite.
+ * each cookie's Secure / HttpOnly / SameSite — plus every header the environment profile in
+ * force requires (healthcare: Cache-Control…), with the profile's severities.
  */
 import { Effect } from "effect"
 import * as Probe from "../../Probe.ts"
 import { request } from "../client.ts"
 import type { SecurityTarget } from "../targets.ts"
-import { finding, type Report, type SecurityFinding } from "../findings.ts"
+import { finding, underProfile, type Report, type SecurityFinding } from "../findings.ts"
+import type { Profile } from "../../misconfig/profiles.ts"
+import { given, inForce, type ProfileChoice } from "../profile.ts"
 import type { Value } from "../../Secret.ts"
 
 export interface HeadersObservation {
@@ -32,8 +35,19 @@ const parseCookie = (line: string) => {
   return { name, secure: has("secure"), httpOnly: has("httponly"), sameSite }
 }
 
-/** Pure: the findings of one response (exported for unit tests and custom probes). */
-export const evaluate = (o: HeadersObservation): ReadonlyArray<SecurityFinding> => {
+/**
+ * The required headers a rule of this probe already judges (by value, not only presence): a
+ * profile requiring one of them adds no second finding. HSTS counts over TLS only (browsers
+ * ignore it on plain HTTP; `transport.no-https-redirect` covers that).
+ */
+const judged: ReadonlySet<string> = new Set(watched)
+
+/**
+ * Pure: the findings of one response (exported for unit tests and custom probes). With a
+ * `profile`, every header it requires that no rule above judges and the response lacks is a
+ * `headers.required-missing`, and the profile's severities apply.
+ */
+export const evaluate = (o: HeadersObservation, profile?: Profile): ReadonlyArray<SecurityFinding> => {
   const h = o.headers
   const out: Array<SecurityFinding> = []
   if (o.tls) {
@@ -55,7 +69,10 @@ export const evaluate = (o: HeadersObservation): ReadonlyArray<SecurityFinding> 
     if (c.sameSite === null) out.push(finding("cookies.samesite-missing", `cookie ${c.name} has no SameSite attribute`))
     else if (c.sameSite.toLowerCase() === "none" && !c.secure) out.push(finding("cookies.samesite-missing", `cookie ${c.name} has SameSite=None without Secure`))
   }
-  return out
+  if (profile === undefined) return out
+  for (const name of profile.requiredHeaders)
+    if (!judged.has(name) && h[name] === undefined) out.push(finding("headers.required-missing", `no ${name} header (profile ${profile.name} requires it)`))
+  return underProfile(out, profile)
 }
 
 export interface HeadersOptions {
@@ -63,20 +80,30 @@ export interface HeadersOptions {
   /** Credentials, e.g. to see the cookies a logged-in page sets. */
   readonly headers?: Readonly<Record<string, Value>>
   readonly id?: string
+  /**
+   * The environment profile to judge under (its required headers and severities): a built-in
+   * one's name or a resolved profile. Default: the profile the run put in force for the target
+   * (the plan shows it), or `web` outside a run.
+   */
+  readonly profile?: ProfileChoice
 }
 
 /** GETs `path` and reports missing or weak security headers and cookie attributes. */
-export const probe = (target: SecurityTarget, path = "/", options: HeadersOptions = {}): Probe.Probe<Report<HeadersObservation>> =>
-  Probe.make({
+export const probe = (target: SecurityTarget, path = "/", options: HeadersOptions = {}): Probe.Probe<Report<HeadersObservation>> => {
+  const pinned = given(options.profile)
+  return Probe.make({
     id: options.id ?? `${target.id} headers ${path}`,
     target,
-    observe: Effect.map(request(target, { path, method: options.method ?? "GET", ...(options.headers === undefined ? {} : { headers: options.headers }) }), (r) => {
+    observe: Effect.gen(function* () {
+      const profile = yield* inForce(target.id, pinned)
+      const r = yield* request(target, { path, method: options.method ?? "GET", ...(options.headers === undefined ? {} : { headers: options.headers }) })
       const headers: Record<string, string> = {}
-      for (const k of watched) if (r.headers[k] !== undefined) headers[k] = r.headers[k]
+      for (const k of new Set([...watched, ...profile.requiredHeaders])) if (r.headers[k] !== undefined) headers[k] = r.headers[k]
       const observation: HeadersObservation = { status: r.status, tls: r.url.startsWith("https:"), headers, cookies: r.cookies.map(parseCookie) }
-      return { observation, findings: evaluate(observation) }
+      return { observation, findings: evaluate(observation, profile) }
     }),
   })
+}
 
 export const ruleIds = [
   "headers.hsts-missing",
@@ -84,6 +111,7 @@ export const ruleIds = [
   "headers.nosniff-missing",
   "headers.framing-allowed",
   "headers.referrer-policy-missing",
+  "headers.required-missing",
   "cookies.secure-missing",
   "cookies.httponly-missing",
   "cookies.samesite-missing",
