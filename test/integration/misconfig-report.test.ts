@@ -50,7 +50,7 @@ const cli = async (args: ReadonlyArray<string>) => {
 beforeAll(async () => {
   const busybox = (await Effect.runPromise(ensureImageMap(engine, { only: ["busybox"] }))).busybox ?? ""
   // Hardened (misconfig-docker.test.ts's flags) but no --user, and a password in the environment.
-  docker("create", "--name", name, "--label", label, "--cap-drop", "ALL", "--read-only", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "64", "--health-cmd", "true", "--health-interval", "1h", "--security-opt", "no-new-privileges", "-e", `DB_PASSWORD=${password}`, busybox, "sleep", "3600")
+  docker("create", "--name", name, "--label", label, "--network", "none", "--cap-drop", "ALL", "--read-only", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "64", "--health-cmd", "true", "--health-interval", "1h", "--security-opt", "no-new-privileges", "-e", `DB_PASSWORD=${password}`, busybox, "sleep", "3600")
   const snap = await Effect.runPromise(Inventory.snapshot({ docker: { client: engine, labels: [label] } }))
   snapshotFile = join(dir, "snapshot.json")
   writeFileSync(snapshotFile, JSON.stringify(snap))
