@@ -6,6 +6,7 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { ProbeBudget } from "../RunContext.ts"
 import type { FindingStore } from "./store/Store.ts"
 
 export interface Metrics {
@@ -17,8 +18,18 @@ export interface Metrics {
   readonly transitions: Counter<"to">
 }
 
-export const metrics = (store: FindingStore): Metrics => {
+export const metrics = (store: FindingStore, probes?: ProbeBudget): Metrics => {
   const registry = new Registry()
+  if (probes !== undefined)
+    new Counter({
+      name: "shiftup_watch_probes_total",
+      help: "Probes every job together sent under the shared probe budget (watch.probes): its rate is the probe rate used",
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(probes.booked())
+      },
+    })
   new Gauge({
     name: "shiftup_watch_open_findings",
     help: "Findings not resolved (new, open, regressed, accepted-risk), by severity and rule",

@@ -12,6 +12,7 @@ import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import type { Snapshot } from "../inventory/snapshot/model.ts"
 import { millisOf } from "../internal/validate.ts"
+import { probeBudget } from "../RunContext.ts"
 import { fail, InvalidConfig } from "../ShiftupError.ts"
 import { prepare, type RunnableJob } from "./jobs.ts"
 import type { Logger } from "./log.ts"
@@ -85,10 +86,11 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   if (cronIssues.length > 0) throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: cronIssues }))
   const stateFile = stateFileOf(stateDir)
   const previous = readState(stateFile)
-  const jobs = await prepare(settings.jobs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }) })
+  const probes = settings.probes === undefined ? undefined : probeBudget({ perSecond: settings.probes.maxRate, ...(settings.probes.burst === undefined ? {} : { burst: settings.probes.burst }), ...(settings.probes.perTargetInterval === undefined ? {} : { perKeyMs: millisOf(settings.probes.perTargetInterval) }) })
+  const jobs = await prepare(settings.jobs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }), ...(probes === undefined ? {} : { probeBudget: probes }) })
   const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
   const store = openSqlite(storeFile)
-  const m = metrics(store)
+  const m = metrics(store, probes)
   const hooks = webhooks(settings.webhooks ?? [], log)
   const states = new Map<string, JobState>(
     jobs.map((j) => {
