@@ -72,13 +72,14 @@ export const probeBudget = (options: ProbeBudgetOptions): ProbeBudget => {
   let slots: Array<number> = []
   let count = 0
   const byKey = new Map<string, Array<number>>()
-  // `booked` sorted; `t` fits when no `n + 1` consecutive bookings (t among them) span less than `span`.
+  // `booked` sorted; `t` fits when no `n + 1` consecutive bookings (t among them) span less than `span`
+  // (to 10 µs: epoch milliseconds plus a fraction lose bits).
   const fits = (booked: ReadonlyArray<number>, t: number, n: number, span: number) => {
     const arr = [...booked]
     let i = arr.findIndex((s) => s > t)
     if (i < 0) i = arr.length
     arr.splice(i, 0, t)
-    for (let j = Math.max(0, i - n); j <= i && j + n < arr.length; j++) if ((arr[j + n] as number) - (arr[j] as number) < span) return false
+    for (let j = Math.max(0, i - n); j <= i && j + n < arr.length; j++) if ((arr[j + n] as number) - (arr[j] as number) < span - 0.01) return false
     return true
   }
   const insert = (booked: Array<number>, t: number) => {
