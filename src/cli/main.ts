@@ -73,7 +73,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
         io,
       )
     if (command === "watch") return await (await import("../watch/cli.ts")).watchCommand({ config: args.values.config, stateDir, log: args.values.log }, io, options.signal)
-    if (command === "findings") return await (await import("../watch/cli.ts")).findingsCommand({ rest, config: args.values.config, stateDir, format: args.values.format ?? [], until: args.values.until }, io)
+    if (command === "findings") return await (await import("../watch/cli.ts")).findingsCommand({ rest, config: args.values.config, stateDir, format: args.values.format ?? [], until: args.values.until, out: args.values.out }, io)
     if (command === "report") return (await import("../report/cli.ts")).reportCommand(rest, { formats: args.values.format ?? [], out: args.values.out }, io)
     if (command === "halt" || command === "pause" || command === "resume")
       return controlCommand(command, rest, args.values.clear === true, (await loadConfig(args.values.config)).controlDir, io)
