@@ -55,8 +55,9 @@ describe("shiftup findings --format html", () => {
       page.on("console", (m) => (m.type() === "error" ? problems.push(m.text()) : undefined))
       page.on("pageerror", (e) => problems.push(e.message))
       await page.goto(pathToFileURL(file).href, { waitUntil: "load" })
-      const dom = await page.evaluate(() => ({
-        pwned: (window as unknown as { pwned?: number }).pwned ?? null,
+      // A string, evaluated in the page (this file is type-checked without the DOM's types).
+      const dom = (await page.evaluate(`({
+        pwned: window.pwned ?? null,
         scripts: document.querySelectorAll("script").length,
         images: document.querySelectorAll("img").length,
         bold: [...document.querySelectorAll("b")].map((b) => b.textContent),
@@ -65,7 +66,7 @@ describe("shiftup findings --format html", () => {
         states: [...document.querySelectorAll(".finding .badge")].map((b) => b.textContent),
         meta: document.querySelector(".meta")?.textContent ?? "",
         body: document.body.innerText,
-      }))
+      })`)) as { pwned: number | null; scripts: number; images: number; bold: Array<string | null>; groups: Array<string>; evidence: Array<string>; states: Array<string>; meta: string; body: string }
       expect(dom.pwned).toBeNull()
       expect(dom.scripts).toBe(0)
       expect(dom.images).toBe(0)
