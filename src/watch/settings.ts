@@ -4,6 +4,7 @@
  * validated with the rest of the config (every issue at once); cron expressions are checked by
  * the scheduler when `shiftup watch` starts (the cron library loads only there).
  */
+import { isIP } from "node:net"
 import { Schema, type Duration } from "effect"
 import { durationOption } from "../internal/validate.ts"
 
@@ -98,6 +99,11 @@ export interface WatchSettings {
   readonly store?: string
   /** `/healthz` and `/metrics` on 127.0.0.1 at this port (0: a free one, printed at start). Default 9464. */
   readonly port?: number
+  /**
+   * The address `/healthz` and `/metrics` listen on; default `127.0.0.1`. In a container, where
+   * Prometheus scrapes from outside, `"0.0.0.0"` — published on the host's loopback or a private network only.
+   */
+  readonly listen?: string
   /** How long SIGTERM/SIGINT waits for running jobs (they are aborted, faults-free, then awaited) before exiting anyway. Default 10 seconds. */
   readonly shutdownTimeout?: Duration.Input
 }
@@ -160,5 +166,6 @@ export const WatchSettingsSchema = Schema.Struct({
   ),
   store: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),
+  listen: Schema.optionalKey(Schema.String.check(Schema.makeFilter((a) => (isIP(a) === 0 ? `an IP address to listen on, e.g. "127.0.0.1" or "0.0.0.0", got ${JSON.stringify(a)}` : undefined)))),
   shutdownTimeout: Schema.optionalKey(DurationInput),
 })

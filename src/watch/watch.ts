@@ -162,9 +162,9 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   const endpoint = await serve(settings.port ?? 9464, m.registry, () => ({
     ok: !stopping,
     body: { status: stopping ? "stopping" : "ok", jobs: Object.fromEntries([...states].map(([name, s]) => [name, { ...s, running: running.has(name) }])) },
-  }))
+  }), settings.listen)
   const schedules: Array<Schedule> = jobs.map((j) => schedule(j.spec, () => tick(j)))
-  log("info", "watch.started", { url: `http://127.0.0.1:${endpoint.port}`, store: storeFile, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
+  log("info", "watch.started", { url: `http://${settings.listen === undefined || settings.listen === "0.0.0.0" ? "127.0.0.1" : settings.listen.includes(":") ? `[${settings.listen}]` : settings.listen}:${endpoint.port}`, store: storeFile, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
 
   const write = (clean: boolean): WatchState => {
     const state: WatchState = { schema: stateSchema, stoppedAt: new Date().toISOString(), clean, jobs: Object.fromEntries(states), inventory: jobs.snapshots() }
