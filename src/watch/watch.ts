@@ -52,6 +52,8 @@ export interface WatchOptions {
   readonly load: (file: string) => Promise<ReadonlyArray<Experiment>>
   /** Called with every state change of a finding (the hook for webhooks). */
   readonly onTransition?: (t: Transition) => void
+  /** Replaces how jobs are made runnable (benchmarks of the scheduler itself, where a job's work must cost nothing). */
+  readonly prepare?: typeof prepare
 }
 
 export interface Watcher {
@@ -87,7 +89,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   const stateFile = stateFileOf(stateDir)
   const previous = readState(stateFile)
   const probes = settings.probes === undefined ? undefined : probeBudget({ perSecond: settings.probes.maxRate, ...(settings.probes.burst === undefined ? {} : { burst: settings.probes.burst }), ...(settings.probes.perTargetInterval === undefined ? {} : { perKeyMs: millisOf(settings.probes.perTargetInterval) }) })
-  const jobs = await prepare(settings.jobs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }), ...(probes === undefined ? {} : { probeBudget: probes }) })
+  const jobs = await (options.prepare ?? prepare)(settings.jobs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }), ...(probes === undefined ? {} : { probeBudget: probes }) })
   const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
   const store = openSqlite(storeFile)
   const m = metrics(store, probes)
