@@ -72,7 +72,9 @@ const project = (): string => {
   const own = join(dir, "shiftup-checkout")
   for (const part of ["bin", "src", "package.json", "tsconfig.json"]) cpSync(join(repoRoot, part), join(own, part), { recursive: true })
   const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { dependencies: Record<string, string> }
-  for (const name of closure([...Object.keys(manifest.dependencies), "effect"])) cpSync(join(repoRoot, "node_modules", name), join(dir, "node_modules", name), { recursive: true, dereference: true })
+  // Without declarations and source maps: a quarter of the bytes, nothing a run reads.
+  const runtime = (file: string) => !/\.(d\.[cm]?ts|map)$/.test(file)
+  for (const name of closure([...Object.keys(manifest.dependencies), "effect"])) cpSync(join(repoRoot, "node_modules", name), join(dir, "node_modules", name), { recursive: true, dereference: true, filter: runtime })
   symlinkSync("../shiftup-checkout", join(dir, "node_modules", "shiftup"))
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "watch-box", private: true, type: "module" }))
   writeFileSync(join(dir, "snapshot.json"), JSON.stringify(snapshotOf(true, "4.17.21")))
