@@ -28,11 +28,17 @@ export interface FactsContext {
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-/** The snapshot options of a live source (`docker` or `inventory`), with the config's safety settings. */
-const optionsOf = (from: "docker" | "inventory", ctx: FactsContext, fromConfig: (c: Config) => { readonly snapshot: SnapshotOptions }): SnapshotOptions => {
+type Live = "docker" | "inventory" | { readonly docker: { readonly labels: ReadonlyArray<string> } }
+
+/** A snapshot file, or `undefined` for a live source. */
+const fileOf = (from: FactSource): string | undefined => (typeof from !== "string" && "snapshot" in from ? from.snapshot : undefined)
+
+/** The snapshot options of a live source, with the config's safety settings. */
+const optionsOf = (from: Live, ctx: FactsContext, fromConfig: (c: Config) => { readonly snapshot: SnapshotOptions }): SnapshotOptions => {
   const base = fromConfig(ctx.config).snapshot
   const { docker: _docker, endpoints: _endpoints, ...safety } = base
-  return { ...(from === "docker" ? { ...safety, docker: true } : base), ...(ctx.probeBudget === undefined ? {} : { probeBudget: ctx.probeBudget }) }
+  const sources = from === "inventory" ? base : { ...safety, docker: from === "docker" ? true : { labels: from.docker.labels } }
+  return { ...sources, ...(ctx.probeBudget === undefined ? {} : { probeBudget: ctx.probeBudget }) }
 }
 
 /**
@@ -42,14 +48,16 @@ const optionsOf = (from: "docker" | "inventory", ctx: FactsContext, fromConfig: 
  */
 export const sourceIssues = async (from: FactSource | { readonly sbom: string }, ctx: FactsContext, path: string): Promise<ReadonlyArray<Issue>> => {
   try {
-    if (typeof from !== "string") {
-      if ("snapshot" in from) {
-        const { parse } = await import("../inventory/snapshot/take.ts")
-        parse(readFileSync(from.snapshot, "utf8"), from.snapshot)
-      } else await (await import("../inventory/Sbom.ts")).read(from.sbom)
+    if (typeof from !== "string" && "snapshot" in from) {
+      const { parse } = await import("../inventory/snapshot/take.ts")
+      parse(readFileSync(from.snapshot, "utf8"), from.snapshot)
       return []
     }
-    if (from === "docker") return []
+    if (typeof from !== "string" && "sbom" in from) {
+      await (await import("../inventory/Sbom.ts")).read(from.sbom)
+      return []
+    }
+    if (from !== "inventory") return []
     const { fromConfig } = await import("../inventory/track.ts")
     const options = optionsOf(from, ctx, fromConfig)
     if ((options.docker === undefined || options.docker === false) && options.endpoints === undefined)
@@ -66,12 +74,13 @@ export const sourceIssues = async (from: FactSource | { readonly sbom: string },
 
 /** A snapshot of a source; with `packages`, each container image's packages read in full (cached by image id across ticks). */
 const snapshotOf = async (from: FactSource, ctx: FactsContext, packages?: Map<string, ReadonlyArray<Package>>): Promise<Snapshot> => {
-  if (typeof from !== "string") {
+  const file = fileOf(from)
+  if (file !== undefined) {
     const { parse } = await import("../inventory/snapshot/take.ts")
-    return parse(readFileSync(from.snapshot, "utf8"), from.snapshot)
+    return parse(readFileSync(file, "utf8"), file)
   }
   const [{ fromConfig }, { snapshot }] = await Promise.all([import("../inventory/track.ts"), import("../inventory/snapshot/take.ts")])
-  const options = optionsOf(from, ctx, fromConfig)
+  const options = optionsOf(from as Live, ctx, fromConfig)
   if (packages === undefined) return Effect.runPromise(snapshot(options))
   const { fromImage } = await import("../inventory/packages/image.ts")
   return Effect.runPromise(
@@ -138,7 +147,7 @@ export const runVulns = async (spec: VulnsJob["vulns"], ctx: FactsContext, cache
   const idx = Osv.index(advisories)
   let byAsset: ReadonlyArray<readonly [string, ReadonlyArray<Package>]>
   if (typeof spec.from !== "string" && "sbom" in spec.from) byAsset = [[`sbom:${spec.from.sbom}`, (await (await import("../inventory/Sbom.ts")).read(spec.from.sbom)).packages]]
-  else byAsset = packagesByAsset((await snapshotOf(spec.from, ctx, typeof spec.from === "string" ? cache : undefined)).assets, cache)
+  else byAsset = packagesByAsset((await snapshotOf(spec.from, ctx, fileOf(spec.from) === undefined ? cache : undefined)).assets, cache)
   const seen = byAsset.flatMap(([asset, list]) => fromVulns(asset, Osv.match(idx, list).findings))
   const packages = byAsset.reduce((n, [, list]) => n + list.length, 0)
   return { seen, summary: `${packages} package(s) of ${byAsset.length} asset(s), ${advisories.length} advisories, ${seen.length} finding(s)` }

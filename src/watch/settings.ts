@@ -32,11 +32,12 @@ export interface InventoryJob extends JobCommon {
 
 /**
  * Where a misconfiguration or vulnerability job reads its facts: `"docker"` (the local engine's
- * containers, read through its API — no container is contacted), `"inventory"` (the config's
+ * containers, read through its API — no container is contacted; `{ docker: { labels } }`: only
+ * those with all these labels, `key` or `key=value`), `"inventory"` (the config's
  * `inventory` sources, endpoints planned against the floor as for `shiftup inventory`), or a
  * snapshot file another process writes (`shiftup inventory --out`), read again at every tick.
  */
-export type FactSource = "docker" | "inventory" | { readonly snapshot: string }
+export type FactSource = "docker" | "inventory" | { readonly snapshot: string } | { readonly docker: { readonly labels: ReadonlyArray<string> } }
 
 /** Evaluates the misconfiguration rules (docs/misconfig.md) under the profile in force for each asset. */
 export interface MisconfigJob extends JobCommon {
@@ -110,7 +111,11 @@ export interface WatchSettings {
 
 const DurationInput = durationOption("positive")
 
-const FactSourceSchema = Schema.Union([Schema.Literals(["docker", "inventory"]), Schema.Struct({ snapshot: Schema.String.check(Schema.isMinLength(1)) })])
+const FactSourceSchema = Schema.Union([
+  Schema.Literals(["docker", "inventory"]),
+  Schema.Struct({ snapshot: Schema.String.check(Schema.isMinLength(1)) }),
+  Schema.Struct({ docker: Schema.Struct({ labels: Schema.Array(Schema.String.check(Schema.isMinLength(1))).check(Schema.isMinLength(1)) }) }),
+])
 
 const JobSchema = Schema.Struct({
   name: Schema.String.check(Schema.makeFilter((n) => (/^[a-z0-9][a-z0-9.-]*$/.test(n) ? undefined : `a job name is lowercase letters, digits, dots and dashes (it labels metrics), got ${JSON.stringify(n)}`))),

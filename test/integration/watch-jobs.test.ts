@@ -1,17 +1,19 @@
 /**
  * The `misconfig` and `vulns` watch jobs in a real `shiftup watch`: the misconfiguration rules
  * over the local Docker engine (a privileged container the test created) and over a snapshot
- * file; OSV matching (a local directory of advisories, nothing fetched) of a snapshot's packages
- * and of an SBOM. Findings land in the store under stable fingerprints: a package moved to
+ * file; OSV matching (a local directory of advisories, nothing fetched) of the packages of the
+ * test's labelled containers' images (read without running them), of a snapshot and of an SBOM. Findings land in the store under stable fingerprints: a package moved to
  * another affected version stays one finding (occurrences grow, no new transition); fixed, it
  * resolves. And what the watcher refuses at start, every issue at once: an unknown profile or
  * rule, OSV data that is not there, an inventory source with a production data store.
  */
 import { randomBytes } from "node:crypto"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { fingerprint, openSqlite } from "shiftup/watch"
+import { pack } from "../../src/internal/tar.ts"
 import { docker, removeRun } from "../support/inventory-docker.ts"
 import { advisory, snapshotOf } from "../support/watch-facts.ts"
 import { finish, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
@@ -41,6 +43,20 @@ describe("misconfig and vulns jobs", () => {
     const name = `${runId}-priv`
     // Created, not started (this engine cannot start privileged containers); the docker source lists it.
     docker("create", "--name", name, "--label", `shiftup.run=${runId}`, "--privileged", "shiftup-lab/busybox:latest", "sleep", "3600")
+    // An image whose /app/package-lock.json has an affected lodash, and a container made from it.
+    const lock = { name: "app", lockfileVersion: 3, packages: { "": { name: "app" }, "node_modules/lodash": { version: "4.17.20" } } }
+    const image = `shiftup-test/app:${runId}`
+    execFileSync("docker", ["import", "--change", `LABEL shiftup.run=${runId}`, "-", image], {
+      input: pack([
+        { path: "bin", type: "dir", mode: 0o755 },
+        { path: "bin/busybox", type: "file", mode: 0o755, content: readFileSync("/bin/busybox") },
+        { path: "bin/sleep", type: "symlink", linkTo: "busybox" },
+        { path: "app", type: "dir", mode: 0o755 },
+        { path: "app/package-lock.json", type: "file", mode: 0o644, content: Buffer.from(JSON.stringify(lock)) },
+      ]),
+      stdio: ["pipe", "pipe", "pipe"],
+    })
+    docker("create", "--name", `${runId}-app`, "--label", `shiftup.run=${runId}`, image, "sleep", "3600")
     const snapshot = join(dir, "snapshot.json")
     writeFileSync(snapshot, JSON.stringify(snapshotOf(true, "4.17.20")))
     mkdirSync(join(dir, "osv", "npm"), { recursive: true })
@@ -59,6 +75,7 @@ export default defineConfig({
       { name: "misconfig-snapshot", misconfig: { from: { snapshot: "snapshot.json" } }, every: "1 second" },
       { name: "vulns-snapshot", vulns: { osv: "osv", from: { snapshot: "snapshot.json" } }, every: "1 second" },
       { name: "vulns-sbom", vulns: { osv: "osv/npm/GHSA-test-lodash.json", from: { sbom: "bom.json" } }, every: "1 second" },
+      { name: "vulns-docker", vulns: { osv: "osv", from: { docker: { labels: ["shiftup.run=${runId}"] } } }, every: "1 second" },
     ],
   },
 })
@@ -66,7 +83,7 @@ export default defineConfig({
     )
     const state = join(dir, "state")
     const watch = spawnCli(["watch", "--state-dir", state, "--log", "json"], { cwd: dir })
-    await waitFor("a scan of every job", () => ["misconfig-docker", "misconfig-snapshot", "vulns-snapshot", "vulns-sbom"].every((j) => finished(watch, j) >= 1), { proc: watch, timeoutMs: 30_000 })
+    await waitFor("a scan of every job", () => ["misconfig-docker", "misconfig-snapshot", "vulns-snapshot", "vulns-sbom", "vulns-docker"].every((j) => finished(watch, j) >= 1), { proc: watch, timeoutMs: 30_000 })
     const firstVulnScans = finished(watch, "vulns-snapshot")
     // Another affected version: the same finding (the version is no part of the fingerprint).
     writeFileSync(snapshot, JSON.stringify(snapshotOf(true, "4.17.19")))
@@ -91,6 +108,8 @@ export default defineConfig({
     expect(all.filter((f) => f.scope === "vulns-sbom")).toEqual([
       expect.objectContaining({ rule: "osv/GHSA-test-lodash", asset: `sbom:bom.json`, location: "npm/lodash bom.json", severity: "high", state: "open", detail: expect.stringContaining("fixed in 4.17.21") }),
     ])
+    // The image's packages, read without running it: the finding is on the container made from it.
+    expect(all.filter((f) => f.scope === "vulns-docker")).toEqual([expect.objectContaining({ rule: "osv/GHSA-test-lodash", asset: `docker:local/${runId}-app`, location: "npm/lodash /app/package-lock.json", severity: "high" })])
     // The snapshot's findings are resolved (not open); their history stayed one finding each.
     expect(all.filter((f) => f.scope === "vulns-snapshot" || f.scope === "misconfig-snapshot")).toEqual([])
     const vuln = store.get(fingerprint({ rule: "osv/GHSA-test-lodash", asset: "docker:local/app", location: "npm/lodash /app/package-lock.json" }))

@@ -27,6 +27,7 @@ describe("the watch section", () => {
           { name: "m", misconfig: { from: "docker", profile: "healthcare", rules: ["container.privileged"] }, every: "1 hour" },
           { name: "v", vulns: { osv: "osv/", from: { sbom: "bom.json" } }, cron: "0 * * * *" },
           { name: "s", misconfig: { from: { snapshot: "snap.json" } }, every: 1000 },
+          { name: "l", vulns: { osv: "osv.json", from: { docker: { labels: ["team=payments"] } } }, every: 1000 },
         ],
         probes: { maxRate: 20, burst: 5, perTargetInterval: "200 millis" },
       }),
