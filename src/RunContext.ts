@@ -101,6 +101,8 @@ export const probeBudget = (options: ProbeBudgetOptions): ProbeBudget => {
         mine = [...mine]
         insert(mine, at)
         byKey.set(key, mine)
+        // A long-running watcher meets many hosts: forget those whose last probe is past its interval.
+        if (byKey.size > 1024) for (const [k, list] of byKey) if ((list.at(-1) ?? 0) <= now - perKey) byKey.delete(k)
       }
       return at
     },
