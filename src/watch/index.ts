@@ -1,6 +1,7 @@
 /**
  * `shiftup/watch`: continuous observe-only checking. `shiftup watch` runs the config's `watch`
- * jobs (experiments whose every step is observe-class, inventory snapshots with drift) on
+ * jobs (experiments whose every step is observe-class, inventory snapshots with drift,
+ * misconfiguration rules, OSV vulnerability matching; one probe budget shared by all) on
  * intervals or cron expressions; every finding goes into a store with a lifecycle — a stable
  * fingerprint (rule + asset + location), first and last seen, occurrences, new / open /
  * resolved / regressed / accepted-risk (an expired acceptance reopens) — served as Prometheus

@@ -5,11 +5,15 @@
  * generator method's steps are only known while it runs, so it cannot be proven observe-only.
  * And each experiment's plan must be accepted: the safety floor (production: observe only with
  * the experiment's opt-in; production data stores refused even for observation) refuses a job
- * at start rather than at every tick — and still applies to each run as everywhere.
+ * at start rather than at every tick — and still applies to each run as everywhere. Jobs that
+ * read the config's inventory have its endpoints planned at start the same way; misconfiguration
+ * and vulnerability jobs (facts.ts) have their profile, rules, files and OSV data checked too.
+ * Every job's runs and scans draw from the watcher's probe budget when it has one.
  */
 import { Effect } from "effect"
 import type { Config } from "../Config.ts"
 import { stepsOf, type Experiment } from "../Experiment.ts"
+import type { Package } from "../inventory/Package.ts"
 import type { Snapshot } from "../inventory/snapshot/model.ts"
 import { rules } from "../misconfig/evaluate.ts"
 import { resolveProfile } from "../misconfig/profiles.ts"
@@ -96,7 +100,7 @@ export const prepare = async (jobs: ReadonlyArray<WatchJob>, options: PrepareOpt
       const v = spec.vulns
       issues.push(...(await sourceIssues(v.from, options, `${where}.vulns.from`)), ...(await osvIssues(v.osv, `${where}.vulns.osv`)))
       // Packages of images already read, by image id: an image's files do not change.
-      const cache = new Map()
+      const cache = new Map<string, ReadonlyArray<Package>>()
       out.push({ spec, run: async () => ({ ...(await runVulns(v, options, cache)), runIds: [] }) })
     }
   }
