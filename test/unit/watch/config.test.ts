@@ -30,8 +30,10 @@ describe("the watch section", () => {
           { name: "l", vulns: { osv: "osv.json", from: { docker: { labels: ["team=payments"] } } }, every: 1000 },
         ],
         probes: { maxRate: 20, burst: 5, perTargetInterval: "200 millis" },
+        listen: "0.0.0.0",
       }),
     ).toBe("")
+    expect(issues({ jobs: [], listen: "localhost" })).toContain('watch.listen: an IP address to listen on, e.g. "127.0.0.1" or "0.0.0.0", got "localhost"')
     const m = issues({ jobs: [{ name: "x", misconfig: { from: "docker" }, vulns: { osv: "o", from: "docker" }, every: 1000 }, { name: "y", misconfig: { from: "s3" }, every: 1000 }], probes: { maxRate: 0, burst: 0 } })
     expect(m).toContain('job "x": give exactly one of')
     expect(m).toContain("watch.jobs[1].misconfig.from")
