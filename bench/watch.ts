@@ -2,7 +2,7 @@
  * `npm run bench -- watch`: the finding store on a real SQLite file (WAL) — one scan recording
  * 10 000 new findings (one transaction), the same scan again (10 000 sightings), and the open
  * findings counted by severity and rule (what `/metrics` asks at every scrape) over 100 000 rows.
- * Medians of `rounds` runs, each on a fresh file.
+ * Medians of `rounds` runs, each on a fresh file. And the scheduler's own cost per job tick (watch-scheduler.ts).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -10,6 +10,7 @@ import { join } from "node:path"
 import { openSqlite } from "../src/watch/store/sqlite.ts"
 import type { Observation } from "../src/watch/store/Store.ts"
 import { median, type Line, type Section } from "./lib.ts"
+import { schedulerOverhead } from "./watch-scheduler.ts"
 
 const rounds = 5
 const severities = ["critical", "high", "medium", "low"] as const
@@ -52,6 +53,7 @@ export const watchSection: Section = {
       { name: "watch.store_rescan_10k_ms", value: median(again), note: "the same 10 000 seen again (occurrences, last seen)" },
       { name: "watch.findings_query_100k_ms", value: median(count), note: "open findings by severity and rule over 100 000 rows (a /metrics scrape)" },
       { name: "watch.findings_open_100k_ms", value: median(open), note: "every open finding of 100 000, most severe first (`shiftup findings`)" },
+      ...(await schedulerOverhead()),
     ] satisfies ReadonlyArray<Line>
   },
 }

@@ -74,7 +74,7 @@ export const main = async (argv: ReadonlyArray<string>, options: { readonly io?:
         io,
       )
     if (command === "watch") return await (await import("../watch/cli.ts")).watchCommand({ config: args.values.config, stateDir, log: args.values.log }, io, options.signal)
-    if (command === "findings") return await (await import("../watch/cli.ts")).findingsCommand({ rest, config: args.values.config, stateDir, format: args.values.format ?? [], until: args.values.until }, io)
+    if (command === "findings") return await (await import("../watch/cli.ts")).findingsCommand({ rest, config: args.values.config, stateDir, format: args.values.format ?? [], until: args.values.until, out: args.values.out }, io)
     if (command === "feedback")
       return await (await import("../watch/feedback/command.ts")).feedbackCommand(
         { rest, config: args.values.config, stateDir, newSince: args.values["new-since"], out: args.values.out, vitest: args.values.vitest === true, force: args.values.force === true },

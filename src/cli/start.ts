@@ -63,7 +63,7 @@ Usage:
   shiftup watch [--log json|human]            run the config's \`watch\` jobs (observe-only) on
                                               their schedules until SIGTERM/SIGINT; findings go
                                               to the store, /healthz and /metrics on 127.0.0.1
-  shiftup findings [--format text|json|sarif] the open findings of the watch store
+  shiftup findings [--format text|json|sarif|html] [--out <file>]  the open findings of the watch store
   shiftup findings accept <fingerprint> --until <date> <reason…>
                                               accept a finding's risk until a date (then it
                                               reopens)

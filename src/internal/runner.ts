@@ -15,7 +15,7 @@ import { JournalSink } from "../run/JournalSink.ts"
 import { LedgerStore } from "../run/LedgerStore.ts"
 import { RunEvents } from "../run/RunEvents.ts"
 import type { Probe } from "../Probe.ts"
-import { correlationHeaders, makeStore, pacer, RunContext, unpaced } from "../RunContext.ts"
+import { correlationHeaders, makeStore, pacer, RunContext, unpaced, type ProbeBudget } from "../RunContext.ts"
 import { ApprovalDeclined, describeUnknown, fail, InjectionFailed, InvalidExperiment, isShiftupError, OutsideManifest, type ShiftupError, TargetRefused } from "../ShiftupError.ts"
 import * as Step from "../Step.ts"
 import { observeOf, resourceOf } from "./capability.ts"
@@ -55,6 +55,11 @@ export interface RunOptions {
    * crash. Without it, faults needing those compensators are refused at plan time.
    */
   readonly compensatorModule?: string
+  /**
+   * A probe budget shared with other runs (a watcher's jobs): every probe of this run also takes
+   * its slot there, under its target's host (the first endpoint of its members; else the target id).
+   */
+  readonly probeBudget?: ProbeBudget
   /**
    * Called before each step of the method (declarative steps; a generator's `inject` and
    * `check`) and may wait: game-day controls use it for approval gates and pause/resume. A
@@ -214,7 +219,7 @@ export const run = ((experiment: Experiment, options: RunOptions = {}): Effect.E
 
     // ── run context: correlation (invariant 6), egress (invariant 7), probe rate ──
     const budget = p.budget
-    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), store, profile: (target) => p.profiles.get(target)?.profile, ...pacer((target) => (p.probeRates.has(target) ? (p.probeRates.get(target) ?? Infinity) : (budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity))) }
+    const ctx: RunContext = { runId, startedAt: started, headers: correlationHeaders(runId), egress: makeEgress([...defaultEgress, ...budget.egress, ...p.egress]), store, profile: (target) => p.profiles.get(target)?.profile, ...pacer((target) => (p.probeRates.has(target) ? (p.probeRates.get(target) ?? Infinity) : (budget.probeRates[p.classifications.get(target)?.effective ?? "production"] ?? Infinity)), options.probeBudget === undefined ? undefined : { budget: options.probeBudget, keyOf: (target) => p.members.get(target)?.flatMap((m) => m.endpoints ?? [])[0]?.host ?? target }) }
 
     /** Records `a` as the run's abort unless one came first; true when it did. */
     const settleAbort = (a: Abort) => Ref.modify(abortRef, (current): [boolean, Abort | undefined] => (current === undefined ? [true, a] : [false, current]))

@@ -250,15 +250,25 @@ export const html = (journals: ReadonlyArray<Journal>, options: HtmlOptions = {}
   // A game day reads from what went wrong: failures first, passing runs collapsed.
   const runs = journals.length > 1 ? [...journals].sort((a, b) => statusRank[a.status] - statusRank[b.status]) : journals
   const gameDay = journals.length > 1
-  return `<!doctype html>
+  return page(
+    title,
+    `${gameDay ? overview(runs) : ""}
+${options.misconfig === undefined ? "" : rulesSection(options.misconfig)}
+${runs.map((j, i) => section(j, i, options, gameDay && j.status === "passed")).join("\n")}
+${options.vulnerabilities === undefined ? "" : vulnerabilitiesOf(options.vulnerabilities)}`,
+    `generated from ${journals.length === 0 ? "the findings" : `the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)`}`,
+  )
+}
+
+/**
+ * A self-contained page in the report's styles (no script, no network: the same
+ * Content-Security-Policy) around `body` — HTML the caller escaped. Also `shiftup findings --format html`.
+ */
+export const page = (title: string, body: string, source: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title><style>${css}</style></head>
-<body><main><h1>${e(title)}</h1>${gameDay ? overview(runs) : ""}
-${options.misconfig === undefined ? "" : rulesSection(options.misconfig)}
-${runs.map((j, i) => section(j, i, options, gameDay && j.status === "passed")).join("\n")}
-${options.vulnerabilities === undefined ? "" : vulnerabilitiesOf(options.vulnerabilities)}
-<footer>shiftup ${e(version)} · generated from ${journals.length === 0 ? "the findings" : `the run journal${journals.length === 1 ? "" : "s"} (shiftup.journal/v1)`}</footer></main></body></html>
+<body><main><h1>${e(title)}</h1>${body}
+<footer>shiftup ${e(version)} · ${e(source)}</footer></main></body></html>
 `
-}

@@ -2,11 +2,14 @@
  * `shiftup watch` and `shiftup findings`: loaded only for these commands (with croner,
  * prom-client and node:sqlite, which nothing else loads).
  */
-import { join } from "node:path"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import type { Config } from "../Config.ts"
 import type { CliIo } from "../cli/main.ts"
 import { loadConfig, loadFile } from "../cli/load.ts"
 import { fail, InvalidArguments } from "../ShiftupError.ts"
 import { renderOpen, type Format } from "./findings.ts"
+import { renderHtml } from "./findings-html.ts"
 import { logger, type LogFormat } from "./log.ts"
 import { openSqlite } from "./store/sqlite.ts"
 import { shutdownMs, startWatch } from "./watch.ts"
@@ -37,12 +40,14 @@ export interface FindingsArgs {
   readonly stateDir: string | undefined
   readonly format: ReadonlyArray<string>
   readonly until: string | undefined
+  /** Write the rendering to this file instead of stdout. */
+  readonly out?: string | undefined
 }
 
 /** `shiftup findings [--format …]`: the open set; `shiftup findings accept <fingerprint> --until <date> <reason…>`: accept a risk. */
 export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<number> => {
   const format = args.format[0] ?? "text"
-  if (args.format.length > 1 || !["text", "json", "sarif"].includes(format)) throw fail(new InvalidArguments({ detail: `\`shiftup findings\` takes one --format: text, json or sarif` }))
+  if (args.format.length > 1 || !["text", "json", "sarif", "html"].includes(format)) throw fail(new InvalidArguments({ detail: `\`shiftup findings\` takes one --format: text, json, sarif or html` }))
   const [sub, fp, ...reason] = args.rest
   if (sub !== undefined && sub !== "accept") throw fail(new InvalidArguments({ detail: `\`shiftup findings\` takes no files; \`shiftup findings accept <fingerprint> --until <date> <reason…>\` accepts a risk` }))
   const until = args.until === undefined ? Number.NaN : Date.parse(args.until)
@@ -55,12 +60,26 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
       const t = store.accept(fp as string, reason.join(" "), new Date(until), new Date())
       io.out(`${t.fingerprint} ${t.from ?? "new"} → accepted-risk until ${t.finding.acceptedUntil ?? ""}: ${t.finding.acceptedReason ?? ""}\n`)
     } else {
+      const open = store.open()
       // The feedback loop of findings that have a regression experiment: its runs' journals are in the state dir.
       const { loops } = await import("./feedback/loop.ts")
-      io.out(renderOpen(store.open(), format as Format, loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals"))))
+      const text = format === "html" ? renderHtml(open, { profiles: profilesLine(config) }) : renderOpen(open, format as Format, loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals")))
+      if (args.out === undefined) io.out(text)
+      else {
+        mkdirSync(dirname(args.out), { recursive: true })
+        writeFileSync(args.out, text)
+        io.err(`shiftup findings: ${open.length} open finding(s) written to ${args.out}\n`)
+      }
     }
   } finally {
     store.close()
   }
   return 0
+}
+
+/** The misconfiguration profiles in force, as the config chooses them (docs/misconfig.md). */
+const profilesLine = (config: Config): string => {
+  const m = config.misconfig ?? {}
+  const parts = [`${m.profile ?? "web"} by default`, ...Object.entries(m.environments ?? {}).map(([env, p]) => `${p} in ${env}`), ...Object.entries(m.targets ?? {}).map(([t, p]) => `${p} for ${t}`)]
+  return parts.join(", ")
 }

@@ -1,6 +1,7 @@
 /**
  * `shiftup/watch`: continuous observe-only checking. `shiftup watch` runs the config's `watch`
- * jobs (experiments whose every step is observe-class, inventory snapshots with drift) on
+ * jobs (experiments whose every step is observe-class, inventory snapshots with drift,
+ * misconfiguration rules, OSV vulnerability matching; one probe budget shared by all) on
  * intervals or cron expressions; every finding goes into a store with a lifecycle — a stable
  * fingerprint (rule + asset + location), first and last seen, occurrences, new / open /
  * resolved / regressed / accepted-risk (an expired acceptance reopens) — served as Prometheus
@@ -16,8 +17,8 @@ export { FindingStoreError, UnmappedTarget } from "../ShiftupError.ts"
 export { renderOpen, type Format as FindingsFormat } from "./findings.ts"
 export { notObserveOnly } from "./jobs.ts"
 export { logger, type Level, type LogFormat, type Logger } from "./log.ts"
-export { fromDrift, fromJournal } from "./observations.ts"
-export type { ExperimentJob, InventoryJob, WatchJob, WatchSettings, WebhookSettings } from "./settings.ts"
+export { fromDrift, fromJournal, fromMisconfig, fromVulns } from "./observations.ts"
+export type { ExperimentJob, FactSource, InventoryJob, MisconfigJob, ProbeSettings, VulnsJob, WatchJob, WatchSettings, WebhookSettings } from "./settings.ts"
 export type { ContainerSide, EnvironmentMapping, FeedbackSettings, MappingSide } from "./feedback/settings.ts"
 export { allJobs, jobsFileOf, jobsFileSchema, readJobsFile, type JobsFile } from "./jobs-file.ts"
 export { fingerprint } from "./store/fingerprint.ts"

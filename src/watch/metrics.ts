@@ -1,11 +1,12 @@
 /**
  * The watcher's Prometheus metrics (prom-client, its own registry — never the global one) and
- * its HTTP endpoint on 127.0.0.1: `/metrics` in the Prometheus text format, `/healthz` (200 with
+ * its HTTP endpoint (127.0.0.1 by default): `/metrics` in the Prometheus text format, `/healthz` (200 with
  * the jobs' last runs as JSON while the watcher runs; 503 while it shuts down).
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { ProbeBudget } from "../RunContext.ts"
 import type { FindingStore } from "./store/Store.ts"
 
 export interface Metrics {
@@ -17,8 +18,18 @@ export interface Metrics {
   readonly transitions: Counter<"to">
 }
 
-export const metrics = (store: FindingStore): Metrics => {
+export const metrics = (store: FindingStore, probes?: ProbeBudget): Metrics => {
   const registry = new Registry()
+  if (probes !== undefined)
+    new Counter({
+      name: "shiftup_watch_probes_total",
+      help: "Probes every job together sent under the shared probe budget (watch.probes): its rate is the probe rate used",
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(probes.booked())
+      },
+    })
   new Gauge({
     name: "shiftup_watch_open_findings",
     help: "Findings not resolved (new, open, regressed, accepted-risk), by severity and rule",
@@ -44,8 +55,8 @@ export interface Endpoint {
   readonly close: () => Promise<void>
 }
 
-/** Listens on 127.0.0.1 only. */
-export const serve = async (port: number, registry: Registry, health: () => { readonly ok: boolean; readonly body: unknown }): Promise<Endpoint> => {
+/** Listens on `host` (127.0.0.1 unless the config says otherwise). */
+export const serve = async (port: number, registry: Registry, health: () => { readonly ok: boolean; readonly body: unknown }, host = "127.0.0.1"): Promise<Endpoint> => {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]
     if (req.method !== "GET") return res.writeHead(405, { allow: "GET" }).end()
@@ -64,7 +75,7 @@ export const serve = async (port: number, registry: Registry, health: () => { re
   })
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
-    server.listen(port, "127.0.0.1", () => resolve())
+    server.listen(port, host, () => resolve())
   })
   return {
     port: (server.address() as AddressInfo).port,

@@ -4,6 +4,7 @@
  * validated with the rest of the config (every issue at once); cron expressions are checked by
  * the scheduler when `shiftup watch` starts (the cron library loads only there).
  */
+import { isIP } from "node:net"
 import { Schema, type Duration } from "effect"
 import { durationOption } from "../internal/validate.ts"
 
@@ -29,7 +30,50 @@ export interface InventoryJob extends JobCommon {
   readonly inventory: true
 }
 
-export type WatchJob = ExperimentJob | InventoryJob
+/**
+ * Where a misconfiguration or vulnerability job reads its facts: `"docker"` (the local engine's
+ * containers, read through its API — no container is contacted; `{ docker: { labels } }`: only
+ * those with all these labels, `key` or `key=value`), `"inventory"` (the config's
+ * `inventory` sources, endpoints planned against the floor as for `shiftup inventory`), or a
+ * snapshot file another process writes (`shiftup inventory --out`), read again at every tick.
+ */
+export type FactSource = "docker" | "inventory" | { readonly snapshot: string } | { readonly docker: { readonly labels: ReadonlyArray<string> } }
+
+/** Evaluates the misconfiguration rules (docs/misconfig.md) under the profile in force for each asset. */
+export interface MisconfigJob extends JobCommon {
+  readonly misconfig: {
+    readonly from: FactSource
+    /** One profile for every asset, over the config's `misconfig` choices (the CLI's `--profile`). */
+    readonly profile?: string
+    /** Only these rule ids; default every rule. */
+    readonly rules?: ReadonlyArray<string>
+  }
+}
+
+/** Matches the packages of the inventory's images (or an SBOM) against a local OSV database: a finding per package and advisory. */
+export interface VulnsJob extends JobCommon {
+  readonly vulns: {
+    /** A directory of OSV JSON advisories (searched recursively) or one OSV JSON file; read at every tick, never fetched. */
+    readonly osv: string
+    /** Whose packages: the containers' images (`"docker"`, `"inventory"`: read from each image without running it), a snapshot's recorded packages, or a CycloneDX/SPDX SBOM file. */
+    readonly from: FactSource | { readonly sbom: string }
+  }
+}
+
+export type WatchJob = ExperimentJob | InventoryJob | MisconfigJob | VulnsJob
+
+/**
+ * One probe-rate budget for the whole watcher: every job's probes draw from it, on top of each
+ * run's own pacing (docs/continuous.md).
+ */
+export interface ProbeSettings {
+  /** Probes per second, all jobs together. */
+  readonly maxRate: number
+  /** Probes that may go at once after a quiet spell (the bucket's size); default 1 (evenly spaced). */
+  readonly burst?: number
+  /** The least time between two probes to one host, whichever jobs send them; default none. */
+  readonly perTargetInterval?: Duration.Input
+}
 
 /** A webhook called on finding state changes; the body is documented in docs/watch.md. */
 export interface WebhookSettings {
@@ -50,10 +94,17 @@ export interface WebhookSettings {
 export interface WatchSettings {
   readonly jobs: ReadonlyArray<WatchJob>
   readonly webhooks?: ReadonlyArray<WebhookSettings>
+  /** The probe budget all jobs share; default none (each run paced by its own budget only). */
+  readonly probes?: ProbeSettings
   /** The SQLite finding store; default `<stateDir>/watch.sqlite`. */
   readonly store?: string
   /** `/healthz` and `/metrics` on 127.0.0.1 at this port (0: a free one, printed at start). Default 9464. */
   readonly port?: number
+  /**
+   * The address `/healthz` and `/metrics` listen on; default `127.0.0.1`. In a container, where
+   * Prometheus scrapes from outside, `"0.0.0.0"` — published on the host's loopback or a private network only.
+   */
+  readonly listen?: string
   /** How long SIGTERM/SIGINT waits for running jobs (they are aborted, faults-free, then awaited) before exiting anyway. Default 10 seconds. */
   readonly shutdownTimeout?: Duration.Input
   /**
@@ -65,6 +116,12 @@ export interface WatchSettings {
 
 const DurationInput = durationOption("positive")
 
+const FactSourceSchema = Schema.Union([
+  Schema.Literals(["docker", "inventory"]),
+  Schema.Struct({ snapshot: Schema.String.check(Schema.isMinLength(1)) }),
+  Schema.Struct({ docker: Schema.Struct({ labels: Schema.Array(Schema.String.check(Schema.isMinLength(1))).check(Schema.isMinLength(1)) }) }),
+])
+
 export const JobSchema = Schema.Struct({
   name: Schema.String.check(Schema.makeFilter((n) => (/^[a-z0-9][a-z0-9.-]*$/.test(n) ? undefined : `a job name is lowercase letters, digits, dots and dashes (it labels metrics), got ${JSON.stringify(n)}`))),
   every: Schema.optionalKey(DurationInput),
@@ -72,12 +129,20 @@ export const JobSchema = Schema.Struct({
   jitter: Schema.optionalKey(DurationInput),
   experiment: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   inventory: Schema.optionalKey(Schema.Literal(true)),
+  misconfig: Schema.optionalKey(
+    Schema.Struct({
+      from: FactSourceSchema,
+      profile: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+      rules: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMinLength(1)))),
+    }),
+  ),
+  vulns: Schema.optionalKey(Schema.Struct({ osv: Schema.String.check(Schema.isMinLength(1)), from: Schema.Union([FactSourceSchema, Schema.Struct({ sbom: Schema.String.check(Schema.isMinLength(1)) })]) })),
 }).check(
   Schema.makeFilter((j) =>
     (j.every === undefined) === (j.cron === undefined)
       ? `job "${j.name}": give exactly one of \`every\` (an interval) and \`cron\` (a cron expression)`
-      : (j.experiment === undefined) === (j.inventory === undefined)
-        ? `job "${j.name}": give exactly one of \`experiment\` (a file) and \`inventory: true\``
+      : [j.experiment, j.inventory, j.misconfig, j.vulns].filter((k) => k !== undefined).length !== 1
+        ? `job "${j.name}": give exactly one of \`experiment\` (a file), \`inventory: true\`, \`misconfig: { from }\` and \`vulns: { osv, from }\``
         : undefined,
   ),
 )
@@ -102,8 +167,16 @@ export const WatchSettingsSchema = Schema.Struct({
       }),
     ),
   ),
+  probes: Schema.optionalKey(
+    Schema.Struct({
+      maxRate: Schema.Number.check(Schema.isGreaterThan(0), Schema.makeFilter((n) => (Number.isFinite(n) ? undefined : "must be finite"))),
+      burst: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
+      perTargetInterval: Schema.optionalKey(DurationInput),
+    }),
+  ),
   store: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),
+  listen: Schema.optionalKey(Schema.String.check(Schema.makeFilter((a) => (isIP(a) === 0 ? `an IP address to listen on, e.g. "127.0.0.1" or "0.0.0.0", got ${JSON.stringify(a)}` : undefined)))),
   shutdownTimeout: Schema.optionalKey(DurationInput),
   jobsFile: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
 })

@@ -12,6 +12,7 @@ import type { Config } from "../Config.ts"
 import type { Experiment } from "../Experiment.ts"
 import type { Snapshot } from "../inventory/snapshot/model.ts"
 import { millisOf } from "../internal/validate.ts"
+import { probeBudget } from "../RunContext.ts"
 import { fail, InvalidConfig } from "../ShiftupError.ts"
 import { allJobs } from "./jobs-file.ts"
 import { prepare, type RunnableJob } from "./jobs.ts"
@@ -52,6 +53,8 @@ export interface WatchOptions {
   readonly load: (file: string) => Promise<ReadonlyArray<Experiment>>
   /** Called with every state change of a finding (the hook for webhooks). */
   readonly onTransition?: (t: Transition) => void
+  /** Replaces how jobs are made runnable (benchmarks of the scheduler itself, where a job's work must cost nothing). */
+  readonly prepare?: typeof prepare
 }
 
 export interface Watcher {
@@ -88,10 +91,11 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   if (cronIssues.length > 0) throw fail(new InvalidConfig({ source: config.module ?? "shiftup.config.ts", issues: cronIssues }))
   const stateFile = stateFileOf(stateDir)
   const previous = readState(stateFile)
-  const jobs = await prepare(specs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }) })
+  const probes = settings.probes === undefined ? undefined : probeBudget({ perSecond: settings.probes.maxRate, ...(settings.probes.burst === undefined ? {} : { burst: settings.probes.burst }), ...(settings.probes.perTargetInterval === undefined ? {} : { perKeyMs: millisOf(settings.probes.perTargetInterval) }) })
+  const jobs = await (options.prepare ?? prepare)(specs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }), ...(probes === undefined ? {} : { probeBudget: probes }) })
   const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
   const store = openSqlite(storeFile)
-  const m = metrics(store)
+  const m = metrics(store, probes)
   const hooks = webhooks(settings.webhooks ?? [], log)
   const states = new Map<string, JobState>(
     jobs.map((j) => {
@@ -163,9 +167,9 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   const endpoint = await serve(settings.port ?? 9464, m.registry, () => ({
     ok: !stopping,
     body: { status: stopping ? "stopping" : "ok", jobs: Object.fromEntries([...states].map(([name, s]) => [name, { ...s, running: running.has(name) }])) },
-  }))
+  }), settings.listen)
   const schedules: Array<Schedule> = jobs.map((j) => schedule(j.spec, () => tick(j)))
-  log("info", "watch.started", { url: `http://127.0.0.1:${endpoint.port}`, store: storeFile, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
+  log("info", "watch.started", { url: `http://${settings.listen === undefined || settings.listen === "0.0.0.0" ? "127.0.0.1" : settings.listen.includes(":") ? `[${settings.listen}]` : settings.listen}:${endpoint.port}`, store: storeFile, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
 
   const write = (clean: boolean): WatchState => {
     const state: WatchState = { schema: stateSchema, stoppedAt: new Date().toISOString(), clean, jobs: Object.fromEntries(states), inventory: jobs.snapshots() }

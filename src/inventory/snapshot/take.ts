@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import { effective, type Budget } from "../../Budget.ts"
+import type { ProbeBudget } from "../../RunContext.ts"
 import type { DockerEngine, EngineOptions } from "../../docker/model.ts"
 import type { Exception } from "../../internal/classify.ts"
 import { defaultEgress, makeEgress } from "../../internal/egress.ts"
@@ -49,6 +50,8 @@ export interface SnapshotOptions {
   readonly previous?: Snapshot
   /** Correlation id the scan's HTTP requests carry; default `inventory-<time>`. */
   readonly runId?: string
+  /** A probe budget shared with other scans and runs (a watcher's jobs): every endpoint probe also takes its slot there, under its host. */
+  readonly probeBudget?: ProbeBudget
   /** Docker inspects in flight at once; default 16. */
   readonly concurrency?: number
 }
@@ -62,6 +65,7 @@ export const safetyOf = (options: SnapshotOptions): Safety => ({
   policy: options.policy ?? {},
   probeRates: effective(undefined, options.budget).probeRates,
   runId: options.runId ?? `inventory-${Date.now().toString(36)}`,
+  ...(options.probeBudget === undefined ? {} : { probeBudget: options.probeBudget }),
 })
 
 /**

@@ -23,7 +23,7 @@ import { fingerprint } from "../../internal/fingerprint.ts"
 import { closeRun, request } from "../../internal/http.ts"
 import { completed, dn, handshake } from "../../internal/tls-handshake.ts"
 import { decide, type PolicySettings } from "../../Policy.ts"
-import { correlationHeaders, makeStore, pacer, RunContext } from "../../RunContext.ts"
+import { correlationHeaders, makeStore, pacer, RunContext, type ProbeBudget } from "../../RunContext.ts"
 import { EgressDenied, InvalidArguments, type ShiftupError, TargetRefused } from "../../ShiftupError.ts"
 import * as Target from "../../Target.ts"
 import type { Environment } from "../../Target.ts"
@@ -71,6 +71,8 @@ export interface Safety {
   readonly probeRates: ProbeRates
   /** Correlation id every HTTP request carries. */
   readonly runId: string
+  /** Shared with other scans and runs (a watcher's jobs): probes also take their slot there, by host. */
+  readonly probeBudget?: ProbeBudget
 }
 
 export const defaultPorts: ReadonlyArray<number> = [22, 25, 80, 443, 1433, 2379, 3000, 3306, 5432, 5672, 6379, 8000, 8080, 8443, 9000, 9092, 9200, 11211, 27017]
@@ -214,7 +216,7 @@ export const endpointAssets = (options: EndpointSourceOptions, safety: Safety, p
     const started = performance.now()
     const planned = plan ?? (yield* planEndpoints(options, safety))
     const rates = new Map(planned.map((p) => [p.host, p.rate ?? Infinity]))
-    const pace = pacer((host) => rates.get(host) ?? Infinity)
+    const pace = pacer((host) => rates.get(host) ?? Infinity, safety.probeBudget === undefined ? undefined : { budget: safety.probeBudget, keyOf: (host) => host })
     const run: RunContext = { runId: safety.runId, headers: correlationHeaders(safety.runId), egress: safety.egress, ...pace, store: makeStore() }
     const concurrency = options.concurrency ?? 100
     const states = yield* Effect.promise((signal) => scan(planned.map((p) => ({ address: p.address, port: p.port, pace: p.host })), { concurrency, timeoutMs: options.timeoutMs ?? 1000, reserve: pace.reserve, signal }))

@@ -20,6 +20,27 @@ describe("the watch section", () => {
     expect(issues({ jobs: [{ name: "a", experiment: "e.ts", every: "5 minutes", jitter: 2000 }, { name: "inv", inventory: true, cron: "*/5 * * * *" }], port: 0, shutdownTimeout: "5 seconds" })).toBe("")
   })
 
+  it("accepts misconfig and vulns jobs and a shared probe budget; refuses a job of two kinds and a bad source", () => {
+    expect(
+      issues({
+        jobs: [
+          { name: "m", misconfig: { from: "docker", profile: "healthcare", rules: ["container.privileged"] }, every: "1 hour" },
+          { name: "v", vulns: { osv: "osv/", from: { sbom: "bom.json" } }, cron: "0 * * * *" },
+          { name: "s", misconfig: { from: { snapshot: "snap.json" } }, every: 1000 },
+          { name: "l", vulns: { osv: "osv.json", from: { docker: { labels: ["team=payments"] } } }, every: 1000 },
+        ],
+        probes: { maxRate: 20, burst: 5, perTargetInterval: "200 millis" },
+        listen: "0.0.0.0",
+      }),
+    ).toBe("")
+    expect(issues({ jobs: [], listen: "localhost" })).toContain('watch.listen: an IP address to listen on, e.g. "127.0.0.1" or "0.0.0.0", got "localhost"')
+    const m = issues({ jobs: [{ name: "x", misconfig: { from: "docker" }, vulns: { osv: "o", from: "docker" }, every: 1000 }, { name: "y", misconfig: { from: "s3" }, every: 1000 }], probes: { maxRate: 0, burst: 0 } })
+    expect(m).toContain('job "x": give exactly one of')
+    expect(m).toContain("watch.jobs[1].misconfig.from")
+    expect(m).toContain("watch.probes.maxRate")
+    expect(m).toContain("watch.probes.burst")
+  })
+
   it("names every problem at once", () => {
     const m = issues({
       jobs: [
@@ -30,7 +51,7 @@ describe("the watch section", () => {
       port: 70_000,
     })
     expect(m).toContain("give exactly one of `every` (an interval) and `cron`")
-    expect(m).toContain('job "a": give exactly one of `experiment` (a file) and `inventory: true`')
+    expect(m).toContain('job "a": give exactly one of `experiment` (a file), `inventory: true`, `misconfig: { from }` and `vulns: { osv, from }`')
     expect(m).toContain('watch.jobs[2].name: a job name is lowercase letters, digits, dots and dashes (it labels metrics), got "Bad Name"')
     expect(m).toContain("watch.jobs[2].every")
     expect(m).toContain("watch.port")
