@@ -91,6 +91,8 @@ beforeAll(async () => {
   // (less the health check or the network where the engine refuses two of them).
   docker("run", "-d", "--name", `${runId}-good`, "--label", label, ...hardened, "-p", `127.0.0.1:${good}:8080`, busybox, "sleep", "3600")
   docker("run", "-d", "--name", `${runId}-port-all-interfaces`, "--label", label, ...hardened, "-p", `0.0.0.0:${wide}:8080`, busybox, "sleep", "3600")
+  // Created, never started: no live binding yet, but it publishes on every interface once it starts.
+  docker("create", "--name", `${runId}-port-created`, "--label", label, ...hardened, "-p", `0.0.0.0:${wide}:8081`, busybox, "sleep", "3600")
   const without = (flags: ReadonlyArray<string>) => hardened.filter((f) => !flags.includes(f))
   for (const [rule, change, variant] of bad) docker("create", "--name", nameOf(rule, variant), "--label", label, ...(rule === "container.no-healthcheck" ? without(health) : change.includes("--network") ? without(["--network", network]) : hardened), ...change, busybox, "sleep", "3600")
   docker("create", "--name", `${runId}-old`, "--label", label, ...hardened, old)
@@ -129,6 +131,8 @@ describe("container rules on real containers", () => {
     expect(fired(`${runId}-port-all-interfaces`)).toEqual(["container.port-all-interfaces"])
     const f = Misconfig.evaluate([asset(`${runId}-port-all-interfaces`)], { rules: ["container.port-all-interfaces"] }).findings[0]
     expect(f?.evidence[0]).toMatch(/^8080\/tcp published on 0\.0\.0\.0:\d+$/)
+    // A stopped or created container is judged by its configured bindings.
+    expect(fired(`${runId}-port-created`)).toEqual(["container.port-all-interfaces"])
   })
 
   it("container.image-age fires on the 2020 image, not on the one built today, by the profile's window", () => {

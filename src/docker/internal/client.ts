@@ -79,7 +79,10 @@ const mountOf = (m: Json): Mount => ({
 
 const containerOf = (j: Json): Container => {
   const hc = j.HostConfig ?? {}
-  const ports = j.NetworkSettings?.Ports ?? {}
+  // The engine's bindings while the container runs; its configured ones when it does not (a
+  // created or stopped container publishes them again when it starts — a rule must see them).
+  const live = j.NetworkSettings?.Ports ?? {}
+  const ports = Object.keys(live).length > 0 ? live : (hc.PortBindings ?? {})
   return {
     id: String(j.Id),
     name: String(j.Name ?? "").replace(/^\//, ""),
