@@ -2,13 +2,12 @@
  * `shiftup watch` and `shiftup findings`: loaded only for these commands (with croner,
  * prom-client and node:sqlite, which nothing else loads).
  */
-import { join } from "node:path"
 import type { CliIo } from "../cli/main.ts"
 import { loadConfig, loadFile } from "../cli/load.ts"
 import { fail, InvalidArguments } from "../ShiftupError.ts"
 import { renderOpen, type Format } from "./findings.ts"
 import { logger, type LogFormat } from "./log.ts"
-import { openSqlite } from "./store/sqlite.ts"
+import { openStore } from "./store/open.ts"
 import { shutdownMs, startWatch } from "./watch.ts"
 
 export interface WatchArgs {
@@ -49,14 +48,14 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
   if (sub === "accept" && (fp === undefined || reason.length === 0 || Number.isNaN(until)))
     throw fail(new InvalidArguments({ detail: "`shiftup findings accept` needs a fingerprint, --until <date> (e.g. 2027-01-31) and a reason" }))
   const config = await loadConfig(args.config)
-  const store = openSqlite(config.watch?.store ?? join(args.stateDir ?? config.stateDir ?? ".shiftup", "watch.sqlite"))
+  const store = await openStore(config.watch?.store, args.stateDir ?? config.stateDir ?? ".shiftup")
   try {
     if (sub === "accept") {
-      const t = store.accept(fp as string, reason.join(" "), new Date(until), new Date())
+      const t = await store.accept(fp as string, reason.join(" "), new Date(until), new Date())
       io.out(`${t.fingerprint} ${t.from ?? "new"} → accepted-risk until ${t.finding.acceptedUntil ?? ""}: ${t.finding.acceptedReason ?? ""}\n`)
-    } else io.out(renderOpen(store.open(), format as Format))
+    } else io.out(renderOpen(await store.open(), format as Format))
   } finally {
-    store.close()
+    await store.close()
   }
   return 0
 }

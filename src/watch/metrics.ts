@@ -24,9 +24,10 @@ export const metrics = (store: FindingStore): Metrics => {
     help: "Findings not resolved (new, open, regressed, accepted-risk), by severity and rule",
     labelNames: ["severity", "rule"] as const,
     registers: [registry],
-    collect() {
+    async collect() {
+      const counts = await store.countOpen()
       this.reset()
-      for (const c of store.countOpen()) this.set({ severity: c.severity, rule: c.rule }, c.count)
+      for (const c of counts) this.set({ severity: c.severity, rule: c.rule }, c.count)
     },
   })
   return {
