@@ -59,6 +59,16 @@ export const postgresName = (o: PostgresStoreOptions): string => {
   return `postgres://${o.user === undefined ? "" : `${encodeURIComponent(o.user)}@`}${o.host ?? "localhost"}:${o.port ?? 5432}/${o.database ?? ""}`
 }
 
+const fromUrl = (url: string) => {
+  const u = new URL(url)
+  return {
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: u.port === "" ? 5432 : Number(u.port),
+    ...(u.pathname.length > 1 ? { database: decodeURIComponent(u.pathname.slice(1)) } : {}),
+    ...(u.username === "" ? {} : { user: decodeURIComponent(u.username) }),
+  }
+}
+
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`
 
 /** Each entry moves the schema from version i to i + 1; the same history as the SQLite store's, in PostgreSQL's types. Append only. */
@@ -112,7 +122,8 @@ export const openPostgres = async (o: PostgresStoreOptions): Promise<FindingStor
   }
   const schema = o.schema ?? "shiftup"
   const pool = new pg.Pool({
-    ...(o.url === undefined ? { host: o.host, port: o.port ?? 5432, database: o.database, user: o.user } : { connectionString: o.url }),
+    // Not pg's connectionString: its parse would override the password function below.
+    ...(o.url === undefined ? { host: o.host, port: o.port ?? 5432, database: o.database, user: o.user } : fromUrl(o.url)),
     // A function: read at each connection, never kept in the pool's config.
     ...(o.passwordEnv === undefined ? {} : { password: () => process.env[o.passwordEnv as string] ?? "" }),
     max: o.poolSize ?? 4,
