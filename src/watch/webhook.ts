@@ -80,13 +80,13 @@ export const webhooks = (settings: ReadonlyArray<WebhookSettings>, o: WebhookOpt
       await r.body?.cancel()
       if (r.ok) {
         await store.settle(d.id, { _tag: "Delivered", at: new Date(), attempts })
-        log("info", "webhook.delivered", { url: d.url, delivery: d.id, event: d.event, attempt: attempts })
+        log("info", "webhook.delivered", { url: d.url, delivery: d.id, change: d.event, attempt: attempts })
         return true
       }
       why = `HTTP ${r.status}`
       if (!retryable(r.status)) {
         await store.settle(d.id, { _tag: "GaveUp", at: new Date(), attempts, error: why })
-        log("error", "webhook.rejected", { url: d.url, delivery: d.id, event: d.event, status: r.status, attempt: attempts })
+        log("error", "webhook.rejected", { url: d.url, delivery: d.id, change: d.event, status: r.status, attempt: attempts })
         return true
       }
     } catch (e) {
@@ -96,7 +96,7 @@ export const webhooks = (settings: ReadonlyArray<WebhookSettings>, o: WebhookOpt
     const max = hook.attempts ?? 5
     if (attempts >= max) {
       await store.settle(d.id, { _tag: "GaveUp", at: new Date(), attempts, error: why })
-      log("error", "webhook.failed", { url: d.url, delivery: d.id, event: d.event, attempts, error: why })
+      log("error", "webhook.failed", { url: d.url, delivery: d.id, change: d.event, attempts, error: why })
       return true
     }
     const delay = (hook.backoffMs ?? 500) * 2 ** (attempts - 1)
