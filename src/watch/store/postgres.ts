@@ -91,11 +91,13 @@ export const pgMigrations: ReadonlyArray<string> = [
    CREATE TABLE leases (job text PRIMARY KEY, holder text NOT NULL, expires_at timestamptz NOT NULL);`,
 ]
 
-const types = ["text", "text", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "integer", "timestamptz", "timestamptz", "timestamptz", "text", "bigint", "bigint"] as const
-
-const upsert = `INSERT INTO findings (${columns.join(", ")})
-  SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})
-  ON CONFLICT (fingerprint) DO UPDATE SET ${columns.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`
+// One JSON parameter per batch: PostgreSQL parses it in C, where 18 arrays of 10 000 values
+// each would cost pg's JavaScript escaping. New rows are plain inserts (no speculative
+// insertion); the others an UPDATE joined on the fingerprint.
+const batch = `json_populate_recordset(NULL::findings, $1::json)`
+const insertRows = `INSERT INTO findings (${columns.join(", ")}) SELECT ${columns.join(", ")} FROM ${batch}`
+const updateRows = `UPDATE findings AS f SET ${columns.slice(1).map((c) => `${c} = r.${c}`).join(", ")} FROM ${batch} AS r WHERE f.fingerprint = r.fingerprint`
+const asJson = (rows: ReadonlyArray<StoredFinding>) => JSON.stringify(rows.map((f) => Object.fromEntries(valuesOf(f).map((v, i) => [columns[i], v]))))
 
 const describePg = (e: unknown, o: PostgresStoreOptions): string => {
   const err = e as { readonly code?: string; readonly message?: string }
@@ -177,8 +179,11 @@ export const openPostgres = async (o: PostgresStoreOptions): Promise<FindingStor
   }
   const write = async (c: PgClient, changes: Changes) => {
     if (changes.rows.length === 0) return changes.transitions
-    const values = changes.rows.map(valuesOf)
-    await c.query(upsert, columns.map((_, i) => values.map((v) => v[i])))
+    const created = new Set(changes.transitions.filter((t) => t.from === undefined).map((t) => t.fingerprint))
+    const fresh = changes.rows.filter((f) => created.has(f.fingerprint))
+    const changed = changes.rows.filter((f) => !created.has(f.fingerprint))
+    if (fresh.length > 0) await c.query(insertRows, [asJson(fresh)])
+    if (changed.length > 0) await c.query(updateRows, [asJson(changed)])
     return changes.transitions
   }
   const expireNow = async (c: PgClient, at: Date) =>
