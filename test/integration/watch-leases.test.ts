@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest"
-import { fixture, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
+import { fixture, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
 import { startPgLab, type PgLab } from "../support/postgres.ts"
 import { openPostgres } from "shiftup/watch"
 
@@ -155,6 +155,10 @@ export default defineConfig({
   expect(events(s).filter((e) => e.event === "finding.changed" && e["to"] === "new").length + events(watchers[victim as "a" | "b"]).filter((e) => e.event === "finding.changed" && e["to"] === "new").length).toBe(1)
   noOverlap()
   s.child.kill("SIGTERM")
-  await s.exited
+  expect((await s.exited).code, "a clean stop").toBe(0)
+  // `shiftup findings` reads the same PostgreSQL store.
+  const listed = await runCli(["findings", "--format", "json"], { cwd: dir, env: { [lab.passwordEnv]: lab.password } })
+  expect(listed.code, listed.output).toBe(0)
+  expect((JSON.parse(listed.stdout) as { findings: Array<{ fingerprint: string; state: string }> }).findings).toEqual([expect.objectContaining({ fingerprint: fp[0], state: "open" })])
   console.log(`ticks ${ticks()}, visits before the kill: a ${ran.a}, b ${ran.b}; skipped for the lease ${skippedByLease.length}; killed ${victim}, ${survivor} took over after ${Math.round(takeover.begin - killedAt)} ms`)
 }, 180_000)
