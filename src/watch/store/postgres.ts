@@ -11,7 +11,7 @@
 import { FindingStoreError, describeUnknown } from "../../ShiftupError.ts"
 import { fingerprint } from "./fingerprint.ts"
 import { acceptRisk, applyScan, bySeverity, reopenExpired, type Changes } from "./lifecycle.ts"
-import { columns, toDelivery, toFinding, valuesOf } from "./sqlite.ts"
+import { columns, toDelivery, toFinding, valuesOf } from "./rows.ts"
 import type { FindingStore, NewDelivery, Severity, StoredFinding, Transition } from "./Store.ts"
 
 /** `watch.store` for PostgreSQL. Either `url` (without a password) or host/port/database/user. */
