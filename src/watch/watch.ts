@@ -3,8 +3,8 @@
  * job still runs is skipped, logged and counted), every complete scan recorded in the finding
  * store (its state changes logged and counted), `/healthz` and `/metrics` on 127.0.0.1, and a
  * graceful stop: no new ticks, running jobs get until 60% of the deadline to finish, are then
- * aborted (abandoned: nothing recorded), pending webhook deliveries get 15%, and the state is
- * written before the deadline. Each run holds the job's lease in the store (renewed while it
+ * aborted (abandoned: nothing recorded), pending webhook deliveries get 15% (what is left stays in
+ * the outbox for the next start), and the state is written before the deadline. Each run holds the job's lease in the store (renewed while it
  * runs, kept for the rest of its tick's slot), so watchers sharing a PostgreSQL store never run
  * one job at once, and a crashed watcher's jobs are taken over when its leases expire.
  */
@@ -216,7 +216,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
       }
       const started = Date.now()
       if (!(await Promise.race([hooks.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, Math.floor(deadlineMs * 0.15))).unref())])))
-        log("warn", "webhook.abandoned", { reason: "deliveries still pending at the shutdown deadline", waitedMs: Date.now() - started })
+        log("warn", "webhook.abandoned", { reason: "deliveries still pending at the shutdown deadline: they stay in the outbox and are sent after the next start", waitedMs: Date.now() - started })
       await hooks.stop()
       await endpoint.close()
       const state = write(clean)
