@@ -28,6 +28,10 @@ const alive = (pid: number) => {
   }
 }
 
+// The locks this process holds: a lock naming this process's pid that is not among them was left
+// by an earlier process that had the same pid — a container's watcher is pid 1 at every start.
+const held = new Set<string>()
+
 const lockFile = (file: string): (() => void) => {
   const lock = `${file}.watcher.lock`
   for (let attempt = 0; ; attempt++) {
@@ -35,11 +39,15 @@ const lockFile = (file: string): (() => void) => {
       const fd = openSync(lock, "wx", 0o600)
       writeSync(fd, `${process.pid}\n`)
       closeSync(fd)
-      return () => rmSync(lock, { force: true })
+      held.add(lock)
+      return () => {
+        held.delete(lock)
+        rmSync(lock, { force: true })
+      }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw e
       const pid = Number.parseInt(readFileSync(lock, "utf8"), 10)
-      if (Number.isInteger(pid) && alive(pid))
+      if (Number.isInteger(pid) && (pid === process.pid ? held.has(lock) : alive(pid)))
         throw new FindingStoreError({ store: file, detail: `another shiftup watch (pid ${pid}) uses it: a SQLite store takes one watcher; stop that one, or use a PostgreSQL store for several watchers (docs/watch.md)` })
       rmSync(lock, { force: true })
     }
