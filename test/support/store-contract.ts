@@ -157,6 +157,16 @@ export const storeContract = (sut: StoreUnderTest): void => {
       expect(await store.claim(third.id, "watcher-b", 60_000), "an expired claim (its watcher died) is taken over").toBe(true)
     }))
 
+  it("the outbox is written in the scan's transaction: a delivery that cannot be written (a duplicate id) leaves no finding changed either", () =>
+    using(async (store) => {
+      const sameId = (t: Transition): ReadonlyArray<NewDelivery> => [{ id: "one-id", url: "http://127.0.0.1:1/hook", event: `finding.${t.to}`, body: "{}" }]
+      await expect(store.record("gateway", [anon, cors], at(0), { deliveries: sameId })).rejects.toThrow(FindingStoreError)
+      expect(await store.open()).toEqual([])
+      expect(await store.pending(10)).toEqual([])
+      expect(moves(await store.record("gateway", [anon], at(1))), "the scan was not recorded: its finding is still new").toEqual([[undefined, "new"]])
+      expect((await store.get(fingerprint(anon)))?.timeToDetectMs, "nor the scan's time").toBeUndefined()
+    }))
+
   it("leases: one holder at a time, renewed by its holder, taken over after expiry, kept for the rest of a slot on release", () =>
     using(async (store) => {
       expect(await store.lease("job", "a", 60_000)).toBe(true)

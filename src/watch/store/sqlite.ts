@@ -101,7 +101,7 @@ export const openSqlite = (file: string): FindingStore => {
       return a
     } catch (e) {
       db.exec("ROLLBACK")
-      throw e
+      throw e instanceof FindingStoreError ? e : new FindingStoreError({ store: file, detail: `nothing written: ${(e as Error).message}` })
     }
   }
   const expireNow = (at: Date) => write(reopenExpired((q(`SELECT * FROM findings WHERE state = 'accepted-risk' AND accepted_until <= ?`).all(at.toISOString()) as Array<Row>).map(toFinding), at))
