@@ -3,8 +3,10 @@
  * 127.0.0.1 port, role `app` with a scram password from an environment variable): the same
  * contract suite as the SQLite store (test/support/store-contract.ts), each test in its own
  * schema; and what only this store has: two watchers opening one database at once migrate it
- * once, a database from a newer shiftup is refused, and the password never shows in an error.
+ * once, a server still starting is waited for, a database from a newer shiftup is refused, and
+ * the password never shows in an error.
  */
+import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { FindingStoreError, openPostgres, pgMigrations, type PostgresStoreOptions } from "shiftup/watch"
 import { startPgLab, type PgLab } from "../support/postgres.ts"
@@ -41,6 +43,39 @@ describe("the PostgreSQL store", () => {
     } finally {
       await a.close()
       await b.close()
+    }
+  })
+
+  it("waits for a server still starting up rather than failing", async () => {
+    // In front of the real server, a proxy that answers the first 5 connections as a starting
+    // PostgreSQL does (FATAL 57P03), then passes connections through.
+    let refused = 0
+    const frame = (code: string, text: string) => {
+      const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${text}\0\0`, "utf8")
+      const head = Buffer.alloc(5)
+      head.write("E", 0)
+      head.writeInt32BE(fields.length + 4, 1)
+      return Buffer.concat([head, fields])
+    }
+    const proxy = net.createServer((client) => {
+      if (refused < 5) {
+        refused++
+        client.once("data", () => client.end(frame("57P03", "the database system is starting up")))
+        return
+      }
+      const upstream = net.connect(lab.port, "127.0.0.1")
+      client.pipe(upstream).pipe(client)
+      client.on("error", () => upstream.destroy())
+      upstream.on("error", () => client.destroy())
+    })
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()))
+    try {
+      const store = await openPostgres({ ...options(), url: `postgres://app@127.0.0.1:${(proxy.address() as net.AddressInfo).port}/postgres` })
+      expect(refused).toBe(5)
+      expect(await store.open()).toEqual([])
+      await store.close()
+    } finally {
+      await new Promise<void>((r) => proxy.close(() => r()))
     }
   })
 

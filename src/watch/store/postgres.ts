@@ -161,6 +161,19 @@ export const openPostgres = async (o: PostgresStoreOptions): Promise<FindingStor
       throw failure(e, doing)
     }
   }
+  // A server still starting (started with the watcher: compose, systemd) is waited for, up to 30 s.
+  for (const since = Date.now(); ; ) {
+    const e = await pool.query("SELECT 1").then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    if (e === undefined) break
+    if ((e as { code?: string }).code !== "57P03" || Date.now() - since > 30_000) {
+      await pool.end().catch(() => undefined)
+      throw failure(e, "cannot connect")
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
   try {
     await transaction("migrating its schema", async (c) => {
       // Two watchers starting together: the second waits here, then finds the schema current.
