@@ -43,9 +43,9 @@ export interface Webhooks {
 }
 
 const retryable = (status: number) => status === 429 || status >= 500
-/** How often an empty outbox is looked at, and one with deliveries waiting for their backoff. */
+/** The outbox is looked at at least this often (at most every `retryPollMs` while a backoff ends sooner). */
 const pollMs = 1000
-const retryPollMs = 100
+const retryPollMs = 50
 
 export interface WebhookOptions {
   readonly store: FindingStore
@@ -62,14 +62,20 @@ export const webhooks = (settings: ReadonlyArray<WebhookSettings>, o: WebhookOpt
   const abort = new AbortController()
   let stopped = false
   let timer: NodeJS.Timeout | undefined
+  /** The drain in progress; it resolves with when to look again (ms). */
   let running: Promise<number> | undefined
   let again = false
 
-  /** One attempt at `d`: false when it is not done (not due, claimed elsewhere, retrying) — later deliveries to its webhook wait. */
-  const attempt = async (d: Delivery): Promise<boolean> => {
+  /**
+   * One attempt at `d`: `undefined` when it is done (delivered or given up), else when to try it
+   * again (not due yet, claimed by another watcher, a retry's backoff) — later deliveries to its
+   * webhook wait for it.
+   */
+  const attempt = async (d: Delivery): Promise<number | undefined> => {
     const hook = hookOf(d.url)
     const timeoutMs = hook.timeoutMs ?? 5000
-    if (Date.parse(d.nextAt) > Date.now() || !(await store.claim(d.id, o.holder, timeoutMs + 5000))) return false
+    if (Date.parse(d.nextAt) > Date.now()) return Date.parse(d.nextAt)
+    if (!(await store.claim(d.id, o.holder, timeoutMs + 5000))) return Date.now() + pollMs
     const secret = d.secretEnv === undefined ? undefined : env[d.secretEnv]
     const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "shiftup-watch", "x-shiftup-event": d.event, "x-shiftup-delivery": d.id }
     if (secret !== undefined && secret !== "") headers["x-shiftup-signature"] = sign(secret, d.body)
@@ -81,47 +87,49 @@ export const webhooks = (settings: ReadonlyArray<WebhookSettings>, o: WebhookOpt
       if (r.ok) {
         await store.settle(d.id, { _tag: "Delivered", at: new Date(), attempts })
         log("info", "webhook.delivered", { url: d.url, delivery: d.id, change: d.event, attempt: attempts })
-        return true
+        return undefined
       }
       why = `HTTP ${r.status}`
       if (!retryable(r.status)) {
         await store.settle(d.id, { _tag: "GaveUp", at: new Date(), attempts, error: why })
         log("error", "webhook.rejected", { url: d.url, delivery: d.id, change: d.event, status: r.status, attempt: attempts })
-        return true
+        return undefined
       }
     } catch (e) {
-      if (stopped) return false
+      if (stopped) return Date.now()
       why = e instanceof Error ? e.message : String(e)
     }
     const max = hook.attempts ?? 5
     if (attempts >= max) {
       await store.settle(d.id, { _tag: "GaveUp", at: new Date(), attempts, error: why })
       log("error", "webhook.failed", { url: d.url, delivery: d.id, change: d.event, attempts, error: why })
-      return true
+      return undefined
     }
     const delay = (hook.backoffMs ?? 500) * 2 ** (attempts - 1)
     await store.settle(d.id, { _tag: "Retry", at: new Date(), attempts, retryAt: new Date(Date.now() + delay), error: why })
     log("warn", "webhook.retrying", { url: d.url, delivery: d.id, attempt: attempts, inMs: delay, error: why })
-    return false
+    return Date.now() + delay
   }
 
-  /** Sends what is due, each webhook's in order; returns how many are still pending. */
+  /** Sends what is due, each webhook's in order; returns when to look again (ms). */
   const drain = async (): Promise<number> => {
     const pending = await store.pending(1000)
     const byUrl = new Map<string, Array<Delivery>>()
     for (const d of pending) byUrl.set(d.url, [...(byUrl.get(d.url) ?? []), d])
-    let left = 0
+    let next = Date.now() + pollMs
     await Promise.all(
       [...byUrl.values()].map(async (queue) => {
-        for (const [i, d] of queue.entries()) {
-          if (stopped || !(await attempt(d))) {
-            left += queue.length - i
+        for (const d of queue) {
+          if (stopped) return
+          const later = await attempt(d)
+          if (later !== undefined) {
+            next = Math.min(next, later)
             return
           }
         }
       }),
     )
-    return left
+    return Math.min(pollMs, Math.max(retryPollMs, next - Date.now()))
   }
 
   const loop = () => {
@@ -133,18 +141,18 @@ export const webhooks = (settings: ReadonlyArray<WebhookSettings>, o: WebhookOpt
     clearTimeout(timer)
     running = drain().catch((e: unknown) => {
       log("error", "webhook.outbox", { error: e instanceof Error ? e.message : String(e) })
-      return 1
+      return pollMs
     })
-    void running.then((left) => {
+    void running.then((waitMs) => {
       running = undefined
       if (stopped) return
       if (again) {
         again = false
         return loop()
       }
-      // Pending ones wait for their backoff; an empty outbox is still looked at now and then
+      // Pending ones wait for their backoff; an empty outbox is still looked at every second
       // (another watcher's leftovers, or the previous run's).
-      timer = setTimeout(loop, left > 0 ? retryPollMs : pollMs)
+      timer = setTimeout(loop, waitMs)
       timer.unref()
     })
   }
