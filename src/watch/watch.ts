@@ -3,10 +3,11 @@
  * job still runs is skipped, logged and counted), every complete scan recorded in the finding
  * store (its state changes logged and counted), `/healthz` and `/metrics` on 127.0.0.1, and a
  * graceful stop: no new ticks, running jobs get until 60% of the deadline to finish, are then
- * aborted (abandoned: nothing recorded), pending webhook deliveries get 15% (what is left stays in
- * the outbox for the next start), and the state is written before the deadline. Each run holds the job's lease in the store (renewed while it
- * runs, kept for the rest of its tick's slot), so watchers sharing a PostgreSQL store never run
- * one job at once, and a crashed watcher's jobs are taken over when its leases expire.
+ * aborted (abandoned: nothing recorded), pending webhook deliveries get 15% (what is left stays
+ * in the outbox for the next start), and the state is written before the deadline. Each run
+ * holds the job's lease in the store (renewed while it runs, kept for the rest of its tick's
+ * slot), so watchers sharing a PostgreSQL store never run one job at once, and a crashed
+ * watcher's jobs are taken over when its leases expire.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
