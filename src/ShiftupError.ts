@@ -318,7 +318,7 @@ export class InvalidInventoryFile extends Reason("InvalidInventoryFile")<{
 
 /** The finding store of `shiftup watch` cannot be opened, migrated or changed as asked. */
 export class FindingStoreError extends Reason("FindingStoreError")<{
-  /** The store (a SQLite file). */
+  /** The store: a SQLite file, or `postgres://user@host:port/database` (never a password). */
   readonly store: string
   readonly detail: string
 }> {

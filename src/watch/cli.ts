@@ -11,7 +11,7 @@ import { fail, InvalidArguments } from "../ShiftupError.ts"
 import { renderOpen, type Format } from "./findings.ts"
 import { renderHtml } from "./findings-html.ts"
 import { logger, type LogFormat } from "./log.ts"
-import { openSqlite } from "./store/sqlite.ts"
+import { openStore } from "./store/open.ts"
 import { shutdownMs, startWatch } from "./watch.ts"
 
 export interface WatchArgs {
@@ -54,16 +54,16 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
   if (sub === "accept" && (fp === undefined || reason.length === 0 || Number.isNaN(until)))
     throw fail(new InvalidArguments({ detail: "`shiftup findings accept` needs a fingerprint, --until <date> (e.g. 2027-01-31) and a reason" }))
   const config = await loadConfig(args.config)
-  const store = openSqlite(config.watch?.store ?? join(args.stateDir ?? config.stateDir ?? ".shiftup", "watch.sqlite"))
+  const store = await openStore(config.watch?.store, args.stateDir ?? config.stateDir ?? ".shiftup")
   try {
     if (sub === "accept") {
-      const t = store.accept(fp as string, reason.join(" "), new Date(until), new Date())
+      const t = await store.accept(fp as string, reason.join(" "), new Date(until), new Date())
       io.out(`${t.fingerprint} ${t.from ?? "new"} → accepted-risk until ${t.finding.acceptedUntil ?? ""}: ${t.finding.acceptedReason ?? ""}\n`)
     } else {
-      const open = store.open()
+      const open = await store.open()
       // The feedback loop of findings that have a regression experiment: its runs' journals are in the state dir.
       const { loops } = await import("./feedback/loop.ts")
-      const text = format === "html" ? renderHtml(open, { profiles: profilesLine(config) }) : renderOpen(open, format as Format, loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals")))
+      const text = format === "html" ? renderHtml(open, { profiles: profilesLine(config) }) : renderOpen(open, format as Format, await loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals")))
       if (args.out === undefined) io.out(text)
       else {
         mkdirSync(dirname(args.out), { recursive: true })
@@ -72,7 +72,7 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
       }
     }
   } finally {
-    store.close()
+    await store.close()
   }
   return 0
 }

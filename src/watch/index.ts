@@ -5,12 +5,13 @@
  * intervals or cron expressions; every finding goes into a store with a lifecycle — a stable
  * fingerprint (rule + asset + location), first and last seen, occurrences, new / open /
  * resolved / regressed / accepted-risk (an expired acceptance reopens) — served as Prometheus
- * metrics and signed webhooks. This entry is the store and the watcher as a library. docs/watch.md documents it.
+ * metrics and signed webhooks. This entry is the store (SQLite, or PostgreSQL for several
+ * watchers) and the watcher as a library. docs/watch.md documents it.
  *
  * @example
  * import * as Watch from "shiftup/watch"
  * const store = Watch.openSqlite(".shiftup/watch.sqlite")
- * for (const f of store.open()) console.log(f.severity, f.rule, f.asset, f.state)
+ * for (const f of await store.open()) console.log(f.severity, f.rule, f.asset, f.state)
  */
 import "../../bin/assert-node.js" // first: a Node.js too old for shiftup is named before a dependency fails
 export { FindingStoreError, UnmappedTarget } from "../ShiftupError.ts"
@@ -23,6 +24,8 @@ export type { ContainerSide, EnvironmentMapping, FeedbackSettings, MappingSide }
 export { allJobs, jobsFileOf, jobsFileSchema, readJobsFile, type JobsFile } from "./jobs-file.ts"
 export { fingerprint } from "./store/fingerprint.ts"
 export { migrate, migrations, openSqlite, schemaVersion } from "./store/sqlite.ts"
-export type { FeedbackLink, FindingStore, Observation, Severity, State, StoredFinding, Transition } from "./store/Store.ts"
+export { openPostgres, pgMigrations, type PostgresStoreOptions } from "./store/postgres.ts"
+export { openStore } from "./store/open.ts"
+export type { Delivery, FeedbackLink, FindingStore, NewDelivery, Observation, RecordOptions, Settlement, Severity, State, StoredFinding, Transition } from "./store/Store.ts"
 export { eventSchema, sign, type WatchEvent } from "./webhook.ts"
 export { startWatch, stateFileOf, stateSchema, type JobState, type Watcher, type WatchOptions, type WatchState } from "./watch.ts"

@@ -35,9 +35,10 @@ export const metrics = (store: FindingStore, probes?: ProbeBudget): Metrics => {
     help: "Findings not resolved (new, open, regressed, accepted-risk), by severity and rule",
     labelNames: ["severity", "rule"] as const,
     registers: [registry],
-    collect() {
+    async collect() {
+      const counts = await store.countOpen()
       this.reset()
-      for (const c of store.countOpen()) this.set({ severity: c.severity, rule: c.rule }, c.count)
+      for (const c of counts) this.set({ severity: c.severity, rule: c.rule }, c.count)
     },
   })
   return {
@@ -45,7 +46,7 @@ export const metrics = (store: FindingStore, probes?: ProbeBudget): Metrics => {
     jobDuration: new Histogram({ name: "shiftup_watch_job_duration_seconds", help: "How long each job run took", labelNames: ["job", "outcome"] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] }),
     lastSuccess: new Gauge({ name: "shiftup_watch_job_last_success_timestamp_seconds", help: "When each job last completed a scan (Unix time)", labelNames: ["job"] as const, registers: [registry] }),
     runs: new Counter({ name: "shiftup_watch_job_runs_total", help: "Job runs by outcome: ok (a complete scan), incomplete (refused, aborted, invalid: nothing recorded), error", labelNames: ["job", "outcome"] as const, registers: [registry] }),
-    skipped: new Counter({ name: "shiftup_watch_job_skipped_total", help: "Ticks skipped because the same job was still running", labelNames: ["job"] as const, registers: [registry] }),
+    skipped: new Counter({ name: "shiftup_watch_job_skipped_total", help: "Ticks skipped: the same job was still running here, or another watcher held its lease", labelNames: ["job"] as const, registers: [registry] }),
     transitions: new Counter({ name: "shiftup_watch_finding_transitions_total", help: "Finding state changes, by the state entered", labelNames: ["to"] as const, registers: [registry] }),
   }
 }

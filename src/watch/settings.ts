@@ -7,6 +7,7 @@
 import { isIP } from "node:net"
 import { Schema, type Duration } from "effect"
 import { durationOption } from "../internal/validate.ts"
+import type { PostgresStoreOptions } from "./store/postgres.ts"
 
 interface JobCommon {
   /** Unique among the jobs: lowercase letters, digits, dots and dashes (it labels metrics and owns its findings). */
@@ -96,8 +97,14 @@ export interface WatchSettings {
   readonly webhooks?: ReadonlyArray<WebhookSettings>
   /** The probe budget all jobs share; default none (each run paced by its own budget only). */
   readonly probes?: ProbeSettings
-  /** The SQLite finding store; default `<stateDir>/watch.sqlite`. */
-  readonly store?: string
+  /**
+   * The finding store: a SQLite file path (default `<stateDir>/watch.sqlite`, one watcher), or
+   * `{ kind: "postgres", url | host/port/database/user, passwordEnv }` for several watchers
+   * sharing one database (docs/watch.md, "The store").
+   */
+  readonly store?: string | PostgresStoreOptions
+  /** How long a job's lease lasts unless renewed (renewed every third of it while the job runs): a crashed watcher's jobs are taken over after at most this. Default 30 seconds. */
+  readonly leaseTtl?: Duration.Input
   /** `/healthz` and `/metrics` on 127.0.0.1 at this port (0: a free one, printed at start). Default 9464. */
   readonly port?: number
   /**
@@ -147,6 +154,35 @@ export const JobSchema = Schema.Struct({
   ),
 )
 
+const EnvName = Schema.String.check(Schema.makeFilter((n) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(n) ? undefined : `must be an environment variable name, got ${JSON.stringify(n)}`)))
+
+const PostgresStoreSchema = Schema.Struct({
+  kind: Schema.Literal("postgres"),
+  url: Schema.optionalKey(
+    Schema.String.check(
+      Schema.makeFilter((u) => {
+        let url: URL
+        try {
+          url = new URL(u)
+        } catch {
+          return "is not a URL (expected postgres://user@host:5432/database)"
+        }
+        if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return `the scheme is ${url.protocol.replace(/:$/, "")}; expected postgres`
+        // The message must not repeat the URL: it holds the password.
+        if (url.password !== "") return "the URL holds a password: put it in an environment variable and name that variable in `passwordEnv`"
+        return undefined
+      }),
+    ),
+  ),
+  host: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 65_535 }))),
+  database: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  user: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  passwordEnv: Schema.optionalKey(EnvName),
+  schema: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  poolSize: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100 }))),
+}).check(Schema.makeFilter((o) => ((o.url === undefined) === (o.host === undefined) ? "give exactly one of `url` and `host` (with port, database, user)" : undefined)))
+
 export const WatchSettingsSchema = Schema.Struct({
   jobs: Schema.Array(JobSchema).check(
     Schema.makeFilter((jobs) => {
@@ -174,7 +210,8 @@ export const WatchSettingsSchema = Schema.Struct({
       perTargetInterval: Schema.optionalKey(DurationInput),
     }),
   ),
-  store: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+  store: Schema.optionalKey(Schema.Union([Schema.String.check(Schema.isMinLength(1)), PostgresStoreSchema])),
+  leaseTtl: Schema.optionalKey(DurationInput),
   port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),
   listen: Schema.optionalKey(Schema.String.check(Schema.makeFilter((a) => (isIP(a) === 0 ? `an IP address to listen on, e.g. "127.0.0.1" or "0.0.0.0", got ${JSON.stringify(a)}` : undefined)))),
   shutdownTimeout: Schema.optionalKey(DurationInput),

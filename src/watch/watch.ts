@@ -3,8 +3,11 @@
  * job still runs is skipped, logged and counted), every complete scan recorded in the finding
  * store (its state changes logged and counted), `/healthz` and `/metrics` on 127.0.0.1, and a
  * graceful stop: no new ticks, running jobs get until 60% of the deadline to finish, are then
- * aborted (abandoned: nothing recorded), pending webhook deliveries get 15%, and the state is
- * written before the deadline.
+ * aborted (abandoned: nothing recorded), pending webhook deliveries get 15% (what is left stays
+ * in the outbox for the next start), and the state is written before the deadline. Each run
+ * holds the job's lease in the store (renewed while it runs, kept for the rest of its tick's
+ * slot), so watchers sharing a PostgreSQL store never run one job at once, and a crashed
+ * watcher's jobs are taken over when its leases expire.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -20,7 +23,7 @@ import type { Logger } from "./log.ts"
 import { metrics, serve } from "./metrics.ts"
 import { webhooks } from "./webhook.ts"
 import { cronProblem, schedule, type Schedule } from "./schedule.ts"
-import { openSqlite } from "./store/sqlite.ts"
+import { openWatcherStore } from "./store/open.ts"
 import type { FindingStore, Transition } from "./store/Store.ts"
 
 export const stateSchema = "shiftup.watch-state/v1"
@@ -93,10 +96,11 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   const previous = readState(stateFile)
   const probes = settings.probes === undefined ? undefined : probeBudget({ perSecond: settings.probes.maxRate, ...(settings.probes.burst === undefined ? {} : { burst: settings.probes.burst }), ...(settings.probes.perTargetInterval === undefined ? {} : { perKeyMs: millisOf(settings.probes.perTargetInterval) }) })
   const jobs = await (options.prepare ?? prepare)(specs, { config, stateDir, load: options.load, ...(previous === undefined ? {} : { previous: previous.inventory }), ...(probes === undefined ? {} : { probeBudget: probes }) })
-  const storeFile = settings.store ?? join(stateDir, "watch.sqlite")
-  const store = openSqlite(storeFile)
+  const opened = await openWatcherStore(settings.store, stateDir)
+  const { store, holder } = opened
+  const leaseTtlMs = settings.leaseTtl === undefined ? 30_000 : millisOf(settings.leaseTtl)
   const m = metrics(store, probes)
-  const hooks = webhooks(settings.webhooks ?? [], log)
+  const hooks = webhooks(settings.webhooks ?? [], { store, holder, log })
   const states = new Map<string, JobState>(
     jobs.map((j) => {
       const last = previous?.jobs[j.spec.name]?.lastSuccess
@@ -110,56 +114,80 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
   // ends after that records nothing (the state on disk is final).
   let closed = false
 
+  const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
+  const skip = (name: string, reason: string) => {
+    const state = states.get(name) as JobState
+    states.set(name, { ...state, skipped: state.skipped + 1 })
+    m.skipped.inc({ job: name })
+    log("warn", "job.skipped", { job: name, reason })
+  }
+  const schedules = new Map<string, Schedule>()
+
   const tick = (job: RunnableJob) => {
     const name = job.spec.name
-    const state = states.get(name) as JobState
     if (stopping) return
-    if (running.has(name)) {
-      states.set(name, { ...state, skipped: state.skipped + 1 })
-      m.skipped.inc({ job: name })
-      log("warn", "job.skipped", { job: name, reason: "the previous run of this job is still running" })
-      return
-    }
+    if (running.has(name)) return skip(name, "the previous run of this job is still running")
     const controller = new AbortController()
-    const started = new Date()
-    states.set(name, { ...state, runs: state.runs + 1, lastStart: started.toISOString() })
-    log("info", "job.started", { job: name })
-    const done = job
-      .run(controller.signal)
-      .then(
-        (outcome) => {
-          if (closed) return
-          const ended = new Date()
-          const seconds = (ended.getTime() - started.getTime()) / 1000
-          if (outcome.seen === undefined || controller.signal.aborted) {
-            m.jobDuration.observe({ job: name, outcome: "incomplete" }, seconds)
-            m.runs.inc({ job: name, outcome: "incomplete" })
-            states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastOutcome: "incomplete", lastSummary: outcome.summary })
-            log("warn", "job.incomplete", { job: name, ms: ended.getTime() - started.getTime(), summary: outcome.summary, runs: outcome.runIds, recorded: false })
-            return
-          }
-          const transitions = store.record(name, outcome.seen, ended)
-          m.jobDuration.observe({ job: name, outcome: "ok" }, seconds)
-          m.runs.inc({ job: name, outcome: "ok" })
-          m.lastSuccess.set({ job: name }, ended.getTime() / 1000)
-          states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastSuccess: ended.toISOString(), lastOutcome: "ok", lastSummary: outcome.summary })
-          log("info", "job.finished", { job: name, ms: ended.getTime() - started.getTime(), summary: outcome.summary, runs: outcome.runIds, findings: outcome.seen.length })
-          for (const t of transitions) {
-            m.transitions.inc({ to: t.to })
-            log(t.to === "resolved" ? "info" : "warn", "finding.changed", { job: name, fingerprint: t.fingerprint, from: t.from ?? null, to: t.to, rule: t.finding.rule, asset: t.finding.asset, severity: t.finding.severity })
-            hooks.send(name, t)
-            options.onTransition?.(t)
-          }
-        },
-        (e: unknown) => {
-          if (closed) return
-          const ended = new Date()
-          m.jobDuration.observe({ job: name, outcome: "error" }, (ended.getTime() - started.getTime()) / 1000)
-          m.runs.inc({ job: name, outcome: "error" })
-          states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastOutcome: "error", lastSummary: e instanceof Error ? e.message : String(e) })
-          log("error", "job.failed", { job: name, error: e instanceof Error ? e.message : String(e) })
-        },
-      )
+    const done = (async () => {
+      // The job's lease: no other watcher on this store runs it while this one does.
+      if (!(await store.lease(name, holder, leaseTtlMs))) return skip(name, "another watcher holds this job's lease")
+      const renew = setInterval(() => {
+        store.lease(name, holder, leaseTtlMs).then(
+          (held) => {
+            if (held || controller.signal.aborted) return
+            log("error", "job.lease-lost", { job: name, reason: "another watcher took this job's lease (this one was too slow to renew it): the run is aborted, nothing recorded" })
+            controller.abort(new Error("lease lost"))
+          },
+          (e: unknown) => log("warn", "job.lease-renewal", { job: name, error: message(e) }),
+        )
+      }, Math.max(50, Math.floor(leaseTtlMs / 3)))
+      const started = new Date()
+      states.set(name, { ...(states.get(name) as JobState), runs: (states.get(name) as JobState).runs + 1, lastStart: started.toISOString() })
+      log("info", "job.started", { job: name })
+      try {
+        const outcome = await job.run(controller.signal)
+        if (closed) return
+        const ended = new Date()
+        const seconds = (ended.getTime() - started.getTime()) / 1000
+        if (outcome.seen === undefined || controller.signal.aborted) {
+          m.jobDuration.observe({ job: name, outcome: "incomplete" }, seconds)
+          m.runs.inc({ job: name, outcome: "incomplete" })
+          states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastOutcome: "incomplete", lastSummary: outcome.summary })
+          log("warn", "job.incomplete", { job: name, ms: ended.getTime() - started.getTime(), summary: outcome.summary, runs: outcome.runIds, recorded: false })
+          return
+        }
+        // Fenced by the lease; the webhook deliveries commit with the state changes (the outbox).
+        const transitions = await store.record(name, outcome.seen, ended, { holder, deliveries: (t) => hooks.deliveriesOf(name, t) })
+        hooks.kick()
+        m.jobDuration.observe({ job: name, outcome: "ok" }, seconds)
+        m.runs.inc({ job: name, outcome: "ok" })
+        m.lastSuccess.set({ job: name }, ended.getTime() / 1000)
+        states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastSuccess: ended.toISOString(), lastOutcome: "ok", lastSummary: outcome.summary })
+        log("info", "job.finished", { job: name, ms: ended.getTime() - started.getTime(), summary: outcome.summary, runs: outcome.runIds, findings: outcome.seen.length })
+        for (const t of transitions) {
+          m.transitions.inc({ to: t.to })
+          log(t.to === "resolved" ? "info" : "warn", "finding.changed", { job: name, fingerprint: t.fingerprint, from: t.from ?? null, to: t.to, rule: t.finding.rule, asset: t.finding.asset, severity: t.finding.severity })
+          options.onTransition?.(t)
+        }
+      } catch (e) {
+        if (closed) return
+        const ended = new Date()
+        m.jobDuration.observe({ job: name, outcome: "error" }, (ended.getTime() - started.getTime()) / 1000)
+        m.runs.inc({ job: name, outcome: "error" })
+        states.set(name, { ...(states.get(name) as JobState), lastEnd: ended.toISOString(), lastOutcome: "error", lastSummary: message(e) })
+        log("error", "job.failed", { job: name, error: message(e) })
+      } finally {
+        clearInterval(renew)
+        // Kept for the rest of this tick's slot (so another watcher does not run the same tick
+        // again), given back at once when stopping.
+        const next = schedules.get(name)?.next()?.getTime()
+        const keepMs = stopping || next === undefined ? 0 : next - Date.now() - Math.min(1000, Math.floor((next - started.getTime()) / 10))
+        if (!closed) await store.release(name, holder, keepMs).catch((e: unknown) => log("warn", "job.lease-release", { job: name, error: message(e) }))
+      }
+    })()
+      .catch((e: unknown) => {
+        if (!closed) log("error", "job.failed", { job: name, error: message(e) })
+      })
       .finally(() => running.delete(name))
     running.set(name, { controller, done })
   }
@@ -168,8 +196,8 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
     ok: !stopping,
     body: { status: stopping ? "stopping" : "ok", jobs: Object.fromEntries([...states].map(([name, s]) => [name, { ...s, running: running.has(name) }])) },
   }), settings.listen)
-  const schedules: Array<Schedule> = jobs.map((j) => schedule(j.spec, () => tick(j)))
-  log("info", "watch.started", { url: `http://${settings.listen === undefined || settings.listen === "0.0.0.0" ? "127.0.0.1" : settings.listen.includes(":") ? `[${settings.listen}]` : settings.listen}:${endpoint.port}`, store: storeFile, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
+  for (const j of jobs) schedules.set(j.spec.name, schedule(j.spec, () => tick(j)))
+  log("info", "watch.started", { url: `http://${settings.listen === undefined || settings.listen === "0.0.0.0" ? "127.0.0.1" : settings.listen.includes(":") ? `[${settings.listen}]` : settings.listen}:${endpoint.port}`, store: store.name, holder, jobs: jobs.map((j) => j.spec.name), pid: process.pid })
 
   const write = (clean: boolean): WatchState => {
     const state: WatchState = { schema: stateSchema, stoppedAt: new Date().toISOString(), clean, jobs: Object.fromEntries(states), inventory: jobs.snapshots() }
@@ -185,7 +213,7 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
     stateFile,
     stop: async (deadlineMs) => {
       stopping = true
-      for (const s of schedules) s.stop()
+      for (const s of schedules.values()) s.stop()
       const all = () => Promise.all([...running.values()].map((r) => r.done))
       const within = (ms: number) => Promise.race([all().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())])
       let clean = running.size === 0 || (await within(Math.floor(deadlineMs * 0.6)))
@@ -196,11 +224,12 @@ export const startWatch = async (options: WatchOptions): Promise<Watcher> => {
       }
       const started = Date.now()
       if (!(await Promise.race([hooks.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, Math.floor(deadlineMs * 0.15))).unref())])))
-        log("warn", "webhook.abandoned", { reason: "deliveries still pending at the shutdown deadline", waitedMs: Date.now() - started })
+        log("warn", "webhook.abandoned", { reason: "deliveries still pending at the shutdown deadline: they stay in the outbox and are sent after the next start", waitedMs: Date.now() - started })
+      await hooks.stop()
       await endpoint.close()
       const state = write(clean)
       closed = true
-      store.close()
+      await opened.close()
       log("info", "watch.stopped", { clean, state: stateFile })
       return state
     },

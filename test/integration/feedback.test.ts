@@ -83,8 +83,8 @@ beforeAll(async () => {
   expect(journal.status, journal.summary).toBe("failed")
   productionCheck = journal.findings[0]?.id ?? ""
   const store = openSqlite(join(dir, "state", "watch.sqlite"))
-  const [t] = store.record("prod-headers", fromJournal(journal) ?? [], new Date())
-  store.close()
+  const [t] = await store.record("prod-headers", fromJournal(journal) ?? [], new Date())
+  await store.close()
   expect(t?.to).toBe("new")
   fp = t?.fingerprint ?? ""
 })
@@ -110,12 +110,11 @@ describe("shiftup feedback", () => {
     expect(source).not.toContain(production.url.replace("http://", "url: \"http://"))
     expect(source).toMatch(/^import .* from "shiftup(\/\w+)?"$/m)
 
-
     // It type-checks as a user's project sees it (and so does the vitest file), as does every other
     // shape the generator writes: each shiftup/http probe it rebuilds, misconfiguration rules on containers.
     const stored = openSqlite(join(state, "watch.sqlite"))
-    const f = stored.get(fp)
-    stored.close()
+    const f = await stored.get(fp)
+    await stored.close()
     if (f === undefined) throw new Error("the finding is in the store")
     const variants: ReadonlyArray<Recipe> = [
       ...(["Headers", "Cors"] as const).map((probe): Recipe => ({ _tag: "Http", rule: "cors.reflected-origin", probe, path: "/x", probeId: "p", checkId: "c", experimentId: "e" })),

@@ -31,11 +31,11 @@ describe("shiftup findings --format html", () => {
     const dir = tempDir("shiftup-findings-html-")
     const state = join(dir, "state")
     const store = openSqlite(join(state, "watch.sqlite"))
-    store.record("scan", seen, new Date("2026-12-01T10:00:00Z"))
-    store.record("scan", seen, new Date("2026-12-01T11:00:00Z"))
-    const low = store.open().find((f) => f.severity === "low")?.fingerprint as string
-    store.accept(low, "decommissioned next sprint", new Date("2027-01-31T00:00:00Z"), new Date("2026-12-01T11:30:00Z"))
-    store.close()
+    await store.record("scan", seen, new Date("2026-12-01T10:00:00Z"))
+    await store.record("scan", seen, new Date("2026-12-01T11:00:00Z"))
+    const low = (await store.open()).find((f) => f.severity === "low")?.fingerprint as string
+    await store.accept(low, "decommissioned next sprint", new Date("2027-01-31T00:00:00Z"), new Date("2026-12-01T11:30:00Z"))
+    await store.close()
     writeFileSync(join(dir, "shiftup.config.ts"), `import { defineConfig } from "shiftup"\nexport default defineConfig({ misconfig: { profile: "payments", environments: { staging: "web" } } })\n`)
     const file = join(dir, "out", "findings.html")
     const r = await runCli(["findings", "--format", "html", "--out", file, "--state-dir", state], { cwd: dir })

@@ -96,7 +96,7 @@ export default defineConfig({
     expect((await finish(watch, 10_000)).code).toBe(0)
 
     const store = openSqlite(join(state, "watch.sqlite"))
-    const all = store.open()
+    const all = await store.open()
     const byRule = (rule: string, asset: string) => all.find((f) => f.rule === rule && f.asset === asset)
     // Docker: the privileged container the test made, by its asset id, at the rule's severity under the profile.
     const priv = byRule("misconfig/container.privileged", `docker:local/${name}`)
@@ -112,12 +112,12 @@ export default defineConfig({
     expect(all.filter((f) => f.scope === "vulns-docker")).toEqual([expect.objectContaining({ rule: "osv/GHSA-test-lodash", asset: `docker:local/${runId}-app`, location: "npm/lodash /app/package-lock.json", severity: "high" })])
     // The snapshot's findings are resolved (not open); their history stayed one finding each.
     expect(all.filter((f) => f.scope === "vulns-snapshot" || f.scope === "misconfig-snapshot")).toEqual([])
-    const vuln = store.get(fingerprint({ rule: "osv/GHSA-test-lodash", asset: "docker:local/app", location: "npm/lodash /app/package-lock.json" }))
+    const vuln = await store.get(fingerprint({ rule: "osv/GHSA-test-lodash", asset: "docker:local/app", location: "npm/lodash /app/package-lock.json" }))
     expect(vuln).toMatchObject({ state: "resolved", scope: "vulns-snapshot" })
     expect(vuln?.occurrences).toBeGreaterThanOrEqual(firstVulnScans + 2)
     const transitions = events(watch).filter((e) => e.event === "finding.changed" && e["job"] === "vulns-snapshot").map((e) => e["to"])
     expect(transitions).toEqual(["new", "open", "resolved"])
-    store.close()
+    await store.close()
   }, 90_000)
 
   it("refuses at start, every issue at once: an unknown profile and rule, missing OSV data, a production data store in an inventory source", async () => {

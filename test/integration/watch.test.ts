@@ -257,8 +257,8 @@ describe("shiftup watch", () => {
     const state = tempDir("shiftup-watch-state-")
     const seen: Observation = { rule: anonymousRule, asset: "gateway", location: "before", severity: "critical", title: "The gateway denies anonymous callers", detail: "observed 200" }
     const store = openSqlite(join(state, "watch.sqlite"))
-    store.record("gateway-auth", [seen], new Date())
-    store.close()
+    await store.record("gateway-auth", [seen], new Date())
+    await store.close()
     const fp = fingerprint(seen)
     const text = await runCli(["findings", "--state-dir", state])
     expect(text.stdout).toContain(`CRITICAL new           ${anonymousRule} on gateway (before)`)

@@ -16,14 +16,14 @@ import { fail, InvalidArguments, isShiftupError } from "../../ShiftupError.ts"
 import { addJob, allJobs, jobsFileOf } from "../jobs-file.ts"
 import { notObserveOnly, prepare } from "../jobs.ts"
 import type { WatchJob } from "../settings.ts"
-import { openSqlite } from "../store/sqlite.ts"
+import { openStore } from "../store/open.ts"
 import type { FindingStore, StoredFinding } from "../store/Store.ts"
 import { describeSide, mapTarget, sideOfAsset, sideOfTarget, type Mapped, type ProductionTarget } from "./mapping.ts"
 import { recipeOf, type Recipe } from "./recipe.ts"
 import { regressionId, renderExperiment, renderTest } from "./render.ts"
 
-/** The store `shiftup findings` reads: `watch.store`, else `<stateDir>/watch.sqlite`. */
-export const storeOf = (config: Config, stateDir: string | undefined): FindingStore => openSqlite(config.watch?.store ?? join(stateDir ?? config.stateDir ?? ".shiftup", "watch.sqlite"))
+/** The store `shiftup findings` reads: `watch.store` (SQLite or PostgreSQL), else `<stateDir>/watch.sqlite`. */
+export const storeOf = (config: Config, stateDir: string | undefined): Promise<FindingStore> => openStore(config.watch?.store, stateDir ?? config.stateDir ?? ".shiftup")
 
 const units: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -53,14 +53,14 @@ export interface FeedbackArgs {
 }
 
 /** The findings asked for: one by fingerprint (or a unique prefix of an open one), or every open one first seen or regressed since. */
-const select = (store: FindingStore, args: FeedbackArgs, now: Date): ReadonlyArray<StoredFinding> => {
+const select = async (store: FindingStore, args: FeedbackArgs, now: Date): Promise<ReadonlyArray<StoredFinding>> => {
   const [id, ...more] = args.rest
   if ((id === undefined) === (args.newSince === undefined) || more.length > 0)
     throw fail(new InvalidArguments({ detail: "`shiftup feedback` takes one finding (its fingerprint or a prefix of it, from `shiftup findings`) or --new-since <date|24h>" }))
   if (id !== undefined) {
-    const exact = store.get(id)
+    const exact = await store.get(id)
     if (exact !== undefined) return [exact]
-    const found = store.open().filter((f) => f.fingerprint.startsWith(id))
+    const found = (await store.open()).filter((f) => f.fingerprint.startsWith(id))
     if (found.length === 1) return found
     throw fail(
       new InvalidArguments({
@@ -72,7 +72,7 @@ const select = (store: FindingStore, args: FeedbackArgs, now: Date): ReadonlyArr
     )
   }
   const since = sinceOf(args.newSince as string, now).toISOString()
-  return store.open().filter((f) => f.firstSeen >= since || (f.state === "regressed" && f.openedAt >= since))
+  return (await store.open()).filter((f) => f.firstSeen >= since || (f.state === "regressed" && f.openedAt >= since))
 }
 
 /** The finding's production target: as its job's experiment declares it, else as the stored asset names it. */
@@ -103,9 +103,9 @@ export const feedbackCommand = async (args: FeedbackArgs, io: CliIo): Promise<nu
   const config = await loadConfig(args.config)
   const now = new Date()
   const dir = args.out ?? config.feedback?.dir ?? "experiments"
-  const store = storeOf(config, args.stateDir)
+  const store = await storeOf(config, args.stateDir)
   try {
-    const findings = select(store, args, now)
+    const findings = await select(store, args, now)
     if (findings.length === 0) {
       io.out(`no open finding first seen or regressed since ${sinceOf(args.newSince as string, now).toISOString()}\n`)
       return 0
@@ -141,14 +141,14 @@ export const feedbackCommand = async (args: FeedbackArgs, io: CliIo): Promise<nu
       writeFileSync(p.file, renderExperiment({ finding: p.finding, also: p.also, recipe: p.recipe, mapped: p.mapped, id: p.id }))
       if (args.vitest) writeFileSync(join(dir, `${p.id}.test.ts`), renderTest(`${p.id}.ts`, p.finding))
       const linked = relative(process.cwd(), resolve(p.file))
-      for (const f of [p.finding, ...p.also]) store.link(f.fingerprint, linked, now)
+      for (const f of [p.finding, ...p.also]) await store.link(f.fingerprint, linked, now)
       io.out(
         `wrote ${p.file}${args.vitest ? ` and ${p.id}.test.ts` : ""}: "${p.id}" reproduces finding ${[p.finding, ...p.also].map((f) => f.fingerprint.slice(0, 12)).join(", ")} (${p.finding.rule} on ${p.finding.asset}) against ${describeSide(p.mapped.to)} in ${p.mapped.environment}\n`,
       )
     }
     return 0
   } finally {
-    store.close()
+    await store.close()
   }
 }
 

@@ -58,9 +58,9 @@ const runsByFinding = (journalsDir: string): ReadonlyMap<string, ReadonlyArray<L
 }
 
 /** The loop of every finding that has a regression experiment. */
-export const loops = (store: FindingStore, journalsDir: string): ReadonlyMap<string, Loop> => {
+export const loops = async (store: FindingStore, journalsDir: string): Promise<ReadonlyMap<string, Loop>> => {
   const links = new Map<string, Array<FeedbackLink>>()
-  for (const l of store.links()) links.set(l.fingerprint, [...(links.get(l.fingerprint) ?? []), l])
+  for (const l of await store.links()) links.set(l.fingerprint, [...(links.get(l.fingerprint) ?? []), l])
   if (links.size === 0) return new Map()
   const runs = runsByFinding(journalsDir)
   return new Map(

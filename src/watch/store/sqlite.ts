@@ -2,14 +2,17 @@
  * The embedded finding store: one SQLite file (Node's built-in `node:sqlite`) in the state dir,
  * in WAL mode (readers — `shiftup findings`, a backup — never block the watcher), with schema
  * migrations recorded in a `schema_version` table: a file written by an older shiftup is moved
- * forward, step by step, inside a transaction, when opened.
+ * forward, step by step, inside a transaction, when opened. One watcher per file: its leases and
+ * claims use the watcher's clock (PostgreSQL's use the server's, for several watchers).
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
-import { DatabaseSync } from "node:sqlite"
+import { DatabaseSync, type StatementSync } from "node:sqlite"
 import { FindingStoreError } from "../../ShiftupError.ts"
 import { fingerprint } from "./fingerprint.ts"
-import type { FeedbackLink, FindingStore, Severity, State, StoredFinding, Transition } from "./Store.ts"
+import { acceptRisk, applyScan, bySeverity, reopenExpired, type Changes } from "./lifecycle.ts"
+import { columns, toDelivery, toFinding, valuesOf } from "./rows.ts"
+import type { FeedbackLink, FindingStore, NewDelivery, Severity, StoredFinding, Transition } from "./Store.ts"
 
 /** Each entry moves the schema from version i to i + 1. Append only: never edit a shipped one. */
 export const migrations: ReadonlyArray<string> = [
@@ -23,13 +26,18 @@ export const migrations: ReadonlyArray<string> = [
    ALTER TABLE findings ADD COLUMN time_to_detect_ms INTEGER;
    ALTER TABLE findings ADD COLUMN time_to_resolve_ms INTEGER;
    CREATE INDEX findings_state_severity ON findings (state, severity);`,
+  `CREATE TABLE outbox (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, url TEXT NOT NULL, secret_env TEXT,
+     event TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+     next_at TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', settled_at TEXT, last_error TEXT,
+     claimed_by TEXT, claimed_until_ms INTEGER);
+   CREATE INDEX outbox_pending ON outbox (status, seq);
+   CREATE TABLE leases (job TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_ms INTEGER NOT NULL);`,
   // The feedback loop: a finding ↔ the regression experiments `shiftup feedback` wrote for it.
   `CREATE TABLE feedback (fingerprint TEXT NOT NULL, experiment TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (fingerprint, experiment));`,
 ]
 
 export const schemaVersion = migrations.length
-
-const severityOrder: Readonly<Record<Severity, number>> = { critical: 0, high: 1, medium: 2, low: 3 }
 
 /** Brings the file to the current schema; returns the version it had. */
 export const migrate = (db: DatabaseSync, file: string, upTo = migrations.length): number => {
@@ -53,28 +61,6 @@ export const migrate = (db: DatabaseSync, file: string, upTo = migrations.length
 }
 
 type Row = Record<string, string | number | null>
-
-const toFinding = (r: Row): StoredFinding => ({
-  fingerprint: r["fingerprint"] as string,
-  rule: r["rule"] as string,
-  asset: r["asset"] as string,
-  location: r["location"] as string,
-  severity: r["severity"] as Severity,
-  title: r["title"] as string,
-  detail: r["detail"] as string,
-  scope: r["scope"] as string,
-  state: r["state"] as State,
-  firstSeen: r["first_seen"] as string,
-  lastSeen: r["last_seen"] as string,
-  occurrences: r["occurrences"] as number,
-  openedAt: r["opened_at"] as string,
-  ...(r["resolved_at"] === null ? {} : { resolvedAt: r["resolved_at"] as string }),
-  ...(r["accepted_until"] === null ? {} : { acceptedUntil: r["accepted_until"] as string }),
-  ...(r["accepted_reason"] === null ? {} : { acceptedReason: r["accepted_reason"] as string }),
-  ...(r["time_to_detect_ms"] === null || r["time_to_detect_ms"] === undefined ? {} : { timeToDetectMs: r["time_to_detect_ms"] as number }),
-  ...(r["time_to_resolve_ms"] === null || r["time_to_resolve_ms"] === undefined ? {} : { timeToResolveMs: r["time_to_resolve_ms"] as number }),
-})
-
 /** Opens (creating and migrating as needed) the store at `file`. */
 export const openSqlite = (file: string): FindingStore => {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true })
@@ -93,23 +79,21 @@ export const openSqlite = (file: string): FindingStore => {
     db.close()
     throw e
   }
-  const byFp = db.prepare("SELECT * FROM findings WHERE fingerprint = ?")
-  const insert = db.prepare(
-    `INSERT INTO findings (fingerprint, rule, asset, location, severity, title, detail, scope, state, first_seen, last_seen, occurrences, opened_at, time_to_detect_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, 1, ?, ?)`,
-  )
-  const seenAgain = db.prepare(
-    `UPDATE findings SET severity = ?, title = ?, detail = ?, scope = ?, state = ?, last_seen = ?, occurrences = occurrences + 1, opened_at = ?, resolved_at = ? WHERE fingerprint = ?`,
-  )
-  const resolve = db.prepare(`UPDATE findings SET state = 'resolved', resolved_at = ?, time_to_resolve_ms = ?, accepted_until = NULL, accepted_reason = NULL WHERE fingerprint = ?`)
-  const inScope = db.prepare(`SELECT * FROM findings WHERE scope = ? AND state != 'resolved'`)
-  const lastScan = db.prepare(`SELECT last_at FROM scans WHERE scope = ?`)
-  const setScan = db.prepare(`INSERT INTO scans (scope, last_at) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET last_at = excluded.last_at`)
-  const expired = db.prepare(`SELECT * FROM findings WHERE state = 'accepted-risk' AND accepted_until <= ?`)
-  const reopen = db.prepare(`UPDATE findings SET state = 'open', accepted_until = NULL, accepted_reason = NULL WHERE fingerprint = ?`)
-  const get = (fp: string) => {
-    const r = byFp.get(fp) as Row | undefined
+  const cached = new Map<string, StatementSync>()
+  const q = (sql: string) => {
+    let s = cached.get(sql)
+    if (s === undefined) cached.set(sql, (s = db.prepare(sql)))
+    return s
+  }
+  const getSync = (fp: string) => {
+    const r = q("SELECT * FROM findings WHERE fingerprint = ?").get(fp) as Row | undefined
     return r === undefined ? undefined : toFinding(r)
+  }
+  const upsert = `INSERT INTO findings (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})
+    ON CONFLICT (fingerprint) DO UPDATE SET ${columns.slice(1).map((c) => `${c} = excluded.${c}`).join(", ")}`
+  const write = (c: Changes) => {
+    for (const f of c.rows) q(upsert).run(...valuesOf(f))
+    return c.transitions
   }
   const transaction = <A>(f: () => A): A => {
     db.exec("BEGIN IMMEDIATE")
@@ -119,87 +103,75 @@ export const openSqlite = (file: string): FindingStore => {
       return a
     } catch (e) {
       db.exec("ROLLBACK")
-      throw e
+      throw e instanceof FindingStoreError ? e : new FindingStoreError({ store: file, detail: `nothing written: ${(e as Error).message}` })
     }
   }
-  const expireNow = (at: Date): Array<Transition> => {
-    const now = at.toISOString()
-    return (expired.all(now) as Array<Row>).map((r) => {
-      reopen.run(r["fingerprint"] as string)
-      const fp = r["fingerprint"] as string
-      return { fingerprint: fp, from: "accepted-risk" as const, to: "open" as const, finding: get(fp) as StoredFinding }
-    })
+  const expireNow = (at: Date) => write(reopenExpired((q(`SELECT * FROM findings WHERE state = 'accepted-risk' AND accepted_until <= ?`).all(at.toISOString()) as Array<Row>).map(toFinding), at))
+  const enqueue = (ds: ReadonlyArray<NewDelivery>, at: Date) => {
+    for (const d of ds) q(`INSERT INTO outbox (id, url, secret_env, event, body, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(d.id, d.url, d.secretEnv ?? null, d.event, d.body, at.toISOString(), at.toISOString())
   }
   const store: FindingStore = {
-    record: (scope, seen, at) =>
+    name: file,
+    record: async (scope, seen, at, options = {}) =>
       transaction(() => {
-        const now = at.toISOString()
-        const out = expireNow(at)
-        const previous = lastScan.get(scope) as { last_at: string } | undefined
-        const observed = new Set<string>()
+        if (options.holder !== undefined && q(`SELECT 1 FROM leases WHERE job = ? AND holder = ? AND expires_ms > ?`).get(scope, options.holder, Date.now()) === undefined)
+          throw new FindingStoreError({ store: file, detail: `this watcher (${options.holder}) no longer holds the lease of job ${scope}: the scan is not recorded` })
+        const out: Array<Transition> = [...expireNow(at)]
+        const previous = q(`SELECT last_at FROM scans WHERE scope = ?`).get(scope) as { last_at: string } | undefined
+        const known = new Map<string, StoredFinding>()
         for (const o of seen) {
           const fp = fingerprint(o)
-          if (observed.has(fp)) continue
-          observed.add(fp)
-          const was = get(fp)
-          if (was === undefined) {
-            const ttd = previous === undefined ? null : at.getTime() - Date.parse(previous.last_at)
-            insert.run(fp, o.rule, o.asset, o.location, o.severity, o.title, o.detail ?? "", scope, now, now, now, ttd)
-            const finding: StoredFinding = { fingerprint: fp, rule: o.rule, asset: o.asset, location: o.location, severity: o.severity, title: o.title, detail: o.detail ?? "", scope, state: "new", firstSeen: now, lastSeen: now, occurrences: 1, openedAt: now, ...(ttd === null ? {} : { timeToDetectMs: ttd }) }
-            out.push({ fingerprint: fp, from: undefined, to: "new", finding })
-            continue
-          }
-          const to: State = was.state === "resolved" ? "regressed" : was.state === "accepted-risk" ? "accepted-risk" : "open"
-          const openedAt = was.state === "resolved" ? now : was.openedAt
-          seenAgain.run(o.severity, o.title, o.detail ?? "", scope, to, now, openedAt, was.state === "resolved" ? null : (was.resolvedAt ?? null), fp)
-          if (to !== was.state) {
-            const { resolvedAt: _, ...rest } = was
-            const finding: StoredFinding = { ...(was.state === "resolved" ? rest : was), severity: o.severity, title: o.title, detail: o.detail ?? "", scope, state: to, lastSeen: now, occurrences: was.occurrences + 1, openedAt }
-            out.push({ fingerprint: fp, from: was.state, to, finding })
-          }
+          const f = known.has(fp) ? undefined : getSync(fp)
+          if (f !== undefined) known.set(fp, f)
         }
-        for (const r of inScope.all(scope) as Array<Row>) {
-          const fp = r["fingerprint"] as string
-          if (observed.has(fp)) continue
-          const was = toFinding(r)
-          resolve.run(now, at.getTime() - Date.parse(was.openedAt), fp)
-          out.push({ fingerprint: fp, from: was.state, to: "resolved", finding: get(fp) as StoredFinding })
-        }
-        setScan.run(scope, now)
+        const unresolved = (q(`SELECT * FROM findings WHERE scope = ? AND state != 'resolved'`).all(scope) as Array<Row>).map(toFinding)
+        out.push(...write(applyScan({ scope, seen, at, previousScan: previous?.last_at, known, unresolved })))
+        q(`INSERT INTO scans (scope, last_at) VALUES (?, ?) ON CONFLICT (scope) DO UPDATE SET last_at = excluded.last_at`).run(scope, at.toISOString())
+        if (options.deliveries !== undefined) enqueue(out.flatMap(options.deliveries), at)
         return out
       }),
-    accept: (fp, reason, until, at) =>
+    accept: async (fp, reason, until, at) =>
       transaction(() => {
-        const was = get(fp)
-        if (was === undefined) throw new FindingStoreError({ store: file, detail: `no finding ${fp} in the store` })
-        if (reason.trim() === "") throw new FindingStoreError({ store: file, detail: `accepting the risk of ${fp} needs a reason` })
-        if (until.getTime() <= at.getTime()) throw new FindingStoreError({ store: file, detail: `the acceptance of ${fp} must expire after now, not at ${until.toISOString()}` })
-        db.prepare(`UPDATE findings SET state = 'accepted-risk', accepted_until = ?, accepted_reason = ? WHERE fingerprint = ?`).run(until.toISOString(), reason, fp)
-        return { fingerprint: fp, from: was.state, to: "accepted-risk", finding: get(fp) as StoredFinding }
+        const t = acceptRisk(file, fp, getSync(fp), reason, until, at)
+        write({ rows: [t.finding], transitions: [t] })
+        return t
       }),
-    expire: (at) => transaction(() => expireNow(at)),
-    open: () =>
-      (db.prepare(`SELECT * FROM findings WHERE state != 'resolved'`).all() as Array<Row>)
-        .map(toFinding)
-        .sort((a, b) => severityOrder[a.severity] - severityOrder[b.severity] || a.rule.localeCompare(b.rule) || a.asset.localeCompare(b.asset)),
-    get,
-    countOpen: () =>
-      (db.prepare(`SELECT severity, rule, COUNT(*) AS count FROM findings WHERE state != 'resolved' GROUP BY severity, rule`).all() as Array<Row>).map((r) => ({
+    expire: async (at) => transaction(() => expireNow(at)),
+    open: async () => (q(`SELECT * FROM findings WHERE state != 'resolved'`).all() as Array<Row>).map(toFinding).sort(bySeverity),
+    get: async (fp) => getSync(fp),
+    countOpen: async () =>
+      (q(`SELECT severity, rule, COUNT(*) AS count FROM findings WHERE state != 'resolved' GROUP BY severity, rule`).all() as Array<Row>).map((r) => ({
         severity: r["severity"] as Severity,
         rule: r["rule"] as string,
         count: r["count"] as number,
       })),
-    link: (fp, experiment, at) => {
-      if (get(fp) === undefined) throw new FindingStoreError({ store: file, detail: `no finding ${fp} in the store` })
-      db.prepare(`INSERT INTO feedback (fingerprint, experiment, created_at) VALUES (?, ?, ?) ON CONFLICT (fingerprint, experiment) DO UPDATE SET created_at = excluded.created_at`).run(fp, experiment, at.toISOString())
+    link: async (fp, experiment, at) => {
+      if (getSync(fp) === undefined) throw new FindingStoreError({ store: file, detail: `no finding ${fp} in the store` })
+      q(`INSERT INTO feedback (fingerprint, experiment, created_at) VALUES (?, ?, ?) ON CONFLICT (fingerprint, experiment) DO UPDATE SET created_at = excluded.created_at`).run(fp, experiment, at.toISOString())
     },
-    links: (fp) =>
-      (fp === undefined ? db.prepare(`SELECT * FROM feedback ORDER BY created_at`).all() : db.prepare(`SELECT * FROM feedback WHERE fingerprint = ? ORDER BY created_at`).all(fp)).map((r) => ({
-        fingerprint: r["fingerprint"] as string,
-        experiment: r["experiment"] as string,
-        createdAt: r["created_at"] as string,
-      })) as ReadonlyArray<FeedbackLink>,
-    close: () => {
+    links: async (fp) =>
+      ((fp === undefined ? q(`SELECT * FROM feedback ORDER BY created_at, experiment`).all() : q(`SELECT * FROM feedback WHERE fingerprint = ? ORDER BY created_at, experiment`).all(fp)) as Array<Row>).map(
+        (r): FeedbackLink => ({ fingerprint: r["fingerprint"] as string, experiment: r["experiment"] as string, createdAt: r["created_at"] as string }),
+      ),
+    lease: async (job, holder, ttlMs) => {
+      const now = Date.now()
+      const r = q(`INSERT INTO leases (job, holder, expires_ms) VALUES (?, ?, ?) ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms WHERE leases.expires_ms <= ? OR leases.holder = excluded.holder`).run(job, holder, now + ttlMs, now)
+      return Number(r.changes) === 1
+    },
+    release: async (job, holder, keepMs) => {
+      q(`UPDATE leases SET expires_ms = ? WHERE job = ? AND holder = ?`).run(Date.now() + Math.max(0, keepMs), job, holder)
+    },
+    pending: async (limit) => (q(`SELECT * FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?`).all(limit) as Array<Row>).map(toDelivery),
+    claim: async (id, holder, forMs) => {
+      const now = Date.now()
+      const r = q(`UPDATE outbox SET claimed_by = ?, claimed_until_ms = ? WHERE id = ? AND status = 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms <= ? OR claimed_by = ?)`).run(holder, now + forMs, id, now, holder)
+      return Number(r.changes) === 1
+    },
+    settle: async (id, s) => {
+      if (s._tag === "Retry") q(`UPDATE outbox SET attempts = ?, next_at = ?, last_error = ?, claimed_by = NULL, claimed_until_ms = NULL WHERE id = ?`).run(s.attempts, s.retryAt.toISOString(), s.error, id)
+      else q(`UPDATE outbox SET status = ?, attempts = ?, settled_at = ?, last_error = ?, claimed_by = NULL, claimed_until_ms = NULL WHERE id = ?`).run(s._tag === "Delivered" ? "delivered" : "failed", s.attempts, s.at.toISOString(), s._tag === "GaveUp" ? s.error : null, id)
+    },
+    close: async () => {
       if (!db.isOpen) return
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
       db.close()

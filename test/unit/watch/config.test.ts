@@ -83,3 +83,14 @@ describe("the log", () => {
     expect(lines).toEqual([`2026-12-07T19:00:00.000Z info  job.finished job=gateway ms=412 summary="watch.x passed" runs=["r1"]\n`])
   })
 })
+
+it("store: a file, or PostgreSQL by URL or host, the password only by variable — a URL holding one is refused without repeating it", () => {
+  expect(issues({ jobs: [], store: "/var/lib/shiftup/watch.sqlite", leaseTtl: "20 seconds" })).toBe("")
+  expect(issues({ jobs: [], store: { kind: "postgres", url: "postgres://watch@db.internal:5432/shiftup", passwordEnv: "WATCH_DB_PASSWORD", schema: "shiftup" } })).toBe("")
+  expect(issues({ jobs: [], store: { kind: "postgres", host: "db.internal", port: 5432, database: "shiftup", user: "watch", passwordEnv: "WATCH_DB_PASSWORD" } })).toBe("")
+  const m = issues({ jobs: [], store: { kind: "postgres", url: "postgres://watch:hunter2-secret@db.internal/shiftup" } })
+  expect(m).toContain("the URL holds a password: put it in an environment variable and name that variable in `passwordEnv`")
+  expect(m).not.toContain("hunter2-secret")
+  expect(issues({ jobs: [], store: { kind: "postgres", url: "postgres://w@h/d", host: "h" } })).toContain("give exactly one of `url` and `host`")
+  expect(issues({ jobs: [], store: { kind: "postgres", host: "h", passwordEnv: "not a name" } })).toContain("must be an environment variable name")
+})

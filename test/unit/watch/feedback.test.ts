@@ -153,24 +153,24 @@ describe("the store's links", () => {
   const dir = mkdtempSync(join(tmpdir(), "shiftup-feedback-store-"))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it("records finding ↔ file, refuses an unknown finding, and migrates a version 2 file keeping its findings", () => {
+  it("records finding ↔ file, refuses an unknown finding, and migrates a version 2 file keeping its findings", async () => {
     const file = join(dir, "old.sqlite")
     const old = new DatabaseSync(file)
     migrate(old, file, 2)
     old.close()
     const store = openSqlite(file)
-    const [t] = store.record("job", [{ rule: "r/c", asset: "api", location: "before", severity: "high", title: "t" }], new Date("2026-12-07T10:00:00Z"))
+    const [t] = await store.record("job", [{ rule: "r/c", asset: "api", location: "before", severity: "high", title: "t" }], new Date("2026-12-07T10:00:00Z"))
     const fp = t?.fingerprint ?? ""
-    store.link(fp, "experiments/a.ts", new Date("2026-12-07T11:00:00Z"))
-    store.link(fp, "experiments/a.ts", new Date("2026-12-07T12:00:00Z"))
-    store.link(fp, "experiments/b.ts", new Date("2026-12-07T11:30:00Z"))
-    expect(store.links(fp)).toEqual([
+    await store.link(fp, "experiments/a.ts", new Date("2026-12-07T11:00:00Z"))
+    await store.link(fp, "experiments/a.ts", new Date("2026-12-07T12:00:00Z"))
+    await store.link(fp, "experiments/b.ts", new Date("2026-12-07T11:30:00Z"))
+    expect(await store.links(fp)).toEqual([
       { fingerprint: fp, experiment: "experiments/b.ts", createdAt: "2026-12-07T11:30:00.000Z" },
       { fingerprint: fp, experiment: "experiments/a.ts", createdAt: "2026-12-07T12:00:00.000Z" },
     ])
-    expect(store.links().length).toBe(2)
-    expect(() => store.link("0".repeat(32), "x.ts", new Date())).toThrow(/no finding 0{32}/)
-    store.close()
+    expect((await store.links()).length).toBe(2)
+    await expect(store.link("0".repeat(32), "x.ts", new Date())).rejects.toThrow(/no finding 0{32}/)
+    await store.close()
   })
 })
 
@@ -178,10 +178,10 @@ describe("the loop", () => {
   const dir = mkdtempSync(join(tmpdir(), "shiftup-feedback-loop-"))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it("one file for two findings tags both; their runs' journals show each reproduced, then fixed; plans and untagged runs do not count", () => {
+  it("one file for two findings tags both; their runs' journals show each reproduced, then fixed; plans and untagged runs do not count", async () => {
     const store = openSqlite(join(dir, "watch.sqlite"))
     const seen = ["before", "after"].map((location) => ({ rule: "prod.api/api headers /: headers.csp-missing", asset: "api", location, severity: "medium" as const, title: "t" }))
-    const [a, b] = store.record("job", seen, new Date("2026-12-07T10:00:00Z")).map((t) => t.finding)
+    const [a, b] = (await store.record("job", seen, new Date("2026-12-07T10:00:00Z"))).map((t) => t.finding)
     if (a === undefined || b === undefined) throw new Error("two findings")
     const source = renderExperiment({
       finding: a,
@@ -191,7 +191,7 @@ describe("the loop", () => {
       mapped: { production: { id: "api", side: { _tag: "Url", origin: "https://api.example", url: "https://api.example/" } }, to: { _tag: "Url", origin: "http://127.0.0.1:1", url: "http://127.0.0.1:1/" }, environment: "staging", index: 0 },
     })
     expect(source).toContain(`tags: ["regression", "shiftup.finding:${a.fingerprint}", "shiftup.finding:${b.fingerprint}"]`)
-    for (const f of [a, b]) store.link(f.fingerprint, "experiments/regression.x.ts", new Date("2026-12-07T11:00:00Z"))
+    for (const f of [a, b]) await store.link(f.fingerprint, "experiments/regression.x.ts", new Date("2026-12-07T11:00:00Z"))
     const journals = join(dir, "journals")
     mkdirSync(journals)
     const journal = (runId: string, status: string, startedAt: string, tags: ReadonlyArray<string>, dryRun = false) =>
@@ -203,7 +203,7 @@ describe("the loop", () => {
     journal("r3", "failed", "2026-12-07T11:04:00.000Z", both)
     journal("r4", "passed", "2026-12-07T11:05:00.000Z", both)
     writeFileSync(join(journals, "torn.json"), "{")
-    const got = loops(store, journals)
+    const got = await loops(store, journals)
     for (const f of [a, b]) {
       const loop = got.get(f.fingerprint)
       expect(loop?.runs.map((r) => r.runId)).toEqual(["r1", "r3", "r4"])
@@ -213,7 +213,7 @@ describe("the loop", () => {
         "found in production on 2026-12-07T10:00:00.000Z; regression experiments/regression.x.ts; reproduced in staging on 2026-12-07T11:02:00.000Z (run r1); fixed on 2026-12-07T11:05:00.000Z (run r4)",
       )
     }
-    store.close()
+    await store.close()
   })
 })
 
