@@ -7,48 +7,24 @@
  * kill -9 loses no recorded finding. And a job whose experiment injects a fault is refused
  * before anything starts.
  */
-import { createHmac } from "node:crypto"
 import * as http from "node:http"
-import * as net from "node:net"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
-import { finish, fixture, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
+import { finish, fixture, runCli, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
 import { labForThisFile } from "../support/proc-lab.ts"
+import { freePort } from "../support/servers.ts"
+import { changed, events, receiver, signedEvents } from "../support/watch-cli.ts"
 import { fingerprint, openSqlite, type Observation } from "shiftup/watch"
 
 useProcessCleanup()
 
 const lab = labForThisFile()
 
-interface Event {
-  readonly time: string
-  readonly level: string
-  readonly event: string
-  readonly [k: string]: unknown
-}
-
-const events = (p: Proc): ReadonlyArray<Event> =>
-  p
-    .stdout()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Event)
-
-const changed = (p: Proc, rule: string, to: string) => events(p).filter((e) => e.event === "finding.changed" && e["rule"] === rule && e["to"] === to)
-
 const setAuth = async (mode: "ok" | "slow") => {
   const r = await fetch(`${lab().urls.control}/faults`, { method: "POST", body: JSON.stringify({ auth: mode }) })
   expect(r.status).toBe(200)
 }
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
 
 const config = (jobs: string, inventory = "", shutdownTimeout = "6 seconds", webhooks = "[]") => `import { defineConfig } from "shiftup"
 export default defineConfig({
@@ -56,29 +32,6 @@ export default defineConfig({
   watch: { port: 0, shutdownTimeout: "${shutdownTimeout}", webhooks: ${webhooks}, jobs: [${jobs}] },
 })
 `
-
-interface Delivery {
-  readonly headers: http.IncomingHttpHeaders
-  readonly body: string
-}
-
-/** A webhook receiver on 127.0.0.1 that answers 500 to the first request, then 200 (a retry is needed). */
-const receiver = async () => {
-  const got: Array<Delivery> = []
-  let requests = 0
-  const server = http.createServer((req, res) => {
-    let body = ""
-    req.on("data", (c: Buffer) => (body += c.toString("utf8")))
-    req.on("end", () => {
-      requests++
-      if (requests === 1) return res.writeHead(500).end()
-      got.push({ headers: req.headers, body })
-      res.writeHead(204).end()
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()))
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/hook`, got, requests: () => requests, close: () => new Promise<void>((r) => server.close(() => r())) }
-}
 
 const anonymousRule = "watch.gateway-denies-anonymous/anonymous-denied"
 const portRule = "inventory.rule/no new ports"
@@ -88,7 +41,7 @@ describe("shiftup watch", () => {
     const dir = tempDir("shiftup-watch-")
     const state = join(dir, "state")
     const extraPort = await freePort()
-    const hook = await receiver()
+    const hook = await receiver({ failFirst: 1 })
     onTestFinished(() => hook.close())
     const secret = "s3cret-for-this-test"
     writeFileSync(
@@ -167,13 +120,7 @@ describe("shiftup watch", () => {
     expect(existsSync(join(state, "watch.sqlite"))).toBe(true)
 
     // The webhook got each transition once (after one retry of the first), signed over the exact body.
-    const bodies = hook.got.map((d) => {
-      expect(d.headers["x-shiftup-signature"]).toBe(`sha256=${createHmac("sha256", secret).update(d.body).digest("hex")}`)
-      const e = JSON.parse(d.body) as { schema: string; id: string; event: string; finding: { rule: string; fingerprint: string } }
-      expect(d.headers["x-shiftup-delivery"]).toBe(e.id)
-      expect(e.schema).toBe("shiftup.watch-event/v1")
-      return e
-    })
+    const bodies = signedEvents(hook.got, secret)
     expect(hook.requests()).toBe(hook.got.length + 1)
     expect(bodies.filter((e) => e.finding.rule === anonymousRule).map((e) => e.event)).toEqual(["finding.new", "finding.resolved", "finding.regressed", "finding.resolved"])
     expect(bodies.filter((e) => e.finding.rule === portRule).map((e) => e.event)).toEqual(["finding.new", "finding.resolved"])
