@@ -17,6 +17,7 @@ import { pack } from "../../src/internal/tar.ts"
 import { docker, removeRun } from "../support/inventory-docker.ts"
 import { advisory, snapshotOf } from "../support/watch-facts.ts"
 import { finish, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
+import { events } from "../support/watch-cli.ts"
 
 useProcessCleanup()
 
@@ -25,16 +26,6 @@ afterAll(() => removeRun(runId))
 
 const sbom = { bomFormat: "CycloneDX", specVersion: "1.5", components: [{ type: "library", name: "lodash", version: "4.17.15", purl: "pkg:npm/lodash@4.17.15" }] }
 
-interface Event {
-  readonly event: string
-  readonly [k: string]: unknown
-}
-const events = (p: Proc): ReadonlyArray<Event> =>
-  p
-    .stdout()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Event)
 const finished = (p: Proc, job: string) => events(p).filter((e) => e.event === "job.finished" && e["job"] === job).length
 
 describe("misconfig and vulns jobs", () => {

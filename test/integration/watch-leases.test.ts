@@ -13,6 +13,7 @@ import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest"
 import { fixture, runCli, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
+import { events } from "../support/watch-cli.ts"
 import { startPgLab, type PgLab } from "../support/postgres.ts"
 import { openPostgres } from "shiftup/watch"
 
@@ -66,16 +67,6 @@ const probeServer = async (delayMs: number) => {
   }
 }
 
-interface Event {
-  readonly event: string
-  readonly [k: string]: unknown
-}
-const events = (p: Proc): ReadonlyArray<Event> =>
-  p
-    .stdout()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Event)
 const count = (p: Proc, event: string) => events(p).filter((e) => e.event === event).length
 
 it("two watchers on one PostgreSQL store never run one job at once (100 ticks); kill -9 of the one running it: the other takes over after the lease expires, no recorded finding lost", async () => {

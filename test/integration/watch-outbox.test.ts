@@ -10,21 +10,12 @@ import type { AddressInfo } from "node:net"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { expect, it, onTestFinished } from "vitest"
-import { fixture, spawnCli, tempDir, useProcessCleanup, waitFor, type Proc } from "../support/proc-cli.ts"
+import { fixture, spawnCli, tempDir, useProcessCleanup, waitFor } from "../support/proc-cli.ts"
+import { events } from "../support/watch-cli.ts"
 import { freePort } from "../support/servers.ts"
 
 useProcessCleanup()
 
-interface Event {
-  readonly event: string
-  readonly [k: string]: unknown
-}
-const events = (p: Proc): ReadonlyArray<Event> =>
-  p
-    .stdout()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Event)
 
 const listen = async (server: http.Server, port = 0) => {
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", () => r()))
