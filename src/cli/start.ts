@@ -44,8 +44,8 @@ Usage:
                                               exit 1 on a finding at/above --fail-on (default any)
   shiftup inventory [--docker] [--endpoints <host:port,host,cidr…>] [--ports <list>]
                     [--observe-production] [--previous <snapshot>] [--out <file>] [--json]
-                    [--packages] [--osv <dir>] [--check [--profile <name>] [--format text|json|sarif]]
-                    [--fail-on <severity>]
+                    [--packages] [--osv <dir>] [--check [--profile <name>] [--format text|json|sarif]
+                    [--report <formats, dir/ or files>]] [--fail-on <severity>]
                                               snapshot what runs (Docker containers, endpoints
                                               inside the egress allowlist); default: the
                                               config's \`inventory\` section; --packages reads

@@ -159,6 +159,10 @@ describe("misconfiguration findings in the reports", () => {
     expect((await cli(["inventory", "--check", "--config", config, "--profile", "web", "--fail-on", "critical"])).code).toBe(0)
     const noCheck = await cli(["inventory", "--config", config, "--report", join(dir, "x.html")])
     expect([noCheck.code, noCheck.err]).toEqual([4, expect.stringContaining("`shiftup inventory --report` needs --check")])
+    // --out is the snapshot: a report's name there is refused before anything is read, not filled with JSON.
+    const sarifOut = join(dir, "inventory", "wrong.sarif")
+    const wrongOut = await cli(["inventory", "--check", "--config", config, "--format", "sarif", "--out", sarifOut])
+    expect([wrongOut.code, wrongOut.err, existsSync(sarifOut)]).toEqual([4, expect.stringContaining(`write reports with --check --report ${sarifOut}`), false])
   })
 
   it("the HTML in headless Chromium: the section by severity then rule, the profile and why on top, references as links; no request", async () => {

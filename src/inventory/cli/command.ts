@@ -102,6 +102,9 @@ export const inventoryCommand = async (args: InventoryArgs, config: Config, io: 
   // With --check alone, the misconfiguration rules judge --fail-on by their own severities (info…).
   if (failOn !== undefined && args.osv !== undefined && !severities.includes(failOn)) throw new InvalidArguments({ detail: `--fail-on ${args.failOn}: use critical, high, medium, low or none` })
   if (failOn !== undefined && args.osv === undefined && args.check === undefined) throw new InvalidArguments({ detail: "--fail-on needs --osv <directory of OSV advisories> or --check to judge findings" })
+  // --out is the snapshot's file: a report name there would get the inventory's JSON instead.
+  if (args.out !== undefined && /\.(sarif|html|xml|md)$/i.test(args.out))
+    throw new InvalidArguments({ detail: `--out ${args.out}: --out writes the snapshot (JSON); write reports with --check --report ${args.out}` })
   // Every package of every image, as the readers found it (origin and release included, which
   // OSV's distro advisories need); the snapshot keeps the short form.
   const read = new Map<string, ReadonlyArray<FullPackage>>()
