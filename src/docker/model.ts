@@ -32,7 +32,10 @@ export interface Container {
   readonly networks: Readonly<Record<string, Endpoint>>
   /** Ports the image or container exposes (container side). */
   readonly exposedPorts: ReadonlyArray<number>
+  /** The engine's bindings now: none while the container is not running. */
   readonly publishedPorts: ReadonlyArray<PublishedPort>
+  /** `HostConfig.PortBindings`: what it publishes whenever it runs (`hostPort` 0: the engine picks one). */
+  readonly configuredPorts?: ReadonlyArray<PublishedPort>
   readonly resources: Resources
   /** When the container was created (ISO 8601). */
   readonly created: string

@@ -138,7 +138,8 @@ export const containerRules: ReadonlyArray<Rule> = [
     rationale: "A port published on 0.0.0.0 (or ::) is reachable from every network the host is on, not only the one meant to reach it.",
     remediation: "Publish on the one interface that should receive the traffic: -p 127.0.0.1:8080:80, or the internal interface's address.",
     references: { cis: ["5.14"], cwe: ["CWE-1327"] },
-    check: (c) => c.ports.published.filter((p) => p.hostIp === "" || p.hostIp === "0.0.0.0" || p.hostIp === "::").map((p) => `${p.containerPort}/${p.protocol} published on ${p.hostIp === "" ? "0.0.0.0" : p.hostIp}:${p.hostPort}`),
+    // The live bindings; a stopped or created container's configured ones (it publishes them when it starts).
+    check: (c) => [...new Set((c.ports.published.length > 0 ? c.ports.published : (c.ports.configured ?? [])).filter((p) => p.hostIp === "" || p.hostIp === "0.0.0.0" || p.hostIp === "::").map((p) => `${p.containerPort}/${p.protocol} published on ${p.hostIp === "" ? "0.0.0.0" : p.hostIp}:${p.hostPort === 0 ? "(a port the engine picks)" : p.hostPort}`))],
   }),
   rule({
     id: "container.privileged-host-port",

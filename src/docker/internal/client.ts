@@ -6,7 +6,7 @@
 import { Readable } from "node:stream"
 import Dockerode from "dockerode"
 import { Context, Effect, Schedule } from "effect"
-import type { Container, ContainerSummary, CreateSpec, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Mount, Resources } from "../model.ts"
+import type { Container, ContainerSummary, CreateSpec, DockerEngine as Client, DockerEvent, EngineOptions, Endpoint, Mount, PublishedPort, Resources } from "../model.ts"
 import { EngineCallError } from "./call-error.ts"
 
 /** Whatever dockerode hands back: JSON from the engine. */
@@ -77,12 +77,16 @@ const mountOf = (m: Json): Mount => ({
   ...(/^r?(shared|slave)$/.test(String(m?.Propagation ?? "")) ? { propagation: String(m.Propagation) } : {}),
 })
 
+/** `{ "80/tcp": [{ HostIp, HostPort }] }` (live or configured) as bindings. */
+const bindingsOf = (ports: Json): ReadonlyArray<PublishedPort> =>
+  Object.entries(ports).flatMap(([key, bindings]) => {
+    const [port, protocol] = key.split("/")
+    return (Array.isArray(bindings) ? bindings : []).map((b: Json) => ({ containerPort: Number(port), protocol: protocol ?? "tcp", hostIp: String(b.HostIp ?? ""), hostPort: Number(b.HostPort || 0) }))
+  })
+
 const containerOf = (j: Json): Container => {
   const hc = j.HostConfig ?? {}
-  // The engine's bindings while the container runs; its configured ones when it does not (a
-  // created or stopped container publishes them again when it starts — a rule must see them).
-  const live = j.NetworkSettings?.Ports ?? {}
-  const ports = Object.keys(live).length > 0 ? live : (hc.PortBindings ?? {})
+  const ports = j.NetworkSettings?.Ports ?? {}
   return {
     id: String(j.Id),
     name: String(j.Name ?? "").replace(/^\//, ""),
@@ -109,10 +113,8 @@ const containerOf = (j: Json): Container => {
     networkMode: String(hc.NetworkMode ?? "default"),
     networks: Object.fromEntries(Object.entries(j.NetworkSettings?.Networks ?? {}).map(([name, n]) => [name, endpointOf(n)])),
     exposedPorts: [...new Set([...portNumbers(j.Config?.ExposedPorts), ...portNumbers(ports)])].sort((a, b) => a - b),
-    publishedPorts: Object.entries(ports).flatMap(([key, bindings]) => {
-      const [port, protocol] = key.split("/")
-      return (Array.isArray(bindings) ? bindings : []).map((b: Json) => ({ containerPort: Number(port), protocol: protocol ?? "tcp", hostIp: String(b.HostIp ?? ""), hostPort: Number(b.HostPort) }))
-    }),
+    publishedPorts: bindingsOf(ports),
+    configuredPorts: bindingsOf(hc.PortBindings ?? {}),
     resources: {
       cpuQuota: Number(hc.CpuQuota ?? 0),
       cpuPeriod: Number(hc.CpuPeriod ?? 0),

@@ -69,6 +69,8 @@ export interface ContainerAsset {
     /** Container side, `80/tcp`. */
     readonly exposed: ReadonlyArray<number>
     readonly published: ReadonlyArray<{ readonly containerPort: number; readonly protocol: string; readonly hostIp: string; readonly hostPort: number }>
+    /** The bindings it publishes whenever it runs (`HostConfig.PortBindings`; `hostPort` 0: the engine picks). Absent in older snapshots. */
+    readonly configured?: ReadonlyArray<{ readonly containerPort: number; readonly protocol: string; readonly hostIp: string; readonly hostPort: number }>
   }
   readonly networkMode: string
   readonly networks: ReadonlyArray<{ readonly name: string; readonly ipv4: string; readonly aliases: ReadonlyArray<string> }>

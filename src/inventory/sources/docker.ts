@@ -88,6 +88,7 @@ export const assetOf = (c: Container, image: ImageDetails | undefined, options: 
     ports: {
       exposed: c.exposedPorts,
       published: [...c.publishedPorts].sort((a, b) => a.containerPort - b.containerPort || a.hostIp.localeCompare(b.hostIp)),
+      configured: [...(c.configuredPorts ?? [])].sort((a, b) => a.containerPort - b.containerPort || a.hostIp.localeCompare(b.hostIp)),
     },
     networkMode: c.networkMode,
     networks: Object.entries(c.networks)
