@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
@@ -18,6 +19,10 @@ export default defineConfig({
     globalSetup: ["test/support/docker-global.ts"],
     setupFiles: ["test/support/isolate-user-dirs.ts"],
     pool: "forks",
+    // Most files wait on servers, containers and child processes, not on the CPU: two files at
+    // once even on a 2-core CI machine (vitest's default there is one). Files never share state:
+    // each has its own home directory, servers on free ports, objects under its own run label.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     // In CI a JSON report is written too, so .ci/run can print a plain "N passed, N failed" line.
     reporters: process.env["CI"] === "true" ? ["default", ["json", { outputFile: ".shiftup/test-report.json" }]] : ["default"],
