@@ -314,16 +314,19 @@ const reapCommand = async (opts: { readonly runId: string | undefined; readonly 
 /** Process entry: signals abort the run (rolling back); a second signal does not skip rollback. */
 export const cli = async (argv: ReadonlyArray<string>): Promise<never> => {
   const controller = new AbortController()
+  // `lab` and `watch` inject nothing: a signal stops them (watch writes its own shutdown lines).
+  const stops = argv[0] === "lab" || argv[0] === "watch"
   const onSignal = (sig: NodeJS.Signals) => {
     if (!controller.signal.aborted) {
-      process.stderr.write(`\nshiftup: ${sig} received — aborting and rolling back every fault (a second signal will not skip the rollback)\n`)
+      if (stops) process.stderr.write(`\nshiftup: ${sig} received — stopping\n`)
+      else process.stderr.write(`\nshiftup: ${sig} received — aborting and rolling back every fault (a second signal will not skip the rollback)\n`)
       controller.abort(sig)
     } else process.stderr.write(`\nshiftup: ${sig} received again — still rolling back; each rollback has its own timeout\n`)
   }
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal)
   const code = await main(argv, { signal: controller.signal })
   // A signal ends `shiftup lab` and `shiftup watch` normally; anything else it aborted reports exit 3.
-  process.exit(controller.signal.aborted && code < 3 && argv[0] !== "lab" && argv[0] !== "watch" ? 3 : code)
+  process.exit(controller.signal.aborted && code < 3 && !stops ? 3 : code)
 }
 
 /** `shiftup lab`: the embedded demo lab until a signal (the CLI's abort) ends it. */

@@ -112,6 +112,9 @@ describe("shiftup watch", () => {
     expect(r.code, r.output).toBe(0)
     expect(tookMs).toBeLessThan(6_000)
     expect(events(watch).map((e) => e.event)).toContain("watch.stopped")
+    // A watcher injects nothing: the signal stops it, no "rolling back every fault" notice.
+    expect(watch.stderr()).toContain("SIGTERM received — stopping")
+    expect(watch.stderr()).not.toContain("rolling back")
     const written = JSON.parse(readFileSync(join(state, "watch-state.json"), "utf8")) as { schema: string; clean: boolean; jobs: Record<string, { runs: number; lastSuccess?: string }>; inventory: Record<string, { assets: unknown[] }> }
     expect(written.schema).toBe("shiftup.watch-state/v1")
     expect(written.clean).toBe(true)
