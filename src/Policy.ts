@@ -95,7 +95,7 @@ export const decide = (input: {
   if (p !== undefined && !p.faultClasses.includes(safety))
     return refuse(
       "profile.fault-class",
-      `profile ${p.name} (chosen by ${p.why}) allows only [${p.faultClasses.join(", ")}] in ${c.effective}, not ${safety}; remove the ${safety} step or run it against a target whose profile allows ${safety} (misconfig.targets / misconfig.environments, or --profile) — a profile can only narrow what the floor allows`,
+      `profile ${p.name} (chosen by ${p.why}) allows only [${p.faultClasses.join(", ")}] in ${c.effective}, not ${safety}; remove the ${safety} step or run it against a target whose profile allows ${safety} (misconfig.targets / misconfig.environments in the config) — a profile can only narrow what the floor allows, and --profile cannot widen what the config chose`,
     )
 
   for (const [source, settings] of [["config", input.config], ["experiment", input.experiment]] as const) {

@@ -9,7 +9,7 @@ import type { Experiment } from "../Experiment.ts"
 import { safetyRank, type Fault, type Safety } from "../Fault.ts"
 import type { Plan, PlannedTarget } from "../Journal.ts"
 import type { Profile } from "../misconfig/profiles.ts"
-import { select, type InForce } from "../misconfig/select.ts"
+import { narrowedBy, select, type InForce } from "../misconfig/select.ts"
 import { decide, type Decision, type ProfileInForce } from "../Policy.ts"
 import { BudgetExceeded, describeUnknown, fail, InvalidConfig, type ShiftupError, TargetRefused, TargetUnresolved } from "../ShiftupError.ts"
 import { safetyOf, targetOf, type Step } from "../Step.ts"
@@ -164,8 +164,13 @@ export const plan = ((e: Experiment, config: Config, extra: Extra = {}, profile?
     const profileOf = (target: Target, effective: Classification["effective"]): InForce => {
       const key = `${target.id}\u0000${effective}`
       let found = inForce.get(key)
-      if (found === undefined)
-        inForce.set(key, (found = select({ keys: profileKeys.get(target.id) ?? [target.id], effective, noun: "the target" }, config.misconfig, profile, resolvedProfiles)))
+      if (found === undefined) {
+        const subject = { keys: profileKeys.get(target.id) ?? [target.id], effective, noun: "the target" }
+        const chosen = select(subject, config.misconfig, profile, resolvedProfiles)
+        // A --profile judges findings, but never widens the fault classes or the probe rate of the profile the config chose.
+        const configured = profile === undefined ? undefined : select(subject, config.misconfig, undefined, resolvedProfiles)
+        inForce.set(key, (found = configured === undefined || configured.source === "default" ? chosen : narrowedBy(chosen, configured)))
+      }
       return found
     }
     if (profile !== undefined) yield* Effect.try({ try: () => select({ keys: [], effective: "production" }, config.misconfig, profile, resolvedProfiles), catch: (x) => x as ShiftupError })

@@ -28,6 +28,20 @@ export interface Subject {
 }
 
 /**
+ * A `--profile` under the profile the config chose for the same subject: the flag's profile
+ * judges findings, but the config's limits stay — only the fault classes both allow, the lower
+ * probe rate. A flag never widens what the config narrowed (the most restrictive signal wins).
+ */
+export const narrowedBy = (chosen: InForce, configured: InForce): InForce => {
+  const a = chosen.profile
+  const b = configured.profile
+  const faultClasses = a.faultClasses.filter((c) => b.faultClasses.includes(c))
+  const maxProbeRate = Math.min(a.maxProbeRate, b.maxProbeRate)
+  if (faultClasses.length === a.faultClasses.length && maxProbeRate === a.maxProbeRate) return chosen
+  return { ...chosen, why: `${chosen.why}, within ${b.name}'s limits (${configured.why})`, profile: { ...a, faultClasses, maxProbeRate } }
+}
+
+/**
  * The profile in force for `subject`. `resolved` caches resolved profiles across calls; an unknown
  * name or a profile that loosens the floor fails with `InvalidConfig` naming the known profiles.
  */

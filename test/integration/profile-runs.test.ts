@@ -1,8 +1,8 @@
 /**
  * The environment profile governs runs, against real loopback servers: a disrupt fault under a
  * profile that allows only observe in staging is refused at plan time — by `shiftup plan`,
- * `shiftup run` and the library — with not one connection to the server; `--profile` chooses
- * over the config, an unknown one is exit 4; and a chosen profile's maxProbeRate paces a burst
+ * `shiftup run` and the library — with not one connection to the server; `--profile` chooses the
+ * profile that judges but cannot widen the config's limits, an unknown one is exit 4; and a chosen profile's maxProbeRate paces a burst
  * that the budget alone would send unpaced (requests timed at the server).
  */
 import * as http from "node:http"
@@ -66,8 +66,16 @@ describe("a fault class the profile does not allow: refused at plan time, nothin
     expect(server.connections(), "the refused target was contacted").toBe(0)
   })
 
-  it("--profile over the config: under web the same plan is accepted (still a dry run: nothing contacted)", async () => {
+  it("--profile cannot widen the config's profile: under --profile web the config's observe-only limits stay, still refused, nothing contacted", async () => {
     const r = await cli(["plan", fixture("profile-run.ts"), "--config", fixture("profile-run.config.ts"), "--profile", "web", "--state-dir", temp()])
+    expect(r.code, r.out + r.err).toBe(2)
+    expect(r.out).toContain("profile: web — chosen by --profile web, within observe-only's limits")
+    expect(r.out).toContain('decision REFUSE disrupt "break-records" on records-api: profile.fault-class')
+    expect(server.connections()).toBe(0)
+  })
+
+  it("--profile without a config profile: the flag's profile governs (web allows disrupt in staging; still a dry run)", async () => {
+    const r = await cli(["plan", fixture("profile-run.ts"), "--profile", "web", "--state-dir", temp()])
     expect(r.code, r.out + r.err).toBe(0)
     expect(r.out).toContain("profile: web — chosen by --profile web; fault classes observe, disrupt, destroy")
     expect(r.out).toContain('decision allow disrupt "break-records" on records-api')

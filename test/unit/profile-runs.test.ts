@@ -12,7 +12,8 @@ import * as Budget from "../../src/Budget.ts"
 import type { Config } from "../../src/Config.ts"
 import { classifyMember } from "../../src/internal/classify.ts"
 import { policyProfile, probeRateOf } from "../../src/internal/plan.ts"
-import { select } from "../../src/misconfig/select.ts"
+import { profiles, type ProfileName } from "../../src/misconfig/profiles.ts"
+import { narrowedBy, select } from "../../src/misconfig/select.ts"
 import type { MisconfigSettings } from "../../src/misconfig/settings.ts"
 
 const settings: MisconfigSettings = {
@@ -52,7 +53,7 @@ describe("Policy.decide with a profile: its fault classes narrow, never widen", 
     const d = Policy.decide({ step: "pause-auth", target: "t", safety: "disrupt", classification: classified({ environment: "staging" }), experiment: {}, config: {}, profile: strict })
     expect(d).toMatchObject({ allowed: false, rule: "profile.fault-class", step: "pause-auth", safety: "disrupt" })
     expect(d.reason).toBe(
-      "profile strict (chosen by --profile strict) allows only [observe] in staging, not disrupt; remove the disrupt step or run it against a target whose profile allows disrupt (misconfig.targets / misconfig.environments, or --profile) — a profile can only narrow what the floor allows",
+      "profile strict (chosen by --profile strict) allows only [observe] in staging, not disrupt; remove the disrupt step or run it against a target whose profile allows disrupt (misconfig.targets / misconfig.environments in the config) — a profile can only narrow what the floor allows, and --profile cannot widen what the config chose",
     )
     expect(Policy.decide({ step: "look", target: "t", safety: "observe", classification: classified({ environment: "staging" }), experiment: {}, config: {}, profile: strict }).allowed).toBe(true)
   })
@@ -101,9 +102,23 @@ describe("the plan shows the profile and the probe rate; an unknown --profile is
     expect(j.plan?.targets[0]?.probeRate).toEqual({ perSecond: 5, from: "the maxProbeRate of profile healthcare (5/s), lower than the budget's 1000/s staging rate" })
   })
 
-  it("--profile over the config", async () => {
+  it("--profile over the config: the flag's profile judges, within the config's profile's limits (never wider)", async () => {
     const j = await Runner.plan(e, { journal: false, profile: "payments", config: { misconfig: { environments: { staging: "healthcare" } } } })
-    expect([j.plan?.targets[0]?.profile?.name, j.plan?.targets[0]?.profile?.why]).toEqual(["payments", "--profile payments"])
+    expect(j.plan?.targets[0]?.profile?.name).toBe("payments")
+    expect(j.plan?.targets[0]?.profile?.why).toMatch(/^--profile payments, within healthcare's limits \(misconfig\.environments\.staging/)
+    // Without a config profile the flag alone governs.
+    const alone = await Runner.plan(e, { journal: false, profile: "payments" })
+    expect([alone.plan?.targets[0]?.profile?.name, alone.plan?.targets[0]?.profile?.why]).toEqual(["payments", "--profile payments"])
+  })
+
+  it("narrowedBy: only the fault classes both allow, the lower probe rate; the same profile unchanged", () => {
+    const inForce = (name: ProfileName, source: "flag" | "environment") => ({ profile: profiles[name], why: name, source })
+    const n = narrowedBy(inForce("web", "flag"), inForce("healthcare", "environment"))
+    expect(n.profile.faultClasses).toEqual(profiles.web.faultClasses.filter((c) => profiles.healthcare.faultClasses.includes(c)))
+    expect(n.profile.maxProbeRate).toBe(Math.min(profiles.web.maxProbeRate, profiles.healthcare.maxProbeRate))
+    expect(n.profile.severities).toBe(profiles.web.severities)
+    const same = inForce("web", "flag")
+    expect(narrowedBy(same, inForce("web", "environment"))).toBe(same)
   })
 
   it("an unknown profile: status invalid, exit 4, naming the known ones", async () => {
