@@ -170,6 +170,8 @@ const PostgresStoreSchema = Schema.Struct({
         if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return `the scheme is ${url.protocol.replace(/:$/, "")}; expected postgres`
         // The message must not repeat the URL: it holds the password.
         if (url.password !== "") return "the URL holds a password: put it in an environment variable and name that variable in `passwordEnv`"
+        const mode = url.searchParams.get("sslmode")
+        if (mode !== null && !["disable", "require", "verify-ca", "verify-full"].includes(mode)) return `sslmode=${mode}: use require or verify-full (or disable on a network you trust) — allow and prefer may fall back to plain text`
         return undefined
       }),
     ),
@@ -181,6 +183,8 @@ const PostgresStoreSchema = Schema.Struct({
   passwordEnv: Schema.optionalKey(EnvName),
   schema: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
   poolSize: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 100 }))),
+  tls: Schema.optionalKey(Schema.Literals(["disable", "require", "verify-full"])),
+  caFile: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
 }).check(Schema.makeFilter((o) => ((o.url === undefined) === (o.host === undefined) ? "give exactly one of `url` and `host` (with port, database, user)" : undefined)))
 
 export const WatchSettingsSchema = Schema.Struct({

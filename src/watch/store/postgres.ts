@@ -8,6 +8,7 @@
  * environment variable the config names, read at each connection; it is never in the config, a
  * log line or an error.
  */
+import { readFileSync } from "node:fs"
 import { FindingStoreError, describeUnknown } from "../../ShiftupError.ts"
 import { fingerprint } from "./fingerprint.ts"
 import { acceptRisk, applyScan, bySeverity, reopenExpired, type Changes } from "./lifecycle.ts"
@@ -30,7 +31,34 @@ export interface PostgresStoreOptions {
   readonly schema?: string
   /** Connections the watcher keeps at most. Default 4. */
   readonly poolSize?: number
+  /**
+   * TLS to the server: `verify-full` (the certificate chain and the host name checked), `require`
+   * (encrypted, the certificate not checked), `disable`. Default: the URL's `sslmode`, else
+   * `verify-full` for a remote host and `disable` on loopback.
+   */
+  readonly tls?: TlsMode
+  /** A CA certificate (PEM file) to verify the server's with, beside the system's. */
+  readonly caFile?: string
 }
+
+export type TlsMode = "disable" | "require" | "verify-full"
+
+const loopbackHost = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.") || host.startsWith("/")
+/** libpq's `sslmode` values as this store's modes; `allow`/`prefer` may fall back to plain text and are refused at config load. */
+export const sslmodes: Readonly<Record<string, TlsMode>> = { disable: "disable", require: "require", "verify-ca": "verify-full", "verify-full": "verify-full" }
+
+/** The TLS the store connects with, and why: the `tls` option, else the URL's `sslmode`, else by the host. */
+export const tlsOf = (o: PostgresStoreOptions): TlsMode => {
+  if (o.tls !== undefined) return o.tls
+  const url = o.url === undefined ? undefined : new URL(o.url)
+  const mode = url?.searchParams.get("sslmode")
+  if (mode !== undefined && mode !== null && sslmodes[mode] !== undefined) return sslmodes[mode]
+  return loopbackHost(url === undefined ? (o.host ?? "localhost") : url.hostname.replace(/^\[(.*)\]$/, "$1")) ? "disable" : "verify-full"
+}
+
+/** pg's `ssl` option for a mode. */
+const sslOption = (mode: TlsMode, caFile: string | undefined): false | Readonly<Record<string, unknown>> =>
+  mode === "disable" ? false : mode === "require" ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(caFile === undefined ? {} : { ca: readFileSync(caFile, "utf8") }) }
 
 type Value = string | number | boolean | Date | null
 type PgRow = Readonly<Record<string, Value>>
@@ -125,11 +153,18 @@ export const openPostgres = async (o: PostgresStoreOptions): Promise<FindingStor
     throw new FindingStoreError({ store: name, detail: `the PostgreSQL client is not installed (${describeUnknown(e)}): run \`npm install pg\` in the project that runs shiftup watch` })
   }
   const schema = o.schema ?? "shiftup"
+  let ssl: ReturnType<typeof sslOption>
+  try {
+    ssl = sslOption(tlsOf(o), o.caFile)
+  } catch (e) {
+    throw new FindingStoreError({ store: name, detail: `cannot read watch.store.caFile ${o.caFile ?? ""}: ${describeUnknown(e)}` })
+  }
   const pool = new pg.Pool({
     // Not pg's connectionString: its parse would override the password function below.
     ...(o.url === undefined ? { host: o.host, port: o.port ?? 5432, database: o.database, user: o.user } : fromUrl(o.url)),
     // A function: read at each connection, never kept in the pool's config.
     ...(o.passwordEnv === undefined ? {} : { password: () => process.env[o.passwordEnv as string] ?? "" }),
+    ssl,
     max: o.poolSize ?? 4,
     application_name: "shiftup watch",
     options: `-c search_path=${ident(schema)} -c TimeZone=UTC -c statement_timeout=30000 -c lock_timeout=10000`,
