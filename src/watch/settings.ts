@@ -6,7 +6,7 @@
  */
 import { isIP } from "node:net"
 import { Schema, type Duration } from "effect"
-import { durationOption } from "../internal/validate.ts"
+import { durationOption, millisOf } from "../internal/validate.ts"
 import type { PostgresStoreOptions } from "./store/postgres.ts"
 
 interface JobCommon {
@@ -215,7 +215,8 @@ export const WatchSettingsSchema = Schema.Struct({
     }),
   ),
   store: Schema.optionalKey(Schema.Union([Schema.String.check(Schema.isMinLength(1)), PostgresStoreSchema])),
-  leaseTtl: Schema.optionalKey(DurationInput),
+  // Shorter than a round trip plus its renewal, a lease expires before its scan is recorded: fencing would refuse every scan.
+  leaseTtl: Schema.optionalKey(DurationInput.check(Schema.makeFilter((u) => (millisOf(u) < 1000 ? "must be at least 1 second (a lease renewed every third of it must outlive a scan's database round trips)" : undefined)))),
   port: Schema.optionalKey(Schema.Number.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 65_535 }))),
   listen: Schema.optionalKey(Schema.String.check(Schema.makeFilter((a) => (isIP(a) === 0 ? `an IP address to listen on, e.g. "127.0.0.1" or "0.0.0.0", got ${JSON.stringify(a)}` : undefined)))),
   shutdownTimeout: Schema.optionalKey(DurationInput),

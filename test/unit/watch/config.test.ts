@@ -86,6 +86,7 @@ describe("the log", () => {
 
 it("store: a file, or PostgreSQL by URL or host, the password only by variable — a URL holding one is refused without repeating it", () => {
   expect(issues({ jobs: [], store: "/var/lib/shiftup/watch.sqlite", leaseTtl: "20 seconds" })).toBe("")
+  expect(issues({ jobs: [], leaseTtl: "200 millis" })).toContain("must be at least 1 second")
   expect(issues({ jobs: [], store: { kind: "postgres", url: "postgres://watch@db.internal:5432/shiftup", passwordEnv: "WATCH_DB_PASSWORD", schema: "shiftup" } })).toBe("")
   expect(issues({ jobs: [], store: { kind: "postgres", host: "db.internal", port: 5432, database: "shiftup", user: "watch", passwordEnv: "WATCH_DB_PASSWORD" } })).toBe("")
   const m = issues({ jobs: [], store: { kind: "postgres", url: "postgres://watch:hunter2-secret@db.internal/shiftup" } })
