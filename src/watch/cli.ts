@@ -63,7 +63,8 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
       const open = await store.open()
       // The feedback loop of findings that have a regression experiment: its runs' journals are in the state dir.
       const { loops } = await import("./feedback/loop.ts")
-      const text = format === "html" ? renderHtml(open, { profiles: profilesLine(config) }) : renderOpen(open, format as Format, await loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals")))
+      const loopsOf = await loops(store, join(args.stateDir ?? config.stateDir ?? ".shiftup", "journals"))
+      const text = format === "html" ? renderHtml(open, { profiles: profilesLine(config), loops: loopsOf }) : renderOpen(open, format as Format, loopsOf)
       if (args.out === undefined) io.out(text)
       else {
         mkdirSync(dirname(args.out), { recursive: true })

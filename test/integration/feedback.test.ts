@@ -158,7 +158,10 @@ describe("shiftup feedback", () => {
     const fixed = await runCli(["run", file, "--state-dir", state], { cwd: dir, env: env() })
     expect(fixed.code, fixed.output).toBe(0)
 
-    const [listed, asJson] = await Promise.all([runCli(["findings", "--state-dir", state], { cwd: dir, env: env() }), runCli(["findings", "--format", "json", "--state-dir", state], { cwd: dir, env: env() })])
+    const [listed, asJson, asHtml] = await Promise.all(["text", "json", "html"].map((format) => runCli(["findings", "--format", format, "--state-dir", state], { cwd: dir, env: env() })))
+    if (listed === undefined || asJson === undefined || asHtml === undefined) throw new Error("three renderings")
+    expect(asHtml.stdout).toContain(`<dt>feedback</dt><dd>found in production on `)
+    expect(asHtml.stdout).toContain(`reproduced in staging on ${failed?.startedAt} (run ${failed?.runId})`)
     expect(listed.code, listed.output).toBe(0)
     expect(listed.stdout).toContain(`found in production on `)
     expect(listed.stdout).toContain(`regression experiments/${regression}.ts`)
