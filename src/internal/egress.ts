@@ -18,6 +18,9 @@ const isIP = (s: string): 0 | 4 | 6 => (isIPv4(s) ? 4 : /^[0-9a-f:.]+$/i.test(s)
 /** Loopback only. The Docker adapter adds the engine's own container networks when it is used. */
 export const defaultEgress: ReadonlyArray<string> = ["127.0.0.0/8", "::1/128"]
 
+/** A host written as a loopback address or name (`localhost`, 127.0.0.0/8, `::1`), by its text alone: no lookup. */
+export const isLoopbackHost = (host: string): boolean => host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+
 export interface Egress {
   readonly allowed: ReadonlyArray<string>
   readonly list: BlockList

@@ -4,11 +4,11 @@
  * and the headers the profile requires of HTTP endpoints. docs/misconfig.md says which data
  * store checks the fingerprint cannot answer.
  */
+import { isLoopbackHost } from "../internal/egress.ts"
 import { defineRule, when, type Rule, type RuleSpec } from "./model.ts"
 
 const rule = (spec: RuleSpec<"endpoint">): Rule => defineRule("endpoint", spec)
 const days = (ms: number) => Math.floor(ms / 86_400_000)
-const loopback = (address: string) => /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(address)
 const isAddress = (host: string) => /^[\d.]+$/.test(host) || host.includes(":")
 
 /** Whether a certificate name (`DNS:*.example.com`, `CN=example.com`) covers `host`. */
@@ -47,7 +47,7 @@ export const endpointRules: ReadonlyArray<Rule> = [
       // A Redis that needs a password: protected mode does not act there. One that does not, unread (facts off, CONFIG refused): not evaluated.
       if (e.fingerprint.engine !== "redis" || !/\+PONG/.test(e.fingerprint.evidence)) return []
       if (e.redis === undefined || "error" in e.redis) return null
-      const beyond = e.redis.bind.split(/\s+/).map((a) => a.replace(/^-/, "")).filter((a) => a !== "" && !loopback(a))
+      const beyond = e.redis.bind.split(/\s+/).map((a) => a.replace(/^-/, "")).filter((a) => a !== "" && !isLoopbackHost(a))
       const all = e.redis.bind.trim() === ""
       return when(e.redis.protectedMode === "no" && (all || beyond.length > 0), `protected-mode no, bind ${JSON.stringify(e.redis.bind)}: ${all ? "every interface" : beyond.join(", ")} without authentication`)
     },

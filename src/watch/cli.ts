@@ -11,7 +11,7 @@ import { fail, InvalidArguments } from "../ShiftupError.ts"
 import { renderOpen, type Format } from "./findings.ts"
 import { renderHtml } from "./findings-html.ts"
 import { logger, type LogFormat } from "./log.ts"
-import { openStore } from "./store/open.ts"
+import { openConfiguredStore } from "./store/open.ts"
 import { shutdownMs, startWatch } from "./watch.ts"
 
 export interface WatchArgs {
@@ -54,7 +54,7 @@ export const findingsCommand = async (args: FindingsArgs, io: CliIo): Promise<nu
   if (sub === "accept" && (fp === undefined || reason.length === 0 || Number.isNaN(until)))
     throw fail(new InvalidArguments({ detail: "`shiftup findings accept` needs a fingerprint, --until <date> (e.g. 2027-01-31) and a reason" }))
   const config = await loadConfig(args.config)
-  const store = await openStore(config.watch?.store, args.stateDir ?? config.stateDir ?? ".shiftup")
+  const store = await openConfiguredStore(config, args.stateDir)
   try {
     if (sub === "accept") {
       const t = await store.accept(fp as string, reason.join(" "), new Date(until), new Date())

@@ -16,14 +16,12 @@ import { fail, InvalidArguments, isShiftupError } from "../../ShiftupError.ts"
 import { addJob, allJobs, jobsFileOf } from "../jobs-file.ts"
 import { notObserveOnly, prepare } from "../jobs.ts"
 import type { WatchJob } from "../settings.ts"
-import { openStore } from "../store/open.ts"
+import { openConfiguredStore } from "../store/open.ts"
 import type { FindingStore, StoredFinding } from "../store/Store.ts"
 import { describeSide, mapTarget, sideOfAsset, sideOfTarget, type Mapped, type ProductionTarget } from "./mapping.ts"
 import { recipeOf, type Recipe } from "./recipe.ts"
 import { regressionId, renderExperiment, renderTest } from "./render.ts"
 
-/** The store `shiftup findings` reads: `watch.store` (SQLite or PostgreSQL), else `<stateDir>/watch.sqlite`. */
-export const storeOf = (config: Config, stateDir: string | undefined): Promise<FindingStore> => openStore(config.watch?.store, stateDir ?? config.stateDir ?? ".shiftup")
 
 const units: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
@@ -103,7 +101,7 @@ export const feedbackCommand = async (args: FeedbackArgs, io: CliIo): Promise<nu
   const config = await loadConfig(args.config)
   const now = new Date()
   const dir = args.out ?? config.feedback?.dir ?? "experiments"
-  const store = await storeOf(config, args.stateDir)
+  const store = await openConfiguredStore(config, args.stateDir)
   try {
     const findings = await select(store, args, now)
     if (findings.length === 0) {

@@ -13,11 +13,15 @@ import { FindingStoreError } from "../../ShiftupError.ts"
 import { openPostgres } from "./postgres.ts"
 import { openSqlite } from "./sqlite.ts"
 import type { FindingStore } from "./Store.ts"
+import type { Config } from "../../Config.ts"
 import type { WatchSettings } from "../settings.ts"
 
 /** Opens the configured store (for reading, e.g. `shiftup findings`: no lock). */
 export const openStore = async (setting: WatchSettings["store"], stateDir: string): Promise<FindingStore> =>
   setting === undefined || typeof setting === "string" ? openSqlite(setting ?? join(stateDir, "watch.sqlite")) : openPostgres(setting)
+
+/** The store a command reads (`shiftup findings`, `shiftup feedback`): `watch.store`, in `--state-dir`, the config's state dir or `.shiftup`. */
+export const openConfiguredStore = (config: Config, stateDir: string | undefined): Promise<FindingStore> => openStore(config.watch?.store, stateDir ?? config.stateDir ?? ".shiftup")
 
 const alive = (pid: number) => {
   try {

@@ -9,6 +9,7 @@
  * log line or an error.
  */
 import { readFileSync } from "node:fs"
+import { isLoopbackHost } from "../../internal/egress.ts"
 import { FindingStoreError, describeUnknown } from "../../ShiftupError.ts"
 import { fingerprint } from "./fingerprint.ts"
 import { acceptRisk, applyScan, bySeverity, reopenExpired, type Changes } from "./lifecycle.ts"
@@ -43,7 +44,6 @@ export interface PostgresStoreOptions {
 
 export type TlsMode = "disable" | "require" | "verify-full"
 
-const loopbackHost = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.") || host.startsWith("/")
 /** libpq's `sslmode` values as this store's modes; `allow`/`prefer` may fall back to plain text and are refused at config load. */
 export const sslmodes: Readonly<Record<string, TlsMode>> = { disable: "disable", require: "require", "verify-ca": "verify-full", "verify-full": "verify-full" }
 
@@ -53,7 +53,9 @@ export const tlsOf = (o: PostgresStoreOptions): TlsMode => {
   const url = o.url === undefined ? undefined : new URL(o.url)
   const mode = url?.searchParams.get("sslmode")
   if (mode !== undefined && mode !== null && sslmodes[mode] !== undefined) return sslmodes[mode]
-  return loopbackHost(url === undefined ? (o.host ?? "localhost") : url.hostname.replace(/^\[(.*)\]$/, "$1")) ? "disable" : "verify-full"
+  const host = url === undefined ? (o.host ?? "localhost") : url.hostname.replace(/^\[(.*)\]$/, "$1")
+  // A unix socket directory (`/run/postgresql`) is local too.
+  return host.startsWith("/") || isLoopbackHost(host) ? "disable" : "verify-full"
 }
 
 /** pg's `ssl` option for a mode. */
